@@ -1,0 +1,29 @@
+#pragma once
+// One class per subcommand: the constructor declares its options on the parent app, Run()
+// executes it after parsing and returns the process exit code.
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+
+namespace spate::cli {
+
+class Command {
+ public:
+  virtual ~Command() = default;
+  virtual int Run() = 0;
+  CLI::App* app() const { return app_; }
+
+ protected:
+  CLI::App* app_ = nullptr;
+};
+
+std::unique_ptr<Command> NewGenCommand(CLI::App* parent);
+std::unique_ptr<Command> NewRunCommand(CLI::App* parent);
+
+// Prints "spate: error: <message>" to stderr; returns the exit code for usage errors (2).
+int UsageError(const std::string& message);
+// Prints "spate: error: <message>" to stderr; returns the exit code for runtime failures (1).
+int RuntimeError(const std::string& message);
+
+}  // namespace spate::cli

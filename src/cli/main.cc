@@ -1,0 +1,53 @@
+// spate: a streaming data pipeline. main() parses the command line and runs one subcommand.
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+#include <vector>
+
+#include "cli/commands.h"
+
+namespace spate::cli {
+
+int UsageError(const std::string& message) {
+  std::fprintf(stderr, "spate: error: %s\n", message.c_str());
+  return 2;
+}
+
+int RuntimeError(const std::string& message) {
+  std::fprintf(stderr, "spate: error: %s\n", message.c_str());
+  return 1;
+}
+
+}  // namespace spate::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"spate: a streaming data pipeline for financial transactions.\n"
+               "Deterministic workload generator, event-time windowed aggregation, anomaly rules,\n"
+               "dead letters and Prometheus metrics. See README.md and docs/semantics.md."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "spate 0.1.0");
+  std::vector<std::unique_ptr<spate::cli::Command>> commands;
+  commands.push_back(spate::cli::NewGenCommand(&app));
+  commands.push_back(spate::cli::NewRunCommand(&app));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return spate::cli::UsageError(std::string(e.what()) + " (see spate --help)");
+  }
+  try {
+    for (auto& c : commands) {
+      if (c->app()->parsed()) return c->Run();
+    }
+  } catch (const std::exception& e) {
+    return spate::cli::RuntimeError(e.what());
+  }
+  return spate::cli::UsageError("no subcommand given (see spate --help)");
+}

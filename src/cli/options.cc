@@ -1,0 +1,240 @@
+#include "cli/options.h"
+
+#include <charconv>
+#include <thread>
+
+#include "core/duration.h"
+
+namespace spate::cli {
+namespace {
+
+Status Bad(std::string_view option, std::string_view what, std::string_view got) {
+  return Status::Error(std::string(option) + ": " + std::string(what) + " (got '" +
+                       std::string(got) + "')");
+}
+
+Status Duration(std::string_view option, const std::string& text, bool allow_zero, int64_t* ms) {
+  auto v = ParseDurationMs(text);
+  if (!v) return Bad(option, "expected a duration such as 500ms, 5s, 2m or 1h", text);
+  if (!allow_zero && *v == 0) return Bad(option, "must be greater than zero", text);
+  *ms = *v;
+  return Status::Ok();
+}
+
+Status Amount(std::string_view option, const std::string& text, int64_t* cents) {
+  auto v = ParseAmount(text);
+  if (!v || *v <= 0 || *v >= kMaxAmountCents) {
+    return Bad(option, "expected an amount between 0.01 and 99999999.99 with at most two decimals",
+               text);
+  }
+  *cents = *v;
+  return Status::Ok();
+}
+
+Status Fraction(std::string_view option, double v) {
+  if (!(v >= 0 && v <= 1)) return Bad(option, "must be a fraction between 0 and 1", std::to_string(v));
+  return Status::Ok();
+}
+
+Status Count(std::string_view option, const std::string& text, uint64_t min, uint64_t max,
+             uint64_t* out) {
+  uint64_t v = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || ptr != text.data() + text.size() || v < min || v > max) {
+    return Bad(option, "expected a whole number from " + std::to_string(min) + " to " +
+                           std::to_string(max), text);
+  }
+  *out = v;
+  return Status::Ok();
+}
+
+Status Range(std::string_view option, int64_t v, int64_t min, int64_t max) {
+  if (v < min || v > max) {
+    return Bad(option, "must be between " + std::to_string(min) + " and " + std::to_string(max),
+               std::to_string(v));
+  }
+  return Status::Ok();
+}
+
+#define SPATE_RETURN_IF_ERROR(expr)   \
+  do {                                \
+    Status _s = (expr);               \
+    if (!_s.ok()) return _s;          \
+  } while (0)
+
+}  // namespace
+
+uint32_t DefaultThreads() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 2 : n;
+}
+
+void AddGeneratorOptions(CLI::App* app, GenFlags* f) {
+  const char* g = "Generator";
+  app->add_option("--seed", f->seed, "Seed; the same seed and options give the same records")
+      ->group(g)->capture_default_str();
+  app->add_option("--records", f->records,
+                  "Records to generate [1000000; with --duration: 0 = unbounded]")
+      ->group(g);
+  app->add_option("--duration", f->duration, "Stop after this wall-clock time, e.g. 30s")->group(g);
+  app->add_option("--rate", f->rate, "Target records/s, token bucket (0 = unlimited)")
+      ->group(g)->capture_default_str();
+  app->add_option("--threads", f->threads, "Worker threads (default: hardware threads)")->group(g);
+  app->add_option("--users", f->users, "Distinct userIds")->group(g)->capture_default_str();
+  app->add_option("--merchants", f->merchants, "Distinct merchantIds")->group(g)->capture_default_str();
+  app->add_option("--locations", f->locations, "Distinct locations")->group(g)->capture_default_str();
+  app->add_option("--skew", f->skew, "Key skew of users and merchants: uniform or zipf")
+      ->group(g)->capture_default_str();
+  app->add_option("--zipf-exponent", f->zipf_exponent, "Zipf exponent s (> 0)")
+      ->group(g)->capture_default_str();
+  app->add_option("--start-time", f->start_time, "Event time of record 0, epoch ms")
+      ->group(g)->capture_default_str();
+  app->add_option("--event-rate", f->event_rate, "Event-time speed: records per event-time second")
+      ->group(g)->capture_default_str();
+  app->add_option("--out-of-order", f->out_of_order, "Fraction of records delayed by up to --max-delay")
+      ->group(g)->capture_default_str();
+  app->add_option("--max-delay", f->max_delay, "Largest out-of-order delay")
+      ->group(g)->capture_default_str();
+  app->add_option("--late", f->late, "Fraction of records delayed by --late-delay or more")
+      ->group(g)->capture_default_str();
+  app->add_option("--late-delay", f->late_delay, "Delay of late records")
+      ->group(g)->capture_default_str();
+  app->add_option("--malformed", f->malformed, "Fraction of invalid records (dead-letter tests)")
+      ->group(g)->capture_default_str();
+  app->add_option("--anomalies", f->anomalies, "Fraction of injected anomalies the rules must catch")
+      ->group(g)->capture_default_str();
+  const char* r = "Anomaly rules";
+  app->add_option("--high-amount", f->high_amount, "high_amount: amount above this")
+      ->group(r)->capture_default_str();
+  app->add_option("--intl-amount", f->intl_amount, "international_high: international and above this")
+      ->group(r)->capture_default_str();
+  app->add_option("--velocity-span", f->velocity_span, "Sliding span of the velocity rules")
+      ->group(r)->capture_default_str();
+  app->add_option("--velocity-count", f->velocity_count, "velocity_count: more records than this in the span")
+      ->group(r)->capture_default_str();
+  app->add_option("--velocity-amount", f->velocity_amount, "velocity_amount: a larger sum than this in the span")
+      ->group(r)->capture_default_str();
+}
+
+void AddEngineOptions(CLI::App* app, EngineFlags* f) {
+  const char* e = "Engine";
+  app->add_option("--window", f->window, "Window size (tumbling unless --hop)")
+      ->group(e)->capture_default_str();
+  app->add_option("--hop", f->hop, "Hop of hopping windows (<= --window)")->group(e);
+  app->add_option("--lateness", f->lateness, "Allowed lateness: watermark = max event time - this")
+      ->group(e)->capture_default_str();
+  app->add_option("--group-by", f->group_by,
+                  "Key: merchantId, userId, location, currency or paymentMethod")
+      ->group(e)->capture_default_str();
+  app->add_option("--emit", f->emit, "final (each window once, when it closes) or changes (every batch)")
+      ->group(e)->capture_default_str();
+  app->add_option("--format", f->format, "Wire format between generator and engine: json or binary")
+      ->group(e)->capture_default_str();
+  app->add_option("--partitions", f->partitions, "Source partitions (keyed by userId, as in Kafka)")
+      ->group(e)->capture_default_str();
+  app->add_option("--batch-size", f->batch_size, "Records per batch; watermarks advance between batches")
+      ->group(e)->capture_default_str();
+}
+
+Status ToGeneratorConfig(const GenFlags& f, GeneratorConfig* gen, SourceOptions* src) {
+  gen->seed = f.seed;
+  std::string records = f.records;
+  if (records.empty()) records = f.duration.empty() ? "1000000" : "0";
+  SPATE_RETURN_IF_ERROR(Count("--records", records, 0, UINT64_MAX / 2, &src->records));
+  if (!f.duration.empty()) {
+    SPATE_RETURN_IF_ERROR(Duration("--duration", f.duration, false, &src->duration_ms));
+  } else if (src->records == 0) {
+    return Bad("--records", "0 (unbounded) needs --duration", records);
+  }
+  if (!(f.rate >= 0)) return Bad("--rate", "must be >= 0", std::to_string(f.rate));
+  src->rate = f.rate;
+  uint64_t threads = DefaultThreads();
+  if (!f.threads.empty()) SPATE_RETURN_IF_ERROR(Count("--threads", f.threads, 1, 256, &threads));
+  src->threads = static_cast<uint32_t>(threads);
+  SPATE_RETURN_IF_ERROR(Range("--users", f.users, 1, kMaxId));
+  SPATE_RETURN_IF_ERROR(Range("--merchants", f.merchants, 1, kMaxId));
+  SPATE_RETURN_IF_ERROR(Range("--locations", f.locations, 1, kMaxId));
+  gen->users = static_cast<uint32_t>(f.users);
+  gen->merchants = static_cast<uint32_t>(f.merchants);
+  gen->locations = static_cast<uint32_t>(f.locations);
+  if (f.skew == "uniform") {
+    gen->skew = Skew::kUniform;
+  } else if (f.skew == "zipf") {
+    gen->skew = Skew::kZipf;
+    if (f.users > 50'000'000 || f.merchants > 50'000'000) {
+      return Bad("--skew", "zipf supports at most 50000000 users or merchants", f.skew);
+    }
+  } else {
+    return Bad("--skew", "expected uniform or zipf", f.skew);
+  }
+  if (!(f.zipf_exponent > 0 && f.zipf_exponent < 10)) {
+    return Bad("--zipf-exponent", "must be between 0 and 10", std::to_string(f.zipf_exponent));
+  }
+  gen->zipf_exponent = f.zipf_exponent;
+  SPATE_RETURN_IF_ERROR(Range("--start-time", f.start_time, kMinTimeMs, kMaxTimeMs - 86'400'000'000));
+  gen->start_time_ms = f.start_time;
+  SPATE_RETURN_IF_ERROR(Range("--event-rate", f.event_rate, 1, 1'000'000'000));
+  gen->event_rate = static_cast<uint64_t>(f.event_rate);
+  SPATE_RETURN_IF_ERROR(Fraction("--out-of-order", f.out_of_order));
+  SPATE_RETURN_IF_ERROR(Fraction("--late", f.late));
+  SPATE_RETURN_IF_ERROR(Fraction("--malformed", f.malformed));
+  SPATE_RETURN_IF_ERROR(Fraction("--anomalies", f.anomalies));
+  gen->out_of_order = f.out_of_order;
+  gen->late = f.late;
+  gen->malformed = f.malformed;
+  gen->anomalies = f.anomalies;
+  SPATE_RETURN_IF_ERROR(Duration("--max-delay", f.max_delay, true, &gen->max_delay_ms));
+  SPATE_RETURN_IF_ERROR(Duration("--late-delay", f.late_delay, true, &gen->late_delay_ms));
+  RuleConfig& r = gen->rules;
+  SPATE_RETURN_IF_ERROR(Amount("--high-amount", f.high_amount, &r.high_amount_cents));
+  SPATE_RETURN_IF_ERROR(Amount("--intl-amount", f.intl_amount, &r.intl_amount_cents));
+  SPATE_RETURN_IF_ERROR(Amount("--velocity-amount", f.velocity_amount, &r.velocity_amount_cents));
+  SPATE_RETURN_IF_ERROR(Duration("--velocity-span", f.velocity_span, false, &r.velocity_span_ms));
+  SPATE_RETURN_IF_ERROR(Range("--velocity-count", f.velocity_count, 1, 1'000'000));
+  r.velocity_count = static_cast<uint32_t>(f.velocity_count);
+  src->format = WireFormat::kJson;
+  src->partitions = 1;
+  return Status::Ok();
+}
+
+Status ToEngineConfig(const EngineFlags& f, EngineConfig* engine, SourceOptions* src) {
+  SPATE_RETURN_IF_ERROR(Duration("--window", f.window, false, &engine->window.size_ms));
+  engine->window.hop_ms = engine->window.size_ms;
+  if (!f.hop.empty()) {
+    SPATE_RETURN_IF_ERROR(Duration("--hop", f.hop, false, &engine->window.hop_ms));
+    if (engine->window.hop_ms > engine->window.size_ms) {
+      return Bad("--hop", "must not be larger than --window (" + f.window + ")", f.hop);
+    }
+    if (engine->window.size_ms / engine->window.hop_ms > 1000) {
+      return Bad("--hop", "more than 1000 windows per record; use a larger hop", f.hop);
+    }
+  }
+  SPATE_RETURN_IF_ERROR(Duration("--lateness", f.lateness, true, &engine->lateness_ms));
+  auto group = ParseGroupBy(f.group_by);
+  if (!group) {
+    return Bad("--group-by", "expected merchantId, userId, location, currency or paymentMethod",
+               f.group_by);
+  }
+  engine->group_by = *group;
+  if (f.emit == "final") {
+    engine->emit = EmitMode::kFinal;
+  } else if (f.emit == "changes") {
+    engine->emit = EmitMode::kChanges;
+  } else {
+    return Bad("--emit", "expected final or changes", f.emit);
+  }
+  if (f.format == "json") {
+    src->format = WireFormat::kJson;
+  } else if (f.format == "binary") {
+    src->format = WireFormat::kBinary;
+  } else {
+    return Bad("--format", "expected json or binary", f.format);
+  }
+  SPATE_RETURN_IF_ERROR(Range("--partitions", f.partitions, 1, 4096));
+  src->partitions = static_cast<uint32_t>(f.partitions);
+  SPATE_RETURN_IF_ERROR(Range("--batch-size", f.batch_size, 1, 1 << 24));
+  src->batch_size = static_cast<uint64_t>(f.batch_size);
+  return Status::Ok();
+}
+
+}  // namespace spate::cli

@@ -1,0 +1,52 @@
+#pragma once
+// Command-line options shared by the subcommands, declared once (name, default, help) and
+// validated once, so `spate gen`, `spate run` and later `spate produce` read the generator and
+// engine options the same way. Values arrive as text and are checked here, so every error
+// names its option.
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+
+#include "core/status.h"
+#include "gen/generator.h"
+#include "gen/source.h"
+#include "pipeline/embedded.h"
+
+namespace spate::cli {
+
+struct GenFlags {
+  uint64_t seed = 42;
+  std::string records;  // default: 1000000, or unbounded with --duration
+  std::string duration;
+  double rate = 0;
+  std::string threads;  // default: hardware threads
+  int64_t users = 100'000, merchants = 1'000, locations = 200;
+  std::string skew = "uniform";
+  double zipf_exponent = 1.1;
+  int64_t start_time = 1'767'225'600'000;
+  int64_t event_rate = 10'000;
+  double out_of_order = 0, late = 0, malformed = 0, anomalies = 0;
+  std::string max_delay = "5s", late_delay = "10m";
+  std::string high_amount = "250000.00", intl_amount = "150000.00";
+  std::string velocity_span = "10s", velocity_amount = "1000000.00";
+  int64_t velocity_count = 10;
+};
+
+struct EngineFlags {
+  std::string window = "60s", hop, lateness = "5s";
+  std::string group_by = "merchantId", emit = "final", format = "json";
+  int64_t partitions = 6, batch_size = 32'768;
+};
+
+void AddGeneratorOptions(CLI::App* app, GenFlags* f);
+void AddEngineOptions(CLI::App* app, EngineFlags* f);
+
+// Validate and convert. Errors read "--option: what is wrong (got 'value')".
+Status ToGeneratorConfig(const GenFlags& f, GeneratorConfig* gen, SourceOptions* src);
+Status ToEngineConfig(const EngineFlags& f, EngineConfig* engine, SourceOptions* src);
+
+uint32_t DefaultThreads();
+
+}  // namespace spate::cli

@@ -1,0 +1,114 @@
+// `spate run`: the whole pipeline embedded in one process, no services.
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "obs/metrics.h"
+#include "obs/progress.h"
+#include "pipeline/embedded.h"
+#include "sinks/file/file_sink.h"
+
+namespace spate::cli {
+namespace {
+
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void OnSignal(int) { g_interrupted = 1; }
+
+class RunCommand final : public Command {
+ public:
+  explicit RunCommand(CLI::App* parent) {
+    app_ = parent->add_subcommand(
+        "run", "Run the embedded pipeline: generate, encode, decode, aggregate, detect, write");
+    AddGeneratorOptions(app_, &gen_flags_);
+    AddEngineOptions(app_, &engine_flags_);
+    const char* o = "Output";
+    app_->add_option("--out", out_, "Directory for the *.jsonl outputs and summary.json")
+        ->group(o)->capture_default_str();
+    app_->add_option("--gen-threads", gen_threads_, "Generator threads (default: --threads)")->group(o);
+    app_->add_option("--metrics-addr", metrics_addr_,
+                     "Serve Prometheus metrics here (port 0: any free port; '' disables)")
+        ->group(o)->capture_default_str();
+    app_->add_flag("--json", json_, "Print the summary as JSON on stdout")->group(o);
+    app_->add_flag("--progress,!--no-progress", progress_,
+                   "Progress line every second on stderr (default: when stderr is a terminal)")
+        ->group(o);
+  }
+
+  int Run() override {
+    RunConfig c;
+    if (Status s = ToGeneratorConfig(gen_flags_, &c.gen, &c.source); !s.ok()) {
+      return UsageError(s.message());
+    }
+    if (Status s = ToEngineConfig(engine_flags_, &c.engine, &c.source); !s.ok()) {
+      return UsageError(s.message());
+    }
+    c.engine.rules = c.gen.rules;
+    c.workers = c.source.threads;
+    if (gen_threads_ > 0) {
+      if (gen_threads_ > 256) return UsageError("--gen-threads: must be between 1 and 256");
+      c.source.threads = static_cast<uint32_t>(gen_threads_);
+    }
+    c.source.chunk_size = c.source.batch_size;
+    if (c.source.rate > 0) {  // paced: release small chunks, the batch semantics stay the same
+      c.source.chunk_size = std::clamp<uint64_t>(static_cast<uint64_t>(c.source.rate / 50), 1,
+                                                 c.source.batch_size);
+    } else if (c.source.chunk_size > 8192) {
+      c.source.chunk_size = 8192;  // keeps latency and memory per chunk small
+    }
+
+    auto sink = NewFileSink(out_);
+    if (!sink.ok()) return RuntimeError(sink.status().message());
+    auto metrics = PipelineMetrics::Create(metrics_addr_);
+    if (!metrics.ok()) return RuntimeError(metrics.status().message());
+    if (!metrics_addr_.empty()) {
+      std::fprintf(stderr, "spate run: metrics on http://%s:%d/metrics\n",
+                   metrics_addr_.substr(0, metrics_addr_.rfind(':')).c_str(),
+                   metrics.value()->port());
+    }
+    std::signal(SIGINT, OnSignal);
+    std::signal(SIGTERM, OnSignal);
+
+    bool show_progress = progress_.value_or(StderrIsTerminal());
+    ProgressFn progress;
+    if (show_progress) {
+      progress = [](const ProgressSnapshot& s) {
+        std::fprintf(stderr, "%s\n", ProgressLine(s).c_str());
+      };
+    }
+    auto result = RunEmbedded(c, sink.value().get(), metrics.value().get(), progress,
+                              [] { return g_interrupted != 0; });
+    Status closed = sink.value()->Close();
+    if (!result.ok()) return RuntimeError(result.status().message());
+    if (!closed.ok()) return RuntimeError(closed.message());
+
+    const RunSummary& summary = result.value();
+    std::string json = SummaryJson(summary, c);
+    std::ofstream f(out_ + "/summary.json", std::ios::binary | std::ios::trunc);
+    f << json << "\n";
+    if (!f.good()) return RuntimeError("cannot write " + out_ + "/summary.json");
+    if (json_) std::printf("%s\n", json.c_str());
+    std::fprintf(stderr, "spate run: %s\n", SummaryText(summary).c_str());
+    if (g_interrupted) std::fprintf(stderr, "spate run: interrupted; outputs are complete up to there\n");
+    return 0;
+  }
+
+ private:
+  GenFlags gen_flags_;
+  EngineFlags engine_flags_;
+  std::string out_ = "out";
+  int64_t gen_threads_ = 0;
+  std::string metrics_addr_ = "127.0.0.1:9464";
+  bool json_ = false;
+  std::optional<bool> progress_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> NewRunCommand(CLI::App* parent) {
+  return std::make_unique<RunCommand>(parent);
+}
+
+}  // namespace spate::cli

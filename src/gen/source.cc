@@ -1,0 +1,121 @@
+#include "gen/source.h"
+
+#include "core/partitioner.h"
+
+namespace spate {
+
+GeneratorSource::GeneratorSource(const Generator& gen, SourceOptions opts)
+    : gen_(gen),
+      opts_(opts),
+      limiter_(opts.rate, static_cast<double>(opts.chunk_size)),
+      deadline_(std::chrono::steady_clock::now() + std::chrono::milliseconds(opts.duration_ms)) {
+  if (opts_.chunk_size == 0 || opts_.chunk_size > opts_.batch_size) opts_.chunk_size = opts_.batch_size;
+  if (opts_.threads == 0) opts_.threads = 1;
+  chunks_per_batch_ = (opts_.batch_size + opts_.chunk_size - 1) / opts_.chunk_size;
+  ring_.resize(opts_.threads * 2 + 2);
+  for (uint32_t t = 0; t < opts_.threads; ++t) threads_.emplace_back([this] { Work(); });
+}
+
+void GeneratorSource::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopped_.store(true);
+  }
+  produced_.notify_all();
+  consumed_.notify_all();
+}
+
+GeneratorSource::~GeneratorSource() {
+  Stop();
+  for (auto& t : threads_) t.join();
+}
+
+bool GeneratorSource::Range(uint64_t chunk, uint64_t* first, uint64_t* count) const {
+  uint64_t batch = chunk / chunks_per_batch_, j = chunk % chunks_per_batch_;
+  uint64_t begin = batch * opts_.batch_size + j * opts_.chunk_size;
+  uint64_t end = std::min(begin + opts_.chunk_size, (batch + 1) * opts_.batch_size);
+  if (opts_.records > 0) {
+    if (begin >= opts_.records) return false;
+    end = std::min(end, opts_.records);
+  }
+  *first = begin;
+  *count = end - begin;
+  return true;
+}
+
+void GeneratorSource::Fill(uint64_t chunk, Chunk* c) const {
+  uint64_t first, count;
+  Range(chunk, &first, &count);
+  c->index = chunk;
+  c->batch = chunk / chunks_per_batch_;
+  uint64_t batch_end = (c->batch + 1) * opts_.batch_size;
+  c->last_in_batch = first + count == batch_end ||
+                     (opts_.records > 0 && first + count == opts_.records);
+  c->first_seq = first;
+  c->bytes.reserve(count * (opts_.format == WireFormat::kJson ? 272 : 40) + kDecodePadding);
+  c->offsets.reserve(count + 1);
+  c->key_user.reserve(count);
+  c->partition.reserve(count);
+  GeneratedRecord r;
+  char key[32];
+  for (uint64_t k = 0; k < count; ++k) {
+    gen_.Make(first + k, &r);
+    c->offsets.push_back(static_cast<uint32_t>(c->bytes.size()));
+    gen_.AppendPayload(r, opts_.format, &c->bytes);
+    c->bytes.push_back('\n');
+    c->key_user.push_back(r.tx.user);
+    size_t n = FormatId(key, kUserPrefix, r.tx.user);
+    c->partition.push_back(
+        static_cast<uint16_t>(PartitionForKey(std::string_view(key, n), opts_.partitions)));
+    if (r.injected != Injected::kNone) c->injected.emplace_back(static_cast<uint32_t>(k), r.injected);
+  }
+  c->offsets.push_back(static_cast<uint32_t>(c->bytes.size()));
+  c->bytes.append(kDecodePadding, '\0');
+  c->created = std::chrono::steady_clock::now();
+}
+
+void GeneratorSource::Work() {
+  const uint64_t slots = ring_.size();
+  for (;;) {
+    uint64_t chunk = next_chunk_.fetch_add(1);
+    uint64_t first, count;
+    if (!Range(chunk, &first, &count)) break;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      consumed_.wait(lock, [&] { return stopped_.load() || chunk < next_out_ + slots; });
+      if (stopped_.load()) break;
+    }
+    auto c = std::make_unique<Chunk>();
+    Fill(chunk, c.get());
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ring_[chunk % slots] = std::move(c);
+    }
+    produced_.notify_all();
+  }
+  produced_.notify_all();
+}
+
+std::unique_ptr<Chunk> GeneratorSource::Next() {
+  std::unique_ptr<Chunk> c;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    uint64_t first, count;
+    if (stopped_.load() || !Range(next_out_, &first, &count)) return nullptr;
+    auto& slot = ring_[next_out_ % ring_.size()];
+    produced_.wait(lock, [&] { return stopped_.load() || slot != nullptr; });
+    if (!slot) return nullptr;
+    c = std::move(slot);
+    ++next_out_;
+  }
+  consumed_.notify_all();
+  limiter_.Acquire(c->size());
+  if (opts_.duration_ms > 0 && std::chrono::steady_clock::now() >= deadline_) {
+    Stop();
+    return nullptr;
+  }
+  released_ += c->size();
+  return c;
+}
+
+}  // namespace spate

@@ -1,0 +1,37 @@
+#pragma once
+// JSON lines for the engine's outputs (docs/semantics.md lists every field). Each function
+// appends one line with its trailing newline.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/codec.h"
+#include "stream/anomaly_rules.h"
+#include "stream/group_key.h"
+#include "stream/window.h"
+
+namespace spate {
+
+void AppendAggregateLine(GroupBy g, int64_t start, int64_t end, uint32_t key, const WindowAgg& a,
+                         bool update, std::string* out);
+void AppendTotalLine(GroupBy g, uint32_t key, int64_t count, int64_t sum_cents, std::string* out);
+void AppendAnomalyLine(const Anomaly& a, const RuleConfig& rules, std::string* out);
+
+struct SourcePosition {
+  uint64_t sequence = 0;
+  uint32_t partition = 0;
+  uint64_t offset = 0;
+};
+
+void AppendLateLine(const SourcePosition& pos, int64_t watermark,
+                    const std::vector<int64_t>& missed_starts, bool partial,
+                    const Transaction& tx, std::string* out);
+void AppendDeadLetterLine(const SourcePosition& pos, DecodeError error, std::string_view reason,
+                          std::string_view key, std::string_view payload, std::string* out);
+
+// Appends s as a JSON string literal (with quotes), escaping as RFC 8259 requires.
+void AppendJsonString(std::string_view s, std::string* out);
+
+}  // namespace spate

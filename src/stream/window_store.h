@@ -1,0 +1,123 @@
+#pragma once
+// Open windows and their per-key aggregates for the keys one worker owns. Not thread-safe:
+// each worker thread owns one WindowStore.
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include <absl/container/flat_hash_map.h>
+
+#include "stream/window.h"
+
+namespace spate {
+
+class WindowStore {
+ public:
+  WindowStore(WindowSpec spec, bool track_changes) : spec_(spec), track_changes_(track_changes) {}
+
+  struct AddResult {
+    int windows = 0;  // windows containing t
+    int missed = 0;   // of which already closed (end <= watermark)
+  };
+
+  // Adds the record to every window containing t whose end is after the watermark; appends the
+  // starts of the windows it missed to *missed.
+  AddResult Add(int64_t t, uint32_t key, int64_t amount_cents, bool refund, int64_t watermark,
+                std::vector<int64_t>* missed) {
+    AddResult r;
+    spec_.ForEach(t, [&](int64_t start) {
+      ++r.windows;
+      if (start + spec_.size_ms <= watermark) {
+        ++r.missed;
+        missed->push_back(start);
+        return;
+      }
+      Window& w = WindowFor(start);
+      Slot& s = w.keys[key];
+      s.agg.Add(amount_cents, refund);
+      if (track_changes_ && !s.dirty) {
+        s.dirty = true;
+        w.dirty.push_back(key);
+      }
+    });
+    return r;
+  }
+
+  // Closes every window whose end <= watermark: fn(start, key, agg) in (start, key) order.
+  template <typename Fn>
+  void CloseUpTo(int64_t watermark, Fn&& fn) {
+    CloseWhile([&](const Window& w) { return w.start + spec_.size_ms <= watermark; }, fn);
+  }
+  template <typename Fn>
+  void CloseAll(Fn&& fn) {
+    CloseWhile([](const Window&) { return true; }, fn);
+  }
+
+  // Changes mode: fn(start, key, agg) for every (window, key) changed since the last call, in
+  // (start, key) order.
+  template <typename Fn>
+  void DrainChanges(Fn&& fn) {
+    for (Window& w : windows_) {
+      std::sort(w.dirty.begin(), w.dirty.end());
+      for (uint32_t key : w.dirty) {
+        Slot& s = w.keys.find(key)->second;
+        s.dirty = false;
+        fn(w.start, key, s.agg);
+      }
+      w.dirty.clear();
+    }
+  }
+
+  size_t open_windows() const { return windows_.size(); }
+  const WindowSpec& spec() const { return spec_; }
+
+ private:
+  struct Slot {
+    WindowAgg agg;
+    bool dirty = false;
+  };
+  struct Window {
+    int64_t start;
+    absl::flat_hash_map<uint32_t, Slot> keys;
+    std::vector<uint32_t> dirty;
+  };
+
+  // windows_ is sorted by start; there are few open windows (size/hop + lateness/hop), and
+  // records mostly hit the newest, so a search from the back is the fast path.
+  Window& WindowFor(int64_t start) {
+    if (last_ < windows_.size() && windows_[last_].start == start) return windows_[last_];
+    size_t i = windows_.size();
+    while (i > 0 && windows_[i - 1].start > start) --i;
+    if (i == 0 || windows_[i - 1].start != start) {
+      windows_.insert(windows_.begin() + static_cast<ptrdiff_t>(i), Window{start, {}, {}});
+      last_ = i;
+    } else {
+      last_ = i - 1;
+    }
+    return windows_[last_];
+  }
+
+  template <typename Pred, typename Fn>
+  void CloseWhile(Pred&& closes, Fn&& fn) {
+    size_t n = 0;
+    std::vector<uint32_t> keys;
+    for (; n < windows_.size() && closes(windows_[n]); ++n) {
+      Window& w = windows_[n];
+      keys.clear();
+      keys.reserve(w.keys.size());
+      for (const auto& kv : w.keys) keys.push_back(kv.first);
+      std::sort(keys.begin(), keys.end());
+      for (uint32_t k : keys) fn(w.start, k, w.keys.find(k)->second.agg);
+    }
+    windows_.erase(windows_.begin(), windows_.begin() + static_cast<ptrdiff_t>(n));
+    last_ = SIZE_MAX;
+  }
+
+  WindowSpec spec_;
+  bool track_changes_;
+  std::vector<Window> windows_;
+  size_t last_ = SIZE_MAX;
+};
+
+}  // namespace spate

@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""Command-line and metrics-endpoint tests of spate (standard library only).
+
+    python3 tests/cli_test.py [--spate build/spate]
+
+* bad command lines exit non-zero (not by a signal) with a short message on stderr that names
+  the offending option, and no crash output;
+* --help works for spate, spate gen and spate run;
+* a rate-limited `spate run` serves Prometheus metrics over HTTP while it runs.
+Exit code 0 = all passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+FAILURES = []
+CRASH_MARKERS = ("Traceback", "terminate called", "Segmentation fault", "Aborted",
+                 "core dumped", "AddressSanitizer", "runtime error:", "what():")
+
+
+def check(cond: bool, what: str) -> bool:
+    print(("  ok    " if cond else "  FAIL  ") + what)
+    if not cond:
+        FAILURES.append(what)
+    return cond
+
+
+def bad_cases(tmp: str) -> list:
+    """(args, tokens one of which the message must contain)."""
+    out = os.path.join(tmp, "out")
+    run = ["run", "--records", "1000", "--no-progress", "--metrics-addr", "127.0.0.1:0",
+           "--out", out]
+    gen = ["gen", "--records", "1000", "--out", os.path.join(tmp, "gen.jsonl")]
+    return [
+        (["frobnicate"], ["frobnicate"]),
+        (gen + ["--frobnicate"], ["--frobnicate"]),
+        (run + ["--frobnicate", "1"], ["--frobnicate"]),
+        (["gen", "--records", "-5"], ["--records"]),
+        (["gen", "--records", "abc"], ["--records"]),
+        (run + ["--window", "0s"], ["--window"]),
+        (run + ["--window", "10x"], ["--window"]),
+        (run + ["--hop", "20s", "--window", "10s"], ["--hop"]),
+        (run + ["--hop", "0s"], ["--hop"]),
+        (gen + ["--out-of-order", "1.5"], ["--out-of-order"]),
+        (gen + ["--malformed", "-0.1"], ["--malformed"]),
+        (run + ["--group-by", "color"], ["--group-by"]),
+        (run + ["--emit", "sometimes"], ["--emit"]),
+        (run + ["--format", "xml"], ["--format"]),
+        (run + ["--partitions", "0"], ["--partitions"]),
+        (run + ["--threads", "0"], ["--threads"]),
+        (gen + ["--threads", "0"], ["--threads"]),
+        (run + ["--batch-size", "0"], ["--batch-size"]),
+        (gen + ["--users", "0"], ["--users"]),
+        (gen + ["--skew", "pareto"], ["--skew"]),
+        (gen + ["--high-amount", "12.345"], ["--high-amount"]),
+        (["run", "--records", "1000", "--no-progress", "--metrics-addr", "127.0.0.1:0",
+          "--out", "/proc/forbidden/dir"], ["--out", "/proc/forbidden/dir"]),
+    ]
+
+
+def test_bad_command_lines(spate: str):
+    print("bad command lines")
+    with tempfile.TemporaryDirectory() as tmp:
+        for args, tokens in bad_cases(tmp):
+            shown = "spate " + " ".join(args)
+            try:
+                proc = subprocess.run([spate, *args], stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, timeout=60, cwd=tmp)
+            except subprocess.TimeoutExpired:
+                check(False, f"{shown}: still running after 60 s")
+                continue
+            err = proc.stderr.decode(errors="replace")
+            lines = [x for x in err.splitlines() if x.strip()]
+            problems = []
+            if proc.returncode == 0:
+                problems.append("exit code 0")
+            elif proc.returncode < 0 or proc.returncode >= 128:
+                problems.append(f"killed by a signal / crashed (exit {proc.returncode})")
+            if not lines:
+                problems.append("nothing on stderr")
+            elif not any(t in x for x in lines for t in tokens):
+                problems.append(f"message does not name {' or '.join(tokens)}")
+            if len(lines) > 2:
+                problems.append(f"{len(lines)} lines on stderr, want one")
+            if any(m in err for m in CRASH_MARKERS):
+                problems.append("crash output on stderr")
+            first = lines[0] if lines else ""
+            check(not problems, f"{shown}: exit {proc.returncode}, {first[:110]!r}"
+                                + (f"  [{'; '.join(problems)}]" if problems else ""))
+
+
+def test_help(spate: str):
+    print("--help")
+    for args in (["--help"], ["gen", "--help"], ["run", "--help"]):
+        proc = subprocess.run([spate, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              timeout=30)
+        out = proc.stdout.decode(errors="replace")
+        check(proc.returncode == 0 and len(out.strip()) > 0,
+              f"spate {' '.join(args)}: exit {proc.returncode}, {len(out)} bytes of help")
+        if args[0] in ("gen", "run"):
+            names = ["--seed", "--records", "--malformed"] + (
+                ["--window", "--hop", "--lateness", "--group-by", "--emit", "--format",
+                 "--metrics-addr"] if args[0] == "run" else ["--injected"])
+            missing = [n for n in names if n not in out]
+            check(not missing, f"spate {args[0]} --help mentions {', '.join(names)}"
+                               + (f" (missing {missing})" if missing else ""))
+
+
+METRICS = ("spate_records_received_total", "spate_records_sent_total", "spate_dead_letters_total",
+           "spate_late_records_total", "spate_windows_emitted_total",
+           "spate_watermark_lag_seconds", "spate_processing_latency_seconds_bucket")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def present(text: str) -> set:
+    found = set()
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        m = re.match(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)", line)
+        if m:
+            found.add(m.group(1))
+    return found
+
+
+def sample(text: str, name: str) -> float | None:
+    total = None
+    for line in text.splitlines():
+        m = re.match(r"%s(\{[^}]*\})?\s+(\S+)" % re.escape(name), line)
+        if m:
+            total = (total or 0.0) + float(m.group(2))
+    return total
+
+
+def test_metrics(spate: str):
+    print("metrics endpoint during a rate-limited run")
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [spate, "run", "--rate", "20000", "--records", "60000", "--malformed", "0.01",
+               "--late", "0.01", "--metrics-addr", f"127.0.0.1:{port}", "--out",
+               os.path.join(tmp, "out"), "--no-progress"]
+        t0 = time.monotonic()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        text, found, err = "", set(), None
+        try:
+            deadline = time.monotonic() + 3.0
+            while time.monotonic() < deadline:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics",
+                                                timeout=1) as resp:
+                        text = resp.read().decode(errors="replace")
+                    found = present(text)
+                    if all(m in found for m in METRICS):
+                        break
+                except (urllib.error.URLError, ConnectionError, OSError) as e:
+                    err = e
+                time.sleep(0.1)
+            scraped_at = time.monotonic() - t0
+            running = proc.poll() is None
+            out, errout = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        elapsed = time.monotonic() - t0
+        missing = [m for m in METRICS if m not in found]
+        check(not missing, f"scrape at {scraped_at:.1f}s has {len(METRICS)} metric names"
+                           + (f" (missing {missing}; last error {err})" if missing else ""))
+        check(running, "the scrape happened while spate was still running")
+        received = sample(text, "spate_records_received_total")
+        check(received is not None and 0 < received <= 60000,
+              f"spate_records_received_total mid-run = {received}")
+        check(proc.returncode == 0, f"spate run exited {proc.returncode} "
+                                    f"{errout.decode(errors='replace')[-300:]!r}")
+        check(elapsed >= 2.0, f"--rate 20000 --records 60000 took {elapsed:.1f}s (>= ~3s expected)")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--spate", default=os.path.join(os.path.dirname(__file__), "..", "build",
+                                                    "spate"))
+    a = ap.parse_args()
+    spate = os.path.abspath(a.spate)
+    if not os.access(spate, os.X_OK):
+        print(f"spate binary not found: {spate}")
+        return 2
+    test_bad_command_lines(spate)
+    test_help(spate)
+    test_metrics(spate)
+    print(f"{len(FAILURES)} failure(s)" if FAILURES else "all CLI checks passed")
+    return 1 if FAILURES else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,587 @@
+#!/usr/bin/env python3
+"""Property test: `spate run` output equals the independent recomputation (tests/recompute.py).
+
+For each case a seeded RNG draws generator and engine settings; the script runs `spate gen` and
+`spate run` with the same generator options, recomputes everything from the gen output and
+compares every output file exactly. It then reruns the case with another --threads value and
+requires byte-identical output files.
+
+    python3 tests/run_property.py --spate build/spate [--cases 12] [--seed 1] [--keep]
+
+Exit code 0 = every case passed. On failure the first mismatches of each kind are printed with
+the commands that reproduce the case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import collections
+import json
+import os
+import random
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import recompute as rc  # noqa: E402
+
+MAX_SHOWN = 5
+OUTPUT_FILES = ("aggregates.jsonl", "totals.jsonl", "anomalies.jsonl", "late.jsonl", "dlq.jsonl")
+AMOUNT_KEYS = ("amount", "totalAmount", "minAmount", "maxAmount", "threshold", "amountLimit")
+_RAW_AMOUNT_RE = re.compile(r'"(%s)"\s*:\s*([^,}\]\s]*)' % "|".join(AMOUNT_KEYS))
+_TWO_DECIMALS_RE = re.compile(r"-?(0|[1-9][0-9]*)\.[0-9]{2}")
+_UUID_RE = re.compile(rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_USER_RE = re.compile(rb'"userId":"(user_[1-9][0-9]*)"')
+RULES = ("high_amount", "international_high", "velocity_count", "velocity_amount")
+
+
+# --------------------------------------------------------------------------------------------
+# Drawing a case.
+# --------------------------------------------------------------------------------------------
+
+def dur(ms: int) -> str:
+    return rc.format_duration(ms)
+
+
+def draw_case(rng) -> dict:
+    """Random generator + engine settings. Returns {'gen': [...], 'engine': [...], 'params': Params}."""
+    records = rng.randint(20_000, 150_000)
+    event_rate = rng.choice([50, 200, 1000, 5000, rng.randint(20, 20_000)])
+    users = rng.choice([3, 10, rng.randint(3, 100), 1000, rng.randint(100, 100_000)])
+    merchants = rng.choice([3, rng.randint(3, 50), rng.randint(50, 100_000)])
+    locations = rng.choice([50, rng.randint(3, 1000)])
+    window = rng.choice([1000, 2000, 5000, 10_000, 30_000, 60_000, 120_000,
+                         rng.randint(1, 120) * 1000, rng.randint(500, 120_000)])
+    hop_kind = rng.choice(["tumbling", "tumbling", "divisor", "fraction"])
+    if hop_kind == "divisor":
+        divisors = [k for k in (2, 3, 4) if window % k == 0]
+        hop = window // rng.choice(divisors) if divisors else None
+    elif hop_kind == "fraction":  # generally not a divisor of the window
+        hop = max(1, int(window * rng.uniform(0.3, 0.95)))
+    else:
+        hop = None
+    lateness = rng.choice([0, 1000, 5000, 10_000, rng.randint(0, 10_000)])
+    span = rng.choice([1000, 5000, 10_000, 60_000])
+    # Velocity limits near what a user does in a span, so that the rules fire sometimes.
+    per_span = max(1.0, event_rate / users * span / 1000)
+    vcount = max(1, int(per_span * rng.uniform(1.0, 4.0)))
+    gen = [
+        "--seed", str(rng.randrange(1, 2**32)),
+        "--records", str(records),
+        "--event-rate", str(event_rate),
+        "--users", str(users), "--merchants", str(merchants), "--locations", str(locations),
+        "--skew", rng.choice(["uniform", "zipf"]),
+        "--out-of-order", f"{rng.choice([0, 0.01, 0.1, rng.uniform(0, 0.3)]):.4f}",
+        "--max-delay", dur(rng.choice([500, 2000, 5000, rng.randint(0, 15_000)])),
+        "--late", f"{rng.choice([0, 0.001, rng.uniform(0, 0.02)]):.4f}",
+        "--late-delay", dur(rng.choice([10_000, 60_000, rng.randint(1000, 300_000)])),
+        "--malformed", f"{rng.choice([0, 0.001, 0.01, rng.uniform(0, 0.02)]):.4f}",
+        "--anomalies", f"{rng.choice([0, 0.001, rng.uniform(0, 0.01)]):.4f}",
+        "--velocity-span", dur(span),
+        "--velocity-count", str(vcount),
+        "--velocity-amount", rc.format_amount(max(2, int(per_span * rng.uniform(1.0, 4.0)))
+                                              * 12_000_000),
+    ]
+    if rng.random() < 0.3:
+        gen += ["--high-amount", rc.format_amount(rng.randint(100_000, 200_000) * 100)]
+    if rng.random() < 0.3:
+        gen += ["--intl-amount", rc.format_amount(rng.randint(50_000, 160_000) * 100)]
+    if rng.random() < 0.3:
+        gen += ["--start-time", str(rng.randint(946_684_800_000, 4_000_000_000_000))]
+    partitions = rng.randint(1, 8)
+    batch = rng.choice([1000, 4096, 32768, rng.randint(1000, 40_000)])
+    group_by = rng.choice(rc.GROUP_FIELDS)
+    emit = rng.choice(["final", "changes"])
+    engine = [
+        "--threads", str(rng.randint(1, 4)),
+        "--partitions", str(partitions),
+        "--batch-size", str(batch),
+        "--window", dur(window),
+        "--lateness", dur(lateness),
+        "--group-by", group_by,
+        "--emit", emit,
+        "--format", rng.choice(["json", "binary"]),
+    ]
+    if hop:
+        engine += ["--hop", dur(hop)]
+    opt = dict(zip(gen[::2], gen[1::2]))
+    params = rc.Params(
+        partitions=partitions, batch_size=batch, window_ms=window, hop_ms=hop,
+        lateness_ms=lateness, group_by=group_by, emit=emit,
+        high_amount=rc.amount_cents(opt.get("--high-amount", "250000.00")),
+        intl_amount=rc.amount_cents(opt.get("--intl-amount", "150000.00")),
+        velocity_span_ms=span, velocity_count=vcount,
+        velocity_amount=rc.amount_cents(opt["--velocity-amount"]))
+    return {"gen": gen, "engine": engine, "params": params}
+
+
+# --------------------------------------------------------------------------------------------
+# Reading spate's output.
+# --------------------------------------------------------------------------------------------
+
+class _RawNum(str):
+    pass
+
+
+class Report:
+    """Collects failures, printing at most MAX_SHOWN examples per kind."""
+
+    def __init__(self):
+        self.failures = collections.OrderedDict()
+
+    def fail(self, kind: str, detail: str):
+        self.failures.setdefault(kind, []).append(detail)
+
+    def check(self, cond: bool, kind: str, detail: str):
+        if not cond:
+            self.fail(kind, detail)
+        return cond
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def print(self):
+        for kind, details in self.failures.items():
+            print(f"  FAIL {kind}: {len(details)} problem(s)")
+            for d in details[:MAX_SHOWN]:
+                print(f"      {d}")
+
+
+def _to_cents(raw: str):
+    """Exact cents of an amount; anything that is not a plain decimal stays a string (and so
+    compares unequal; its format is reported separately)."""
+    try:
+        return rc.amount_cents(raw)
+    except rc.Reject:
+        return raw
+
+
+def _normalize(v, key=None):
+    """Raw numbers -> int (amount keys -> cents); containers recursively."""
+    if isinstance(v, dict):
+        return {k: _normalize(x, k) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_normalize(x) for x in v]
+    if isinstance(v, _RawNum):
+        if key in AMOUNT_KEYS:
+            return _to_cents(v)
+        try:
+            return int(v)
+        except ValueError:
+            return float(v)
+    return v
+
+
+def load_jsonl(path: str, rep: Report, amounts: bool) -> list:
+    """Every line must be a JSON object; amounts must be written with exactly two decimals."""
+    name = os.path.basename(path)
+    rows = []
+    if not os.path.exists(path):
+        rep.fail("missing file", name)
+        return rows
+    with open(path, "rb") as f:
+        data = f.read()
+    if data and not data.endswith(b"\n"):
+        rep.fail("format", f"{name}: last line has no newline")
+    for i, raw in enumerate(rc.split_lines(data)):
+        try:
+            text = raw.decode("utf-8")
+            obj = json.loads(text, parse_float=_RawNum, parse_int=_RawNum)
+        except ValueError as e:
+            rep.fail("unparsable line", f"{name}:{i + 1}: {e}: {raw[:200]!r}")
+            continue
+        if not isinstance(obj, dict):
+            rep.fail("unparsable line", f"{name}:{i + 1}: not an object")
+            continue
+        if amounts:
+            for k, val in _RAW_AMOUNT_RE.findall(text):
+                if not _TWO_DECIMALS_RE.fullmatch(val):
+                    rep.fail("amount format", f"{name}:{i + 1}: {k}={val} lacks exactly two decimals")
+        rows.append(_normalize(obj))
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# Comparing.
+# --------------------------------------------------------------------------------------------
+
+def diff_counters(rep: Report, kind: str, want: collections.Counter, got: collections.Counter):
+    missing = want - got
+    extra = got - want
+    for item, n in sorted(missing.items(), key=repr)[:MAX_SHOWN]:
+        rep.fail(kind, f"expected but missing (x{n}): {item}")
+    for item, n in sorted(extra.items(), key=repr)[:MAX_SHOWN]:
+        rep.fail(kind, f"unexpected (x{n}): {item}")
+    if missing or extra:
+        rep.fail(kind, f"{sum(missing.values())} missing, {sum(extra.values())} unexpected "
+                       f"(expected {sum(want.values())} lines, got {sum(got.values())})")
+
+
+def agg_fields(group_by: str, changes: bool) -> set:
+    f = {"windowStart", "windowEnd", group_by, "transactionCount", "totalAmount", "minAmount",
+         "maxAmount", "purchaseCount", "refundCount"}
+    return f | {"emit"} if changes else f
+
+
+def agg_tuple(row: dict, group_by: str) -> tuple:
+    return (row.get("windowStart"), row.get("windowEnd"), row.get(group_by),
+            (row.get("transactionCount"), row.get("totalAmount"), row.get("minAmount"),
+             row.get("maxAmount"), row.get("purchaseCount"), row.get("refundCount")))
+
+
+def check_aggregates(rep: Report, res: rc.Result, rows: list):
+    p = res.params
+    changes = p.emit == "changes"
+    fields = agg_fields(p.group_by, changes)
+    for r in rows[:]:
+        if set(r) != fields:
+            rep.fail("aggregates fields", f"{sorted(r)} != {sorted(fields)}")
+            break
+        if changes and r.get("emit") != "update":
+            rep.fail("aggregates fields", f'"emit" is {r.get("emit")!r}, want "update"')
+            break
+    want_final = collections.Counter((s, e, k, v) for s, e, k, v in res.aggregates)
+    got = [agg_tuple(r, p.group_by) for r in rows]
+    if not changes:
+        diff_counters(rep, "aggregates", want_final, collections.Counter(got))
+        return
+    last = {}
+    for s, e, k, v in got:
+        last[(s, e, k)] = v
+    want_last = {(s, e, k): v for s, e, k, v in res.aggregates}
+    diff_counters(rep, "aggregates (changes: last update per window,key vs final value)",
+                  collections.Counter(want_last.items()), collections.Counter(last.items()))
+    # Strict reading of semantics.md: after every batch, one line per (window, key) it changed.
+    want_updates = collections.Counter((s, e, k, v) for _, s, e, k, v in res.updates)
+    diff_counters(rep, "aggregates (changes: per-batch update lines)", want_updates,
+                  collections.Counter(got))
+
+
+def check_totals(rep: Report, res: rc.Result, rows: list):
+    p = res.params
+    fields = {p.group_by, "totalAmount", "transactionCount"}
+    for r in rows:
+        if set(r) != fields:
+            rep.fail("totals fields", f"{sorted(r)} != {sorted(fields)}")
+            break
+    got = [(r.get(p.group_by), r.get("transactionCount"), r.get("totalAmount")) for r in rows]
+    want = collections.Counter((k, c, t) for k, (c, t) in res.totals.items())
+    if p.emit == "final":
+        diff_counters(rep, "totals", want, collections.Counter(got))
+        return
+    last = {}
+    for k, c, t in got:
+        last[k] = (k, c, t)
+    diff_counters(rep, "totals (changes: last line per key)", want,
+                  collections.Counter(last.values()))
+    per_batch = collections.Counter((k, c, t) for _, k, c, t in res.total_updates)
+    got_c = collections.Counter(got)
+    if got_c != per_batch and got_c != per_batch + want:
+        diff_counters(rep, "totals (changes: per-batch lines)", per_batch, got_c)
+
+
+def anomaly_tuple(r: dict) -> tuple:
+    ev = r.get("evidence")
+    if not isinstance(ev, dict):
+        ev_t = ("bad evidence", repr(ev))
+    elif set(ev) == {"threshold"}:
+        ev_t = ("threshold", ev["threshold"])
+    elif set(ev) == {"count", "totalAmount", "spanMs", "countLimit", "amountLimit"}:
+        ev_t = ("velocity", ev["count"], ev["totalAmount"], ev["spanMs"], ev["countLimit"],
+                ev["amountLimit"])
+    else:
+        ev_t = ("bad evidence", repr(sorted(ev)))
+    tid = r.get("transactionId")
+    return (r.get("rule"), r.get("sequence"), r.get("userId"),
+            tid.lower() if isinstance(tid, str) else tid, r.get("transactionTime"),
+            r.get("amount"), ev_t)
+
+
+def check_anomalies(rep: Report, res: rc.Result, rows: list):
+    fields = {"rule", "userId", "transactionId", "transactionTime", "amount", "sequence",
+              "evidence"}
+    for r in rows:
+        if set(r) != fields:
+            rep.fail("anomalies fields", f"{sorted(r)} != {sorted(fields)}")
+            break
+    want = collections.Counter((a.rule, a.seq, a.userId, a.transactionId.lower(),
+                                a.transactionTime, a.amount, a.evidence) for a in res.anomalies)
+    diff_counters(rep, "anomalies", want, collections.Counter(anomaly_tuple(r) for r in rows))
+
+
+def txn_tuple(d) -> tuple:
+    if not isinstance(d, dict):
+        return ("bad record", repr(d))
+    vals = [d.get(f) for f in rc.FIELDS]
+    if isinstance(vals[0], str):
+        vals[0] = vals[0].lower()
+    return tuple(vals) + (("extra fields", tuple(sorted(set(d) - set(rc.FIELDS)))),)
+
+
+def check_late(rep: Report, res: rc.Result, rows: list):
+    fields = {"sequence", "partition", "offset", "watermark", "missedWindows", "partial", "record"}
+    for r in rows:
+        if set(r) != fields:
+            rep.fail("late fields", f"{sorted(r)} != {sorted(fields)}")
+            break
+
+    def want_t(x: rc.LateRecord):
+        t = x.record
+        rec = (t.transactionId.lower(),) + tuple(t[2:]) + (("extra fields", ()),)
+        return (x.seq, x.partition, x.offset, x.watermark, x.missed, x.partial, rec)
+
+    def got_t(r: dict):
+        missed = r.get("missedWindows")
+        missed = tuple(sorted(missed)) if isinstance(missed, list) else missed
+        return (r.get("sequence"), r.get("partition"), r.get("offset"), r.get("watermark"),
+                missed, r.get("partial"), txn_tuple(r.get("record")))
+
+    diff_counters(rep, "late", collections.Counter(map(want_t, res.late)),
+                  collections.Counter(map(got_t, rows)))
+
+
+def check_dlq(rep: Report, res: rc.Result, rows: list, lines: list, binary: bool,
+              code_mismatch: collections.Counter):
+    fields = {"sequence", "partition", "offset", "error", "reason", "key", "payload"}
+    want_codes = {d.seq: d.code for d in res.dead}
+    got_seqs = collections.Counter()
+    for r in rows:
+        if set(r) != fields:
+            rep.fail("dlq fields", f"{sorted(r)} != {sorted(fields)}")
+        seq = r.get("sequence")
+        got_seqs[seq] += 1
+        if not isinstance(seq, int) or not 0 <= seq < len(lines):
+            rep.fail("dlq", f"bad sequence {seq!r}")
+            continue
+        try:
+            payload = base64.b64decode(r.get("payload", ""), validate=True)
+            key = base64.b64decode(r.get("key", ""), validate=True)
+        except (ValueError, TypeError) as e:
+            rep.fail("dlq base64", f"seq {seq}: {e}")
+            continue
+        if not binary:
+            rep.check(payload == lines[seq], "dlq payload",
+                      f"seq {seq}: payload {payload[:120]!r} != gen line {lines[seq][:120]!r}")
+        else:
+            # --format binary: the payload is the (broken) binary encoding of the record whose
+            # JSON form is gen line seq: byte 0 version, bytes 1..16 the transactionId.
+            m = _UUID_RE.search(lines[seq])
+            rep.check(m is None or payload[1:17].hex() == m.group(0).replace(b"-", b"").lower()
+                      .decode(), "dlq payload (binary)",
+                      f"seq {seq}: payload {payload[:40].hex()} is not the binary form of "
+                      f"{lines[seq][:120]!r}")
+        m = _USER_RE.search(lines[seq])
+        if m is not None:
+            rep.check(key == m.group(1), "dlq key",
+                      f"seq {seq}: key {key!r} but the gen line has userId {m.group(1)!r}")
+        rep.check(r.get("error") in rc.ERROR_CODES, "dlq error code",
+                  f"seq {seq}: error {r.get('error')!r} not in the fixed set")
+        rep.check(isinstance(r.get("reason"), str) and r.get("reason"), "dlq reason",
+                  f"seq {seq}: empty reason")
+        if key and res.params.partitions:
+            rep.check(r.get("partition") == rc.partition_of(key, res.params.partitions),
+                      "dlq partition", f"seq {seq}: partition {r.get('partition')} but key "
+                      f"{key!r} maps to {rc.partition_of(key, res.params.partitions)}")
+        if res.offset:
+            rep.check(r.get("offset") == res.offset.get(seq), "dlq offset",
+                      f"seq {seq}: offset {r.get('offset')} want {res.offset.get(seq)}")
+        if not binary and seq in want_codes and r.get("error") != want_codes[seq]:
+            code_mismatch[(want_codes[seq], r.get("error"))] += 1
+    diff_counters(rep, "dlq sequences", collections.Counter(want_codes.keys()), got_seqs)
+
+
+def check_summary(rep: Report, res: rc.Result, path: str):
+    if not os.path.exists(path):
+        rep.fail("missing file", "summary.json")
+        return
+    try:
+        with open(path, "rb") as f:
+            s = json.loads(f.read())
+    except ValueError as e:
+        rep.fail("summary.json", f"does not parse: {e}")
+        return
+    want = res.summary()
+    for k in ("records", "valid", "deadLetters", "aggregated", "late", "partiallyLate",
+              "anomalies"):
+        rep.check(s.get(k) == want[k], "summary", f"{k}: got {s.get(k)!r}, want {want[k]}")
+    # windowsEmitted: number of window closures (distinct windows); semantics.md does not pin
+    # whether it counts windows or (window, key) rows, so either is accepted.
+    we = s.get("windowsEmitted")
+    rep.check(we in (want["windowsEmitted"], want["windowKeysEmitted"]), "summary",
+              f"windowsEmitted: got {we!r}, want {want['windowsEmitted']} windows "
+              f"(or {want['windowKeysEmitted']} window-key rows)")
+    by_rule = s.get("anomaliesByRule")
+    if isinstance(by_rule, dict):
+        by_rule = {k: v for k, v in by_rule.items() if v}
+    rep.check(by_rule == want["anomaliesByRule"], "summary",
+              f"anomaliesByRule: got {s.get('anomaliesByRule')!r}, want {want['anomaliesByRule']}")
+    if all(isinstance(s.get(k), int) for k in ("aggregated", "late", "deadLetters", "records")):
+        rep.check(s["aggregated"] + s["late"] + s["deadLetters"] == s["records"], "accounting",
+                  f"aggregated {s['aggregated']} + late {s['late']} + deadLetters "
+                  f"{s['deadLetters']} != records {s['records']}")
+    rep.check(res.aggregated + res.fully_late + len(res.dead) == res.records, "accounting",
+              "recomputation itself violates aggregated + late + deadLetters = records")
+
+
+def check_injected(rep: Report, path: str, lines: list, anomaly_rows: list):
+    if not os.path.exists(path):
+        rep.fail("missing file", "injected file")
+        return
+    fired = {(r.get("rule"), r.get("sequence")): r.get("transactionId") for r in anomaly_rows}
+    with open(path, "rb") as f:
+        for i, raw in enumerate(rc.split_lines(f.read())):
+            try:
+                inj = json.loads(raw)
+                rule, seq, tid = inj["rule"], inj["sequence"], inj["transactionId"]
+            except (ValueError, KeyError, TypeError) as e:
+                rep.fail("injected file", f"line {i + 1}: {e}: {raw[:200]!r}")
+                continue
+            rep.check(rule in RULES, "injected file", f"line {i + 1}: unknown rule {rule!r}")
+            if not isinstance(seq, int) or not 0 <= seq < len(lines):
+                rep.fail("injected file", f"line {i + 1}: bad sequence {seq!r}")
+                continue
+            rep.check(tid.encode() in lines[seq], "injected file",
+                      f"line {i + 1}: transactionId {tid} is not in gen line {seq}")
+            got_tid = fired.get((rule, seq))
+            rep.check(got_tid is not None and got_tid.lower() == tid.lower(), "injected anomaly",
+                      f"{rule} at sequence {seq} ({tid}) not in anomalies.jsonl")
+
+
+# --------------------------------------------------------------------------------------------
+# Running a case.
+# --------------------------------------------------------------------------------------------
+
+def run(cmd: list, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+
+
+def run_case(spate: str, case: dict, work: str, rng) -> tuple:
+    """Returns (ok, text of commands)."""
+    p: rc.Params = case["params"]
+    gen_out = os.path.join(work, "gen.jsonl")
+    injected = os.path.join(work, "injected.jsonl")
+    out1, out2 = os.path.join(work, "run1"), os.path.join(work, "run2")
+    gen_cmd = [spate, "gen"] + case["gen"] + ["--injected", injected, "--out", gen_out]
+    run_cmd = [spate, "run"] + case["gen"] + case["engine"] + [
+        "--out", out1, "--metrics-addr", "127.0.0.1:0", "--no-progress"]
+    threads = int(case["engine"][case["engine"].index("--threads") + 1])
+    other = rng.choice([t for t in (1, 2, 3, 4) if t != threads])
+    run_cmd2 = list(run_cmd)
+    run_cmd2[run_cmd2.index("--threads") + 1] = str(other)
+    run_cmd2[run_cmd2.index(out1)] = out2
+    cmds = "\n".join("    " + shlex.join(c) for c in (gen_cmd, run_cmd, run_cmd2))
+    rep = Report()
+
+    for cmd in (gen_cmd, run_cmd, run_cmd2):
+        t0 = time.monotonic()
+        proc = run(cmd)
+        if proc.returncode != 0:
+            rep.fail("exit code", f"{cmd[1]} exited {proc.returncode}: "
+                                  f"{proc.stderr.decode(errors='replace')[-800:]}")
+            rep.print()
+            return False, cmds
+        case.setdefault("times", []).append(time.monotonic() - t0)
+
+    t0 = time.monotonic()
+    with open(gen_out, "rb") as f:
+        lines = rc.split_lines(f.read())
+    n = int(case["gen"][case["gen"].index("--records") + 1])
+    rep.check(len(lines) == n, "gen", f"{len(lines)} lines, --records {n}")
+
+    dlq_rows = load_jsonl(os.path.join(out1, "dlq.jsonl"), rep, amounts=False)
+    dead_keys = {}
+    for r in dlq_rows:
+        try:
+            dead_keys[r["sequence"]] = base64.b64decode(r["key"])
+        except (KeyError, ValueError, TypeError):
+            pass
+    res = rc.recompute(lines, p)
+    if all(d.seq in dead_keys for d in res.dead):
+        rc.assign_offsets(res, dead_keys)
+    else:
+        rep.fail("dlq", "some dead letters are missing from dlq.jsonl; offsets not checked")
+    t_re = time.monotonic() - t0
+
+    agg_rows = load_jsonl(os.path.join(out1, "aggregates.jsonl"), rep, amounts=True)
+    tot_rows = load_jsonl(os.path.join(out1, "totals.jsonl"), rep, amounts=True)
+    ano_rows = load_jsonl(os.path.join(out1, "anomalies.jsonl"), rep, amounts=True)
+    late_rows = load_jsonl(os.path.join(out1, "late.jsonl"), rep, amounts=True)
+    code_mismatch = collections.Counter()
+    check_aggregates(rep, res, agg_rows)
+    check_totals(rep, res, tot_rows)
+    check_anomalies(rep, res, ano_rows)
+    check_late(rep, res, late_rows)
+    binary = case["engine"][case["engine"].index("--format") + 1] == "binary"
+    check_dlq(rep, res, dlq_rows, lines, binary, code_mismatch)
+    check_summary(rep, res, os.path.join(out1, "summary.json"))
+    check_injected(rep, injected, lines, ano_rows)
+    for name in OUTPUT_FILES:
+        a, b = os.path.join(out1, name), os.path.join(out2, name)
+        if os.path.exists(a) and os.path.exists(b):
+            with open(a, "rb") as fa, open(b, "rb") as fb:
+                rep.check(fa.read() == fb.read(), "thread determinism",
+                          f"{name} differs between --threads {threads} and --threads {other}")
+
+    s = res.summary()
+    print(f"  records={s['records']} valid={s['valid']} dead={s['deadLetters']} "
+          f"late={s['late']} partial={s['partiallyLate']} windows={s['windowsEmitted']} "
+          f"rows={len(agg_rows)} anomalies={s['anomalies']} "
+          f"(spate {'+'.join(f'{t:.1f}' for t in case['times'])}s, check {time.monotonic() - t0:.1f}s"
+          f" of which recompute {t_re:.1f}s)")
+    if code_mismatch:
+        print("  note: dead-letter codes differing from the recomputation's guess "
+              "(informational, not a failure): " +
+              ", ".join(f"{w}->{g} x{c}" for (w, g), c in code_mismatch.most_common(6)))
+    rep.print()
+    return rep.ok, cmds
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--spate", default=os.path.join(os.path.dirname(__file__), "..", "build",
+                                                    "spate"))
+    ap.add_argument("--cases", type=int, default=12)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--keep", action="store_true", help="keep the work directories")
+    a = ap.parse_args()
+    spate = os.path.abspath(a.spate)
+    if not os.access(spate, os.X_OK):
+        print(f"spate binary not found: {spate}")
+        return 2
+    rng = random.Random(a.seed)
+    failed = []
+    t_start = time.monotonic()
+    for i in range(a.cases):
+        case = draw_case(rng)
+        work = tempfile.mkdtemp(prefix=f"spate-prop-{i}-")
+        print(f"case {i + 1}/{a.cases}: {' '.join(case['gen'])} {' '.join(case['engine'])}")
+        try:
+            ok, cmds = run_case(spate, case, work, rng)
+        except subprocess.TimeoutExpired as e:
+            ok, cmds = False, f"    {e}"
+            print(f"  FAIL timeout: {e}")
+        except Exception:  # a bug in this script: report it, keep going
+            ok, cmds = False, "    (see the traceback above)"
+            traceback.print_exc()
+        if not ok:
+            failed.append(i + 1)
+            print("  reproduce with:\n" + cmds)
+        if ok and not a.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        elif not ok:
+            print(f"  outputs kept in {work}")
+    print(f"{a.cases - len(failed)}/{a.cases} cases passed in {time.monotonic() - t_start:.0f}s"
+          + (f"; failed: {failed}" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
