@@ -165,7 +165,9 @@ def test_metrics(spate: str):
                                                 timeout=1) as resp:
                         text = resp.read().decode(errors="replace")
                     found = present(text)
-                    if all(m in found for m in METRICS):
+                    # Names first; then wait until some record has been counted.
+                    if all(m in found for m in METRICS) and \
+                            (sample(text, "spate_records_received_total") or 0) > 0:
                         break
                 except (urllib.error.URLError, ConnectionError, OSError) as e:
                     err = e

@@ -1,0 +1,106 @@
+#include "stream/anomaly_rules.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace spate {
+namespace {
+
+Transaction Tx(uint32_t user, int64_t time, int64_t cents, bool intl = false) {
+  Transaction t;
+  t.user = user;
+  t.time_ms = time;
+  t.amount_cents = cents;
+  t.international = intl;
+  return t;
+}
+
+RuleConfig Rules() {
+  RuleConfig r;
+  r.high_amount_cents = 1000;
+  r.intl_amount_cents = 500;
+  r.velocity_span_ms = 100;
+  r.velocity_count = 3;
+  r.velocity_amount_cents = 250;
+  return r;
+}
+
+std::vector<Rule> Fired(AnomalyDetector& d, const Transaction& t) {
+  std::vector<Anomaly> out;
+  d.Check(t, 0, &out);
+  std::vector<Rule> rules;
+  for (auto& a : out) rules.push_back(a.rule);
+  return rules;
+}
+
+TEST(AnomalyRules, AmountRulesUseStrictThresholds) {
+  RuleConfig r = Rules();
+  r.velocity_amount_cents = INT64_MAX;
+  AnomalyDetector d(r, 0);
+  EXPECT_TRUE(Fired(d, Tx(1, 0, 1000)).empty());
+  EXPECT_EQ(Fired(d, Tx(2, 0, 1001)), (std::vector<Rule>{Rule::kHighAmount}));
+  EXPECT_TRUE(Fired(d, Tx(3, 0, 500, true)).empty());
+  EXPECT_EQ(Fired(d, Tx(4, 0, 501, true)), (std::vector<Rule>{Rule::kInternationalHigh}));
+  EXPECT_EQ(Fired(d, Tx(5, 0, 2000, true)),
+            (std::vector<Rule>{Rule::kHighAmount, Rule::kInternationalHigh}));
+}
+
+TEST(AnomalyRules, VelocityCountsTheSpanEndingAtTheRecord) {
+  AnomalyDetector d(Rules(), 0);
+  EXPECT_TRUE(Fired(d, Tx(1, 1000, 10)).empty());
+  EXPECT_TRUE(Fired(d, Tx(1, 1050, 10)).empty());
+  EXPECT_TRUE(Fired(d, Tx(1, 1099, 10)).empty());
+  // (1000, 1100]: 1050, 1099, 1100 -> 3, not more than 3.
+  EXPECT_TRUE(Fired(d, Tx(1, 1100, 10)).empty());
+  // (1001, 1101]... 1050, 1099, 1100, 1101 -> 4.
+  std::vector<Anomaly> out;
+  d.Check(Tx(1, 1101, 10), 7, &out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].rule, Rule::kVelocityCount);
+  EXPECT_EQ(out[0].count, 4u);
+  EXPECT_EQ(out[0].sum_cents, 40);
+  EXPECT_EQ(out[0].sequence, 7u);
+  // Another user is independent.
+  EXPECT_TRUE(Fired(d, Tx(2, 1101, 10)).empty());
+}
+
+TEST(AnomalyRules, VelocityAmountAndOutOfOrderRecords) {
+  AnomalyDetector d(Rules(), 50);
+  EXPECT_TRUE(Fired(d, Tx(1, 1000, 100)).empty());
+  EXPECT_TRUE(Fired(d, Tx(1, 1080, 100)).empty());
+  // Out of order, 1040: (940, 1040] holds 1000 and 1040 -> 200.
+  EXPECT_TRUE(Fired(d, Tx(1, 1040, 100)).empty());
+  // 1090: (990, 1090] holds 1000, 1040, 1080, 1090 -> count 4 > 3 and sum 400 > 250.
+  EXPECT_EQ(Fired(d, Tx(1, 1090, 100)),
+            (std::vector<Rule>{Rule::kVelocityCount, Rule::kVelocityAmount}));
+}
+
+TEST(AnomalyRules, EvictsOlderThanSpanPlusLateness) {
+  AnomalyDetector d(Rules(), 50);
+  EXPECT_TRUE(Fired(d, Tx(1, 1000, 100)).empty());
+  EXPECT_TRUE(Fired(d, Tx(1, 1100, 100)).empty());
+  EXPECT_TRUE(Fired(d, Tx(1, 1149, 1)).empty());  // keeps > 999: 1000 stays
+  // Now M = 1151: keeps > 1001, 1000 is evicted. A late record at 1010 sees (910, 1010]: only
+  // itself, because 1000 is gone.
+  EXPECT_TRUE(Fired(d, Tx(1, 1151, 1)).empty());
+  std::vector<Anomaly> out;
+  d.Check(Tx(1, 1010, 200), 0, &out);
+  EXPECT_TRUE(out.empty());
+}
+
+TEST(AnomalyRules, HotUserStaysFast) {
+  RuleConfig r = Rules();
+  r.velocity_count = 1'000'000;
+  r.velocity_amount_cents = INT64_MAX;
+  r.velocity_span_ms = 1'000'000;
+  AnomalyDetector d(r, 0);
+  std::vector<Anomaly> out;
+  for (int i = 0; i < 200'000; ++i) d.Check(Tx(1, 1000 + i, 1), 0, &out);  // O(log n) each
+  EXPECT_TRUE(out.empty());
+  d.Check(Tx(1, 1000 + 200'000, 1), 0, &out);
+  EXPECT_TRUE(out.empty());
+}
+
+}  // namespace
+}  // namespace spate
