@@ -86,8 +86,8 @@ def draw_case(rng) -> dict:
         "--anomalies", f"{rng.choice([0, 0.001, rng.uniform(0, 0.01)]):.4f}",
         "--velocity-span", dur(span),
         "--velocity-count", str(vcount),
-        "--velocity-amount", rc.format_amount(max(2, int(per_span * rng.uniform(1.0, 4.0)))
-                                              * 12_000_000),
+        "--velocity-amount", rc.format_amount(min(9_999_999_999, 12_000_000 * max(
+            2, int(per_span * rng.uniform(1.0, 4.0))))),
     ]
     if rng.random() < 0.3:
         gen += ["--high-amount", rc.format_amount(rng.randint(100_000, 200_000) * 100)]
