@@ -70,14 +70,19 @@ def draw_case(rng) -> dict:
     lateness = rng.choice([0, 1000, 5000, 10_000, rng.randint(0, 10_000)])
     span = rng.choice([1000, 5000, 10_000, 60_000])
     # Velocity limits near what a user does in a span, so that the rules fire sometimes.
-    per_span = max(1.0, event_rate / users * span / 1000)
-    vcount = max(1, int(per_span * rng.uniform(1.0, 4.0)))
+    skew = rng.choice(["uniform", "zipf"])
+    # Velocity limits near what the busiest user does in a span (zipf: the top user has a share
+    # 1/H(users, 1.1)), so that the rules fire sometimes but not on every record.
+    top_share = 1 / users if skew == "uniform" else 1 / sum(
+        k ** -1.1 for k in range(1, min(users, 100_000) + 1))
+    per_span = event_rate * top_share * span / 1000
+    vcount = max(1, int(per_span * rng.uniform(0.8, 2.0))) + rng.choice([0, 1, 2])
     gen = [
         "--seed", str(rng.randrange(1, 2**32)),
         "--records", str(records),
         "--event-rate", str(event_rate),
         "--users", str(users), "--merchants", str(merchants), "--locations", str(locations),
-        "--skew", rng.choice(["uniform", "zipf"]),
+        "--skew", skew,
         "--out-of-order", f"{rng.choice([0, 0.01, 0.1, rng.uniform(0, 0.3)]):.4f}",
         "--max-delay", dur(rng.choice([500, 2000, 5000, rng.randint(0, 15_000)])),
         "--late", f"{rng.choice([0, 0.001, rng.uniform(0, 0.02)]):.4f}",
@@ -86,8 +91,8 @@ def draw_case(rng) -> dict:
         "--anomalies", f"{rng.choice([0, 0.001, rng.uniform(0, 0.01)]):.4f}",
         "--velocity-span", dur(span),
         "--velocity-count", str(vcount),
-        "--velocity-amount", rc.format_amount(min(9_999_999_999, 12_000_000 * max(
-            2, int(per_span * rng.uniform(1.0, 4.0))))),
+        "--velocity-amount", rc.format_amount(min(9_999_999_999, int(10_000_000 * max(
+            2.0, per_span * rng.uniform(0.8, 2.0))))),
     ]
     if rng.random() < 0.3:
         gen += ["--high-amount", rc.format_amount(rng.randint(100_000, 200_000) * 100)]

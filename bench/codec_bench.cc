@@ -1,0 +1,107 @@
+// Wire codec throughput, single-threaded, on the default generator's records, and a memcpy
+// baseline over the same JSON bytes. Every benchmark handles one record per iteration (except
+// BM_Memcpy_JsonBuffer: the whole buffer per iteration) and reports items/s (records) and
+// bytes/s (the wire bytes read or written).
+
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <string>
+
+#include "bench_data.h"
+#include "core/codec.h"
+
+namespace spate::bench {
+namespace {
+
+void EncodeLoop(benchmark::State& state, WireFormat f) {
+  const auto& recs = Records();
+  std::string out;
+  out.reserve(kMaxEncodedSize);
+  size_t i = 0;
+  int64_t bytes = 0;
+  for (auto _ : state) {
+    out.clear();
+    Encode(f, recs[i], &out);
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+    bytes += static_cast<int64_t>(out.size());
+    if (++i == kRecords) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(bytes);
+}
+
+void DecodeLoop(benchmark::State& state, const WireBuffer& buf, WireFormat f) {
+  auto dec = NewDecoder(f);
+  Transaction tx;
+  std::string reason;
+  size_t i = 0;
+  int64_t bytes = 0;
+  for (auto _ : state) {
+    const std::string_view msg = buf.payload(i);
+    // readable >= size + kDecodePadding for every payload: the decoder works in place.
+    if (dec->Decode(msg, buf.readable(i), &tx, &reason) != DecodeError::kNone) {
+      state.SkipWithError("decode failed");
+      break;
+    }
+    benchmark::DoNotOptimize(tx);
+    bytes += static_cast<int64_t>(msg.size());
+    if (++i == kRecords) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(bytes);
+}
+
+void BM_EncodeJson(benchmark::State& state) { EncodeLoop(state, WireFormat::kJson); }
+void BM_DecodeJson(benchmark::State& state) {
+  DecodeLoop(state, JsonBuffer(), WireFormat::kJson);
+}
+void BM_EncodeBinary(benchmark::State& state) { EncodeLoop(state, WireFormat::kBinary); }
+void BM_DecodeBinary(benchmark::State& state) {
+  DecodeLoop(state, BinaryBuffer(), WireFormat::kBinary);
+}
+
+// Baseline 1: one memcpy of the whole JSON buffer (all kRecords payloads and their '\n'
+// separators) per iteration. items/s is the record rate this copy speed would sustain.
+void BM_Memcpy_JsonBuffer(benchmark::State& state) {
+  const WireBuffer& buf = JsonBuffer();
+  const size_t n = buf.region_bytes();
+  std::string dst(n, '\0');
+  for (auto _ : state) {
+    std::memcpy(dst.data(), buf.bytes.data(), n);
+    benchmark::DoNotOptimize(dst.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(kRecords));
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(n));
+}
+
+// Baseline 2: the same bytes copied one record at a time into a small scratch buffer, the
+// per-record loop shape of BM_DecodeJson with the decoding replaced by a memcpy.
+void BM_Memcpy_JsonPerRecord(benchmark::State& state) {
+  const WireBuffer& buf = JsonBuffer();
+  char dst[kMaxEncodedSize];
+  size_t i = 0;
+  int64_t bytes = 0;
+  for (auto _ : state) {
+    const std::string_view msg = buf.payload(i);
+    std::memcpy(dst, msg.data(), msg.size());
+    benchmark::DoNotOptimize(dst);
+    benchmark::ClobberMemory();
+    bytes += static_cast<int64_t>(msg.size());
+    if (++i == kRecords) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(bytes);
+}
+
+BENCHMARK(BM_EncodeJson);
+BENCHMARK(BM_DecodeJson);
+BENCHMARK(BM_EncodeBinary);
+BENCHMARK(BM_DecodeBinary);
+BENCHMARK(BM_Memcpy_JsonBuffer)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Memcpy_JsonPerRecord);
+
+}  // namespace
+}  // namespace spate::bench

@@ -1,0 +1,245 @@
+// The engine's per-record work on already-decoded records, single-threaded, as in
+// src/pipeline/embedded.cc (Phase1: rules; Phase2: windows + totals) minus the output
+// formatting and the cross-worker routing:
+//   - watermark fixed per batch of 32768 records (the default --batch-size), equal to the
+//     largest event time of the earlier batches minus the 5 s lateness, and every window with
+//     end <= watermark closed (WindowStore::CloseUpTo) at the batch boundary, inside the timed
+//     loop: the emit callback only reads the aggregate (no line formatting);
+//   - group key merchantId (1000 merchants), amounts and types from the generator;
+//   - the pre-generated records are replayed, shifted by TimeSpanMs() each time, so event time
+//     keeps advancing and windows keep closing.
+// One record per iteration; items/s is records per second per core.
+
+#include <benchmark/benchmark.h>
+
+#include <string>
+#include <vector>
+
+#include "bench_data.h"
+#include "core/codec.h"
+#include "stream/anomaly_rules.h"
+#include "stream/group_key.h"
+#include "stream/totals.h"
+#include "stream/watermark.h"
+#include "stream/window.h"
+#include "stream/window_store.h"
+
+namespace spate::bench {
+namespace {
+
+constexpr uint64_t kBatchSize = 32'768;
+constexpr int64_t kLatenessMs = 5'000;
+
+WindowSpec Tumbling60s() { return WindowSpec{60'000, 60'000}; }
+WindowSpec Hopping60s10s() { return WindowSpec{60'000, 10'000}; }
+
+// Replays Records() with advancing event time.
+class Replay {
+ public:
+  // The next record; *t is its (shifted) event time.
+  const Transaction& Next(int64_t* t) {
+    const Transaction& tx = recs_[i_];
+    *t = tx.time_ms + shift_;
+    if (++i_ == kRecords) {
+      i_ = 0;
+      shift_ += span_;
+    }
+    return tx;
+  }
+  size_t index() const { return i_; }
+  int64_t shift() const { return shift_; }
+  void Advance() {
+    if (++i_ == kRecords) {
+      i_ = 0;
+      shift_ += span_;
+    }
+  }
+
+ private:
+  const std::vector<Transaction>& recs_ = Records();
+  const int64_t span_ = TimeSpanMs();
+  size_t i_ = 0;
+  int64_t shift_ = 0;
+};
+
+// Windows + totals + rules for one worker, fed one record at a time.
+class Engine {
+ public:
+  explicit Engine(WindowSpec spec) : windows_(spec, /*track_changes=*/false),
+                                     rules_(RuleConfig{}, kLatenessMs) {}
+
+  // Phase2 for one record: every window it falls in, and the all-time totals.
+  void Aggregate(const Transaction& tx, int64_t t) {
+    const uint32_t key = GroupKeyOf(tx, GroupBy::kMerchantId);
+    missed_.clear();
+    auto r = windows_.Add(t, key, tx.amount_cents, tx.type == TxType::kRefund, wm_, &missed_);
+    totals_.Add(key, tx.amount_cents);
+    missed_windows_ += r.missed;
+  }
+
+  // Phase1's rule evaluation for one record.
+  void Rules(const Transaction& tx, int64_t t) {
+    anomalies_.clear();
+    if (t == tx.time_ms) {
+      rules_.Check(tx, seq_++, &anomalies_);
+    } else {
+      Transaction shifted = tx;
+      shifted.time_ms = t;
+      rules_.Check(shifted, seq_++, &anomalies_);
+    }
+    anomalies_found_ += static_cast<int64_t>(anomalies_.size());
+  }
+
+  // End-of-record bookkeeping: batch max, and at a batch boundary the new watermark and the
+  // closing of every window it passes.
+  void Tick(int64_t t) {
+    if (t > batch_max_) batch_max_ = t;
+    if (++in_batch_ == kBatchSize) {
+      in_batch_ = 0;
+      if (batch_max_ - kLatenessMs > wm_) wm_ = batch_max_ - kLatenessMs;
+      windows_.CloseUpTo(wm_, [&](int64_t start, uint32_t key, const WindowAgg& a) {
+        emitted_count_ += a.count;
+        benchmark::DoNotOptimize(start);
+        benchmark::DoNotOptimize(key);
+        ++windows_emitted_;
+      });
+    }
+  }
+
+  // Makes the results observable and checks the benchmark measured the intended path.
+  void Finish(benchmark::State& state) {
+    benchmark::DoNotOptimize(emitted_count_);
+    benchmark::DoNotOptimize(anomalies_found_);
+    benchmark::DoNotOptimize(totals_.size());
+    if (missed_windows_ != 0) state.SkipWithError("records missed windows: harness bug");
+    state.counters["aggs_emitted/rec"] = benchmark::Counter(
+        static_cast<double>(windows_emitted_), benchmark::Counter::kAvgIterations);
+  }
+
+ private:
+  WindowStore windows_;
+  TotalsStore totals_;
+  AnomalyDetector rules_;
+  std::vector<int64_t> missed_;
+  std::vector<Anomaly> anomalies_;
+  int64_t wm_ = kNoWatermark;
+  int64_t batch_max_ = kNoWatermark;
+  uint64_t in_batch_ = 0;
+  uint64_t seq_ = 0;
+  int64_t missed_windows_ = 0;
+  int64_t emitted_count_ = 0;
+  int64_t windows_emitted_ = 0;
+  int64_t anomalies_found_ = 0;
+};
+
+// Engine update alone: WindowStore::Add + TotalsStore::Add (+ CloseUpTo every batch).
+void EngineUpdate(benchmark::State& state, WindowSpec spec) {
+  Engine e(spec);
+  Replay in;
+  for (auto _ : state) {
+    int64_t t;
+    const Transaction& tx = in.Next(&t);
+    e.Aggregate(tx, t);
+    e.Tick(t);
+    benchmark::ClobberMemory();
+  }
+  e.Finish(state);
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_EngineUpdate_Tumbling60s(benchmark::State& state) { EngineUpdate(state, Tumbling60s()); }
+void BM_EngineUpdate_Hopping60s10s(benchmark::State& state) {
+  EngineUpdate(state, Hopping60s10s());
+}
+
+// AnomalyDetector::Check alone (default rules, 100k users, span 10 s, lateness 5 s).
+void BM_AnomalyCheck(benchmark::State& state) {
+  AnomalyDetector rules(RuleConfig{}, kLatenessMs);
+  std::vector<Anomaly> out;
+  Replay in;
+  uint64_t seq = 0;
+  Transaction tx;
+  for (auto _ : state) {
+    int64_t t;
+    tx = in.Next(&t);
+    tx.time_ms = t;
+    out.clear();
+    rules.Check(tx, seq++, &out);
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  benchmark::DoNotOptimize(rules.tracked_users());
+  state.SetItemsProcessed(state.iterations());
+}
+
+// Decoded record -> rules + windows + totals.
+void EngineFull(benchmark::State& state, WindowSpec spec) {
+  Engine e(spec);
+  Replay in;
+  for (auto _ : state) {
+    int64_t t;
+    const Transaction& tx = in.Next(&t);
+    e.Rules(tx, t);
+    e.Aggregate(tx, t);
+    e.Tick(t);
+    benchmark::ClobberMemory();
+  }
+  e.Finish(state);
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_EngineFull_Tumbling60s(benchmark::State& state) { EngineFull(state, Tumbling60s()); }
+void BM_EngineFull_Hopping60s10s(benchmark::State& state) { EngineFull(state, Hopping60s10s()); }
+
+// Wire bytes -> decode -> rules + windows + totals, per record (the worker's whole job apart
+// from output formatting and routing).
+void DecodeAggregate(benchmark::State& state, WireFormat f, const WireBuffer& buf,
+                     WindowSpec spec) {
+  Engine e(spec);
+  auto dec = NewDecoder(f);
+  Transaction tx;
+  std::string reason;
+  Replay in;
+  int64_t bytes = 0;
+  for (auto _ : state) {
+    const size_t i = in.index();
+    const int64_t shift = in.shift();
+    in.Advance();
+    const std::string_view msg = buf.payload(i);
+    if (dec->Decode(msg, buf.readable(i), &tx, &reason) != DecodeError::kNone) {
+      state.SkipWithError("decode failed");
+      break;
+    }
+    bytes += static_cast<int64_t>(msg.size());
+    const int64_t t = tx.time_ms + shift;
+    e.Rules(tx, t);
+    e.Aggregate(tx, t);
+    e.Tick(t);
+    benchmark::ClobberMemory();
+  }
+  e.Finish(state);
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(bytes);
+}
+
+void BM_JsonDecodeAggregate_Tumbling60s(benchmark::State& state) {
+  DecodeAggregate(state, WireFormat::kJson, JsonBuffer(), Tumbling60s());
+}
+void BM_JsonDecodeAggregate_Hopping60s10s(benchmark::State& state) {
+  DecodeAggregate(state, WireFormat::kJson, JsonBuffer(), Hopping60s10s());
+}
+void BM_BinaryDecodeAggregate_Tumbling60s(benchmark::State& state) {
+  DecodeAggregate(state, WireFormat::kBinary, BinaryBuffer(), Tumbling60s());
+}
+
+BENCHMARK(BM_EngineUpdate_Tumbling60s);
+BENCHMARK(BM_EngineUpdate_Hopping60s10s);
+BENCHMARK(BM_AnomalyCheck);
+BENCHMARK(BM_EngineFull_Tumbling60s);
+BENCHMARK(BM_EngineFull_Hopping60s10s);
+BENCHMARK(BM_JsonDecodeAggregate_Tumbling60s);
+BENCHMARK(BM_JsonDecodeAggregate_Hopping60s10s);
+BENCHMARK(BM_BinaryDecodeAggregate_Tumbling60s);
+
+}  // namespace
+}  // namespace spate::bench

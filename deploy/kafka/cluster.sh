@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# A local Apache Kafka cluster in KRaft mode on 127.0.0.1, without Docker:
+#   deploy/kafka/cluster.sh up [--split]   fetch Kafka (cached), format, start, wait, create topics
+#   deploy/kafka/cluster.sh down           stop only the processes this script started
+#   deploy/kafka/cluster.sh status         one line per node
+#   deploy/kafka/cluster.sh kill NODE      kill -9 one node (failure tests)
+#   deploy/kafka/cluster.sh start NODE     start one stopped node again
+#
+# Default topology: 3 combined nodes (broker+controller, ids 1-3). --split gives the reference's
+# 3 controllers (ids 1-3) + 3 brokers (ids 4-6). Either way clients bootstrap from
+# 127.0.0.1:29092,127.0.0.1:39092,127.0.0.1:49092 (as in the reference).
+#
+# Environment: KAFKA_VERSION (default pinned below), SPATE_CACHE (jar cache, default
+# ~/.cache/spate), SPATE_KAFKA_DIR (data, logs, pids; default /tmp/spate-kafka),
+# SPATE_KAFKA_HEAP (default 512m), SPATE_KAFKA_PARTITIONS (financial_transactions, default 6).
+set -euo pipefail
+
+KAFKA_VERSION=${KAFKA_VERSION:-3.9.1}
+HERE=$(cd "$(dirname "$0")" && pwd)
+CACHE=${SPATE_CACHE:-$HOME/.cache/spate}
+LIBS=$CACHE/kafka-$KAFKA_VERSION/libs
+DIR=${SPATE_KAFKA_DIR:-/tmp/spate-kafka}
+HEAP=${SPATE_KAFKA_HEAP:-512m}
+PARTITIONS=${SPATE_KAFKA_PARTITIONS:-6}
+BROKER_PORTS=(29092 39092 49092)
+CONTROLLER_PORTS=(29093 39093 49093)
+BOOTSTRAP=127.0.0.1:29092,127.0.0.1:39092,127.0.0.1:49092
+TOPICS=(transaction_aggregates transaction_totals transaction_anomalies transaction_late transaction_dlq)
+
+log() { echo "kafka: $*" >&2; }
+die() { echo "kafka: error: $*" >&2; exit 1; }
+
+fetch() {
+  if [ -f "$LIBS/.complete" ]; then return; fi
+  command -v mvn >/dev/null || die "mvn not found (apt-get install maven)"
+  command -v java >/dev/null || die "java not found (apt-get install openjdk-17-jre-headless)"
+  log "fetching Apache Kafka $KAFKA_VERSION from Maven Central into $LIBS"
+  rm -rf "$LIBS"
+  mkdir -p "$LIBS"
+  mvn -q -B -f "$HERE/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
+    dependency:copy-dependencies -DoutputDirectory="$LIBS" -DincludeScope=runtime >&2 \
+    || die "could not resolve Kafka $KAFKA_VERSION from Maven Central"
+  touch "$LIBS/.complete"
+}
+
+java_cp() { java -cp "$LIBS/*" -Dlog4j.configuration="file:$HERE/log4j.properties" "$@"; }
+
+# Node layout: "id roles broker_port controller_port" (port "-" when absent).
+nodes() {
+  if [ "$(cat "$DIR/topology" 2>/dev/null || echo combined)" = split ]; then
+    for i in 0 1 2; do echo "$((i + 1)) controller - ${CONTROLLER_PORTS[$i]}"; done
+    for i in 0 1 2; do echo "$((i + 4)) broker ${BROKER_PORTS[$i]} -"; done
+  else
+    for i in 0 1 2; do echo "$((i + 1)) broker,controller ${BROKER_PORTS[$i]} ${CONTROLLER_PORTS[$i]}"; done
+  fi
+}
+
+write_config() {  # id roles broker_port controller_port
+  local id=$1 roles=$2 bport=$3 cport=$4 voters="" listeners="" advertised=""
+  for i in 0 1 2; do voters+="${voters:+,}$((i + 1))@127.0.0.1:${CONTROLLER_PORTS[$i]}"; done
+  [ "$bport" != - ] && listeners="PLAINTEXT://127.0.0.1:$bport" && advertised="PLAINTEXT://127.0.0.1:$bport"
+  [ "$cport" != - ] && listeners+="${listeners:+,}CONTROLLER://127.0.0.1:$cport"
+  mkdir -p "$DIR/node$id/data"
+  cat > "$DIR/node$id/server.properties" <<PROPS
+process.roles=$roles
+node.id=$id
+controller.quorum.voters=$voters
+controller.listener.names=CONTROLLER
+listeners=$listeners
+${advertised:+advertised.listeners=$advertised}
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$DIR/node$id/data
+num.partitions=$PARTITIONS
+default.replication.factor=3
+min.insync.replicas=2
+offsets.topic.replication.factor=3
+transaction.state.log.replication.factor=3
+transaction.state.log.min.isr=2
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+log.segment.bytes=268435456
+num.network.threads=2
+num.io.threads=4
+PROPS
+}
+
+pid_of() {  # prints the pid if node $1 runs (and is ours)
+  local f="$DIR/node$1/pid" pid
+  [ -f "$f" ] || return 1
+  pid=$(cat "$f")
+  [ -d "/proc/$pid" ] && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q "$DIR/node$1/server.properties" \
+    && echo "$pid"
+}
+
+start_node() {
+  local id=$1
+  if pid_of "$id" >/dev/null; then return; fi
+  KAFKA_NODE_DIR="$DIR/node$id" nohup java -Xms"$HEAP" -Xmx"$HEAP" -XX:+UseG1GC \
+    -Dlog4j.configuration="file:$HERE/log4j.properties" -Dkafka.logs.dir="$DIR/node$id" \
+    -cp "$LIBS/*" kafka.Kafka "$DIR/node$id/server.properties" \
+    > "$DIR/node$id/stdout.log" 2>&1 &
+  echo $! > "$DIR/node$id/pid"
+}
+
+wait_ready() {  # until every broker is registered and answers metadata
+  local deadline=$((SECONDS + ${1:-90}))
+  while [ $SECONDS -lt $deadline ]; do
+    if java_cp kafka.admin.BrokerApiVersionsCommand --bootstrap-server "$BOOTSTRAP" \
+         2>/dev/null | grep -c '^127.0.0.1:' | grep -qx 3; then
+      return 0
+    fi
+    sleep 1
+  done
+  return 1
+}
+
+create_topics() {
+  local t
+  java_cp org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --create --if-not-exists \
+    --topic financial_transactions --partitions "$PARTITIONS" --replication-factor 3 \
+    --config min.insync.replicas=2 >/dev/null
+  for t in "${TOPICS[@]}"; do
+    java_cp org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --create --if-not-exists \
+      --topic "$t" --partitions "$PARTITIONS" --replication-factor 3 \
+      --config min.insync.replicas=2 >/dev/null
+  done
+}
+
+cmd_up() {
+  local topology=combined
+  [ "${1:-}" = --split ] && topology=split
+  fetch
+  mkdir -p "$DIR"
+  if [ -f "$DIR/topology" ] && [ "$(cat "$DIR/topology")" != "$topology" ]; then
+    cmd_down
+    rm -rf "$DIR"
+    mkdir -p "$DIR"
+  fi
+  echo "$topology" > "$DIR/topology"
+  [ -f "$DIR/cluster.id" ] || java_cp kafka.tools.StorageTool random-uuid > "$DIR/cluster.id"
+  local id roles bport cport
+  while read -r id roles bport cport; do
+    write_config "$id" "$roles" "$bport" "$cport"
+    if [ ! -f "$DIR/node$id/data/meta.properties" ]; then
+      java_cp kafka.tools.StorageTool format -t "$(cat "$DIR/cluster.id")" \
+        -c "$DIR/node$id/server.properties" --ignore-formatted >/dev/null
+    fi
+    start_node "$id"
+  done < <(nodes)
+  log "waiting for the quorum and 3 brokers on $BOOTSTRAP"
+  wait_ready 120 || { cmd_status; die "cluster not ready after 120 s; logs in $DIR/node*/stdout.log"; }
+  create_topics
+  log "up ($topology, Kafka $KAFKA_VERSION): bootstrap $BOOTSTRAP"
+}
+
+cmd_down() {
+  local id pid pids=()
+  [ -d "$DIR" ] || return 0
+  while read -r id _; do
+    if pid=$(pid_of "$id"); then kill "$pid" 2>/dev/null || true; pids+=("$pid"); fi
+  done < <(nodes)
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 60); do [ -d "/proc/$pid" ] || break; sleep 0.5; done
+    [ -d "/proc/$pid" ] && kill -9 "$pid" 2>/dev/null || true
+  done
+  rm -f "$DIR"/node*/pid
+  [ ${#pids[@]} -gt 0 ] && log "stopped ${#pids[@]} node(s)"
+  return 0
+}
+
+cmd_status() {
+  local id roles bport cport pid state
+  while read -r id roles bport cport; do
+    if pid=$(pid_of "$id"); then state="running (pid $pid)"; else state="stopped"; fi
+    echo "node $id  $roles  broker:$bport controller:$cport  $state"
+  done < <(nodes)
+}
+
+cmd_kill() {
+  local pid
+  pid=$(pid_of "$1") || die "node $1 is not running"
+  kill -9 "$pid"
+  rm -f "$DIR/node$1/pid"
+  log "killed node $1 (pid $pid)"
+}
+
+case "${1:-}" in
+  up) shift; cmd_up "$@" ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  kill) cmd_kill "$2" ;;
+  start) fetch; start_node "$2"; wait_ready 60 ;;
+  clean) cmd_down; rm -rf "$DIR" ;;
+  fetch) fetch ;;
+  *) echo "usage: $0 up [--split] | down | status | kill NODE | start NODE | clean | fetch" >&2; exit 2 ;;
+esac
