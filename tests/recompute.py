@@ -319,9 +319,9 @@ class Params:
     emit: str = "final"
     high_amount: int = 25_000_000        # cents (250000.00)
     intl_amount: int = 15_000_000        # cents (150000.00)
-    velocity_span_ms: int = 60_000
-    velocity_count: int = 20
-    velocity_amount: int = 150_000_000   # cents (1500000.00)
+    velocity_span_ms: int = 10_000
+    velocity_count: int = 10
+    velocity_amount: int = 100_000_000   # cents (1000000.00)
 
     @property
     def hop(self) -> int:
@@ -394,6 +394,10 @@ class Result:
     anomalies: list        # [Anomaly]
     windows_closed: int    # number of window closures (distinct windows emitted)
     aggregated: int        # valid records added to at least one window
+    # Diagnostics (not outputs): batches whose watermark is below the previous batch's (a
+    # partition seen for the first time), and windows emitted again after being closed.
+    wm_regressions: int = 0
+    reopened: int = 0
 
     @property
     def fully_late(self) -> int:
@@ -473,17 +477,25 @@ def recompute(lines: list, p: Params, dead_keys: dict | None = None) -> Result:
     aggregates, updates, total_updates, late = [], [], [], []
     totals = {}                          # key -> [count, total]
     windows_closed = 0
+    closed_starts = set()                # for the diagnostics below
+    wm_regressions = reopened = 0
+    prev_wm = None
     aggregated = 0
     vi = 0                               # index into valid
     batch = 0
     for batch_start in range(0, max(n, 1), p.batch_size):
         batch_end = min(batch_start + p.batch_size, n)
         wm = min(max_time.values()) - L if max_time else None
+        if wm is not None and prev_wm is not None and wm < prev_wm:
+            wm_regressions += 1
+        prev_wm = wm
         if wm is not None:
             for s in sorted(s for s in windows if s + W <= wm):
                 for key, agg in sorted(windows.pop(s).items()):
                     aggregates.append((s, s + W, key, tuple(agg)))
                 windows_closed += 1
+                reopened += s in closed_starts
+                closed_starts.add(s)
         touched, touched_keys = set(), set()
         batch_max = {}
         while vi < len(valid) and valid[vi].seq < batch_end:
@@ -529,12 +541,13 @@ def recompute(lines: list, p: Params, dead_keys: dict | None = None) -> Result:
         for key, agg in sorted(windows[s].items()):
             aggregates.append((s, s + W, key, tuple(agg)))
         windows_closed += 1
+        reopened += s in closed_starts
 
     return Result(params=p, records=n, valid=valid, dead=dead, partition=partition,
                   offset=offset, aggregates=aggregates, updates=updates,
                   totals={k: tuple(v) for k, v in totals.items()}, total_updates=total_updates,
                   late=late, anomalies=anomalies(valid, p), windows_closed=windows_closed,
-                  aggregated=aggregated)
+                  aggregated=aggregated, wm_regressions=wm_regressions, reopened=reopened)
 
 
 def offsets(n: int, partition: dict, dead: list, dead_keys: dict, partitions: int) -> dict:
@@ -840,9 +853,9 @@ def add_param_args(ap: argparse.ArgumentParser):
     ap.add_argument("--emit", default="final", choices=("final", "changes"))
     ap.add_argument("--high-amount", default="250000.00")
     ap.add_argument("--intl-amount", default="150000.00")
-    ap.add_argument("--velocity-span", default="60s")
-    ap.add_argument("--velocity-count", type=int, default=20)
-    ap.add_argument("--velocity-amount", default="1500000.00")
+    ap.add_argument("--velocity-span", default="10s")
+    ap.add_argument("--velocity-count", type=int, default=10)
+    ap.add_argument("--velocity-amount", default="1000000.00")
 
 
 def params_from_args(a) -> Params:

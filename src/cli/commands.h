@@ -20,6 +20,8 @@ class Command {
 
 std::unique_ptr<Command> NewGenCommand(CLI::App* parent);
 std::unique_ptr<Command> NewRunCommand(CLI::App* parent);
+std::unique_ptr<Command> NewProduceCommand(CLI::App* parent);
+std::unique_ptr<Command> NewConsumeCommand(CLI::App* parent);
 
 // Prints "spate: error: <message>" to stderr; returns the exit code for usage errors (2).
 int UsageError(const std::string& message);

@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<spate::cli::Command>> commands;
   commands.push_back(spate::cli::NewGenCommand(&app));
   commands.push_back(spate::cli::NewRunCommand(&app));
+  commands.push_back(spate::cli::NewProduceCommand(&app));
+  commands.push_back(spate::cli::NewConsumeCommand(&app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -54,22 +54,31 @@ void GeneratorSource::Fill(uint64_t chunk, Chunk* c) const {
   c->first_seq = first;
   c->bytes.reserve(count * (opts_.format == WireFormat::kJson ? 272 : 40) + kDecodePadding);
   c->offsets.reserve(count + 1);
-  c->key_user.reserve(count);
+  c->key_offsets.reserve(count + 1);
   c->partition.reserve(count);
   GeneratedRecord r;
-  char key[32];
+  char key[40];
   for (uint64_t k = 0; k < count; ++k) {
     gen_.Make(first + k, &r);
     c->offsets.push_back(static_cast<uint32_t>(c->bytes.size()));
     gen_.AppendPayload(r, opts_.format, &c->bytes);
     c->bytes.push_back('\n');
-    c->key_user.push_back(r.tx.user);
-    size_t n = FormatId(key, kUserPrefix, r.tx.user);
-    c->partition.push_back(
-        static_cast<uint16_t>(PartitionForKey(std::string_view(key, n), opts_.partitions)));
+    size_t n = 0;
+    switch (opts_.key) {
+      case KeyField::kUserId: n = FormatId(key, kUserPrefix, r.tx.user); break;
+      case KeyField::kMerchantId: n = FormatId(key, kMerchantPrefix, r.tx.merchant); break;
+      case KeyField::kTransactionId: FormatUuid(r.tx.transaction_id, key); n = 36; break;
+      case KeyField::kNone: break;
+    }
+    c->key_offsets.push_back(static_cast<uint32_t>(c->keys.size()));
+    c->keys.append(key, n);
+    // Keyless records go round-robin by sequence, as a sticky partitioner would spread them.
+    c->partition.push_back(static_cast<uint16_t>(
+        n ? PartitionForKey(std::string_view(key, n), opts_.partitions) : (first + k) % opts_.partitions));
     if (r.injected != Injected::kNone) c->injected.emplace_back(static_cast<uint32_t>(k), r.injected);
   }
   c->offsets.push_back(static_cast<uint32_t>(c->bytes.size()));
+  c->key_offsets.push_back(static_cast<uint32_t>(c->keys.size()));
   c->bytes.append(kDecodePadding, '\0');
   c->created = std::chrono::steady_clock::now();
 }

@@ -29,12 +29,16 @@ struct Chunk {
   uint64_t first_seq = 0;
   std::string bytes;
   std::vector<uint32_t> offsets;     // size()+1 entries; payload i is [off[i], off[i+1]-1)
-  std::vector<uint32_t> key_user;    // the record's userId (its message key)
-  std::vector<uint16_t> partition;   // Kafka default partition of the key
+  std::string keys;                  // message keys back to back
+  std::vector<uint32_t> key_offsets; // size()+1 entries
+  std::vector<uint16_t> partition;   // Kafka's default partition of the key
   std::vector<std::pair<uint32_t, Injected>> injected;  // (index in chunk, rule)
   std::chrono::steady_clock::time_point created;
 
-  size_t size() const { return key_user.size(); }
+  size_t size() const { return partition.size(); }
+  std::string_view key(size_t i) const {
+    return std::string_view(keys).substr(key_offsets[i], key_offsets[i + 1] - key_offsets[i]);
+  }
   std::string_view payload(size_t i) const {
     return std::string_view(bytes).substr(offsets[i], offsets[i + 1] - offsets[i] - 1);
   }
@@ -42,6 +46,9 @@ struct Chunk {
   size_t readable(size_t i) const { return bytes.size() - offsets[i]; }
   uint64_t payload_bytes() const { return offsets.back() - offsets.front() - size(); }
 };
+
+// Which field becomes the message key (userId, as in the reference producer, by default).
+enum class KeyField : uint8_t { kUserId, kMerchantId, kTransactionId, kNone };
 
 struct SourceOptions {
   uint64_t records = 0;         // 0 = unbounded (then duration or Stop() ends it)
@@ -52,6 +59,7 @@ struct SourceOptions {
   uint64_t chunk_size = 32'768; // records per chunk (<= batch_size)
   WireFormat format = WireFormat::kJson;
   uint32_t partitions = 1;
+  KeyField key = KeyField::kUserId;
 };
 
 class GeneratorSource {

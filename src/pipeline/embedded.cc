@@ -41,7 +41,7 @@ struct Worker {
   std::array<std::vector<OutLine>, kOutputCount> out;
   PipelineStats stats;
   // Scratch space reused across records.
-  std::string reason, key;
+  std::string reason;
   std::vector<Anomaly> anomalies;
   std::vector<int64_t> missed;
 };
@@ -141,9 +141,8 @@ class Pipeline {
       if (err != DecodeError::kNone) {
         ++k.stats.dead_letters;
         ++k.stats.dead_letters_by_error[static_cast<size_t>(err)];
-        k.key = IdString(kUserPrefix, c.key_user[i]);
         OutLine line{pos.sequence, 0, {}};
-        AppendDeadLetterLine(pos, err, k.reason, k.key, c.payload(i), &line.text);
+        AppendDeadLetterLine(pos, err, k.reason, c.key(i), c.payload(i), &line.text);
         k.out[static_cast<size_t>(Output::kDeadLetters)].push_back(std::move(line));
         continue;
       }

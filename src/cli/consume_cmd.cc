@@ -1,0 +1,161 @@
+// `spate consume`: read a topic (read_committed) and print JSON lines, like kcat -C.
+
+#include <csignal>
+#include <cstdio>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/kafka_options.h"
+#include "core/codec.h"
+#include "kafka/consumer.h"
+#include "stream/output_format.h"
+
+namespace spate::cli {
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+extern "C" void OnConsumeSignal(int) { g_stop = 1; }
+
+class ConsumeCommand final : public Command {
+ public:
+  explicit ConsumeCommand(CLI::App* parent) {
+    app_ = parent->add_subcommand("consume", "Print a topic's records as JSON lines (read_committed)");
+    AddKafkaOptions(app_, &kafka_flags_);
+    const char* g = "Consumer";
+    app_->add_option("-t,--topic", topic_, "Topic")->group(g)->required();
+    app_->add_option("-G,--group", group_, "Join this consumer group instead of reading every partition")
+        ->group(g);
+    app_->add_option("-o,--offset", offset_, "beginning, end or an absolute offset (without -G)")
+        ->group(g)->capture_default_str();
+    app_->add_option("-c,--count", count_, "Exit after this many records (0 = no limit)")
+        ->group(g)->capture_default_str();
+    app_->add_flag("-e,--exit-at-end", exit_at_end_, "Exit when every partition is read to its end")
+        ->group(g);
+    app_->add_option("--format", format_, "Payload format: json (printed as is) or binary (decoded)")
+        ->group(g)->capture_default_str();
+    app_->add_flag("--envelope", envelope_,
+                   "Print {topic, partition, offset, timestamp, key, value} per record")
+        ->group(g);
+  }
+
+  int Run() override {
+    WireFormat format;
+    if (format_ == "json") {
+      format = WireFormat::kJson;
+    } else if (format_ == "binary") {
+      format = WireFormat::kBinary;
+    } else {
+      return UsageError("--format: expected json or binary (got '" + format_ + "')");
+    }
+    int64_t start;
+    if (offset_ == "beginning") {
+      start = RD_KAFKA_OFFSET_BEGINNING;
+    } else if (offset_ == "end") {
+      start = RD_KAFKA_OFFSET_END;
+    } else {
+      try {
+        size_t used = 0;
+        start = std::stoll(offset_, &used);
+        if (used != offset_.size() || start < 0) throw std::invalid_argument(offset_);
+      } catch (const std::exception&) {
+        return UsageError("--offset: expected beginning, end or a non-negative offset (got '" +
+                          offset_ + "')");
+      }
+    }
+    kafka::ClientConfig conf;
+    std::vector<std::pair<std::string, std::string>> defaults = {
+        {"isolation.level", "read_committed"},
+        {"enable.partition.eof", "true"},
+        {"enable.auto.commit", group_.empty() ? "false" : "true"},
+        {"auto.offset.reset", "earliest"}};
+    if (!group_.empty()) {
+      defaults.emplace_back("group.id", group_);
+      defaults.emplace_back("partition.assignment.strategy", "cooperative-sticky");
+    }
+    Status cs = BuildClientConfig(kafka_flags_, defaults, &conf);
+    if (!cs.ok()) return cs.message() == "list" ? 0 : UsageError(cs.message());
+    auto consumer = kafka::Consumer::Create(conf);
+    if (!consumer.ok()) return RuntimeError(consumer.status().message());
+    kafka::Consumer& c = *consumer.value();
+    Status s = group_.empty() ? c.AssignAll(topic_, start) : c.Subscribe({topic_});
+    if (!s.ok()) return RuntimeError(s.message());
+
+    std::signal(SIGINT, OnConsumeSignal);
+    std::signal(SIGTERM, OnConsumeSignal);
+    auto decoder = NewDecoder(format);
+    std::set<int32_t> at_end;
+    uint64_t printed = 0, errors = 0;
+    std::string line, reason;
+    Transaction tx;
+    while (!g_stop && (count_ == 0 || printed < count_)) {
+      auto m = c.Poll(200);
+      if (!m) continue;
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        at_end.insert(m->partition);
+        if (exit_at_end_ && c.assigned_partitions() > 0 && at_end.size() >= c.assigned_partitions()) break;
+        continue;
+      }
+      if (m->err) {
+        std::fprintf(stderr, "spate consume: %s\n", kafka::ErrorText(m->err).c_str());
+        if (m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+          return RuntimeError("cannot consume " + topic_);
+        }
+        ++errors;
+        continue;
+      }
+      at_end.erase(m->partition);
+      std::string_view value(static_cast<const char*>(m->payload), m->len);
+      std::string decoded;
+      if (format == WireFormat::kBinary) {
+        if (decoder->Decode(value, value.size(), &tx, &reason) != DecodeError::kNone) {
+          std::fprintf(stderr, "spate consume: %s [%d] offset %lld: %s\n", topic_.c_str(),
+                       m->partition, static_cast<long long>(m->offset), reason.c_str());
+          ++errors;
+          continue;
+        }
+        EncodeJson(tx, &decoded);
+        value = decoded;
+      }
+      line.clear();
+      if (envelope_) {
+        rd_kafka_timestamp_type_t tstype;
+        int64_t ts = rd_kafka_message_timestamp(m.get(), &tstype);
+        line = fmt::format(R"({{"topic":"{}","partition":{},"offset":{},"timestamp":{},"key":)",
+                           topic_, m->partition, m->offset, ts);
+        if (m->key) {
+          AppendJsonString(std::string_view(static_cast<const char*>(m->key), m->key_len), &line);
+        } else {
+          line += "null";
+        }
+        line += R"(,"value":)";
+        AppendJsonString(value, &line);
+        line += "}";
+      } else {
+        line.assign(value);
+      }
+      line += '\n';
+      std::fwrite(line.data(), 1, line.size(), stdout);
+      ++printed;
+    }
+    std::fflush(stdout);
+    std::fprintf(stderr, "spate consume: %llu records from %s\n",
+                 static_cast<unsigned long long>(printed), topic_.c_str());
+    return errors > 0 ? 1 : 0;
+  }
+
+ private:
+  KafkaFlags kafka_flags_;
+  std::string topic_, group_, offset_ = "beginning", format_ = "json";
+  uint64_t count_ = 0;
+  bool exit_at_end_ = false, envelope_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> NewConsumeCommand(CLI::App* parent) {
+  return std::make_unique<ConsumeCommand>(parent);
+}
+
+}  // namespace spate::cli

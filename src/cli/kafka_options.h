@@ -1,0 +1,29 @@
+#pragma once
+// Options every Kafka subcommand shares: --brokers, -X key=value, -F file, as kcat has them.
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "kafka/config.h"
+
+namespace spate::cli {
+
+inline constexpr const char* kDefaultBrokers = "127.0.0.1:29092,127.0.0.1:39092,127.0.0.1:49092";
+
+struct KafkaFlags {
+  std::string brokers = kDefaultBrokers;
+  std::vector<std::string> properties;  // -X
+  std::vector<std::string> files;       // -F
+};
+
+void AddKafkaOptions(CLI::App* app, KafkaFlags* f);
+
+// defaults first, then -F files, then -X: later settings win. "-X list" prints the
+// properties and exits (returns a Status with message "list").
+Status BuildClientConfig(const KafkaFlags& f, const std::vector<std::pair<std::string, std::string>>& defaults,
+                         kafka::ClientConfig* out);
+
+}  // namespace spate::cli

@@ -1,0 +1,179 @@
+// `spate produce`: the generator into Kafka, with kafka-producer-perf-test style reporting.
+
+#include <csignal>
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/kafka_options.h"
+#include "cli/options.h"
+#include "gen/source.h"
+#include "kafka/producer.h"
+#include "obs/progress.h"
+
+namespace spate::cli {
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+extern "C" void OnStopSignal(int) { g_stop = 1; }
+
+class ProduceCommand final : public Command {
+ public:
+  explicit ProduceCommand(CLI::App* parent) {
+    app_ = parent->add_subcommand("produce", "Generate transactions into a Kafka topic");
+    AddGeneratorOptions(app_, &gen_flags_);
+    AddKafkaOptions(app_, &kafka_flags_);
+    const char* p = "Producer";
+    app_->add_option("-t,--topic", topic_, "Topic")->group(p)->capture_default_str();
+    app_->add_option("--key", key_, "Message key: userId, merchantId, transactionId or none")
+        ->group(p)->capture_default_str();
+    app_->add_option("--format", format_, "json or binary")->group(p)->capture_default_str();
+    app_->add_option("--acks", acks_, "acks: all, 1 or 0")->group(p)->capture_default_str();
+    app_->add_option("--compression", compression_, "none, gzip, snappy, lz4 or zstd")
+        ->group(p)->capture_default_str();
+    app_->add_flag("--json", json_, "Print the final summary as JSON on stdout")->group(p);
+    app_->add_flag("--progress,!--no-progress", progress_,
+                   "Progress line every second on stderr (default: when stderr is a terminal)")
+        ->group(p);
+  }
+
+  int Run() override {
+    GeneratorConfig gen_config;
+    SourceOptions src;
+    if (Status s = ToGeneratorConfig(gen_flags_, &gen_config, &src); !s.ok()) return UsageError(s.message());
+    if (key_ == "userId") {
+      src.key = KeyField::kUserId;
+    } else if (key_ == "merchantId") {
+      src.key = KeyField::kMerchantId;
+    } else if (key_ == "transactionId") {
+      src.key = KeyField::kTransactionId;
+    } else if (key_ == "none") {
+      src.key = KeyField::kNone;
+    } else {
+      return UsageError("--key: expected userId, merchantId, transactionId or none (got '" + key_ + "')");
+    }
+    if (format_ == "json") {
+      src.format = WireFormat::kJson;
+    } else if (format_ == "binary") {
+      src.format = WireFormat::kBinary;
+    } else {
+      return UsageError("--format: expected json or binary (got '" + format_ + "')");
+    }
+    src.batch_size = src.chunk_size =
+        src.rate > 0 ? std::clamp<uint64_t>(static_cast<uint64_t>(src.rate / 50), 1, 8192) : 8192;
+
+    kafka::ClientConfig conf;
+    Status cs = BuildClientConfig(kafka_flags_,
+                                  {{"enable.idempotence", "true"},
+                                   {"acks", acks_},
+                                   {"compression.type", compression_},
+                                   {"partitioner", "murmur2_random"},  // Java's default
+                                   {"linger.ms", "5"},
+                                   {"batch.size", "1000000"},
+                                   {"batch.num.messages", "10000"},
+                                   {"queue.buffering.max.messages", "1000000"},
+                                   {"queue.buffering.max.kbytes", "1048576"}},
+                                  &conf);
+    if (!cs.ok()) return cs.message() == "list" ? 0 : UsageError(cs.message());
+    auto producer = kafka::Producer::Create(conf, topic_);
+    if (!producer.ok()) return RuntimeError(producer.status().message());
+    kafka::Producer& p = *producer.value();
+
+    std::signal(SIGINT, OnStopSignal);
+    std::signal(SIGTERM, OnStopSignal);
+    const bool show = progress_.value_or(StderrIsTerminal());
+    Generator gen(gen_config);
+    GeneratorSource source(gen, src);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto last = t0;
+    kafka::ProducerStats window_start;  // counters at the last progress line
+    LatencyHistogram window_latency;
+    Status failed;
+    while (!g_stop && failed.ok()) {
+      auto c = source.Next();
+      if (!c) break;
+      for (size_t i = 0; i < c->size() && failed.ok(); ++i) {
+        failed = p.Send(c->key(i), c->payload(i));
+      }
+      p.Poll(0);
+      auto now = std::chrono::steady_clock::now();
+      if (show && now - last >= std::chrono::seconds(1)) {
+        PrintProgress(p.stats(), window_start, std::chrono::duration<double>(now - last).count());
+        window_start.sent = p.stats().sent;
+        window_start.bytes = p.stats().bytes;
+        window_start.latency = p.stats().latency;
+        last = now;
+      }
+    }
+    if (g_stop) source.Stop();
+    int left = p.Flush(60'000);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const auto& st = p.stats();
+    std::string summary = Summary(st, secs, left);
+    std::fprintf(stderr, "spate produce: %s\n", summary.c_str());
+    for (const auto& [err, n] : st.failures) {
+      std::fprintf(stderr, "spate produce: %llu record(s) failed: %s\n",
+                   static_cast<unsigned long long>(n), kafka::ErrorText(err).c_str());
+    }
+    if (json_) std::printf("%s\n", Json(st, secs, left).c_str());
+    if (!failed.ok()) return RuntimeError(failed.message());
+    if (!p.fatal_error().empty()) return RuntimeError(p.fatal_error());
+    if (left > 0) return RuntimeError(fmt::format("{} record(s) still unacknowledged after 60 s", left));
+    if (st.failed > 0) return RuntimeError(fmt::format("{} record(s) failed", st.failed));
+    return 0;
+  }
+
+ private:
+  static void PrintProgress(const kafka::ProducerStats& now, const kafka::ProducerStats& was,
+                            double secs) {
+    uint64_t n = now.sent - was.sent;
+    // Latency of the deliveries reported in this interval only.
+    std::fprintf(stderr,
+                 "%llu records sent, %.1f records/sec (%.2f MB/sec), %.1f ms avg latency, %.1f ms "
+                 "max latency, %llu acked, %llu failed\n",
+                 static_cast<unsigned long long>(n), static_cast<double>(n) / secs,
+                 static_cast<double>(now.bytes - was.bytes) / secs / 1e6,
+                 now.latency.mean_micros() / 1000.0, static_cast<double>(now.latency.max_micros()) / 1000.0,
+                 static_cast<unsigned long long>(now.acked), static_cast<unsigned long long>(now.failed));
+  }
+
+  static std::string Summary(const kafka::ProducerStats& s, double secs, int left) {
+    const auto& l = s.latency;
+    return fmt::format(
+        "{} records sent, {} acknowledged, {} failed, {} unacknowledged; {:.1f} records/sec "
+        "({:.2f} MB/sec), {:.2f} ms avg latency, {:.2f} ms max latency, {:.2f} ms 50th, "
+        "{:.2f} ms 95th, {:.2f} ms 99th, {:.2f} ms 99.9th",
+        s.sent, s.acked, s.failed, left, static_cast<double>(s.sent) / secs,
+        static_cast<double>(s.bytes) / secs / 1e6, l.mean_micros() / 1000.0,
+        static_cast<double>(l.max_micros()) / 1000.0, l.Quantile(0.5) / 1000.0,
+        l.Quantile(0.95) / 1000.0, l.Quantile(0.99) / 1000.0, l.Quantile(0.999) / 1000.0);
+  }
+
+  static std::string Json(const kafka::ProducerStats& s, double secs, int left) {
+    const auto& l = s.latency;
+    return fmt::format(
+        R"({{"sent":{},"acknowledged":{},"failed":{},"unacknowledged":{},"bytes":{},)"
+        R"("elapsedSeconds":{:.6f},"recordsPerSecond":{:.1f},"megabytesPerSecond":{:.3f},)"
+        R"("latencyMs":{{"avg":{:.3f},"max":{:.3f},"p50":{:.3f},"p95":{:.3f},"p99":{:.3f},"p999":{:.3f}}}}})",
+        s.sent, s.acked, s.failed, left, s.bytes, secs, static_cast<double>(s.sent) / secs,
+        static_cast<double>(s.bytes) / secs / 1e6, l.mean_micros() / 1000.0,
+        static_cast<double>(l.max_micros()) / 1000.0, l.Quantile(0.5) / 1000.0,
+        l.Quantile(0.95) / 1000.0, l.Quantile(0.99) / 1000.0, l.Quantile(0.999) / 1000.0);
+  }
+
+  GenFlags gen_flags_;
+  KafkaFlags kafka_flags_;
+  std::string topic_ = "financial_transactions";
+  std::string key_ = "userId", format_ = "json", acks_ = "all", compression_ = "lz4";
+  bool json_ = false;
+  std::optional<bool> progress_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> NewProduceCommand(CLI::App* parent) {
+  return std::make_unique<ProduceCommand>(parent);
+}
+
+}  // namespace spate::cli

@@ -1,0 +1,46 @@
+#pragma once
+// librdkafka configuration as kcat takes it: defaults set by spate, then `-F file` (key=value
+// lines, # comments), then `-X key=value` in order; later settings win. Every property is
+// checked by librdkafka itself when the handle is built, so a typo is a clear error.
+
+#include <librdkafka/rdkafka.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+
+namespace spate::kafka {
+
+struct ConfDeleter {
+  void operator()(rd_kafka_conf_t* c) const { rd_kafka_conf_destroy(c); }
+};
+using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
+
+class ClientConfig {
+ public:
+  void Set(std::string key, std::string value);
+  // "key=value" from -X.
+  Status SetFromArg(const std::string& kv);
+  // A properties file from -F.
+  Status LoadFile(const std::string& path);
+  // Builds an rd_kafka_conf_t; names the offending property on error.
+  Result<ConfPtr> Build() const;
+  // The value set for key, or "" (the last one wins).
+  std::string Get(const std::string& key) const;
+
+  const std::vector<std::pair<std::string, std::string>>& entries() const { return entries_; }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> entries_;
+};
+
+// Prints every librdkafka property with its default and description (-X list).
+void PrintProperties();
+
+// librdkafka's version as a string, and whether it is at least the given hex version.
+std::string LibraryVersion();
+
+}  // namespace spate::kafka

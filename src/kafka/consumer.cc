@@ -1,0 +1,87 @@
+#include "kafka/consumer.h"
+
+namespace spate::kafka {
+
+Result<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& conf) {
+  std::unique_ptr<Consumer> c(new Consumer());
+  auto built = conf.Build();
+  if (!built.ok()) return built.status();
+  ConfPtr cf = std::move(built).value();
+  rd_kafka_conf_set_opaque(cf.get(), c.get());
+  char err[512];
+  if (!conf.Get("group.id").empty()) {
+    rd_kafka_conf_set_rebalance_cb(cf.get(), &Consumer::OnRebalance);
+  } else if (rd_kafka_conf_set(cf.get(), "group.id", "spate-assign", err, sizeof(err)) !=
+             RD_KAFKA_CONF_OK) {
+    return Status::Error(err);
+  }
+  auto rk = NewHandle(RD_KAFKA_CONSUMER, std::move(cf));
+  if (!rk.ok()) return rk.status();
+  c->rk_ = std::move(rk).value();
+  rd_kafka_poll_set_consumer(c->rk_.get());
+  return c;
+}
+
+Consumer::~Consumer() {
+  if (rk_) rd_kafka_consumer_close(rk_.get());
+}
+
+Status Consumer::AssignAll(const std::string& topic, int64_t offset, int timeout_ms) {
+  TopicPtr t(rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr));
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), 0, t.get(), &md, timeout_ms);
+  if (err) return Status::Error("cannot read metadata of " + topic + ": " + ErrorText(err));
+  std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> guard(
+      md, rd_kafka_metadata_destroy);
+  if (md->topic_cnt != 1 || md->topics[0].err) {
+    return Status::Error("topic " + topic + ": " +
+                         ErrorText(md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+  }
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt));
+  for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), md->topics[0].partitions[i].id)
+        ->offset = offset;
+  }
+  err = rd_kafka_assign(rk_.get(), list.get());
+  if (err) return Status::Error("cannot assign " + topic + ": " + ErrorText(err));
+  assigned_ = static_cast<size_t>(list->cnt);
+  return Status::Ok();
+}
+
+Status Consumer::Subscribe(const std::vector<std::string>& topics) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
+  for (const auto& t : topics) {
+    rd_kafka_topic_partition_list_add(list.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  rd_kafka_resp_err_t err = rd_kafka_subscribe(rk_.get(), list.get());
+  if (err) return Status::Error("cannot subscribe: " + ErrorText(err));
+  return Status::Ok();
+}
+
+// Cooperative (incremental) and eager protocols both handled, as librdkafka's examples do.
+void Consumer::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t* parts, void* opaque) {
+  auto* c = static_cast<Consumer*>(opaque);
+  const bool cooperative = std::string(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE";
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    if (cooperative) {
+      rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, parts);
+      if (e) rd_kafka_error_destroy(e);
+      c->assigned_ += static_cast<size_t>(parts->cnt);
+    } else {
+      rd_kafka_assign(rk, parts);
+      c->assigned_ = static_cast<size_t>(parts->cnt);
+    }
+  } else {
+    if (cooperative) {
+      rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, parts);
+      if (e) rd_kafka_error_destroy(e);
+      c->assigned_ -= std::min(c->assigned_, static_cast<size_t>(parts->cnt));
+    } else {
+      rd_kafka_assign(rk, nullptr);
+      c->assigned_ = 0;
+    }
+  }
+}
+
+}  // namespace spate::kafka

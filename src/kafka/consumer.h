@@ -1,0 +1,51 @@
+#pragma once
+// A librdkafka consumer, either assigned to every partition of one topic (like kcat -C) or a
+// member of a consumer group with cooperative rebalancing (like kcat -G). Single-threaded:
+// call every method from one thread.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "kafka/client.h"
+#include "kafka/config.h"
+
+namespace spate::kafka {
+
+struct MessageDeleter {
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+};
+using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
+
+class Consumer {
+ public:
+  // conf must hold bootstrap.servers; group.id is set for group mode. spate's defaults:
+  // isolation.level=read_committed, enable.partition.eof=true.
+  static Result<std::unique_ptr<Consumer>> Create(const ClientConfig& conf);
+  ~Consumer();
+
+  // Assigns every partition of topic, starting at `offset` (RD_KAFKA_OFFSET_BEGINNING, _END,
+  // or an absolute offset). Fails clearly if the topic does not exist.
+  Status AssignAll(const std::string& topic, int64_t offset, int timeout_ms = 10'000);
+  // Joins the group (cooperative-sticky) for these topics.
+  Status Subscribe(const std::vector<std::string>& topics);
+
+  // The next message or event (check ->err: RD_KAFKA_RESP_ERR__PARTITION_EOF marks a
+  // partition's end), or nullptr on timeout.
+  MessagePtr Poll(int timeout_ms) { return MessagePtr(rd_kafka_consumer_poll(rk_.get(), timeout_ms)); }
+
+  size_t assigned_partitions() const { return assigned_; }
+  rd_kafka_t* handle() const { return rk_.get(); }
+
+ private:
+  Consumer() = default;
+  static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                          rd_kafka_topic_partition_list_t* parts, void* opaque);
+
+  HandlePtr rk_;
+  size_t assigned_ = 0;
+};
+
+}  // namespace spate::kafka

@@ -1,0 +1,97 @@
+#include "kafka/producer.h"
+
+#include <chrono>
+
+namespace spate::kafka {
+namespace {
+
+uint64_t NowMicros() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Producer>> Producer::Create(const ClientConfig& conf,
+                                                   const std::string& topic) {
+  std::unique_ptr<Producer> p(new Producer());
+  auto built = conf.Build();
+  if (!built.ok()) return built.status();
+  ConfPtr c = std::move(built).value();
+  rd_kafka_conf_set_opaque(c.get(), p.get());
+  rd_kafka_conf_set_dr_msg_cb(c.get(), &Producer::OnDelivery);
+  rd_kafka_conf_set_error_cb(c.get(), &Producer::OnError);
+  auto rk = NewHandle(RD_KAFKA_PRODUCER, std::move(c));
+  if (!rk.ok()) return rk.status();
+  p->rk_ = std::move(rk).value();
+  p->topic_.reset(rd_kafka_topic_new(p->rk_.get(), topic.c_str(), nullptr));
+  if (!p->topic_) {
+    return Status::Error("cannot create topic handle " + topic + ": " +
+                         ErrorText(rd_kafka_last_error()));
+  }
+  return p;
+}
+
+Status Producer::Send(std::string_view key, std::string_view value) {
+  for (;;) {
+    if (!fatal_.empty()) return Status::Error(fatal_);
+    void* opaque = reinterpret_cast<void*>(static_cast<uintptr_t>(NowMicros()));
+    int rc = rd_kafka_produce(topic_.get(), RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+                              const_cast<char*>(value.data()), value.size(), key.data(),
+                              key.size(), opaque);
+    if (rc == 0) {
+      ++stats_.sent;
+      stats_.bytes += value.size();
+      return Status::Ok();
+    }
+    rd_kafka_resp_err_t err = rd_kafka_last_error();
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(rk_.get(), 10);  // make room: serve delivery reports, then retry
+      continue;
+    }
+    ++stats_.failed;
+    ++stats_.failures[err];
+    switch (Classify(err)) {
+      case ErrorClass::kBadRecord:
+      case ErrorClass::kRetriable:
+      case ErrorClass::kNone:
+        return Status::Ok();  // counted as failed; the caller reports it at the end
+      case ErrorClass::kFatal:
+        fatal_ = "produce failed: " + ErrorText(err);
+        return Status::Error(fatal_);
+    }
+  }
+}
+
+int Producer::Flush(int timeout_ms) {
+  rd_kafka_flush(rk_.get(), timeout_ms);
+  return rd_kafka_outq_len(rk_.get());
+}
+
+void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  auto* p = static_cast<Producer*>(opaque);
+  if (m->err) {
+    ++p->stats_.failed;
+    ++p->stats_.failures[m->err];
+    return;
+  }
+  ++p->stats_.acked;
+  uint64_t sent_at = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(m->_private));
+  uint64_t now = NowMicros();
+  p->stats_.latency.Record(now > sent_at ? now - sent_at : 0);
+}
+
+void Producer::OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  auto* p = static_cast<Producer*>(opaque);
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    char buf[512];
+    rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof(buf));
+    p->fatal_ = std::string("fatal producer error: ") + rd_kafka_err2name(orig) + ": " + buf;
+  } else if (Classify(static_cast<rd_kafka_resp_err_t>(err)) == ErrorClass::kFatal &&
+             err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+    p->fatal_ = std::string("producer error: ") + reason;
+  }
+}
+
+}  // namespace spate::kafka
