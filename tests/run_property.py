@@ -92,12 +92,12 @@ def draw_case(rng) -> dict:
         "--velocity-span", dur(span),
         "--velocity-count", str(vcount),
         "--velocity-amount", rc.format_amount(min(9_999_999_999, int(10_000_000 * max(
-            2.0, per_span * rng.uniform(0.8, 2.0))))),
+            3.0, per_span * rng.uniform(0.8, 2.0))))),
     ]
     if rng.random() < 0.3:
-        gen += ["--high-amount", rc.format_amount(rng.randint(100_000, 200_000) * 100)]
+        gen += ["--high-amount", rc.format_amount(rng.randint(140_000, 200_000) * 100)]
     if rng.random() < 0.3:
-        gen += ["--intl-amount", rc.format_amount(rng.randint(50_000, 160_000) * 100)]
+        gen += ["--intl-amount", rc.format_amount(rng.randint(100_000, 160_000) * 100)]
     if rng.random() < 0.3:
         gen += ["--start-time", str(rng.randint(946_684_800_000, 4_000_000_000_000))]
     partitions = rng.randint(1, 8)
@@ -117,11 +117,12 @@ def draw_case(rng) -> dict:
     if hop:
         engine += ["--hop", dur(hop)]
     opt = dict(zip(gen[::2], gen[1::2]))
+    d = rc.Params()  # the defaults of docs/semantics.md
     params = rc.Params(
         partitions=partitions, batch_size=batch, window_ms=window, hop_ms=hop,
         lateness_ms=lateness, group_by=group_by, emit=emit,
-        high_amount=rc.amount_cents(opt.get("--high-amount", "250000.00")),
-        intl_amount=rc.amount_cents(opt.get("--intl-amount", "150000.00")),
+        high_amount=rc.amount_cents(opt.get("--high-amount", rc.format_amount(d.high_amount))),
+        intl_amount=rc.amount_cents(opt.get("--intl-amount", rc.format_amount(d.intl_amount))),
         velocity_span_ms=span, velocity_count=vcount,
         velocity_amount=rc.amount_cents(opt["--velocity-amount"]))
     return {"gen": gen, "engine": engine, "params": params}
@@ -614,6 +615,7 @@ def run_case(spate: str, case: dict, work: str, rng) -> tuple:
 
     s = res.summary()
     print(f"  records={s['records']} valid={s['valid']} dead={s['deadLetters']} "
+          f"by-rule={','.join(str(v) for v in s['anomaliesByRule'].values())} "
           f"late={s['late']} partial={s['partiallyLate']} windows={s['windowsEmitted']} "
           f"rows={len(agg_rows)} anomalies={s['anomalies']} "
           + (f"wm-regressions={res.wm_regressions} reopened={res.reopened} "

@@ -5,6 +5,7 @@
 #   deploy/kafka/cluster.sh status         one line per node
 #   deploy/kafka/cluster.sh kill NODE      kill -9 one node (failure tests)
 #   deploy/kafka/cluster.sh start NODE     start one stopped node again
+#   deploy/kafka/cluster.sh topic NAME PARTITIONS [key=value...]   create a topic (RF 3)
 #
 # Default topology: 3 combined nodes (broker+controller, ids 1-3). --split gives the reference's
 # 3 controllers (ids 1-3) + 3 brokers (ids 4-6). Either way clients bootstrap from
@@ -115,6 +116,15 @@ wait_ready() {  # until every broker is registered and answers metadata
   return 1
 }
 
+create_topic() {  # name partitions [config...]
+  local name=$1 parts=$2 args=()
+  shift 2
+  for c in "$@"; do args+=(--config "$c"); done
+  java_cp org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --create --if-not-exists \
+    --topic "$name" --partitions "$parts" --replication-factor 3 --config min.insync.replicas=2 \
+    "${args[@]}" >/dev/null
+}
+
 create_topics() {
   local t
   java_cp org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --create --if-not-exists \
@@ -192,6 +202,7 @@ case "${1:-}" in
   kill) cmd_kill "$2" ;;
   start) fetch; start_node "$2"; wait_ready 60 ;;
   clean) cmd_down; rm -rf "$DIR" ;;
+  topic) shift; fetch; create_topic "$@" ;;
   fetch) fetch ;;
-  *) echo "usage: $0 up [--split] | down | status | kill NODE | start NODE | clean | fetch" >&2; exit 2 ;;
+  *) echo "usage: $0 up [--split] | down | status | kill NODE | start NODE | topic NAME N | clean | fetch" >&2; exit 2 ;;
 esac
