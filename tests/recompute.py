@@ -416,8 +416,11 @@ class Result:
             "aggregated": self.aggregated,
             "late": self.fully_late,
             "partiallyLate": self.partially_late,
-            "windowsEmitted": self.windows_closed,
-            "windowKeysEmitted": len(self.aggregates),
+            # (window, key) results written: aggregates.jsonl lines (per-batch updates in
+            # changes mode). semantics.md leaves the unit open; this is what spate counts.
+            "windowsEmitted": (len(self.updates) if self.params.emit == "changes"
+                               else len(self.aggregates)),
+            "windowsClosed": self.windows_closed,
             "anomalies": len(self.anomalies),
             "anomaliesByRule": dict(sorted(by_rule.items())),
         }

@@ -23,6 +23,14 @@ std::unique_ptr<Command> NewRunCommand(CLI::App* parent);
 std::unique_ptr<Command> NewProduceCommand(CLI::App* parent);
 std::unique_ptr<Command> NewConsumeCommand(CLI::App* parent);
 
+}  // namespace spate::cli
+namespace spate {
+class MetricsServer;
+}
+namespace spate::cli {
+// "spate <cmd>: metrics on http://127.0.0.1:9464/metrics" on stderr when metrics are served.
+void AnnounceMetrics(const char* cmd, const std::string& addr, const MetricsServer& server);
+
 // Prints "spate: error: <message>" to stderr; returns the exit code for usage errors (2).
 int UsageError(const std::string& message);
 // Prints "spate: error: <message>" to stderr; returns the exit code for runtime failures (1).

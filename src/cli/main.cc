@@ -7,12 +7,19 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "obs/metrics.h"
 
 namespace spate::cli {
 
 int UsageError(const std::string& message) {
   std::fprintf(stderr, "spate: error: %s\n", message.c_str());
   return 2;
+}
+
+void AnnounceMetrics(const char* cmd, const std::string& addr, const MetricsServer& server) {
+  if (addr.empty()) return;
+  std::fprintf(stderr, "spate %s: metrics on http://%s:%d/metrics\n", cmd,
+               addr.substr(0, addr.rfind(':')).c_str(), server.port());
 }
 
 int RuntimeError(const std::string& message) {
@@ -33,6 +40,14 @@ int main(int argc, char** argv) {
   commands.push_back(spate::cli::NewRunCommand(&app));
   commands.push_back(spate::cli::NewProduceCommand(&app));
   commands.push_back(spate::cli::NewConsumeCommand(&app));
+  if (argc > 1 && argv[1][0] != '-') {
+    bool known = false;
+    for (auto& c : commands) known = known || c->app()->get_name() == argv[1];
+    if (!known) {
+      return spate::cli::UsageError(std::string("unknown subcommand '") + argv[1] +
+                                    "' (expected gen, run, produce or consume; see spate --help)");
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -168,7 +168,8 @@ Status ToGeneratorConfig(const GenFlags& f, GeneratorConfig* gen, SourceOptions*
     return Bad("--skew", "expected uniform or zipf", f.skew);
   }
   if (!(f.zipf_exponent > 0 && f.zipf_exponent < 10)) {
-    return Bad("--zipf-exponent", "must be between 0 and 10", std::to_string(f.zipf_exponent));
+    return Bad("--zipf-exponent", "must be greater than 0 and less than 10",
+               std::to_string(f.zipf_exponent));
   }
   gen->zipf_exponent = f.zipf_exponent;
   SPATE_RETURN_IF_ERROR(Range("--start-time", f.start_time, kMinTimeMs, kMaxTimeMs - 86'400'000'000));

@@ -10,6 +10,7 @@
 #include "cli/options.h"
 #include "gen/source.h"
 #include "kafka/producer.h"
+#include "obs/metrics.h"
 #include "obs/progress.h"
 
 namespace spate::cli {
@@ -33,6 +34,9 @@ class ProduceCommand final : public Command {
     app_->add_option("--compression", compression_, "none, gzip, snappy, lz4 or zstd")
         ->group(p)->capture_default_str();
     app_->add_flag("--json", json_, "Print the final summary as JSON on stdout")->group(p);
+    app_->add_option("--metrics-addr", metrics_addr_,
+                     "Serve Prometheus metrics here (port 0: any free port; '' disables)")
+        ->group(p)->capture_default_str();
     app_->add_flag("--progress,!--no-progress", progress_,
                    "Progress line every second on stderr (default: when stderr is a terminal)")
         ->group(p);
@@ -76,7 +80,11 @@ class ProduceCommand final : public Command {
                                    {"queue.buffering.max.kbytes", "1048576"}},
                                   &conf);
     if (!cs.ok()) return cs.message() == "list" ? 0 : UsageError(cs.message());
-    auto producer = kafka::Producer::Create(conf, topic_);
+    auto server = MetricsServer::Start(metrics_addr_);
+    if (!server.ok()) return RuntimeError(server.status().message());
+    AnnounceMetrics("produce", metrics_addr_, *server.value());
+    kafka::StatsExporter exporter(server.value()->registry(), "producer");
+    auto producer = kafka::Producer::Create(conf, topic_, &exporter);
     if (!producer.ok()) return RuntimeError(producer.status().message());
     kafka::Producer& p = *producer.value();
 
@@ -166,6 +174,7 @@ class ProduceCommand final : public Command {
   KafkaFlags kafka_flags_;
   std::string topic_ = "financial_transactions";
   std::string key_ = "userId", format_ = "json", acks_ = "all", compression_ = "lz4";
+  std::string metrics_addr_ = "127.0.0.1:9465";
   bool json_ = false;
   std::optional<bool> progress_;
 };

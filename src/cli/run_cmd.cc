@@ -61,13 +61,10 @@ class RunCommand final : public Command {
 
     auto sink = NewFileSink(out_);
     if (!sink.ok()) return RuntimeError(sink.status().message());
-    auto metrics = PipelineMetrics::Create(metrics_addr_);
-    if (!metrics.ok()) return RuntimeError(metrics.status().message());
-    if (!metrics_addr_.empty()) {
-      std::fprintf(stderr, "spate run: metrics on http://%s:%d/metrics\n",
-                   metrics_addr_.substr(0, metrics_addr_.rfind(':')).c_str(),
-                   metrics.value()->port());
-    }
+    auto server = MetricsServer::Start(metrics_addr_);
+    if (!server.ok()) return RuntimeError(server.status().message());
+    AnnounceMetrics("run", metrics_addr_, *server.value());
+    PipelineMetrics metrics(server.value()->registry());
     std::signal(SIGINT, OnSignal);
     std::signal(SIGTERM, OnSignal);
 
@@ -78,7 +75,7 @@ class RunCommand final : public Command {
         std::fprintf(stderr, "%s\n", ProgressLine(s).c_str());
       };
     }
-    auto result = RunEmbedded(c, sink.value().get(), metrics.value().get(), progress,
+    auto result = RunEmbedded(c, sink.value().get(), &metrics, progress,
                               [] { return g_interrupted != 0; });
     Status closed = sink.value()->Close();
     if (!result.ok()) return RuntimeError(result.status().message());

@@ -14,14 +14,23 @@ uint64_t NowMicros() {
 }  // namespace
 
 Result<std::unique_ptr<Producer>> Producer::Create(const ClientConfig& conf,
-                                                   const std::string& topic) {
+                                                   const std::string& topic,
+                                                   StatsExporter* stats) {
   std::unique_ptr<Producer> p(new Producer());
+  p->exporter_ = stats;
   auto built = conf.Build();
   if (!built.ok()) return built.status();
   ConfPtr c = std::move(built).value();
   rd_kafka_conf_set_opaque(c.get(), p.get());
   rd_kafka_conf_set_dr_msg_cb(c.get(), &Producer::OnDelivery);
   rd_kafka_conf_set_error_cb(c.get(), &Producer::OnError);
+  if (stats) {
+    char err[256];
+    if (conf.Get("statistics.interval.ms").empty()) {
+      rd_kafka_conf_set(c.get(), "statistics.interval.ms", "1000", err, sizeof(err));
+    }
+    rd_kafka_conf_set_stats_cb(c.get(), &Producer::OnStats);
+  }
   auto rk = NewHandle(RD_KAFKA_PRODUCER, std::move(c));
   if (!rk.ok()) return rk.status();
   p->rk_ = std::move(rk).value();
@@ -80,6 +89,11 @@ void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque
   uint64_t sent_at = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(m->_private));
   uint64_t now = NowMicros();
   p->stats_.latency.Record(now > sent_at ? now - sent_at : 0);
+}
+
+int Producer::OnStats(rd_kafka_t*, char* json, size_t len, void* opaque) {
+  static_cast<Producer*>(opaque)->exporter_->Update(std::string_view(json, len));
+  return 0;  // librdkafka frees json
 }
 
 void Producer::OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {

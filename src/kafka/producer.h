@@ -14,6 +14,7 @@
 #include "kafka/client.h"
 #include "kafka/config.h"
 #include "kafka/errors.h"
+#include "kafka/stats_exporter.h"
 #include "obs/latency_histogram.h"
 
 namespace spate::kafka {
@@ -30,7 +31,9 @@ struct ProducerStats {
 class Producer {
  public:
   // conf must hold bootstrap.servers. Fails with a clear message on a bad property.
-  static Result<std::unique_ptr<Producer>> Create(const ClientConfig& conf, const std::string& topic);
+  // With stats, librdkafka's statistics are exported every second (it must outlive the producer).
+  static Result<std::unique_ptr<Producer>> Create(const ClientConfig& conf, const std::string& topic,
+                                                  StatsExporter* stats = nullptr);
 
   // Enqueues one record, partitioned by key (librdkafka's partitioner, murmur2_random by
   // spate's default: Java-compatible). Blocks in Poll() while the local queue is full.
@@ -49,11 +52,13 @@ class Producer {
   Producer() = default;
   static void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque);
   static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
+  static int OnStats(rd_kafka_t* rk, char* json, size_t len, void* opaque);
 
   HandlePtr rk_;
   TopicPtr topic_;
   ProducerStats stats_;
   std::string fatal_;
+  StatsExporter* exporter_ = nullptr;
 };
 
 }  // namespace spate::kafka

@@ -9,10 +9,9 @@ using prometheus::BuildCounter;
 using prometheus::BuildGauge;
 using prometheus::BuildHistogram;
 
-Result<std::unique_ptr<PipelineMetrics>> PipelineMetrics::Create(const std::string& addr) {
-  std::unique_ptr<PipelineMetrics> m(new PipelineMetrics());
+Result<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& addr) {
+  std::unique_ptr<MetricsServer> m(new MetricsServer());
   m->registry_ = std::make_shared<prometheus::Registry>();
-  m->Init();
   if (!addr.empty()) {
     try {
       m->exposer_ = std::make_unique<prometheus::Exposer>(addr);
@@ -28,8 +27,7 @@ Result<std::unique_ptr<PipelineMetrics>> PipelineMetrics::Create(const std::stri
   return m;
 }
 
-void PipelineMetrics::Init() {
-  auto& reg = *registry_;
+void PipelineMetrics::Init(prometheus::Registry& reg) {
   auto& received = BuildCounter().Name("spate_records_received_total")
                        .Help("Records a component received").Register(reg);
   auto& sent = BuildCounter().Name("spate_records_sent_total")

@@ -19,27 +19,40 @@
 
 namespace spate {
 
-class PipelineMetrics {
+// The /metrics endpoint and the registry every component of a process registers in.
+class MetricsServer {
  public:
   // Serves /metrics on addr ("127.0.0.1:9464"; port 0 picks a free one). An empty addr keeps
   // the metrics in memory only. Fails with a clear message when the address cannot be bound.
-  static Result<std::unique_ptr<PipelineMetrics>> Create(const std::string& addr);
+  static Result<std::unique_ptr<MetricsServer>> Start(const std::string& addr);
+
+  // The exposer is deliberately not stopped: civetweb's stop waits up to 2 s for its poll loop,
+  // and a MetricsServer lives until the process exits, which ends its threads anyway.
+  ~MetricsServer() { (void)exposer_.release(); }
+
+  prometheus::Registry& registry() { return *registry_; }
+  int port() const { return port_; }
+
+ private:
+  MetricsServer() = default;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  int port_ = 0;
+};
+
+class PipelineMetrics {
+ public:
+  explicit PipelineMetrics(prometheus::Registry& registry) { Init(registry); }
 
   // Adds the difference between `now` and the last published totals.
   void Publish(const PipelineStats& now);
   void SetWatermark(int64_t watermark_ms, size_t open_windows);
   void ObserveLatency(std::chrono::steady_clock::duration d);
 
-  int port() const { return port_; }
-  prometheus::Registry& registry() { return *registry_; }
 
  private:
-  PipelineMetrics() = default;
-  void Init();
+  void Init(prometheus::Registry& reg);
 
-  std::unique_ptr<prometheus::Exposer> exposer_;
-  std::shared_ptr<prometheus::Registry> registry_;
-  int port_ = 0;
   PipelineStats published_;
 
   prometheus::Counter* gen_sent_ = nullptr;

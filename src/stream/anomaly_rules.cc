@@ -41,9 +41,11 @@ void AnomalyDetector::Check(const Transaction& tx, uint64_t sequence, std::vecto
   const auto live = v.begin() + static_cast<ptrdiff_t>(u.head);
   // Insert tx (unless it is already older than the retention bound) at its time position.
   auto pos = std::partition_point(live, v.end(), [&](const Entry& e) { return by_time(e, tx.time_ms); });
+  // Running sums start from `base`, the sum of everything erased before v.front().
+  const int64_t base = v.empty() ? 0 : v.front().cum_cents - v.front().amount_cents;
   bool retained = tx.time_ms > keep_after;
   if (retained) {
-    int64_t before = pos == v.begin() ? 0 : (pos - 1)->cum_cents;
+    int64_t before = pos == v.begin() ? base : (pos - 1)->cum_cents;
     pos = v.insert(pos, Entry{tx.time_ms, tx.amount_cents, before + tx.amount_cents});
     for (auto it = pos + 1; it != v.end(); ++it) it->cum_cents += tx.amount_cents;
     ++pos;  // one past the last entry with time <= t
@@ -54,7 +56,7 @@ void AnomalyDetector::Check(const Transaction& tx, uint64_t sequence, std::vecto
   uint32_t count = static_cast<uint32_t>(pos - lo);
   int64_t sum = 0;
   if (count > 0) {
-    sum = (pos - 1)->cum_cents - (lo == v.begin() ? 0 : (lo - 1)->cum_cents);
+    sum = (pos - 1)->cum_cents - (lo == v.begin() ? base : (lo - 1)->cum_cents);
   }
   if (!retained) {  // not stored, but it still counts for its own evaluation
     ++count;

@@ -89,6 +89,26 @@ TEST(AnomalyRules, EvictsOlderThanSpanPlusLateness) {
   EXPECT_TRUE(out.empty());
 }
 
+TEST(AnomalyRules, SumsStayExactAfterCompaction) {
+  RuleConfig r = Rules();
+  r.velocity_span_ms = 10;
+  r.velocity_count = 1'000'000;
+  r.velocity_amount_cents = 35;  // four records of 10 in the span would be 40
+  AnomalyDetector d(r, 0);
+  std::vector<Anomaly> out;
+  // One record a ms for a long time: old entries are evicted and compacted away again and
+  // again; the span (t-10, t] always holds 10 records of 1, then an out-of-order one at front.
+  for (int i = 0; i < 10'000; ++i) d.Check(Tx(1, 1000 + i, 1), 0, &out);
+  EXPECT_TRUE(out.empty());
+  d.Check(Tx(1, 1000 + 10'000, 30), 0, &out);  // 9 x 1 + 30 = 39 > 35
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].count, 10u);
+  EXPECT_EQ(out[0].sum_cents, 39);
+  out.clear();
+  d.Check(Tx(1, 1000 + 9'995, 1), 0, &out);  // (9985, 9995]: 10 records of 1 -> 10
+  EXPECT_TRUE(out.empty());
+}
+
 TEST(AnomalyRules, HotUserStaysFast) {
   RuleConfig r = Rules();
   r.velocity_count = 1'000'000;
