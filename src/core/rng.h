@@ -8,6 +8,12 @@
 
 namespace spate {
 
+// The high 64 bits of a * b: a uniform draw scaled to [0, b) without division (Lemire).
+__extension__ typedef unsigned __int128 Uint128;  // GCC/Clang extension, fine under -pedantic
+inline uint64_t MulHi64(uint64_t a, uint64_t b) {
+  return static_cast<uint64_t>((static_cast<Uint128>(a) * b) >> 64);
+}
+
 inline uint64_t SplitMix64(uint64_t x) {
   x += 0x9e3779b97f4a7c15ull;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -30,7 +36,7 @@ class CounterRng {
   // Uniform in [0, n) (Lemire's multiply-shift; the tiny bias is irrelevant here and the result
   // is deterministic).
   uint64_t Below(uint64_t n) {
-    return static_cast<uint64_t>((static_cast<unsigned __int128>(Next()) * n) >> 64);
+    return MulHi64(Next(), n);
   }
   // Uniform in [0, 1).
   double Unit() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }

@@ -62,7 +62,7 @@ void Generator::AliasTable::Build(uint32_t n, double exponent) {
 }
 
 uint32_t Generator::AliasTable::Draw(uint64_t r1, double u) const {
-  uint32_t k = static_cast<uint32_t>((static_cast<unsigned __int128>(r1) * prob.size()) >> 64);
+  uint32_t k = static_cast<uint32_t>(MulHi64(r1, prob.size()));
   return u < prob[k] ? k : alias[k];
 }
 
@@ -79,12 +79,12 @@ Generator::Generator(const GeneratorConfig& config) : config_(config) {
 
 uint32_t Generator::DrawUser(uint64_t r, double u) const {
   if (config_.skew == Skew::kZipf) return user_table_.Draw(r, u) + 1;
-  return static_cast<uint32_t>((static_cast<unsigned __int128>(r) * config_.users) >> 64) + 1;
+  return static_cast<uint32_t>(MulHi64(r, config_.users)) + 1;
 }
 
 uint32_t Generator::DrawMerchant(uint64_t r, double u) const {
   if (config_.skew == Skew::kZipf) return merchant_table_.Draw(r, u) + 1;
-  return static_cast<uint32_t>((static_cast<unsigned __int128>(r) * config_.merchants) >> 64) + 1;
+  return static_cast<uint32_t>(MulHi64(r, config_.merchants)) + 1;
 }
 
 Generator::BurstPlan Generator::PlanBlock(uint64_t block) const {
