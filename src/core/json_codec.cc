@@ -71,7 +71,21 @@ constexpr std::string_view kFieldNames[kFieldCount] = {
     field::kIsInternational, field::kCurrency};
 constexpr uint32_t kAllFields = (1u << kFieldCount) - 1;
 
-int LookupField(std::string_view k) {
+// The bytes of a JSON string that starts at p (just after its opening quote), if it has no
+// escape sequence: then they are its value. False if a backslash comes first.
+inline bool RawString(const char* p, std::string_view* out) {
+  const char* q = p;
+  while (*q != '"') {
+    if (*q == '\\') return false;
+    ++q;
+  }
+  *out = std::string_view(p, static_cast<size_t>(q - p));
+  return true;
+}
+
+// expect: the index the writer's fixed field order predicts (one comparison in the usual case).
+int LookupField(std::string_view k, int expect) {
+  if (expect < kFieldCount && kFieldNames[expect] == k) return expect;
   for (int i = 0; i < kFieldCount; ++i) {
     if (kFieldNames[i] == k) return i;
   }
@@ -99,10 +113,132 @@ bool IsIntegerToken(std::string_view s) {
   return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
 }
 
+// Fast path for the canonical form EncodeJson writes (fixed field order, no whitespace, no
+// escapes). It accepts a strict subset of what the general decoder accepts, with the same
+// values; anything else (another order, spaces, escapes, a bad value) returns false and goes to
+// the general decoder, which classifies the error.
+class Canonical {
+ public:
+  explicit Canonical(std::string_view m) : p_(m.data()), end_(m.data() + m.size()) {}
+
+  bool Parse(Transaction* tx) {
+    if (!Lit(R"({"transactionId":")") || end_ - p_ < 37 || p_[36] != '"') return false;
+    auto u = ParseUuid(std::string_view(p_, 36));
+    if (!u) return false;
+    tx->transaction_id = *u;
+    p_ += 36;
+    if (!Lit(R"(","userId":"user_)") || !Id(&tx->user)) return false;
+    if (!Lit(R"(","amount":)") || !Amount(&tx->amount_cents)) return false;
+    if (!Lit(R"(,"transactionTime":)") || !Time(&tx->time_ms)) return false;
+    if (!Lit(R"(,"merchantId":"merchant)") || !Id(&tx->merchant)) return false;
+    if (!Lit(R"(","transactionType":")")) return false;
+    if (Lit(R"(purchase")")) {
+      tx->type = TxType::kPurchase;
+    } else if (Lit(R"(refund")")) {
+      tx->type = TxType::kRefund;
+    } else {
+      return false;
+    }
+    if (!Lit(R"(,"location":"location )") || !Id(&tx->location)) return false;
+    if (!Lit(R"(","paymentMethod":")")) return false;
+    if (Lit(R"(credit_card")")) {
+      tx->payment_method = PaymentMethod::kCreditCard;
+    } else if (Lit(R"(paypal")")) {
+      tx->payment_method = PaymentMethod::kPaypal;
+    } else if (Lit(R"(bank_transfer")")) {
+      tx->payment_method = PaymentMethod::kBankTransfer;
+    } else {
+      return false;
+    }
+    if (!Lit(R"(,"isInternational":")")) return false;
+    if (Lit(R"(True")")) {
+      tx->international = true;
+    } else if (Lit(R"(False")")) {
+      tx->international = false;
+    } else {
+      return false;
+    }
+    if (!Lit(R"(,"currency":")")) return false;
+    if (Lit(R"(USD")")) {
+      tx->currency = Currency::kUsd;
+    } else if (Lit(R"(EU")")) {
+      tx->currency = Currency::kEu;
+    } else if (Lit(R"(GBP")")) {
+      tx->currency = Currency::kGbp;
+    } else {
+      return false;
+    }
+    if (!Lit("}")) return false;
+    for (; p_ < end_; ++p_) {  // JSON whitespace only after the object
+      if (*p_ != ' ' && *p_ != '\n' && *p_ != '\r' && *p_ != '\t') return false;
+    }
+    return true;
+  }
+
+ private:
+  template <size_t N>
+  bool Lit(const char (&lit)[N]) {
+    constexpr size_t n = N - 1;
+    if (static_cast<size_t>(end_ - p_) < n || std::memcmp(p_, lit, n) != 0) return false;
+    p_ += n;
+    return true;
+  }
+  static bool IsDigit(char c) { return static_cast<unsigned>(c - '0') < 10; }
+  // Up to `max` digits without a leading zero (a lone "0" is allowed); at least one.
+  bool Digits(size_t max, uint64_t* v) {
+    const char* q = p_;
+    uint64_t n = 0;
+    while (q < end_ && IsDigit(*q)) {
+      n = n * 10 + static_cast<uint64_t>(*q - '0');
+      ++q;
+    }
+    const size_t len = static_cast<size_t>(q - p_);
+    if (len == 0 || len > max || (len > 1 && *p_ == '0')) return false;
+    p_ = q;
+    *v = n;
+    return true;
+  }
+  // "<n>", n in 1..kMaxId (the closing quote is the next literal's).
+  bool Id(uint32_t* out) {
+    uint64_t n;
+    if (!Digits(10, &n) || n == 0 || n > kMaxId) return false;
+    *out = static_cast<uint32_t>(n);
+    return true;
+  }
+  bool Amount(int64_t* out) {
+    uint64_t whole, frac = 0;
+    if (!Digits(12, &whole)) return false;
+    if (p_ < end_ && *p_ == '.') {
+      ++p_;
+      if (p_ < end_ && IsDigit(*p_)) {
+        frac = static_cast<uint64_t>(*p_++ - '0') * 10;
+        if (p_ < end_ && IsDigit(*p_)) frac += static_cast<uint64_t>(*p_++ - '0');
+      } else {
+        return false;
+      }
+    }
+    const int64_t cents = static_cast<int64_t>(whole * 100 + frac);
+    if (cents < kMinAmountCents || cents > kMaxAmountCents) return false;
+    *out = cents;
+    return true;  // the next Lit requires ',', so "1.234" or "1e5" take the general path
+  }
+  bool Time(int64_t* out) {
+    uint64_t ms;
+    if (!Digits(13, &ms)) return false;
+    if (static_cast<int64_t>(ms) < kMinTimeMs || static_cast<int64_t>(ms) > kMaxTimeMs) return false;
+    *out = static_cast<int64_t>(ms);
+    return true;
+  }
+
+  const char* p_;
+  const char* end_;
+};
+
 class JsonDecoder final : public Decoder {
  public:
   DecodeError Decode(std::string_view msg, size_t readable, Transaction* tx,
                      std::string* reason) override {
+    if (Canonical(msg).Parse(tx)) return DecodeError::kNone;
     const char* data = msg.data();
     size_t capacity = readable;
     if (readable < msg.size() + SIMDJSON_PADDING) {
@@ -126,16 +262,20 @@ class JsonDecoder final : public Decoder {
       return Fail(DecodeError::kInvalidJson, std::string("invalid JSON: ") + error_message(err));
     }
     uint32_t seen = 0;
+    int expect = 0;
     for (auto field_result : obj) {
-      ondemand::field f;
-      if (auto err = std::move(field_result).get(f)) {
+      if (auto err = field_result.error()) {
         return Fail(DecodeError::kInvalidJson, std::string("invalid JSON: ") + error_message(err));
       }
+      ondemand::field& f = field_result.value_unsafe();  // no copy of the field
       std::string_view key;
-      if (auto err = f.unescaped_key().get(key)) {
-        return Fail(DecodeError::kInvalidJson, std::string("invalid JSON: ") + error_message(err));
+      if (!RawString(f.key().raw(), &key)) {  // escapes in the key: unescape it
+        if (auto err = f.unescaped_key().get(key)) {
+          return Fail(DecodeError::kInvalidJson, std::string("invalid JSON: ") + error_message(err));
+        }
       }
-      int idx = LookupField(key);
+      int idx = LookupField(key, expect);
+      expect = idx + 1;
       if (idx < 0) continue;  // unknown fields are ignored (forward compatibility)
       if (seen & (1u << idx)) {
         return Fail(DecodeError::kDuplicateField, std::string(key) + ": field appears twice");
@@ -202,6 +342,10 @@ class JsonDecoder final : public Decoder {
 
   // Reads a string value; a non-string is kWrongType.
   DecodeError GetString(int idx, ondemand::value& v, std::string_view* s) {
+    // Fast path: a string without escapes is its raw bytes (UTF-8 was validated in stage 1;
+    // every string field's domain is ASCII letters, digits, '_', '-' and ' ').
+    std::string_view tok = v.raw_json_token();
+    if (!tok.empty() && tok[0] == '"' && RawString(tok.data() + 1, s)) return DecodeError::kNone;
     auto err = v.get_string().get(*s);
     if (err == SUCCESS) return DecodeError::kNone;
     if (err == INCORRECT_TYPE) {
@@ -237,7 +381,7 @@ class JsonDecoder final : public Decoder {
     return DecodeError::kNone;
   }
 
-  DecodeError DecodeField(int idx, ondemand::value v, Transaction* tx) {
+  DecodeError DecodeField(int idx, ondemand::value& v, Transaction* tx) {
     std::string_view s;
     switch (static_cast<FieldIndex>(idx)) {
       case kFTransactionId: {

@@ -1,5 +1,6 @@
 #include "core/transaction.h"
 
+#include <array>
 #include <charconv>
 #include <cstring>
 
@@ -76,13 +77,21 @@ std::string IdString(std::string_view prefix, uint32_t n) {
 }
 
 namespace {
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 constexpr char kHex[] = "0123456789abcdef";
+// Hex digit value, or 0xff for any other byte: a table lookup instead of compare chains, whose
+// branches mispredict on random hex.
+constexpr std::array<uint8_t, 256> kHexValue = [] {
+  std::array<uint8_t, 256> t{};
+  for (auto& v : t) v = 0xff;
+  for (int c = 0; c < 10; ++c) t['0' + c] = static_cast<uint8_t>(c);
+  for (int c = 0; c < 6; ++c) {
+    t['a' + c] = static_cast<uint8_t>(10 + c);
+    t['A' + c] = static_cast<uint8_t>(10 + c);
+  }
+  return t;
+}();
+// Offsets of the 16 byte pairs in the 8-4-4-4-12 text form.
+constexpr uint8_t kUuidPairAt[16] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
 }  // namespace
 
 std::optional<Uuid> ParseUuid(std::string_view s) {
@@ -90,17 +99,14 @@ std::optional<Uuid> ParseUuid(std::string_view s) {
     return std::nullopt;
   }
   Uuid u;
-  size_t byte = 0;
-  for (size_t i = 0; i < 36;) {
-    if (s[i] == '-') {
-      ++i;
-      continue;
-    }
-    int hi = HexValue(s[i]), lo = HexValue(s[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    u.bytes[byte++] = static_cast<uint8_t>(hi << 4 | lo);
-    i += 2;
+  uint8_t bad = 0;
+  for (size_t b = 0; b < 16; ++b) {
+    const uint8_t hi = kHexValue[static_cast<uint8_t>(s[kUuidPairAt[b]])];
+    const uint8_t lo = kHexValue[static_cast<uint8_t>(s[kUuidPairAt[b] + 1])];
+    bad |= static_cast<uint8_t>(hi | lo);
+    u.bytes[b] = static_cast<uint8_t>(hi << 4 | lo);
   }
+  if (bad & 0xf0) return std::nullopt;
   return u;
 }
 

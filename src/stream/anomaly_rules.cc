@@ -34,7 +34,7 @@ void AnomalyDetector::Check(const Transaction& tx, uint64_t sequence, std::vecto
       std::partition_point(v.begin() + static_cast<ptrdiff_t>(u.head), v.end(),
                            [&](const Entry& e) { return by_time(e, keep_after); }) -
       v.begin());
-  if (u.head > 64 && u.head * 2 > v.size()) {
+  if (u.head > 0 && u.head * 2 >= v.size()) {
     v.erase(v.begin(), v.begin() + static_cast<ptrdiff_t>(u.head));
     u.head = 0;
   }
