@@ -38,13 +38,16 @@ fetch() {
   log "fetching Apache Kafka $KAFKA_VERSION from Maven Central into $LIBS"
   rm -rf "$LIBS"
   mkdir -p "$LIBS"
-  mvn -q -B -f "$HERE/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
+  local profile=()
+  case "$KAFKA_VERSION" in 4.*) profile=(-Dkafka4) ;; esac
+  mvn -q -B -f "$HERE/pom.xml" -Dkafka.version="$KAFKA_VERSION" "${profile[@]}" \
     dependency:copy-dependencies -DoutputDirectory="$LIBS" -DincludeScope=runtime >&2 \
     || die "could not resolve Kafka $KAFKA_VERSION from Maven Central"
   touch "$LIBS/.complete"
 }
 
-java_cp() { java -cp "$LIBS/*" -Dlog4j.configuration="file:$HERE/log4j.properties" "$@"; }
+LOG_FLAGS=(-Dlog4j.configuration="file:$HERE/log4j.properties" -Dlog4j2.configurationFile="$HERE/log4j2.properties")
+java_cp() { java -cp "$LIBS/*" "${LOG_FLAGS[@]}" -Dkafka.logs.dir="$DIR" "$@"; }
 
 # Node layout: "id roles broker_port controller_port" (port "-" when absent).
 nodes() {
@@ -98,17 +101,17 @@ start_node() {
   local id=$1
   if pid_of "$id" >/dev/null; then return; fi
   KAFKA_NODE_DIR="$DIR/node$id" nohup java -Xms"$HEAP" -Xmx"$HEAP" -XX:+UseG1GC \
-    -Dlog4j.configuration="file:$HERE/log4j.properties" -Dkafka.logs.dir="$DIR/node$id" \
+    "${LOG_FLAGS[@]}" -Dkafka.logs.dir="$DIR/node$id" \
     -cp "$LIBS/*" kafka.Kafka "$DIR/node$id/server.properties" \
     > "$DIR/node$id/stdout.log" 2>&1 &
   echo $! > "$DIR/node$id/pid"
 }
 
-wait_ready() {  # until every broker is registered and answers metadata
+wait_ready() {  # until metadata lists all three brokers (kcat: no JVM start per try)
   local deadline=$((SECONDS + ${1:-90}))
+  command -v kcat >/dev/null || die "kcat not found (apt-get install kcat)"
   while [ $SECONDS -lt $deadline ]; do
-    if java_cp kafka.admin.BrokerApiVersionsCommand --bootstrap-server "$BOOTSTRAP" \
-         2>/dev/null | grep -c '^127.0.0.1:' | grep -qx 3; then
+    if [ "$(kcat -b "$BOOTSTRAP" -L -m 3 2>/dev/null | grep -cE '^  broker [0-9]+ at 127.0.0.1:')" = 3 ]; then
       return 0
     fi
     sleep 1
@@ -137,10 +140,22 @@ create_topics() {
   done
 }
 
+# 39092/39093 and 49092/49093 lie inside Linux's default ephemeral port range (32768-60999): an
+# outgoing client connection can take one of them and the node then fails to bind. Reserve
+# them when we may (root), keeping any reservations already there.
+reserve_ports() {
+  local f=/proc/sys/net/ipv4/ip_local_reserved_ports want="29092-29093,39092-39093,49092-49093" cur
+  [ -w "$f" ] || { log "note: cannot reserve ports $want (not root); a rare bind failure is possible"; return 0; }
+  cur=$(cat "$f")
+  case ",$cur," in *",$want,"*|*",29092-29093,"*) return 0 ;; esac
+  echo "${cur:+$cur,}$want" > "$f" 2>/dev/null || true
+}
+
 cmd_up() {
   local topology=combined
   [ "${1:-}" = --split ] && topology=split
   fetch
+  reserve_ports
   mkdir -p "$DIR"
   if [ -f "$DIR/topology" ] && [ "$(cat "$DIR/topology")" != "$topology" ]; then
     cmd_down
@@ -200,7 +215,7 @@ case "${1:-}" in
   down) cmd_down ;;
   status) cmd_status ;;
   kill) cmd_kill "$2" ;;
-  start) fetch; start_node "$2"; wait_ready 60 ;;
+  start) fetch; reserve_ports; start_node "$2"; wait_ready 60 ;;
   clean) cmd_down; rm -rf "$DIR" ;;
   topic) shift; fetch; create_topic "$@" ;;
   fetch) fetch ;;
