@@ -120,7 +120,34 @@ def test_consume(spate):
                          stderr=subprocess.PIPE, timeout=300)
     assert sorted(recompute.split_lines(out.stdout)) == sorted(
         gen_lines(spate, ["--records", "20000", "--seed", "5"]))
-    print("consume: json, envelope and binary topics read back exactly")
+    # Consumer lag per partition is served as a Prometheus metric while a group member runs.
+    import socket
+    import urllib.request
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        port = sk.getsockname()[1]
+    cons = subprocess.Popen([spate, "consume", "--brokers", BROKERS, "--topic", topic, "-G",
+                             "lag_" + topic, "--metrics-addr", f"127.0.0.1:{port}",
+                             "-X", "statistics.interval.ms=200",
+                             "-X", "max.partition.fetch.bytes=10000"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        lag_lines = []
+        deadline = time.time() + 30
+        while time.time() < deadline and not lag_lines:
+            time.sleep(0.3)
+            try:
+                text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
+            except OSError:
+                continue
+            lag_lines = [l for l in text.splitlines()
+                         if l.startswith("spate_kafka_consumer_lag{") and f'topic="{topic}"' in l]
+        assert lag_lines, "no spate_kafka_consumer_lag series for the topic within 30 s"
+        assert "spate_kafka_messages_received_total" in text
+    finally:
+        cons.terminate()
+        cons.wait(timeout=30)
+    print("consume: json, envelope and binary topics read back exactly; lag exported:", lag_lines[0])
 
 
 def test_produce_errors(spate):

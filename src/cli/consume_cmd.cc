@@ -10,6 +10,7 @@
 #include "cli/kafka_options.h"
 #include "core/codec.h"
 #include "kafka/consumer.h"
+#include "obs/metrics.h"
 #include "stream/output_format.h"
 
 namespace spate::cli {
@@ -35,6 +36,9 @@ class ConsumeCommand final : public Command {
         ->group(g);
     app_->add_option("--format", format_, "Payload format: json (printed as is) or binary (decoded)")
         ->group(g)->capture_default_str();
+    app_->add_option("--metrics-addr", metrics_addr_,
+                     "Serve Prometheus metrics (consumer lag per partition, ...) here")
+        ->group(g);
     app_->add_flag("--envelope", envelope_,
                    "Print {topic, partition, offset, timestamp, key, value} per record")
         ->group(g);
@@ -76,7 +80,11 @@ class ConsumeCommand final : public Command {
     }
     Status cs = BuildClientConfig(kafka_flags_, defaults, &conf);
     if (!cs.ok()) return cs.message() == "list" ? 0 : UsageError(cs.message());
-    auto consumer = kafka::Consumer::Create(conf);
+    auto server = MetricsServer::Start(metrics_addr_);
+    if (!server.ok()) return RuntimeError(server.status().message());
+    AnnounceMetrics("consume", metrics_addr_, *server.value());
+    kafka::StatsExporter exporter(server.value()->registry(), "consumer");
+    auto consumer = kafka::Consumer::Create(conf, metrics_addr_.empty() ? nullptr : &exporter);
     if (!consumer.ok()) return RuntimeError(consumer.status().message());
     kafka::Consumer& c = *consumer.value();
     Status s = group_.empty() ? c.AssignAll(topic_, start) : c.Subscribe({topic_});
@@ -147,7 +155,7 @@ class ConsumeCommand final : public Command {
 
  private:
   KafkaFlags kafka_flags_;
-  std::string topic_, group_, offset_ = "beginning", format_ = "json";
+  std::string topic_, group_, offset_ = "beginning", format_ = "json", metrics_addr_;
   uint64_t count_ = 0;
   bool exit_at_end_ = false, envelope_ = false;
 };

@@ -2,13 +2,21 @@
 
 namespace spate::kafka {
 
-Result<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& conf) {
+Result<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& conf,
+                                                   StatsExporter* stats) {
   std::unique_ptr<Consumer> c(new Consumer());
+  c->exporter_ = stats;
   auto built = conf.Build();
   if (!built.ok()) return built.status();
   ConfPtr cf = std::move(built).value();
   rd_kafka_conf_set_opaque(cf.get(), c.get());
   char err[512];
+  if (stats) {
+    if (conf.Get("statistics.interval.ms").empty()) {
+      rd_kafka_conf_set(cf.get(), "statistics.interval.ms", "1000", err, sizeof(err));
+    }
+    rd_kafka_conf_set_stats_cb(cf.get(), &Consumer::OnStats);
+  }
   if (!conf.Get("group.id").empty()) {
     rd_kafka_conf_set_rebalance_cb(cf.get(), &Consumer::OnRebalance);
   } else if (rd_kafka_conf_set(cf.get(), "group.id", "spate-assign", err, sizeof(err)) !=
@@ -56,6 +64,11 @@ Status Consumer::Subscribe(const std::vector<std::string>& topics) {
   rd_kafka_resp_err_t err = rd_kafka_subscribe(rk_.get(), list.get());
   if (err) return Status::Error("cannot subscribe: " + ErrorText(err));
   return Status::Ok();
+}
+
+int Consumer::OnStats(rd_kafka_t*, char* json, size_t len, void* opaque) {
+  static_cast<Consumer*>(opaque)->exporter_->Update(std::string_view(json, len));
+  return 0;  // librdkafka frees json
 }
 
 // Cooperative (incremental) and eager protocols both handled, as librdkafka's examples do.

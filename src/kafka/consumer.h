@@ -11,6 +11,7 @@
 #include "core/status.h"
 #include "kafka/client.h"
 #include "kafka/config.h"
+#include "kafka/stats_exporter.h"
 
 namespace spate::kafka {
 
@@ -23,7 +24,10 @@ class Consumer {
  public:
   // conf must hold bootstrap.servers; group.id is set for group mode. spate's defaults:
   // isolation.level=read_committed, enable.partition.eof=true.
-  static Result<std::unique_ptr<Consumer>> Create(const ClientConfig& conf);
+  // With stats, librdkafka's statistics (consumer lag per partition among them) are exported
+  // every second; the exporter must outlive the consumer.
+  static Result<std::unique_ptr<Consumer>> Create(const ClientConfig& conf,
+                                                  StatsExporter* stats = nullptr);
   ~Consumer();
 
   // Assigns every partition of topic, starting at `offset` (RD_KAFKA_OFFSET_BEGINNING, _END,
@@ -43,9 +47,11 @@ class Consumer {
   Consumer() = default;
   static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                           rd_kafka_topic_partition_list_t* parts, void* opaque);
+  static int OnStats(rd_kafka_t* rk, char* json, size_t len, void* opaque);
 
   HandlePtr rk_;
   size_t assigned_ = 0;
+  StatsExporter* exporter_ = nullptr;
 };
 
 }  // namespace spate::kafka
