@@ -96,7 +96,6 @@ class ProduceCommand final : public Command {
     const auto t0 = std::chrono::steady_clock::now();
     auto last = t0;
     kafka::ProducerStats window_start;  // counters at the last progress line
-    LatencyHistogram window_latency;
     Status failed;
     while (!g_stop && failed.ok()) {
       auto c = source.Next();
@@ -110,7 +109,7 @@ class ProduceCommand final : public Command {
         PrintProgress(p.stats(), window_start, std::chrono::duration<double>(now - last).count());
         window_start.sent = p.stats().sent;
         window_start.bytes = p.stats().bytes;
-        window_start.latency = p.stats().latency;
+        p.ResetInterval();
         last = now;
       }
     }
@@ -136,13 +135,14 @@ class ProduceCommand final : public Command {
   static void PrintProgress(const kafka::ProducerStats& now, const kafka::ProducerStats& was,
                             double secs) {
     uint64_t n = now.sent - was.sent;
-    // Latency of the deliveries reported in this interval only.
+    // As kafka-producer-perf-test: the latency of the deliveries reported in this interval.
     std::fprintf(stderr,
                  "%llu records sent, %.1f records/sec (%.2f MB/sec), %.1f ms avg latency, %.1f ms "
                  "max latency, %llu acked, %llu failed\n",
                  static_cast<unsigned long long>(n), static_cast<double>(n) / secs,
                  static_cast<double>(now.bytes - was.bytes) / secs / 1e6,
-                 now.latency.mean_micros() / 1000.0, static_cast<double>(now.latency.max_micros()) / 1000.0,
+                 now.interval_latency.mean_micros() / 1000.0,
+                 static_cast<double>(now.interval_latency.max_micros()) / 1000.0,
                  static_cast<unsigned long long>(now.acked), static_cast<unsigned long long>(now.failed));
   }
 

@@ -88,7 +88,9 @@ void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque
   ++p->stats_.acked;
   uint64_t sent_at = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(m->_private));
   uint64_t now = NowMicros();
-  p->stats_.latency.Record(now > sent_at ? now - sent_at : 0);
+  const uint64_t micros = now > sent_at ? now - sent_at : 0;
+  p->stats_.latency.Record(micros);
+  p->stats_.interval_latency.Record(micros);
 }
 
 int Producer::OnStats(rd_kafka_t*, char* json, size_t len, void* opaque) {

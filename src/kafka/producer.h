@@ -25,7 +25,8 @@ struct ProducerStats {
   uint64_t failed = 0;    // delivery report with an error, or refused at enqueue
   uint64_t bytes = 0;     // value bytes enqueued
   std::map<rd_kafka_resp_err_t, uint64_t> failures;
-  LatencyHistogram latency;  // enqueue -> delivery report, microseconds
+  LatencyHistogram latency;           // enqueue -> delivery report, microseconds, whole run
+  LatencyHistogram interval_latency;  // the same since the last ResetInterval()
 };
 
 class Producer {
@@ -46,6 +47,8 @@ class Producer {
   // Error that stopped the producer (fatal), or empty.
   const std::string& fatal_error() const { return fatal_; }
   const ProducerStats& stats() const { return stats_; }
+  // Starts a new progress interval (interval_latency).
+  void ResetInterval() { stats_.interval_latency = LatencyHistogram(); }
   rd_kafka_t* handle() const { return rk_.get(); }
 
  private:
