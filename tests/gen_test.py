@@ -202,6 +202,15 @@ def test_disorder(spate: str):
           f"(min {min(moved) if moved else None} ms)")
 
 
+def test_duration_is_a_prefix(spate: str):
+    """--duration with --rate stops early, and what it wrote is a prefix of the sequence."""
+    timed = gen(spate, "--seed", "9", "--duration", "1s", "--rate", "20000")
+    n = timed.count(b"\n")
+    full = gen(spate, "--seed", "9", "--records", str(max(n, 1)))
+    check(0 < n <= 25000, f"--duration 1s --rate 20000 wrote {n} records (expected about 20000)")
+    check(timed == full[:len(timed)], "--duration output is a prefix of the --records output")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--spate", default=os.path.join(os.path.dirname(__file__), "..", "build",
@@ -212,7 +221,7 @@ def main() -> int:
         print(f"spate binary not found: {spate}")
         return 2
     for test in (test_determinism, test_domains, test_malformed_and_count, test_out_file,
-                 test_skew, test_disorder):
+                 test_skew, test_disorder, test_duration_is_a_prefix):
         try:
             test(spate)
         except (RuntimeError, subprocess.TimeoutExpired, ValueError, KeyError) as e:
