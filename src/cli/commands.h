@@ -31,6 +31,10 @@ namespace spate::cli {
 // "spate <cmd>: metrics on http://127.0.0.1:9464/metrics" on stderr when metrics are served.
 void AnnounceMetrics(const char* cmd, const std::string& addr, const MetricsServer& server);
 
+// SIGINT and SIGTERM end the input gracefully: commands poll StopRequested() between chunks.
+void InstallStopSignals();
+bool StopRequested();
+
 // Prints "spate: error: <message>" to stderr; returns the exit code for usage errors (2).
 int UsageError(const std::string& message);
 // Prints "spate: error: <message>" to stderr; returns the exit code for runtime failures (1).

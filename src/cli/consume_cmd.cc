@@ -1,6 +1,5 @@
 // `spate consume`: read a topic (read_committed) and print JSON lines, like kcat -C.
 
-#include <csignal>
 #include <cstdio>
 #include <set>
 
@@ -15,9 +14,6 @@
 
 namespace spate::cli {
 namespace {
-
-volatile std::sig_atomic_t g_stop = 0;
-extern "C" void OnConsumeSignal(int) { g_stop = 1; }
 
 class ConsumeCommand final : public Command {
  public:
@@ -90,14 +86,13 @@ class ConsumeCommand final : public Command {
     Status s = group_.empty() ? c.AssignAll(topic_, start) : c.Subscribe({topic_});
     if (!s.ok()) return RuntimeError(s.message());
 
-    std::signal(SIGINT, OnConsumeSignal);
-    std::signal(SIGTERM, OnConsumeSignal);
+    InstallStopSignals();
     auto decoder = NewDecoder(format);
     std::set<int32_t> at_end;
     uint64_t printed = 0, errors = 0;
     std::string line, reason;
     Transaction tx;
-    while (!g_stop && (count_ == 0 || printed < count_)) {
+    while (!StopRequested() && (count_ == 0 || printed < count_)) {
       auto m = c.Poll(200);
       if (!m) continue;
       if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {

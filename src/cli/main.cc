@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <vector>
@@ -10,6 +11,17 @@
 #include "obs/metrics.h"
 
 namespace spate::cli {
+namespace {
+volatile std::sig_atomic_t g_stop = 0;
+extern "C" void OnStopSignal(int) { g_stop = 1; }
+}  // namespace
+
+void InstallStopSignals() {
+  std::signal(SIGINT, OnStopSignal);
+  std::signal(SIGTERM, OnStopSignal);
+}
+
+bool StopRequested() { return g_stop != 0; }
 
 int UsageError(const std::string& message) {
   std::fprintf(stderr, "spate: error: %s\n", message.c_str());

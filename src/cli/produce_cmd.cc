@@ -1,6 +1,5 @@
 // `spate produce`: the generator into Kafka, with kafka-producer-perf-test style reporting.
 
-#include <csignal>
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -15,9 +14,6 @@
 
 namespace spate::cli {
 namespace {
-
-volatile std::sig_atomic_t g_stop = 0;
-extern "C" void OnStopSignal(int) { g_stop = 1; }
 
 class ProduceCommand final : public Command {
  public:
@@ -88,8 +84,7 @@ class ProduceCommand final : public Command {
     if (!producer.ok()) return RuntimeError(producer.status().message());
     kafka::Producer& p = *producer.value();
 
-    std::signal(SIGINT, OnStopSignal);
-    std::signal(SIGTERM, OnStopSignal);
+    InstallStopSignals();
     const bool show = progress_.value_or(StderrIsTerminal());
     Generator gen(gen_config);
     GeneratorSource source(gen, src);
@@ -97,7 +92,7 @@ class ProduceCommand final : public Command {
     auto last = t0;
     kafka::ProducerStats window_start;  // counters at the last progress line
     Status failed;
-    while (!g_stop && failed.ok()) {
+    while (!StopRequested() && failed.ok()) {
       auto c = source.Next();
       if (!c) break;
       for (size_t i = 0; i < c->size() && failed.ok(); ++i) {
@@ -113,7 +108,7 @@ class ProduceCommand final : public Command {
         last = now;
       }
     }
-    if (g_stop) source.Stop();
+    if (StopRequested()) source.Stop();
     int left = p.Flush(60'000);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const auto& st = p.stats();

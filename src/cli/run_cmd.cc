@@ -1,6 +1,5 @@
 // `spate run`: the whole pipeline embedded in one process, no services.
 
-#include <csignal>
 #include <cstdio>
 #include <fstream>
 
@@ -13,9 +12,6 @@
 
 namespace spate::cli {
 namespace {
-
-volatile std::sig_atomic_t g_interrupted = 0;
-extern "C" void OnSignal(int) { g_interrupted = 1; }
 
 class RunCommand final : public Command {
  public:
@@ -65,8 +61,7 @@ class RunCommand final : public Command {
     if (!server.ok()) return RuntimeError(server.status().message());
     AnnounceMetrics("run", metrics_addr_, *server.value());
     PipelineMetrics metrics(server.value()->registry());
-    std::signal(SIGINT, OnSignal);
-    std::signal(SIGTERM, OnSignal);
+    InstallStopSignals();
 
     bool show_progress = progress_.value_or(StderrIsTerminal());
     ProgressFn progress;
@@ -76,7 +71,7 @@ class RunCommand final : public Command {
       };
     }
     auto result = RunEmbedded(c, sink.value().get(), &metrics, progress,
-                              [] { return g_interrupted != 0; });
+                              [] { return StopRequested(); });
     Status closed = sink.value()->Close();
     if (!result.ok()) return RuntimeError(result.status().message());
     if (!closed.ok()) return RuntimeError(closed.message());
@@ -88,7 +83,7 @@ class RunCommand final : public Command {
     if (!f.good()) return RuntimeError("cannot write " + out_ + "/summary.json");
     if (json_) std::printf("%s\n", json.c_str());
     std::fprintf(stderr, "spate run: %s\n", SummaryText(summary).c_str());
-    if (g_interrupted) std::fprintf(stderr, "spate run: interrupted; outputs are complete up to there\n");
+    if (StopRequested()) std::fprintf(stderr, "spate run: interrupted; outputs are complete up to there\n");
     return 0;
   }
 
