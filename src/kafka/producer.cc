@@ -39,6 +39,16 @@ Result<std::unique_ptr<Producer>> Producer::Create(const ClientConfig& conf,
     return Status::Error("cannot create topic handle " + topic + ": " +
                          ErrorText(rd_kafka_last_error()));
   }
+  // Fail at start, clearly, rather than after message.timeout.ms of silent retries.
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(p->rk_.get(), 0, p->topic_.get(), &md, 10'000);
+  if (err) return Status::Error("cannot reach the cluster for metadata: " + ErrorText(err));
+  rd_kafka_resp_err_t topic_err = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+  rd_kafka_metadata_destroy(md);
+  if (topic_err) {
+    return Status::Error("topic " + topic + ": " + ErrorText(topic_err) +
+                         " (create it first, e.g. deploy/kafka/cluster.sh topic " + topic + " 6)");
+  }
   return p;
 }
 
