@@ -1,0 +1,56 @@
+#pragma once
+// A transactional producer for exactly-once read-process-write (KIP-447): outputs to any
+// topic and the consumer's input positions are committed in one transaction, so a crash
+// anywhere leaves either all of a transaction's effects or none. Single-threaded.
+//
+// Protocol, as librdkafka's examples/transactions.c: Begin(); Send()...; SendOffsets();
+// Commit(). A Commit() or SendOffsets() that fails with an abortable error aborts the
+// transaction: the caller must then rewind its input to the last committed positions and
+// rebuild state from there (kAborted). kFatal means this producer is fenced or broken.
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+#include "kafka/client.h"
+#include "kafka/config.h"
+
+namespace spate::kafka {
+
+enum class TxnOutcome { kCommitted, kAborted, kFatal };
+
+class TxnProducer {
+ public:
+  // conf must hold bootstrap.servers and transactional.id; runs init_transactions (which also
+  // fences an older instance with the same transactional.id and aborts what it left open).
+  static Result<std::unique_ptr<TxnProducer>> Create(const ClientConfig& conf, int timeout_ms);
+
+  Status Begin();
+  // Enqueues value (key may be empty) to topic; partition -1 lets the partitioner choose.
+  // Blocks in poll while the local queue is full.
+  Status Send(const std::string& topic, int32_t partition, std::string_view key,
+              std::string_view value);
+  // Adds the consumer's current positions (for its assignment) to the transaction.
+  TxnOutcome SendOffsets(rd_kafka_t* consumer, int timeout_ms, std::string* error);
+  // Commits; retries retriable errors until timeout; aborts on abortable ones.
+  TxnOutcome Commit(int timeout_ms, std::string* error);
+  // Aborts the open transaction (after a processing failure).
+  TxnOutcome Abort(int timeout_ms, std::string* error);
+
+  bool in_transaction() const { return in_txn_; }
+  uint64_t delivery_failures() const { return delivery_failures_; }
+  rd_kafka_t* handle() const { return rk_.get(); }
+
+ private:
+  TxnProducer() = default;
+  // Classifies e (and destroys it): committed/aborted/fatal, with the text in *error.
+  TxnOutcome Handle(rd_kafka_error_t* e, const char* what, int timeout_ms, std::string* error);
+  static void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque);
+
+  HandlePtr rk_;
+  bool in_txn_ = false;
+  uint64_t delivery_failures_ = 0;
+};
+
+}  // namespace spate::kafka
