@@ -22,6 +22,7 @@ std::unique_ptr<Command> NewGenCommand(CLI::App* parent);
 std::unique_ptr<Command> NewRunCommand(CLI::App* parent);
 std::unique_ptr<Command> NewProduceCommand(CLI::App* parent);
 std::unique_ptr<Command> NewConsumeCommand(CLI::App* parent);
+std::unique_ptr<Command> NewAggregateCommand(CLI::App* parent);
 
 }  // namespace spate::cli
 namespace spate {

@@ -19,7 +19,7 @@ class GenCommand final : public Command {
  public:
   explicit GenCommand(CLI::App* parent) {
     app_ = parent->add_subcommand("gen", "Generate transactions as JSON lines");
-    AddGeneratorOptions(app_, &flags_);
+    AddGeneratorOptions(app_, &flags_, &rule_flags_);
     app_->add_option("--out", out_, "Write to this file instead of stdout");
     app_->add_option("--injected", injected_,
                      "Also write the injected anomalies (sequence, transactionId, rule) here");
@@ -28,7 +28,7 @@ class GenCommand final : public Command {
   int Run() override {
     GeneratorConfig config;
     SourceOptions src;
-    if (Status s = ToGeneratorConfig(flags_, &config, &src); !s.ok()) return UsageError(s.message());
+    if (Status s = ToGeneratorConfig(flags_, rule_flags_, &config, &src); !s.ok()) return UsageError(s.message());
     // Smaller chunks when paced, so the output flows smoothly at low rates.
     src.batch_size = src.chunk_size =
         src.rate > 0 ? std::clamp<uint64_t>(static_cast<uint64_t>(src.rate / 50), 1, 8192) : 8192;
@@ -75,6 +75,7 @@ class GenCommand final : public Command {
 
  private:
   GenFlags flags_;
+  RuleFlags rule_flags_;
   std::string out_, injected_;
 };
 

@@ -69,7 +69,7 @@ uint32_t DefaultThreads() {
   return n == 0 ? 2 : n;
 }
 
-void AddGeneratorOptions(CLI::App* app, GenFlags* f) {
+void AddGeneratorOptions(CLI::App* app, GenFlags* f, RuleFlags* rules) {
   const char* g = "Generator";
   app->add_option("--seed", f->seed, "Seed; the same seed and options give the same records")
       ->group(g)->capture_default_str();
@@ -103,6 +103,10 @@ void AddGeneratorOptions(CLI::App* app, GenFlags* f) {
       ->group(g)->capture_default_str();
   app->add_option("--anomalies", f->anomalies, "Fraction of injected anomalies the rules must catch")
       ->group(g)->capture_default_str();
+  AddRuleOptions(app, rules);
+}
+
+void AddRuleOptions(CLI::App* app, RuleFlags* f) {
   const char* r = "Anomaly rules";
   app->add_option("--high-amount", f->high_amount, "high_amount: amount above this")
       ->group(r)->capture_default_str();
@@ -116,7 +120,7 @@ void AddGeneratorOptions(CLI::App* app, GenFlags* f) {
       ->group(r)->capture_default_str();
 }
 
-void AddEngineOptions(CLI::App* app, EngineFlags* f) {
+void AddEngineOptions(CLI::App* app, EngineFlags* f, bool with_source) {
   const char* e = "Engine";
   app->add_option("--window", f->window, "Window size (tumbling unless --hop)")
       ->group(e)->capture_default_str();
@@ -128,6 +132,11 @@ void AddEngineOptions(CLI::App* app, EngineFlags* f) {
       ->group(e)->capture_default_str();
   app->add_option("--emit", f->emit, "final (each window once, when it closes) or changes (every batch)")
       ->group(e)->capture_default_str();
+  if (!with_source) {
+    app->add_option("--format", f->format, "Wire format of the input: json or binary")
+        ->group(e)->capture_default_str();
+    return;
+  }
   app->add_option("--format", f->format, "Wire format between generator and engine: json or binary")
       ->group(e)->capture_default_str();
   app->add_option("--partitions", f->partitions, "Source partitions (keyed by userId, as in Kafka)")
@@ -136,7 +145,18 @@ void AddEngineOptions(CLI::App* app, EngineFlags* f) {
       ->group(e)->capture_default_str();
 }
 
-Status ToGeneratorConfig(const GenFlags& f, GeneratorConfig* gen, SourceOptions* src) {
+Status ToRuleConfig(const RuleFlags& f, RuleConfig* r) {
+  SPATE_RETURN_IF_ERROR(Amount("--high-amount", f.high_amount, &r->high_amount_cents));
+  SPATE_RETURN_IF_ERROR(Amount("--intl-amount", f.intl_amount, &r->intl_amount_cents));
+  SPATE_RETURN_IF_ERROR(Amount("--velocity-amount", f.velocity_amount, &r->velocity_amount_cents));
+  SPATE_RETURN_IF_ERROR(Duration("--velocity-span", f.velocity_span, false, &r->velocity_span_ms));
+  SPATE_RETURN_IF_ERROR(Range("--velocity-count", f.velocity_count, 1, 1'000'000));
+  r->velocity_count = static_cast<uint32_t>(f.velocity_count);
+  return Status::Ok();
+}
+
+Status ToGeneratorConfig(const GenFlags& f, const RuleFlags& rf, GeneratorConfig* gen,
+                         SourceOptions* src) {
   gen->seed = f.seed;
   std::string records = f.records;
   if (records.empty()) records = f.duration.empty() ? "1000000" : "0";
@@ -186,13 +206,7 @@ Status ToGeneratorConfig(const GenFlags& f, GeneratorConfig* gen, SourceOptions*
   gen->anomalies = f.anomalies;
   SPATE_RETURN_IF_ERROR(Duration("--max-delay", f.max_delay, true, &gen->max_delay_ms));
   SPATE_RETURN_IF_ERROR(Duration("--late-delay", f.late_delay, true, &gen->late_delay_ms));
-  RuleConfig& r = gen->rules;
-  SPATE_RETURN_IF_ERROR(Amount("--high-amount", f.high_amount, &r.high_amount_cents));
-  SPATE_RETURN_IF_ERROR(Amount("--intl-amount", f.intl_amount, &r.intl_amount_cents));
-  SPATE_RETURN_IF_ERROR(Amount("--velocity-amount", f.velocity_amount, &r.velocity_amount_cents));
-  SPATE_RETURN_IF_ERROR(Duration("--velocity-span", f.velocity_span, false, &r.velocity_span_ms));
-  SPATE_RETURN_IF_ERROR(Range("--velocity-count", f.velocity_count, 1, 1'000'000));
-  r.velocity_count = static_cast<uint32_t>(f.velocity_count);
+  SPATE_RETURN_IF_ERROR(ToRuleConfig(rf, &gen->rules));
   src->format = WireFormat::kJson;
   src->partitions = 1;
   return Status::Ok();

@@ -16,6 +16,8 @@
 
 namespace spate::cli {
 
+struct RuleFlags;
+
 struct GenFlags {
   uint64_t seed = 42;
   std::string records;  // default: 1000000, or unbounded with --duration
@@ -29,6 +31,9 @@ struct GenFlags {
   int64_t event_rate = 10'000;
   double out_of_order = 0, late = 0, malformed = 0, anomalies = 0;
   std::string max_delay = "5s", late_delay = "10m";
+};
+
+struct RuleFlags {
   std::string high_amount = "250000.00", intl_amount = "150000.00";
   std::string velocity_span = "10s", velocity_amount = "1000000.00";
   int64_t velocity_count = 10;
@@ -40,11 +45,15 @@ struct EngineFlags {
   int64_t partitions = 6, batch_size = 32'768;
 };
 
-void AddGeneratorOptions(CLI::App* app, GenFlags* f);
-void AddEngineOptions(CLI::App* app, EngineFlags* f);
+void AddGeneratorOptions(CLI::App* app, GenFlags* f, RuleFlags* rules);
+void AddRuleOptions(CLI::App* app, RuleFlags* f);
+// Engine options; with_source adds --format, --partitions and --batch-size (embedded runs).
+void AddEngineOptions(CLI::App* app, EngineFlags* f, bool with_source);
 
 // Validate and convert. Errors read "--option: what is wrong (got 'value')".
-Status ToGeneratorConfig(const GenFlags& f, GeneratorConfig* gen, SourceOptions* src);
+Status ToGeneratorConfig(const GenFlags& f, const RuleFlags& r, GeneratorConfig* gen,
+                         SourceOptions* src);
+Status ToRuleConfig(const RuleFlags& f, RuleConfig* rules);
 Status ToEngineConfig(const EngineFlags& f, EngineConfig* engine, SourceOptions* src);
 
 uint32_t DefaultThreads();

@@ -19,7 +19,7 @@ class ProduceCommand final : public Command {
  public:
   explicit ProduceCommand(CLI::App* parent) {
     app_ = parent->add_subcommand("produce", "Generate transactions into a Kafka topic");
-    AddGeneratorOptions(app_, &gen_flags_);
+    AddGeneratorOptions(app_, &gen_flags_, &rule_flags_);
     AddKafkaOptions(app_, &kafka_flags_);
     const char* p = "Producer";
     app_->add_option("-t,--topic", topic_, "Topic")->group(p)->capture_default_str();
@@ -41,7 +41,7 @@ class ProduceCommand final : public Command {
   int Run() override {
     GeneratorConfig gen_config;
     SourceOptions src;
-    if (Status s = ToGeneratorConfig(gen_flags_, &gen_config, &src); !s.ok()) return UsageError(s.message());
+    if (Status s = ToGeneratorConfig(gen_flags_, rule_flags_, &gen_config, &src); !s.ok()) return UsageError(s.message());
     if (key_ == "userId") {
       src.key = KeyField::kUserId;
     } else if (key_ == "merchantId") {
@@ -166,6 +166,7 @@ class ProduceCommand final : public Command {
   }
 
   GenFlags gen_flags_;
+  RuleFlags rule_flags_;
   KafkaFlags kafka_flags_;
   std::string topic_ = "financial_transactions";
   std::string key_ = "userId", format_ = "json", acks_ = "all", compression_ = "lz4";

@@ -18,8 +18,8 @@ class RunCommand final : public Command {
   explicit RunCommand(CLI::App* parent) {
     app_ = parent->add_subcommand(
         "run", "Run the embedded pipeline: generate, encode, decode, aggregate, detect, write");
-    AddGeneratorOptions(app_, &gen_flags_);
-    AddEngineOptions(app_, &engine_flags_);
+    AddGeneratorOptions(app_, &gen_flags_, &rule_flags_);
+    AddEngineOptions(app_, &engine_flags_, true);
     const char* o = "Output";
     app_->add_option("--out", out_, "Directory for the *.jsonl outputs and summary.json")
         ->group(o)->capture_default_str();
@@ -35,7 +35,7 @@ class RunCommand final : public Command {
 
   int Run() override {
     RunConfig c;
-    if (Status s = ToGeneratorConfig(gen_flags_, &c.gen, &c.source); !s.ok()) {
+    if (Status s = ToGeneratorConfig(gen_flags_, rule_flags_, &c.gen, &c.source); !s.ok()) {
       return UsageError(s.message());
     }
     if (Status s = ToEngineConfig(engine_flags_, &c.engine, &c.source); !s.ok()) {
@@ -89,6 +89,7 @@ class RunCommand final : public Command {
 
  private:
   GenFlags gen_flags_;
+  RuleFlags rule_flags_;
   EngineFlags engine_flags_;
   std::string out_ = "out";
   int64_t gen_threads_ = 0;

@@ -50,6 +50,23 @@ Status TxnProducer::Send(const std::string& topic, int32_t partition, std::strin
   }
 }
 
+Status TxnProducer::SendTombstone(const std::string& topic, int32_t partition,
+                                  std::string_view key) {
+  for (;;) {
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()), RD_KAFKA_V_VALUE(nullptr, 0),
+        RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Ok();
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(rk_.get(), 10);
+      continue;
+    }
+    return Status::Error("produce to " + topic + ": " + ErrorText(err));
+  }
+}
+
 TxnOutcome TxnProducer::SendOffsets(rd_kafka_t* consumer, int timeout_ms, std::string* error) {
   rd_kafka_topic_partition_list_t* raw = nullptr;
   if (rd_kafka_resp_err_t err = rd_kafka_assignment(consumer, &raw)) {

@@ -31,6 +31,8 @@ class TxnProducer {
   // Blocks in poll while the local queue is full.
   Status Send(const std::string& topic, int32_t partition, std::string_view key,
               std::string_view value);
+  // Enqueues a tombstone (null value) for key: compaction then drops the key.
+  Status SendTombstone(const std::string& topic, int32_t partition, std::string_view key);
   // Adds the consumer's current positions (for its assignment) to the transaction.
   TxnOutcome SendOffsets(rd_kafka_t* consumer, int timeout_ms, std::string* error);
   // Commits; retries retriable errors until timeout; aborts on abortable ones.

@@ -1,6 +1,7 @@
 #include "stream/anomaly_rules.h"
 
 #include <algorithm>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -25,6 +26,10 @@ void AnomalyDetector::Check(const Transaction& tx, uint64_t sequence, std::vecto
   }
 
   UserState& u = users_[tx.user];
+  if (track_dirty_ && !u.dirty) {
+    u.dirty = true;
+    dirty_.push_back(tx.user);
+  }
   u.max_time_ms = std::max(u.max_time_ms, tx.time_ms);
   const int64_t keep_after = u.max_time_ms - rules_.velocity_span_ms - lateness_ms_;
   auto& v = u.entries;
@@ -68,6 +73,48 @@ void AnomalyDetector::Check(const Transaction& tx, uint64_t sequence, std::vecto
   if (sum > rules_.velocity_amount_cents) {
     out->push_back({Rule::kVelocityAmount, sequence, tx, 0, count, sum});
   }
+}
+
+std::vector<uint32_t> AnomalyDetector::TakeDirtyUsers() {
+  for (uint32_t user : dirty_) users_[user].dirty = false;
+  return std::exchange(dirty_, {});
+}
+
+namespace {
+void PutI64(std::string* out, int64_t v) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(static_cast<uint64_t>(v) >> (8 * i)));
+}
+int64_t GetI64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(p[i])) << (8 * i);
+  return static_cast<int64_t>(v);
+}
+}  // namespace
+
+void AnomalyDetector::ExportUser(uint32_t user, std::string* out) const {
+  auto it = users_.find(user);
+  if (it == users_.end()) return;
+  const UserState& u = it->second;
+  PutI64(out, u.max_time_ms);
+  for (size_t i = u.head; i < u.entries.size(); ++i) {
+    PutI64(out, u.entries[i].time_ms);
+    PutI64(out, u.entries[i].amount_cents);
+  }
+}
+
+bool AnomalyDetector::ImportUser(uint32_t user, std::string_view data) {
+  if (data.size() < 8 || (data.size() - 8) % 16 != 0) return false;
+  UserState u;
+  u.max_time_ms = GetI64(data.data());
+  int64_t cum = 0;
+  for (size_t off = 8; off < data.size(); off += 16) {
+    Entry e{GetI64(data.data() + off), GetI64(data.data() + off + 8), 0};
+    cum += e.amount_cents;
+    e.cum_cents = cum;
+    u.entries.push_back(e);
+  }
+  users_[user] = std::move(u);
+  return true;
 }
 
 void FormatAnomaly(const Anomaly& a, const RuleConfig& rules, std::string* out) {

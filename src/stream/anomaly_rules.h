@@ -47,6 +47,15 @@ class AnomalyDetector {
 
   size_t tracked_users() const { return users_.size(); }
 
+  // Checkpointing (the Kafka aggregator's changelog). With tracking on, Check() remembers each
+  // user it touched; TakeDirtyUsers() returns and forgets them.
+  void TrackDirtyUsers() { track_dirty_ = true; }
+  std::vector<uint32_t> TakeDirtyUsers();
+  // A user's state as bytes, and back: little-endian int64s (max time, then time and amount of
+  // each retained record).
+  void ExportUser(uint32_t user, std::string* out) const;
+  bool ImportUser(uint32_t user, std::string_view data);
+
  private:
   struct Entry {
     int64_t time_ms;
@@ -60,11 +69,14 @@ class AnomalyDetector {
     int64_t max_time_ms = INT64_MIN;
     size_t head = 0;
     std::vector<Entry> entries;
+    bool dirty = false;
   };
 
   RuleConfig rules_;
   int64_t lateness_ms_;
   absl::flat_hash_map<uint32_t, UserState> users_;
+  bool track_dirty_ = false;
+  std::vector<uint32_t> dirty_;
 };
 
 }  // namespace spate

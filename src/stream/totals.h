@@ -49,6 +49,13 @@ class TotalsStore {
     dirty_.clear();
   }
 
+  // Puts back a key's total from a checkpoint.
+  void Restore(uint32_t key, int64_t count, int64_t sum_cents) {
+    Total& t = totals_[key];
+    t.count = count;
+    t.sum_cents = sum_cents;
+  }
+
   size_t size() const { return totals_.size(); }
 
  private:

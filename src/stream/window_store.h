@@ -69,6 +69,11 @@ class WindowStore {
     }
   }
 
+  // Puts back a (window, key) aggregate from a checkpoint.
+  void Restore(int64_t start, uint32_t key, const WindowAgg& agg) {
+    WindowFor(start).keys[key].agg = agg;
+  }
+
   size_t open_windows() const { return windows_.size(); }
   const WindowSpec& spec() const { return spec_; }
 

@@ -1,0 +1,122 @@
+// `spate aggregate`: consume, decode, run the engine, write results to Kafka, exactly once.
+
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "cli/kafka_options.h"
+#include "cli/options.h"
+#include "core/duration.h"
+#include "obs/metrics.h"
+#include "obs/progress.h"
+#include "pipeline/kafka_aggregator.h"
+
+namespace spate::cli {
+namespace {
+
+class AggregateCommand final : public Command {
+ public:
+  explicit AggregateCommand(CLI::App* parent) {
+    app_ = parent->add_subcommand(
+        "aggregate", "Aggregate a Kafka topic into Kafka topics with exactly-once results");
+    AddKafkaOptions(app_, &kafka_flags_);
+    AddEngineOptions(app_, &engine_flags_, false);
+    AddRuleOptions(app_, &rule_flags_);
+    const char* t = "Topics";
+    app_->add_option("--input", c_.input, "Input topic")->group(t)->capture_default_str();
+    app_->add_option("--group", c_.group, "Consumer group (also names the state changelog)")
+        ->group(t)->capture_default_str();
+    app_->add_option("--instance", c_.instance,
+                     "Stable id of this process in the group: a restart with the same id "
+                     "fences the old one and resumes its work")
+        ->group(t)->capture_default_str();
+    app_->add_option("--aggregates-topic", c_.aggregates_topic, "")->group(t)->capture_default_str();
+    app_->add_option("--totals-topic", c_.totals_topic, "")->group(t)->capture_default_str();
+    app_->add_option("--anomalies-topic", c_.anomalies_topic, "")->group(t)->capture_default_str();
+    app_->add_option("--late-topic", c_.late_topic, "")->group(t)->capture_default_str();
+    app_->add_option("--dlq-topic", c_.dlq_topic, "")->group(t)->capture_default_str();
+    const char* o = "Run";
+    app_->add_option("--commit-interval", commit_interval_, "Length of a micro-batch (one transaction)")
+        ->group(o)->capture_default_str();
+    app_->add_flag("-e,--exit-at-end", c_.exit_at_end,
+                   "Stop once the input is exhausted, emitting every open window")
+        ->group(o);
+    app_->add_option("--metrics-addr", metrics_addr_,
+                     "Serve Prometheus metrics here (port 0: any free port; '' disables)")
+        ->group(o)->capture_default_str();
+    app_->add_flag("--json", json_, "Print the summary as JSON on stdout")->group(o);
+    app_->add_flag("--progress,!--no-progress", progress_,
+                   "Progress line every second on stderr (default: when stderr is a terminal)")
+        ->group(o);
+  }
+
+  int Run() override {
+    SourceOptions unused;
+    if (Status s = ToEngineConfig(engine_flags_, &c_.engine, &unused); !s.ok()) {
+      return UsageError(s.message());
+    }
+    c_.format = unused.format;
+    if (Status s = ToRuleConfig(rule_flags_, &c_.engine.rules); !s.ok()) return UsageError(s.message());
+    auto interval = ParseDurationMs(commit_interval_);
+    if (!interval || *interval < 10 || *interval > 60'000) {
+      return UsageError("--commit-interval: expected a duration from 10ms to 60s (got '" +
+                        commit_interval_ + "')");
+    }
+    c_.commit_interval_ms = *interval;
+    if (c_.instance.empty()) return UsageError("--instance: must not be empty");
+    Status cs = BuildClientConfig(kafka_flags_, {}, &c_.client);
+    if (!cs.ok()) return cs.message() == "list" ? 0 : UsageError(cs.message());
+
+    auto server = MetricsServer::Start(metrics_addr_);
+    if (!server.ok()) return RuntimeError(server.status().message());
+    AnnounceMetrics("aggregate", metrics_addr_, *server.value());
+    PipelineMetrics metrics(server.value()->registry());
+    InstallStopSignals();
+    ProgressFn progress;
+    if (progress_.value_or(StderrIsTerminal())) {
+      progress = [](const ProgressSnapshot& s) {
+        std::fprintf(stderr, "%s\n", ProgressLine(s).c_str());
+      };
+    }
+    auto r = RunAggregate(c_, &metrics, &server.value()->registry(), [] { return StopRequested(); },
+                          progress);
+    if (!r.ok()) return RuntimeError(r.status().message());
+    const AggregateSummary& s = r.value();
+    RunSummary rs;
+    rs.stats = s.stats;
+    rs.elapsed_seconds = s.elapsed_seconds;
+    std::fprintf(stderr, "spate aggregate: %s; %llu transactions, %llu state entries restored\n",
+                 SummaryText(rs).c_str(), static_cast<unsigned long long>(s.transactions),
+                 static_cast<unsigned long long>(s.restored_entries));
+    if (json_) {
+      const PipelineStats& t = s.stats;
+      std::printf(
+          "{\"records\":%llu,\"valid\":%llu,\"deadLetters\":%llu,\"aggregated\":%llu,\"late\":%llu,"
+          "\"windowsEmitted\":%llu,\"totalsEmitted\":%llu,\"anomalies\":%llu,\"transactions\":%llu,"
+          "\"restoredEntries\":%llu,\"elapsedSeconds\":%.3f}\n",
+          static_cast<unsigned long long>(t.records), static_cast<unsigned long long>(t.valid),
+          static_cast<unsigned long long>(t.dead_letters), static_cast<unsigned long long>(t.aggregated),
+          static_cast<unsigned long long>(t.late), static_cast<unsigned long long>(t.windows_emitted),
+          static_cast<unsigned long long>(t.totals_emitted), static_cast<unsigned long long>(t.anomalies),
+          static_cast<unsigned long long>(s.transactions),
+          static_cast<unsigned long long>(s.restored_entries), s.elapsed_seconds);
+    }
+    return 0;
+  }
+
+ private:
+  KafkaFlags kafka_flags_;
+  EngineFlags engine_flags_;
+  RuleFlags rule_flags_;
+  AggregateConfig c_;
+  std::string commit_interval_ = "200ms", metrics_addr_ = "127.0.0.1:9466";
+  bool json_ = false;
+  std::optional<bool> progress_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> NewAggregateCommand(CLI::App* parent) {
+  return std::make_unique<AggregateCommand>(parent);
+}
+
+}  // namespace spate::cli
