@@ -149,7 +149,37 @@ def test_crash(spate):
     return compare(spate, t, n)
 
 
-TESTS = {"exact": test_exact, "crash": test_crash}
+def test_broker_kill(spate):
+    """kill -9 one of the three nodes while producing and aggregating (acks=all,
+    min.insync.replicas=2): the pipeline carries on and the results stay exact."""
+    n = 400_000
+    t = topics("bkill_" + uuid.uuid4().hex[:6])
+    group = "g_" + t["in"]
+    prod = subprocess.Popen([spate, "produce", "--brokers", BROKERS, "--topic", t["in"], "--records",
+                             str(n), "--rate", "60000", "--no-progress", "--metrics-addr", "",
+                             *GEN_ARGS], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    agg = subprocess.Popen(aggregate_cmd(spate, t, group, False), stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE)
+    try:
+        time.sleep(3)
+        subprocess.run([CLUSTER, "kill", "3"], check=True)
+        _, perr = prod.communicate(timeout=600)
+        assert prod.returncode == 0, perr.decode()
+        time.sleep(2)
+        assert agg.poll() is None, "the aggregator stopped: " + agg.stderr.read().decode()
+    finally:
+        subprocess.run([CLUSTER, "start", "3"], check=False)
+    agg.terminate()  # graceful stop (SIGTERM): commits what it has
+    _, aerr = agg.communicate(timeout=120)
+    assert agg.returncode == 0, aerr.decode()
+    r = subprocess.run(aggregate_cmd(spate, t, group, True), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=600)
+    assert r.returncode == 0, r.stderr.decode()
+    print("  node 3 killed during produce + aggregate; both carried on")
+    return compare(spate, t, n)
+
+
+TESTS = {"exact": test_exact, "crash": test_crash, "broker_kill": test_broker_kill}
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()

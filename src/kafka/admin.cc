@@ -1,6 +1,8 @@
 #include "kafka/admin.h"
 
+#include <chrono>
 #include <memory>
+#include <thread>
 
 #include "kafka/client.h"
 
@@ -58,14 +60,25 @@ Status EnsureTopic(rd_kafka_t* rk, const TopicSpec& spec, int timeout_ms) {
 
 Result<int> PartitionCount(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
   TopicPtr t(rd_kafka_topic_new(rk, topic.c_str(), nullptr));
-  const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, t.get(), &md, timeout_ms);
-  if (err) return Status::Error("cannot read metadata of " + topic + ": " + ErrorText(err));
-  rd_kafka_resp_err_t topic_err = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
-  int n = md->topic_cnt == 1 ? md->topics[0].partition_cnt : 0;
-  rd_kafka_metadata_destroy(md);
-  if (topic_err) return Status::Error("topic " + topic + ": " + ErrorText(topic_err));
-  return n;
+  // A topic created moments ago may not have reached every broker's metadata yet: retry
+  // "unknown" and "no leader" until the deadline.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    const rd_kafka_metadata_t* md = nullptr;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, t.get(), &md, timeout_ms);
+    if (err) return Status::Error("cannot read metadata of " + topic + ": " + ErrorText(err));
+    rd_kafka_resp_err_t topic_err =
+        md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+    int n = md->topic_cnt == 1 ? md->topics[0].partition_cnt : 0;
+    rd_kafka_metadata_destroy(md);
+    if (!topic_err) return n;
+    const bool transient = topic_err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+                           topic_err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE;
+    if (!transient || std::chrono::steady_clock::now() > deadline) {
+      return Status::Error("topic " + topic + ": " + ErrorText(topic_err));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
 }
 
 }  // namespace spate::kafka

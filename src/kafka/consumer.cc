@@ -1,5 +1,7 @@
 #include "kafka/consumer.h"
 
+#include "kafka/admin.h"
+
 namespace spate::kafka {
 
 Result<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& conf,
@@ -35,22 +37,13 @@ Consumer::~Consumer() {
 }
 
 Status Consumer::AssignAll(const std::string& topic, int64_t offset, int timeout_ms) {
-  TopicPtr t(rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr));
-  const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), 0, t.get(), &md, timeout_ms);
-  if (err) return Status::Error("cannot read metadata of " + topic + ": " + ErrorText(err));
-  std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> guard(
-      md, rd_kafka_metadata_destroy);
-  if (md->topic_cnt != 1 || md->topics[0].err) {
-    return Status::Error("topic " + topic + ": " +
-                         ErrorText(md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+  auto n = PartitionCount(rk_.get(), topic, timeout_ms);  // retries a just-created topic
+  if (!n.ok()) return n.status();
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(n.value()));
+  for (int i = 0; i < n.value(); ++i) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), i)->offset = offset;
   }
-  PartitionListPtr list(rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt));
-  for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
-    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), md->topics[0].partitions[i].id)
-        ->offset = offset;
-  }
-  err = rd_kafka_assign(rk_.get(), list.get());
+  rd_kafka_resp_err_t err = rd_kafka_assign(rk_.get(), list.get());
   if (err) return Status::Error("cannot assign " + topic + ": " + ErrorText(err));
   assigned_ = static_cast<size_t>(list->cnt);
   return Status::Ok();

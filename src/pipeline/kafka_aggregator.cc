@@ -145,7 +145,8 @@ class Aggregator {
                                  c_.late_topic, c_.dlq_topic}) {
       if (auto k = kafka::PartitionCount(producer_->handle(), t, 10'000); !k.ok()) return k.status();
     }
-    kafka::TopicSpec spec{changelog_, 1, -1, {{"cleanup.policy", "compact"}}};
+    kafka::TopicSpec spec{changelog_, 1, -1,
+                          {{"cleanup.policy", "compact"}, {"min.insync.replicas", "2"}}};
     if (Status s = kafka::EnsureTopic(producer_->handle(), spec, 10'000); !s.ok()) return s;
 
     kafka::ClientConfig cc = c_.client;
@@ -169,14 +170,19 @@ class Aggregator {
     rc.Set("isolation.level", "read_committed");
     rc.Set("enable.partition.eof", "true");
     rc.Set("enable.auto.commit", "false");
+    rc.Set("auto.offset.reset", "earliest");  // any reset must re-read the whole changelog
     auto consumer = kafka::Consumer::Create(rc);
     if (!consumer.ok()) return consumer.status();
     if (Status s = consumer.value()->AssignAll(changelog_, RD_KAFKA_OFFSET_BEGINNING); !s.ok()) return s;
     std::map<std::string, std::string> state;
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
     for (;;) {
       auto m = consumer.value()->Poll(1000);
+      if (Clock::now() > deadline) return Status::Error("reading " + changelog_ + ": timed out");
       if (!m) continue;
       if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) break;
+      // A changelog created a moment ago may not be known to every broker yet: keep polling.
+      if (m->err && kafka::Classify(m->err) == kafka::ErrorClass::kRetriable) continue;
       if (m->err) return Status::Error("reading " + changelog_ + ": " + kafka::ErrorText(m->err));
       std::string key(static_cast<const char*>(m->key), m->key_len);
       if (m->payload) {
