@@ -5,6 +5,11 @@
 #include <CLI/CLI.hpp>
 
 #include <memory>
+#include <string>
+
+namespace spate {
+class MetricsServer;
+}
 
 namespace spate::cli {
 
@@ -24,11 +29,6 @@ std::unique_ptr<Command> NewProduceCommand(CLI::App* parent);
 std::unique_ptr<Command> NewConsumeCommand(CLI::App* parent);
 std::unique_ptr<Command> NewAggregateCommand(CLI::App* parent);
 
-}  // namespace spate::cli
-namespace spate {
-class MetricsServer;
-}
-namespace spate::cli {
 // "spate <cmd>: metrics on http://127.0.0.1:9464/metrics" on stderr when metrics are served.
 void AnnounceMetrics(const char* cmd, const std::string& addr, const MetricsServer& server);
 

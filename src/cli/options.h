@@ -16,8 +16,6 @@
 
 namespace spate::cli {
 
-struct RuleFlags;
-
 struct GenFlags {
   uint64_t seed = 42;
   std::string records;  // default: 1000000, or unbounded with --duration
