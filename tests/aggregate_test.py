@@ -27,6 +27,7 @@ CLUSTER = os.path.join(os.path.dirname(HERE), "deploy", "kafka", "cluster.sh")
 BROKERS = "127.0.0.1:29092,127.0.0.1:39092,127.0.0.1:49092"
 GEN_ARGS = ["--seed", "21", "--out-of-order", "0.05", "--max-delay", "2s", "--malformed", "0.002",
             "--anomalies", "0.002", "--users", "20000", "--merchants", "300", "--event-rate", "2000"]
+NODE = os.environ.get("SPATE_KILL_NODE", "3")  # the node the broker_kill test kills
 ENGINE_ARGS = ["--window", "10s", "--hop", "5s", "--lateness", "5s"]
 
 
@@ -162,20 +163,20 @@ def test_broker_kill(spate):
                            stderr=subprocess.PIPE)
     try:
         time.sleep(3)
-        subprocess.run([CLUSTER, "kill", "3"], check=True)
+        subprocess.run([CLUSTER, "kill", NODE], check=True)
         _, perr = prod.communicate(timeout=600)
         assert prod.returncode == 0, perr.decode()
         time.sleep(2)
         assert agg.poll() is None, "the aggregator stopped: " + agg.stderr.read().decode()
     finally:
-        subprocess.run([CLUSTER, "start", "3"], check=False)
+        subprocess.run([CLUSTER, "start", NODE], check=False)
     agg.terminate()  # graceful stop (SIGTERM): commits what it has
     _, aerr = agg.communicate(timeout=120)
     assert agg.returncode == 0, aerr.decode()
     r = subprocess.run(aggregate_cmd(spate, t, group, True), stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=600)
     assert r.returncode == 0, r.stderr.decode()
-    print("  node 3 killed during produce + aggregate; both carried on")
+    print(f"  node {NODE} killed during produce + aggregate; both carried on")
     return compare(spate, t, n)
 
 

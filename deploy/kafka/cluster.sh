@@ -126,6 +126,24 @@ create_topic() {  # name partitions [config...]
   java_cp org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --create --if-not-exists \
     --topic "$name" --partitions "$parts" --replication-factor 3 --config min.insync.replicas=2 \
     "${args[@]}" >/dev/null
+  wait_topic "$name" "$parts"
+}
+
+# Until every running broker's metadata has the topic with all its partitions led: a client
+# that asks a lagging broker right after creation would otherwise see 0 partitions.
+wait_topic() {
+  local name=$1 parts=$2 deadline=$((SECONDS + 30)) port ok
+  while [ $SECONDS -lt $deadline ]; do
+    ok=1
+    for port in "${BROKER_PORTS[@]}"; do
+      (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null || continue  # a stopped broker
+      [ "$(kcat -b 127.0.0.1:"$port" -L -t "$name" -m 3 2>/dev/null |
+           grep -cE '^    partition [0-9]+, leader [0-9]+,')" = "$parts" ] || ok=0
+    done
+    [ $ok = 1 ] && return 0
+    sleep 0.5
+  done
+  die "topic $name: not visible on every broker after 30 s"
 }
 
 create_topics() {

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <vector>
@@ -81,13 +82,16 @@ class Aggregator {
         if (assigned == static_cast<size_t>(partitions_)) {
           had_all_ = true;
         } else if (had_all_) {
-          return Status::Error("another member joined group " + c_.group +
-                               ": spate aggregate does not share partitions yet; run one "
-                               "member per group");
+          // Partitions were taken away: a coordinator failover that outlived the session, or
+          // another member. This batch cannot commit; start over from the last commit, which
+          // also tells the two apart (another member keeps the partitions: error below).
+          lost_partitions_ = true;
+          return Status::Error("lost partitions of " + c_.input);
         } else if (Clock::now() > assign_deadline) {
           return Status::Error("group " + c_.group + " did not assign all " +
                                std::to_string(partitions_) + " partitions of " + c_.input +
-                               " to this member within 90 s (is another member running?)");
+                               " to this member within 90 s: spate aggregate does not share "
+                               "partitions yet; run one member per group");
         }
         auto m = consumer_->Poll(20);
         if (!m) continue;
@@ -157,7 +161,9 @@ class Aggregator {
     cc.Set("enable.auto.commit", "false");
     cc.Set("enable.partition.eof", "true");
     cc.Set("auto.offset.reset", "earliest");
-    if (cc.Get("session.timeout.ms").empty()) cc.Set("session.timeout.ms", "10000");
+    // Long enough to ride out a coordinator failover; static membership makes a restarted
+    // instance take its partitions back at once anyway.
+    if (cc.Get("session.timeout.ms").empty()) cc.Set("session.timeout.ms", "30000");
     auto consumer = kafka::Consumer::Create(cc, exporter_.get());
     if (!consumer.ok()) return consumer.status();
     consumer_ = std::move(consumer).value();
@@ -406,6 +412,9 @@ class Aggregator {
   std::set<int32_t> at_end_;  // partitions read to their end (EOF since their last record)
   bool final_ = false;
   bool had_all_ = false;  // the member once held every input partition
+ public:
+  bool lost_partitions_ = false;
+ private:
   bool fingerprint_written_ = false;
   PipelineStats stats_;
   uint64_t transactions_ = 0, restored_ = 0;
@@ -420,8 +429,15 @@ Result<AggregateSummary> RunAggregate(const AggregateConfig& config, PipelineMet
                                       prometheus::Registry* registry,
                                       const std::function<bool()>& stop,
                                       const ProgressFn& progress) {
-  Aggregator a(config, metrics, registry);
-  return a.Run(stop, progress);
+  for (int attempt = 0;; ++attempt) {
+    Aggregator a(config, metrics, registry);
+    auto r = a.Run(stop, progress);
+    if (r.ok() || !a.lost_partitions_ || attempt == 5) return r;
+    // Everything uncommitted is dropped with `a` (its open transaction is aborted by the next
+    // instance's init_transactions); the next one restores from the changelog.
+    std::fprintf(stderr, "spate aggregate: %s; restarting from the last commit\n",
+                 r.status().message().c_str());
+  }
 }
 
 }  // namespace spate
