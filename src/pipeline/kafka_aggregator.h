@@ -9,9 +9,10 @@
 // open transaction), restores the state from the changelog and resumes at the committed
 // positions: every output appears exactly once.
 //
-// Not yet: several members sharing the input (the group-by key needs a repartition stage);
-// a second member joining makes this one stop with an error rather than produce partial
-// aggregates.
+// Not yet: several members sharing the input (the group-by key needs a repartition stage).
+// A member that loses partitions starts over from its last commit; if it cannot get every
+// partition back (a second member holds some) it stops with an error rather than produce
+// partial aggregates.
 
 #include <cstdint>
 #include <functional>
