@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace spate {
@@ -107,6 +108,38 @@ TEST(AnomalyRules, SumsStayExactAfterCompaction) {
   out.clear();
   d.Check(Tx(1, 1000 + 9'995, 1), 0, &out);  // (9985, 9995]: 10 records of 1 -> 10
   EXPECT_TRUE(out.empty());
+}
+
+TEST(AnomalyRules, ExportedStateBehavesLikeTheOriginal) {
+  RuleConfig r = Rules();
+  r.velocity_span_ms = 50;
+  AnomalyDetector a(r, 20), b(r, 20);
+  a.TrackDirtyUsers();
+  std::vector<Anomaly> out;
+  for (int i = 0; i < 500; ++i) a.Check(Tx(1 + i % 3, 1000 + 7 * i - (i % 5) * 3, 10 + i % 40), 0, &out);
+  auto dirty = a.TakeDirtyUsers();
+  std::sort(dirty.begin(), dirty.end());
+  EXPECT_EQ(dirty, (std::vector<uint32_t>{1, 2, 3}));
+  EXPECT_TRUE(a.TakeDirtyUsers().empty());
+  for (uint32_t u : dirty) {
+    std::string bytes;
+    a.ExportUser(u, &bytes);
+    ASSERT_TRUE(b.ImportUser(u, bytes));
+  }
+  EXPECT_FALSE(b.ImportUser(9, "short"));
+  // From here on both must fire exactly the same anomalies with the same evidence.
+  for (int i = 500; i < 900; ++i) {
+    std::vector<Anomaly> oa, ob;
+    Transaction t = Tx(1 + i % 3, 1000 + 7 * i - (i % 5) * 3, 10 + i % 40);
+    a.Check(t, i, &oa);
+    b.Check(t, i, &ob);
+    ASSERT_EQ(oa.size(), ob.size()) << i;
+    for (size_t k = 0; k < oa.size(); ++k) {
+      EXPECT_EQ(oa[k].rule, ob[k].rule);
+      EXPECT_EQ(oa[k].count, ob[k].count);
+      EXPECT_EQ(oa[k].sum_cents, ob[k].sum_cents);
+    }
+  }
 }
 
 TEST(AnomalyRules, HotUserStaysFast) {

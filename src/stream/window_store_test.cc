@@ -90,6 +90,25 @@ TEST(WindowStore, ChangesAreDrainedOncePerChange) {
   EXPECT_EQ(out, (Emitted{{0, 5, 3, 13}}));
 }
 
+TEST(WindowStore, RestoredWindowsCloseLikeTheOriginals) {
+  WindowStore ws({1000, 1000}, false);
+  WindowAgg a;
+  a.Add(500, false);
+  a.Add(700, true);
+  ws.Restore(2000, 4, a);
+  std::vector<int64_t> missed;
+  ws.Add(2100, 4, 100, false, kNoWatermark, &missed);
+  Emitted out;
+  std::vector<WindowAgg> aggs;
+  ws.CloseAll([&](int64_t s, uint32_t k, const WindowAgg& g) {
+    out.emplace_back(s, k, g.count, g.sum_cents);
+    aggs.push_back(g);
+  });
+  EXPECT_EQ(out, (Emitted{{2000, 4, 3, 1300}}));
+  EXPECT_EQ(aggs[0].min_cents, 100);
+  EXPECT_EQ(aggs[0].refunds, 1);
+}
+
 TEST(PartitionWatermarks, MinimumOverActivePartitions) {
   PartitionWatermarks w(3, 100);
   EXPECT_EQ(w.Current(), kNoWatermark);
