@@ -197,18 +197,27 @@ cmd_up() {
   log "up ($topology, Kafka $KAFKA_VERSION): bootstrap $BOOTSTRAP"
 }
 
-cmd_down() {
-  local id pid pids=()
-  [ -d "$DIR" ] || return 0
-  while read -r id _; do
+stop_nodes() {  # roles-pattern: SIGTERM the matching nodes, then wait (kill -9 after 30 s)
+  local pattern=$1 id roles pid pids=()
+  while read -r id roles _; do
+    [[ $roles == $pattern ]] || continue
     if pid=$(pid_of "$id"); then kill "$pid" 2>/dev/null || true; pids+=("$pid"); fi
   done < <(nodes)
   for pid in "${pids[@]}"; do
     for _ in $(seq 1 60); do [ -d "/proc/$pid" ] || break; sleep 0.5; done
     [ -d "/proc/$pid" ] && kill -9 "$pid" 2>/dev/null || true
   done
+  stopped=$((stopped + ${#pids[@]}))
+}
+
+cmd_down() {
+  [ -d "$DIR" ] || return 0
+  stopped=0
+  # Brokers first: a broker's controlled shutdown needs the controllers still up.
+  stop_nodes '*broker*'
+  stop_nodes '*'
   rm -f "$DIR"/node*/pid
-  [ ${#pids[@]} -gt 0 ] && log "stopped ${#pids[@]} node(s)"
+  [ "$stopped" -gt 0 ] && log "stopped $stopped node(s)"
   return 0
 }
 
