@@ -40,13 +40,7 @@ class AggregateCommand final : public Command {
     app_->add_flag("-e,--exit-at-end", c_.exit_at_end,
                    "Stop once the input is exhausted, emitting every open window")
         ->group(o);
-    app_->add_option("--metrics-addr", metrics_addr_,
-                     "Serve Prometheus metrics here (port 0: any free port; '' disables)")
-        ->group(o)->capture_default_str();
-    app_->add_flag("--json", json_, "Print the summary as JSON on stdout")->group(o);
-    app_->add_flag("--progress,!--no-progress", progress_,
-                   "Progress line every second on stderr (default: when stderr is a terminal)")
-        ->group(o);
+    AddReportOptions(app_, &report_, "127.0.0.1:9466", o);
   }
 
   int Run() override {
@@ -66,13 +60,13 @@ class AggregateCommand final : public Command {
     Status cs = BuildClientConfig(kafka_flags_, {}, &c_.client);
     if (!cs.ok()) return cs.message() == "list" ? 0 : UsageError(cs.message());
 
-    auto server = MetricsServer::Start(metrics_addr_);
+    auto server = MetricsServer::Start(report_.metrics_addr);
     if (!server.ok()) return RuntimeError(server.status().message());
-    AnnounceMetrics("aggregate", metrics_addr_, *server.value());
+    AnnounceMetrics("aggregate", report_.metrics_addr, *server.value());
     PipelineMetrics metrics(server.value()->registry());
     InstallStopSignals();
     ProgressFn progress;
-    if (progress_.value_or(StderrIsTerminal())) {
+    if (report_.show_progress()) {
       progress = [](const ProgressSnapshot& s) {
         std::fprintf(stderr, "%s\n", ProgressLine(s).c_str());
       };
@@ -87,7 +81,7 @@ class AggregateCommand final : public Command {
     std::fprintf(stderr, "spate aggregate: %s; %llu transactions, %llu state entries restored\n",
                  SummaryText(rs).c_str(), static_cast<unsigned long long>(s.transactions),
                  static_cast<unsigned long long>(s.restored_entries));
-    if (json_) {
+    if (report_.json) {
       const PipelineStats& t = s.stats;
       std::printf(
           "{\"records\":%llu,\"valid\":%llu,\"deadLetters\":%llu,\"aggregated\":%llu,\"late\":%llu,"
@@ -108,9 +102,8 @@ class AggregateCommand final : public Command {
   EngineFlags engine_flags_;
   RuleFlags rule_flags_;
   AggregateConfig c_;
-  std::string commit_interval_ = "200ms", metrics_addr_ = "127.0.0.1:9466";
-  bool json_ = false;
-  std::optional<bool> progress_;
+  std::string commit_interval_ = "200ms";
+  ReportFlags report_;
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "core/duration.h"
+#include "obs/progress.h"
 
 namespace spate::cli {
 namespace {
@@ -63,6 +64,20 @@ Status Range(std::string_view option, int64_t v, int64_t min, int64_t max) {
   } while (0)
 
 }  // namespace
+
+bool ReportFlags::show_progress() const { return progress.value_or(StderrIsTerminal()); }
+
+void AddReportOptions(CLI::App* app, ReportFlags* f, const std::string& default_metrics_addr,
+                      const char* group) {
+  f->metrics_addr = default_metrics_addr;
+  app->add_option("--metrics-addr", f->metrics_addr,
+                  "Serve Prometheus metrics here (port 0: any free port; '' disables)")
+      ->group(group)->capture_default_str();
+  app->add_flag("--json", f->json, "Print the final summary as JSON on stdout")->group(group);
+  app->add_flag("--progress,!--no-progress", f->progress,
+                "Progress line every second on stderr (default: when stderr is a terminal)")
+      ->group(group);
+}
 
 uint32_t DefaultThreads() {
   unsigned n = std::thread::hardware_concurrency();

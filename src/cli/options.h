@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/status.h"
@@ -53,6 +54,16 @@ Status ToGeneratorConfig(const GenFlags& f, const RuleFlags& r, GeneratorConfig*
                          SourceOptions* src);
 Status ToRuleConfig(const RuleFlags& f, RuleConfig* rules);
 Status ToEngineConfig(const EngineFlags& f, EngineConfig* engine, SourceOptions* src);
+
+// How a long-running command reports: --metrics-addr, --json, --progress / --no-progress.
+struct ReportFlags {
+  std::string metrics_addr;
+  bool json = false;
+  std::optional<bool> progress;
+  bool show_progress() const;  // the flag, or whether stderr is a terminal
+};
+void AddReportOptions(CLI::App* app, ReportFlags* f, const std::string& default_metrics_addr,
+                      const char* group);
 
 uint32_t DefaultThreads();
 

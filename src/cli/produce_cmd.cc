@@ -29,13 +29,7 @@ class ProduceCommand final : public Command {
     app_->add_option("--acks", acks_, "acks: all, 1 or 0")->group(p)->capture_default_str();
     app_->add_option("--compression", compression_, "none, gzip, snappy, lz4 or zstd")
         ->group(p)->capture_default_str();
-    app_->add_flag("--json", json_, "Print the final summary as JSON on stdout")->group(p);
-    app_->add_option("--metrics-addr", metrics_addr_,
-                     "Serve Prometheus metrics here (port 0: any free port; '' disables)")
-        ->group(p)->capture_default_str();
-    app_->add_flag("--progress,!--no-progress", progress_,
-                   "Progress line every second on stderr (default: when stderr is a terminal)")
-        ->group(p);
+    AddReportOptions(app_, &report_, "127.0.0.1:9465", p);
   }
 
   int Run() override {
@@ -76,16 +70,16 @@ class ProduceCommand final : public Command {
                                    {"queue.buffering.max.kbytes", "1048576"}},
                                   &conf);
     if (!cs.ok()) return cs.message() == "list" ? 0 : UsageError(cs.message());
-    auto server = MetricsServer::Start(metrics_addr_);
+    auto server = MetricsServer::Start(report_.metrics_addr);
     if (!server.ok()) return RuntimeError(server.status().message());
-    AnnounceMetrics("produce", metrics_addr_, *server.value());
+    AnnounceMetrics("produce", report_.metrics_addr, *server.value());
     kafka::StatsExporter exporter(server.value()->registry(), "producer");
     auto producer = kafka::Producer::Create(conf, topic_, &exporter);
     if (!producer.ok()) return RuntimeError(producer.status().message());
     kafka::Producer& p = *producer.value();
 
     InstallStopSignals();
-    const bool show = progress_.value_or(StderrIsTerminal());
+    const bool show = report_.show_progress();
     Generator gen(gen_config);
     GeneratorSource source(gen, src);
     const auto t0 = std::chrono::steady_clock::now();
@@ -118,7 +112,7 @@ class ProduceCommand final : public Command {
       std::fprintf(stderr, "spate produce: %llu record(s) failed: %s\n",
                    static_cast<unsigned long long>(n), kafka::ErrorText(err).c_str());
     }
-    if (json_) std::printf("%s\n", Json(st, secs, left).c_str());
+    if (report_.json) std::printf("%s\n", Json(st, secs, left).c_str());
     if (!failed.ok()) return RuntimeError(failed.message());
     if (!p.fatal_error().empty()) return RuntimeError(p.fatal_error());
     if (left > 0) return RuntimeError(fmt::format("{} record(s) still unacknowledged after 60 s", left));
@@ -170,9 +164,7 @@ class ProduceCommand final : public Command {
   KafkaFlags kafka_flags_;
   std::string topic_ = "financial_transactions";
   std::string key_ = "userId", format_ = "json", acks_ = "all", compression_ = "lz4";
-  std::string metrics_addr_ = "127.0.0.1:9465";
-  bool json_ = false;
-  std::optional<bool> progress_;
+  ReportFlags report_;
 };
 
 }  // namespace

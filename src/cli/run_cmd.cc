@@ -24,13 +24,7 @@ class RunCommand final : public Command {
     app_->add_option("--out", out_, "Directory for the *.jsonl outputs and summary.json")
         ->group(o)->capture_default_str();
     app_->add_option("--gen-threads", gen_threads_, "Generator threads (default: --threads)")->group(o);
-    app_->add_option("--metrics-addr", metrics_addr_,
-                     "Serve Prometheus metrics here (port 0: any free port; '' disables)")
-        ->group(o)->capture_default_str();
-    app_->add_flag("--json", json_, "Print the summary as JSON on stdout")->group(o);
-    app_->add_flag("--progress,!--no-progress", progress_,
-                   "Progress line every second on stderr (default: when stderr is a terminal)")
-        ->group(o);
+    AddReportOptions(app_, &report_, "127.0.0.1:9464", o);
   }
 
   int Run() override {
@@ -57,13 +51,13 @@ class RunCommand final : public Command {
 
     auto sink = NewFileSink(out_);
     if (!sink.ok()) return RuntimeError(sink.status().message());
-    auto server = MetricsServer::Start(metrics_addr_);
+    auto server = MetricsServer::Start(report_.metrics_addr);
     if (!server.ok()) return RuntimeError(server.status().message());
-    AnnounceMetrics("run", metrics_addr_, *server.value());
+    AnnounceMetrics("run", report_.metrics_addr, *server.value());
     PipelineMetrics metrics(server.value()->registry());
     InstallStopSignals();
 
-    bool show_progress = progress_.value_or(StderrIsTerminal());
+    bool show_progress = report_.show_progress();
     ProgressFn progress;
     if (show_progress) {
       progress = [](const ProgressSnapshot& s) {
@@ -81,7 +75,7 @@ class RunCommand final : public Command {
     std::ofstream f(out_ + "/summary.json", std::ios::binary | std::ios::trunc);
     f << json << "\n";
     if (!f.good()) return RuntimeError("cannot write " + out_ + "/summary.json");
-    if (json_) std::printf("%s\n", json.c_str());
+    if (report_.json) std::printf("%s\n", json.c_str());
     std::fprintf(stderr, "spate run: %s\n", SummaryText(summary).c_str());
     if (StopRequested()) std::fprintf(stderr, "spate run: interrupted; outputs are complete up to there\n");
     return 0;
@@ -93,9 +87,7 @@ class RunCommand final : public Command {
   EngineFlags engine_flags_;
   std::string out_ = "out";
   int64_t gen_threads_ = 0;
-  std::string metrics_addr_ = "127.0.0.1:9464";
-  bool json_ = false;
-  std::optional<bool> progress_;
+  ReportFlags report_;
 };
 
 }  // namespace
