@@ -7,6 +7,8 @@
   crash   the same, but the aggregator is killed with SIGKILL at random moments, several times,
           and restarted with the same --instance each time: still exactly the same results,
           nothing missing and nothing twice.
+  scale   three members of one group while records arrive: one is killed and its partitions
+          move, state and all, to another; a third joins and takes some over. Still exact.
 """
 import argparse
 import base64
@@ -24,7 +26,8 @@ sys.path.insert(0, HERE)
 import recompute  # noqa: E402
 
 CLUSTER = os.path.join(os.path.dirname(HERE), "deploy", "kafka", "cluster.sh")
-BROKERS = "127.0.0.1:29092,127.0.0.1:39092,127.0.0.1:49092"
+# The local cluster (deploy/kafka/cluster.sh); SPATE_BROKERS goes with SPATE_KAFKA_PORT_OFFSET.
+BROKERS = os.environ.get("SPATE_BROKERS", "127.0.0.1:29092,127.0.0.1:39092,127.0.0.1:49092")
 GEN_ARGS = ["--seed", "21", "--out-of-order", "0.05", "--max-delay", "2s", "--malformed", "0.002",
             "--anomalies", "0.002", "--users", "20000", "--merchants", "300", "--event-rate", "2000"]
 NODE = os.environ.get("SPATE_KILL_NODE", "3")  # the node the broker_kill test kills
@@ -38,12 +41,13 @@ def topics(tag):
     return names
 
 
-def aggregate_cmd(spate, t, group, exit_at_end):
+def aggregate_cmd(spate, t, group, exit_at_end, instance="a", extra=()):
     cmd = [spate, "aggregate", "--brokers", BROKERS, "--input", t["in"], "--group", group,
-           "--instance", "a", "--aggregates-topic", t["agg"], "--totals-topic", t["tot"],
+           "--instance", instance, "--aggregates-topic", t["agg"], "--totals-topic", t["tot"],
            "--anomalies-topic", t["anom"], "--late-topic", t["late"], "--dlq-topic", t["dlq"],
-           "--metrics-addr", "", "--no-progress", "--commit-interval", "100ms", *ENGINE_ARGS]
-    return cmd + (["-e", "--json"] if exit_at_end else [])
+           "--metrics-addr", "", "--no-progress", "--commit-interval", "100ms", "--json",
+           *ENGINE_ARGS, *extra]
+    return cmd + (["-e"] if exit_at_end else [])
 
 
 def read(topic, with_key=False):
@@ -136,7 +140,7 @@ def test_crash(spate):
     for _ in range(4):
         p = subprocess.Popen(aggregate_cmd(spate, t, group, False), stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(1.0, 4.0))
+        time.sleep(rng.uniform(2.0, 6.0))  # start-up (fencing, join, restore) takes ~2 s
         p.kill()  # SIGKILL: no flush, no commit, an open transaction left behind
         p.wait()
         kills += 1
@@ -180,7 +184,68 @@ def test_broker_kill(spate):
     return compare(spate, t, n)
 
 
-TESTS = {"exact": test_exact, "crash": test_crash, "broker_kill": test_broker_kill}
+def test_scale(spate):
+    """Members a and b share the group while the producer runs; b is killed (-9) and, once its
+    session expires, a restores b's tasks from the changelog; c joins and the cooperative
+    rebalance hands some of a's partitions over (a commits first). a and c then finish with -e."""
+    n = 300_000
+    t = topics("scale_" + uuid.uuid4().hex[:6])
+    group = "g_" + t["in"]
+    fast = ["-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=500"]
+
+    def member(name, exit_at_end=False):
+        return subprocess.Popen(aggregate_cmd(spate, t, group, exit_at_end, name, fast),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def finish(p, name):
+        out, err = p.communicate(timeout=300)
+        log = [ln for ln in err.decode().splitlines() if "CONFWARN" not in ln]
+        print(f"  member {name} (exit {p.returncode}):\n    " + "\n    ".join(log[-8:]))
+        assert p.returncode == 0, f"member {name} failed"
+        return json.loads(out)
+
+    prod = subprocess.Popen([spate, "produce", "--brokers", BROKERS, "--topic", t["in"], "--records",
+                             str(n), "--rate", "20000", "--no-progress", "--metrics-addr", "",
+                             *GEN_ARGS], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    a, b = member("a"), member("b")
+    time.sleep(5)
+    b.kill()
+    b.wait()
+    time.sleep(9)  # b's session (6 s) expires: its partitions go to a
+    c = member("c")
+    _, perr = prod.communicate(timeout=600)
+    assert prod.returncode == 0, perr.decode()
+    time.sleep(3)
+    a.terminate()  # graceful: each commits what it has
+    c.terminate()
+    sa, sc = finish(a, "a"), finish(c, "c")
+    print(f"  live: a ran {sa['inputPartitions']} input / {sa['windowPartitions']} window partitions, "
+          f"{sa['records']} records, {sa['restoredEntries']} state entries restored; c ran "
+          f"{sc['inputPartitions']} / {sc['windowPartitions']}, {sc['records']} records")
+    failures = []
+    if sa["inputPartitions"] < 6 or sa["restoredEntries"] == 0:
+        failures.append("a did not take over b's partitions with their state")
+    if sc["records"] + sc["windowsEmitted"] == 0:
+        failures.append("c joined but was given no work")
+    a, c = member("a", True), member("c", True)
+    finish(a, "a")
+    finish(c, "c")
+    if failures:
+        return failures
+    # b's open transaction holds read_committed readers at its first offset in every partition
+    # it wrote to, until the coordinator aborts it (transaction.timeout.ms, 10 s): results may
+    # become visible late, but must end up exact. Nothing read twice ever goes away.
+    deadline = time.time() + 90
+    while True:
+        failures = compare(spate, t, n)
+        if not failures or time.time() > deadline:
+            return failures
+        print("  not yet exact: " + failures[0][:200])
+        time.sleep(10)
+
+
+TESTS = {"exact": test_exact, "crash": test_crash, "broker_kill": test_broker_kill,
+         "scale": test_scale}
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()

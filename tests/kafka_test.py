@@ -25,7 +25,8 @@ import recompute  # noqa: E402
 
 ROOT = os.path.dirname(HERE)
 CLUSTER = os.path.join(ROOT, "deploy", "kafka", "cluster.sh")
-BROKERS = "127.0.0.1:29092,127.0.0.1:39092,127.0.0.1:49092"
+# The local cluster (deploy/kafka/cluster.sh); SPATE_BROKERS goes with SPATE_KAFKA_PORT_OFFSET.
+BROKERS = os.environ.get("SPATE_BROKERS", "127.0.0.1:29092,127.0.0.1:39092,127.0.0.1:49092")
 PARTITIONS = 6
 
 

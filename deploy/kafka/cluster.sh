@@ -13,7 +13,9 @@
 #
 # Environment: KAFKA_VERSION (default pinned below), SPATE_CACHE (jar cache, default
 # ~/.cache/spate), SPATE_KAFKA_DIR (data, logs, pids; default /tmp/spate-kafka),
-# SPATE_KAFKA_HEAP (default 512m), SPATE_KAFKA_PARTITIONS (financial_transactions, default 6).
+# SPATE_KAFKA_HEAP (default 512m), SPATE_KAFKA_PARTITIONS (financial_transactions, default 6),
+# SPATE_KAFKA_PORT_OFFSET (added to every port, default 0: a second cluster beside the first,
+# e.g. 100 gives 29192/39192/49192; tests read the matching SPATE_BROKERS).
 set -euo pipefail
 
 KAFKA_VERSION=${KAFKA_VERSION:-3.9.1}
@@ -23,9 +25,10 @@ LIBS=$CACHE/kafka-$KAFKA_VERSION/libs
 DIR=${SPATE_KAFKA_DIR:-/tmp/spate-kafka}
 HEAP=${SPATE_KAFKA_HEAP:-512m}
 PARTITIONS=${SPATE_KAFKA_PARTITIONS:-6}
-BROKER_PORTS=(29092 39092 49092)
-CONTROLLER_PORTS=(29093 39093 49093)
-BOOTSTRAP=127.0.0.1:29092,127.0.0.1:39092,127.0.0.1:49092
+OFF=${SPATE_KAFKA_PORT_OFFSET:-0}
+BROKER_PORTS=($((29092 + OFF)) $((39092 + OFF)) $((49092 + OFF)))
+CONTROLLER_PORTS=($((29093 + OFF)) $((39093 + OFF)) $((49093 + OFF)))
+BOOTSTRAP=127.0.0.1:${BROKER_PORTS[0]},127.0.0.1:${BROKER_PORTS[1]},127.0.0.1:${BROKER_PORTS[2]}
 TOPICS=(transaction_aggregates transaction_totals transaction_anomalies transaction_late transaction_dlq)
 
 log() { echo "kafka: $*" >&2; }
@@ -162,10 +165,11 @@ create_topics() {
 # outgoing client connection can take one of them and the node then fails to bind. Reserve
 # them when we may (root), keeping any reservations already there.
 reserve_ports() {
-  local f=/proc/sys/net/ipv4/ip_local_reserved_ports want="29092-29093,39092-39093,49092-49093" cur
+  local f=/proc/sys/net/ipv4/ip_local_reserved_ports want="" cur i
+  for i in 0 1 2; do want+="${want:+,}${BROKER_PORTS[$i]}-${CONTROLLER_PORTS[$i]}"; done
   [ -w "$f" ] || { log "note: cannot reserve ports $want (not root); a rare bind failure is possible"; return 0; }
   cur=$(cat "$f")
-  case ",$cur," in *",$want,"*|*",29092-29093,"*) return 0 ;; esac
+  case ",$cur," in *",$want,"*|*",${BROKER_PORTS[0]}-${CONTROLLER_PORTS[0]},"*) return 0 ;; esac
   echo "${cur:+$cur,}$want" > "$f" 2>/dev/null || true
 }
 

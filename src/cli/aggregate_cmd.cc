@@ -24,19 +24,25 @@ class AggregateCommand final : public Command {
     const char* t = "Topics";
     app_->add_option("--input", c_.input, "Input topic")->group(t)->capture_default_str();
     app_->add_option("--group", c_.group, "Consumer group (also names the state changelog)")
-        ->group(t)->capture_default_str();
+        ->group(t)
+        ->capture_default_str();
     app_->add_option("--instance", c_.instance,
                      "Stable id of this process in the group: a restart with the same id "
                      "fences the old one and resumes its work")
-        ->group(t)->capture_default_str();
-    app_->add_option("--aggregates-topic", c_.aggregates_topic, "")->group(t)->capture_default_str();
+        ->group(t)
+        ->capture_default_str();
+    app_->add_option("--aggregates-topic", c_.aggregates_topic, "")
+        ->group(t)
+        ->capture_default_str();
     app_->add_option("--totals-topic", c_.totals_topic, "")->group(t)->capture_default_str();
     app_->add_option("--anomalies-topic", c_.anomalies_topic, "")->group(t)->capture_default_str();
     app_->add_option("--late-topic", c_.late_topic, "")->group(t)->capture_default_str();
     app_->add_option("--dlq-topic", c_.dlq_topic, "")->group(t)->capture_default_str();
     const char* o = "Run";
-    app_->add_option("--commit-interval", commit_interval_, "Length of a micro-batch (one transaction)")
-        ->group(o)->capture_default_str();
+    app_->add_option("--commit-interval", commit_interval_,
+                     "Length of a micro-batch (one transaction)")
+        ->group(o)
+        ->capture_default_str();
     app_->add_flag("-e,--exit-at-end", c_.exit_at_end,
                    "Stop once the input is exhausted, emitting every open window")
         ->group(o);
@@ -49,7 +55,8 @@ class AggregateCommand final : public Command {
       return UsageError(s.message());
     }
     c_.format = unused.format;
-    if (Status s = ToRuleConfig(rule_flags_, &c_.engine.rules); !s.ok()) return UsageError(s.message());
+    if (Status s = ToRuleConfig(rule_flags_, &c_.engine.rules); !s.ok())
+      return UsageError(s.message());
     auto interval = ParseDurationMs(commit_interval_);
     if (!interval || *interval < 10 || *interval > 60'000) {
       return UsageError("--commit-interval: expected a duration from 10ms to 60s (got '" +
@@ -71,8 +78,8 @@ class AggregateCommand final : public Command {
         std::fprintf(stderr, "%s\n", ProgressLine(s).c_str());
       };
     }
-    auto r = RunAggregate(c_, &metrics, &server.value()->registry(), [] { return StopRequested(); },
-                          progress);
+    auto r = RunAggregate(
+        c_, &metrics, &server.value()->registry(), [] { return StopRequested(); }, progress);
     if (!r.ok()) return RuntimeError(r.status().message());
     const AggregateSummary& s = r.value();
     RunSummary rs;
@@ -86,13 +93,17 @@ class AggregateCommand final : public Command {
       std::printf(
           "{\"records\":%llu,\"valid\":%llu,\"deadLetters\":%llu,\"aggregated\":%llu,\"late\":%llu,"
           "\"windowsEmitted\":%llu,\"totalsEmitted\":%llu,\"anomalies\":%llu,\"transactions\":%llu,"
-          "\"restoredEntries\":%llu,\"elapsedSeconds\":%.3f}\n",
+          "\"restoredEntries\":%llu,\"inputPartitions\":%zu,\"windowPartitions\":%zu,"
+          "\"elapsedSeconds\":%.3f}\n",
           static_cast<unsigned long long>(t.records), static_cast<unsigned long long>(t.valid),
-          static_cast<unsigned long long>(t.dead_letters), static_cast<unsigned long long>(t.aggregated),
-          static_cast<unsigned long long>(t.late), static_cast<unsigned long long>(t.windows_emitted),
-          static_cast<unsigned long long>(t.totals_emitted), static_cast<unsigned long long>(t.anomalies),
+          static_cast<unsigned long long>(t.dead_letters),
+          static_cast<unsigned long long>(t.aggregated), static_cast<unsigned long long>(t.late),
+          static_cast<unsigned long long>(t.windows_emitted),
+          static_cast<unsigned long long>(t.totals_emitted),
+          static_cast<unsigned long long>(t.anomalies),
           static_cast<unsigned long long>(s.transactions),
-          static_cast<unsigned long long>(s.restored_entries), s.elapsed_seconds);
+          static_cast<unsigned long long>(s.restored_entries), s.held_inputs.size(),
+          s.held_windows.size(), s.elapsed_seconds);
     }
     return 0;
   }

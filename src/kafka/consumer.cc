@@ -4,8 +4,7 @@
 
 namespace spate::kafka {
 
-Result<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& conf,
-                                                   StatsExporter* stats) {
+Result<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& conf, StatsExporter* stats) {
   std::unique_ptr<Consumer> c(new Consumer());
   c->exporter_ = stats;
   auto built = conf.Build();
@@ -49,6 +48,18 @@ Status Consumer::AssignAll(const std::string& topic, int64_t offset, int timeout
   return Status::Ok();
 }
 
+Status Consumer::Assign(const std::string& topic, const std::vector<int32_t>& partitions,
+                        int64_t offset) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  for (int32_t p : partitions) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = offset;
+  }
+  rd_kafka_resp_err_t err = rd_kafka_assign(rk_.get(), list.get());
+  if (err) return Status::Error("cannot assign " + topic + ": " + ErrorText(err));
+  assigned_ = partitions.size();
+  return Status::Ok();
+}
+
 Status Consumer::Subscribe(const std::vector<std::string>& topics) {
   PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
   for (const auto& t : topics) {
@@ -68,7 +79,13 @@ int Consumer::OnStats(rd_kafka_t*, char* json, size_t len, void* opaque) {
 void Consumer::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                            rd_kafka_topic_partition_list_t* parts, void* opaque) {
   auto* c = static_cast<Consumer*>(opaque);
-  const bool cooperative = std::string(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE";
+  // NULL once the consumer has left the group (a revocation while closing).
+  const char* protocol = rd_kafka_rebalance_protocol(rk);
+  const bool cooperative = protocol && std::string_view(protocol) == "COOPERATIVE";
+  if (c->on_rebalance_) {
+    c->on_rebalance_(err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS, rd_kafka_assignment_lost(rk) != 0,
+                     *parts);
+  }
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     if (cooperative) {
       rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, parts);

@@ -4,6 +4,7 @@
 // call every method from one thread.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,12 +34,25 @@ class Consumer {
   // Assigns every partition of topic, starting at `offset` (RD_KAFKA_OFFSET_BEGINNING, _END,
   // or an absolute offset). Fails clearly if the topic does not exist.
   Status AssignAll(const std::string& topic, int64_t offset, int timeout_ms = 10'000);
+  // Assigns these partitions of topic, each starting at `offset` (replaces the assignment).
+  Status Assign(const std::string& topic, const std::vector<int32_t>& partitions, int64_t offset);
   // Joins the group (cooperative-sticky) for these topics.
   Status Subscribe(const std::vector<std::string>& topics);
 
+  // Called from Poll() when the group gives partitions (assign = true) or takes them
+  // (assign = false; lost = true when they were lost rather than handed over, and may
+  // already belong to another member). Runs before librdkafka's incremental assign or
+  // unassign, so a handler can restore state before the first fetch, or commit work on
+  // revoked partitions while they are still its own.
+  using RebalanceHandler =
+      std::function<void(bool assign, bool lost, const rd_kafka_topic_partition_list_t& parts)>;
+  void OnRebalance(RebalanceHandler handler) { on_rebalance_ = std::move(handler); }
+
   // The next message or event (check ->err: RD_KAFKA_RESP_ERR__PARTITION_EOF marks a
   // partition's end), or nullptr on timeout.
-  MessagePtr Poll(int timeout_ms) { return MessagePtr(rd_kafka_consumer_poll(rk_.get(), timeout_ms)); }
+  MessagePtr Poll(int timeout_ms) {
+    return MessagePtr(rd_kafka_consumer_poll(rk_.get(), timeout_ms));
+  }
 
   size_t assigned_partitions() const { return assigned_; }
   rd_kafka_t* handle() const { return rk_.get(); }
@@ -52,6 +66,7 @@ class Consumer {
   HandlePtr rk_;
   size_t assigned_ = 0;
   StatsExporter* exporter_ = nullptr;
+  RebalanceHandler on_rebalance_;
 };
 
 }  // namespace spate::kafka

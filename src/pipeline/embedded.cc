@@ -112,7 +112,8 @@ class Pipeline {
       if (prev) Phase2(w, *prev, prev_wm, true);
       FinalFlush(w);
     });
-    if (metrics_ && prev) metrics_->ObserveLatency(std::chrono::steady_clock::now() - prev->created);
+    if (metrics_ && prev)
+      metrics_->ObserveLatency(std::chrono::steady_clock::now() - prev->created);
     if (Status s = Flush(&totals); !s.ok()) return s;
     if (metrics_) metrics_->SetWatermark(wm, 0);
 
@@ -174,8 +175,8 @@ class Pipeline {
         const Transaction& tx = r.tx;
         uint32_t key = GroupKeyOf(tx, g);
         k.missed.clear();
-        auto res = k.windows.Add(tx.time_ms, key, tx.amount_cents, tx.type == TxType::kRefund,
-                                 wm, &k.missed);
+        auto res = k.windows.Add(tx.time_ms, key, tx.amount_cents, tx.type == TxType::kRefund, wm,
+                                 &k.missed);
         k.totals.Add(key, tx.amount_cents);
         if (res.missed == 0) {
           ++k.stats.aggregated;
@@ -281,9 +282,9 @@ class Pipeline {
   PipelineMetrics* metrics_;
   const uint32_t W_;
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::vector<uint64_t> offsets_;    // per partition; written only by the owning worker
-  std::vector<int64_t> batch_max_;   // per partition, this batch; written only by the owner
-  PartitionWatermarks global_;       // coordinator only
+  std::vector<uint64_t> offsets_;   // per partition; written only by the owning worker
+  std::vector<int64_t> batch_max_;  // per partition, this batch; written only by the owner
+  PartitionWatermarks global_;      // coordinator only
   std::vector<const OutLine*> merged_;
   std::string buf_;
 };

@@ -49,8 +49,8 @@ TEST(EmbeddedPipeline, AccountsForEveryRecord) {
   EXPECT_EQ(static_cast<uint64_t>(std::count(sink.data(Output::kDeadLetters).begin(),
                                              sink.data(Output::kDeadLetters).end(), '\n')),
             s.dead_letters);
-  EXPECT_EQ(static_cast<uint64_t>(std::count(sink.data(Output::kLate).begin(),
-                                             sink.data(Output::kLate).end(), '\n')),
+  EXPECT_EQ(static_cast<uint64_t>(
+                std::count(sink.data(Output::kLate).begin(), sink.data(Output::kLate).end(), '\n')),
             s.late + s.partially_late);
   EXPECT_EQ(s.totals_emitted, 20u);
 }

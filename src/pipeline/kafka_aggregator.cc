@@ -1,6 +1,5 @@
 #include "pipeline/kafka_aggregator.h"
 
-#include <absl/strings/escaping.h>
 #include <fmt/format.h>
 
 #include <chrono>
@@ -9,11 +8,13 @@
 #include <set>
 #include <vector>
 
+#include "core/partitioner.h"
 #include "kafka/admin.h"
 #include "kafka/consumer.h"
 #include "kafka/errors.h"
 #include "kafka/stats_exporter.h"
 #include "kafka/txn_producer.h"
+#include "pipeline/repartition.h"
 #include "stream/anomaly_rules.h"
 #include "stream/output_format.h"
 #include "stream/totals.h"
@@ -26,10 +27,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr int kTimeoutMs = 30'000;
 
-// Changelog keys: 'm' config fingerprint, 'p<partition>' max event time, 'u<user>' rule state,
-// 'w<start>:<key>' open window aggregate, 't<key>' total. Values are little-endian int64s.
+// Changelog values are little-endian int64s.
 void PutI64(std::string* out, int64_t v) {
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(static_cast<uint64_t>(v) >> (8 * i)));
+  for (int i = 0; i < 8; ++i)
+    out->push_back(static_cast<char>(static_cast<uint64_t>(v) >> (8 * i)));
 }
 int64_t GetI64(std::string_view s, size_t i) {
   uint64_t v = 0;
@@ -39,34 +40,120 @@ int64_t GetI64(std::string_view s, size_t i) {
   return static_cast<int64_t>(v);
 }
 
-std::string Fingerprint(const AggregateConfig& c) {
+std::string Fingerprint(const AggregateConfig& c, int input_partitions) {
   const auto& e = c.engine;
-  return fmt::format("v1 window={} hop={} lateness={} group={} rules={},{},{},{},{} format={}",
-                     e.window.size_ms, e.window.hop_ms, e.lateness_ms, GroupByField(e.group_by),
-                     e.rules.high_amount_cents, e.rules.intl_amount_cents, e.rules.velocity_span_ms,
-                     e.rules.velocity_count, e.rules.velocity_amount_cents, WireFormatName(c.format));
+  return fmt::format(
+      "v2 partitions={} window={} hop={} lateness={} group={} rules={},{},{},{},{} format={}",
+      input_partitions, e.window.size_ms, e.window.hop_ms, e.lateness_ms, GroupByField(e.group_by),
+      e.rules.high_amount_cents, e.rules.intl_amount_cents, e.rules.velocity_span_ms,
+      e.rules.velocity_count, e.rules.velocity_amount_cents, WireFormatName(c.format));
 }
+
+// Stage A, one per input partition: decoding, dead letters and the anomaly rules (per user;
+// the input is keyed by userId, so a user's records are all in one partition, in order).
+// Valid records go on to the repartition topic, keyed by group key.
+// Changelog partition = the input partition: 'm' fingerprint, 'p' largest event time,
+// 'u<user>' rule state.
+struct SourceTask {
+  explicit SourceTask(const EngineConfig& e) : rules(e.rules, e.lateness_ms) {
+    rules.TrackDirtyUsers();
+  }
+  AnomalyDetector rules;
+  int64_t max_time = kNoWatermark;  // largest event time read
+  bool at_end = false;              // read to its end since its last record
+  bool marked = false;              // a marker with the values below was sent
+  int64_t marked_time = kNoWatermark;
+  bool marked_end = false;
+  bool fingerprinted = false;
+};
+
+// Stage B, one per repartition partition: the windows and totals of the group keys hashed to
+// it. Its watermark is the minimum over the source partitions' markers; a source without a
+// marker holds it back unless it is known to be empty.
+// Changelog partition = input partitions + this partition: 'm' fingerprint, 's<source>'
+// marker, 'w<start>:<key>' open window, 't<key>' total.
+struct WindowTask {
+  WindowTask(const EngineConfig& e, int sources)
+      : windows(e.window, true),
+        source_max(static_cast<size_t>(sources), kNoWatermark),
+        source_end(static_cast<size_t>(sources), 0) {}
+
+  int64_t Watermark(int64_t lateness_ms) const {
+    int64_t wm = INT64_MAX;
+    bool any = false;
+    for (size_t s = 0; s < source_max.size(); ++s) {
+      if (source_max[s] == kNoWatermark) {
+        if (!source_end[s]) return kNoWatermark;
+        continue;
+      }
+      any = true;
+      wm = std::min(wm, source_max[s] - lateness_ms);
+    }
+    return any ? wm : kNoWatermark;
+  }
+  bool AllSourcesEnded() const {
+    return std::all_of(source_end.begin(), source_end.end(), [](uint8_t e) { return e != 0; });
+  }
+
+  WindowStore windows;
+  TotalsStore totals;
+  std::vector<int64_t> source_max;
+  std::vector<uint8_t> source_end;
+  std::set<uint32_t> dirty_sources;  // markers to checkpoint
+  int64_t watermark = kNoWatermark;
+  bool at_eof = false;  // read to its end since its last message
+  bool final_emitted = false;
+  bool fingerprinted = false;
+};
 
 class Aggregator {
  public:
-  Aggregator(const AggregateConfig& c, PipelineMetrics* metrics, prometheus::Registry* registry)
+  // `carried`: what earlier attempts of this run did (counters stay monotonic over restarts).
+  Aggregator(const AggregateConfig& c, PipelineMetrics* metrics, prometheus::Registry* registry,
+             const AggregateSummary& carried)
       : c_(c),
         metrics_(metrics),
         changelog_(c.group + "-changelog"),
+        repartition_(c.group + "-repartition"),
         decoder_(NewDecoder(c.format)),
-        rules_(c.engine.rules, c.engine.lateness_ms),
-        windows_(c.engine.window, true),
-        watermarks_(1, c.engine.lateness_ms) {
-    rules_.TrackDirtyUsers();
+        binary_(NewDecoder(WireFormat::kBinary)) {
     if (registry) exporter_ = std::make_unique<kafka::StatsExporter>(*registry, "aggregate");
+    stats_ = carried.stats;
+    transactions_ = carried.transactions;
+    restored_ = carried.restored_entries;
+    held_inputs_ = carried.held_inputs;
+    held_windows_ = carried.held_windows;
+  }
+  // librdkafka revokes the assignment when the consumer closes: that must not commit.
+  ~Aggregator() {
+    if (consumer_) consumer_->OnRebalance(nullptr);
   }
 
-  Result<AggregateSummary> Run(const std::function<bool()>& stop, const ProgressFn& progress) {
-    const auto t0 = Clock::now();
+  // The run stopped at a batch that could not commit (partitions lost, or the transaction
+  // aborted, e.g. by a rebalance that changed the group's generation under it): it may start
+  // over from the last commit.
+  bool restartable() const { return lost_partitions_ || aborted_; }
+
+  AggregateSummary Summary() const {
+    AggregateSummary s;
+    s.stats = stats_;
+    s.elapsed_seconds = std::chrono::duration<double>(Clock::now() - t0_).count();
+    s.transactions = transactions_;
+    s.restored_entries = restored_;
+    s.held_inputs = held_inputs_;
+    s.held_windows = held_windows_;
+    return s;
+  }
+
+  // Runs until the input is exhausted (-e), stop() or an error; Summary() tells what was done.
+  Status Run(const std::function<bool()>& stop, const ProgressFn& progress) {
+    const auto t0 = t0_;
     if (Status s = Connect(); !s.ok()) return s;
-    if (Status s = Restore(); !s.ok()) return s;  // before any input is read
-    if (Status s = consumer_->Subscribe({c_.input}); !s.ok()) return s;
-    const auto assign_deadline = t0 + std::chrono::seconds(90);
+    consumer_->OnRebalance(
+        [this](bool assign, bool lost, const rd_kafka_topic_partition_list_t& p) {
+          OnRebalance(assign, lost, p);
+        });
+    if (Status s = consumer_->Subscribe({c_.input, repartition_}); !s.ok()) return s;
     auto last_progress = t0;
     bool done = false;
     while (!done) {
@@ -77,81 +164,57 @@ class Aggregator {
           done = true;
           break;
         }
-        // One member per group (see the header): it must hold every partition, and keep them.
-        const size_t assigned = consumer_->assigned_partitions();
-        if (assigned == static_cast<size_t>(partitions_)) {
-          had_all_ = true;
-        } else if (had_all_) {
-          // Partitions were taken away: a coordinator failover that outlived the session, or
-          // another member. This batch cannot commit; start over from the last commit, which
-          // also tells the two apart (another member keeps the partitions: error below).
-          lost_partitions_ = true;
-          return Status::Error("lost partitions of " + c_.input);
-        } else if (Clock::now() > assign_deadline) {
-          return Status::Error("group " + c_.group + " did not assign all " +
-                               std::to_string(partitions_) + " partitions of " + c_.input +
-                               " to this member within 90 s: spate aggregate does not share "
-                               "partitions yet; run one member per group");
-        }
         auto m = consumer_->Poll(20);
+        if (!rebalance_status_.ok()) return rebalance_status_;
         if (!m) continue;
-        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-          at_end_.insert(m->partition);
-          if (c_.exit_at_end && at_end_.size() >= static_cast<size_t>(partitions_)) {
-            done = true;
-            break;
-          }
-          continue;
-        }
-        if (m->err) {
-          if (kafka::Classify(m->err) == kafka::ErrorClass::kFatal) {
-            return Status::Error("consumer: " + kafka::ErrorText(m->err));
-          }
-          continue;  // retriable: librdkafka recovers
-        }
-        at_end_.erase(m->partition);
-        if (Status s = Process(*m); !s.ok()) return s;
-      }
-      if (done && c_.exit_at_end && at_end_.size() >= static_cast<size_t>(partitions_)) {
-        final_ = true;  // the input is exhausted: emit every open window
+        if (Status s = Dispatch(*m); !s.ok()) return s;
       }
       if (Status s = CommitBatch(); !s.ok()) return s;
       auto now = Clock::now();
       if (progress && now - last_progress >= std::chrono::seconds(1)) {
         last_progress = now;
-        progress({stats_, windows_.open_windows(), watermark_,
+        progress({stats_, OpenWindows(), ProcessWatermark(),
                   std::chrono::duration<double>(now - t0).count()});
       }
+      if (c_.exit_at_end && Finished()) done = true;
     }
-    AggregateSummary s;
-    s.stats = stats_;
-    s.elapsed_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    s.transactions = transactions_;
-    s.restored_entries = restored_;
-    return s;
+    return Status::Ok();
   }
 
  private:
   Status Connect() {
     kafka::ClientConfig pc = c_.client;
     pc.Set("transactional.id", "spate-aggregate-" + c_.group + "-" + c_.instance);
-    pc.Set("partitioner", "murmur2_random");
-    if (pc.Get("transaction.timeout.ms").empty()) pc.Set("transaction.timeout.ms", "30000");
+    // As Kafka Streams under exactly-once: a member that dies for good blocks read_committed
+    // readers of the partitions it wrote until its open transaction times out.
+    if (pc.Get("transaction.timeout.ms").empty()) pc.Set("transaction.timeout.ms", "10000");
     auto p = kafka::TxnProducer::Create(pc, kTimeoutMs);
     if (!p.ok()) return p.status();
     producer_ = std::move(p).value();
-    auto n = kafka::PartitionCount(producer_->handle(), c_.input, 10'000);
+    rd_kafka_t* rk = producer_->handle();
+    auto n = kafka::PartitionCount(rk, c_.input, 10'000);
     if (!n.ok()) return n.status();
-    partitions_ = n.value();
-    watermarks_ = PartitionWatermarks(static_cast<size_t>(partitions_), c_.engine.lateness_ms);
-    batch_max_.assign(static_cast<size_t>(partitions_), kNoWatermark);
-    for (const std::string& t : {c_.aggregates_topic, c_.totals_topic, c_.anomalies_topic,
-                                 c_.late_topic, c_.dlq_topic}) {
-      if (auto k = kafka::PartitionCount(producer_->handle(), t, 10'000); !k.ok()) return k.status();
+    inputs_ = n.value();
+    windows_partitions_ = inputs_;
+    for (const std::string& t :
+         {c_.aggregates_topic, c_.totals_topic, c_.anomalies_topic, c_.late_topic, c_.dlq_topic}) {
+      if (auto k = kafka::PartitionCount(rk, t, 10'000); !k.ok()) return k.status();
     }
-    kafka::TopicSpec spec{changelog_, 1, -1,
-                          {{"cleanup.policy", "compact"}, {"min.insync.replicas", "2"}}};
-    if (Status s = kafka::EnsureTopic(producer_->handle(), spec, 10'000); !s.ok()) return s;
+    // Internal topics, with the cluster's default replication and min.insync.replicas.
+    const kafka::TopicSpec internal[] = {
+        {repartition_, windows_partitions_, -1, {}},
+        {changelog_, inputs_ + windows_partitions_, -1, {{"cleanup.policy", "compact"}}}};
+    for (const kafka::TopicSpec& spec : internal) {
+      if (Status s = kafka::EnsureTopic(rk, spec, 10'000); !s.ok()) return s;
+      auto k = kafka::PartitionCount(rk, spec.name, 10'000);
+      if (!k.ok()) return k.status();
+      if (k.value() != spec.partitions) {
+        return Status::Error(fmt::format(
+            "{} has {} partitions but {} with {} partitions needs {} (was it made by another "
+            "version of spate, or for another input?); use another --group",
+            spec.name, k.value(), c_.input, inputs_, spec.partitions));
+      }
+    }
 
     kafka::ClientConfig cc = c_.client;
     cc.Set("group.id", c_.group);
@@ -167,90 +230,172 @@ class Aggregator {
     auto consumer = kafka::Consumer::Create(cc, exporter_.get());
     if (!consumer.ok()) return consumer.status();
     consumer_ = std::move(consumer).value();
-    return Status::Ok();
-  }
+    // The subscription sees the just-created repartition topic only once this handle's
+    // metadata has it; without it the first assignment would lack the window tasks.
+    if (auto k = kafka::PartitionCount(consumer_->handle(), repartition_, 10'000); !k.ok()) {
+      return k.status();
+    }
 
-  // Reads the changelog to its end (read_committed) and rebuilds the engine's state.
-  Status Restore() {
     kafka::ClientConfig rc = c_.client;
     rc.Set("isolation.level", "read_committed");
     rc.Set("enable.partition.eof", "true");
     rc.Set("enable.auto.commit", "false");
     rc.Set("auto.offset.reset", "earliest");  // any reset must re-read the whole changelog
-    auto consumer = kafka::Consumer::Create(rc);
-    if (!consumer.ok()) return consumer.status();
-    if (Status s = consumer.value()->AssignAll(changelog_, RD_KAFKA_OFFSET_BEGINNING); !s.ok()) return s;
-    std::map<std::string, std::string> state;
-    const auto deadline = Clock::now() + std::chrono::seconds(60);
-    for (;;) {
-      auto m = consumer.value()->Poll(1000);
-      if (Clock::now() > deadline) return Status::Error("reading " + changelog_ + ": timed out");
-      if (!m) continue;
-      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) break;
-      // A changelog created a moment ago may not be known to every broker yet: keep polling.
-      if (m->err && kafka::Classify(m->err) == kafka::ErrorClass::kRetriable) continue;
-      if (m->err) return Status::Error("reading " + changelog_ + ": " + kafka::ErrorText(m->err));
-      std::string key(static_cast<const char*>(m->key), m->key_len);
-      if (m->payload) {
-        state[key].assign(static_cast<const char*>(m->payload), m->len);
+    auto restorer = kafka::Consumer::Create(rc);
+    if (!restorer.ok()) return restorer.status();
+    restorer_ = std::move(restorer).value();
+    return Status::Ok();
+  }
+
+  // The group gives or takes partitions (called from inside Poll). Given: tasks are created
+  // and their state restored before librdkafka starts fetching. Handed over: the open batch,
+  // which holds work on them, is committed first. Lost: this batch cannot commit; start over.
+  void OnRebalance(bool assign, bool lost, const rd_kafka_topic_partition_list_t& parts) {
+    if (!rebalance_status_.ok()) return;
+    std::vector<int32_t> inputs, windows;
+    for (int i = 0; i < parts.cnt; ++i) {
+      const auto& tp = parts.elems[i];
+      (c_.input == tp.topic ? inputs : windows).push_back(tp.partition);
+    }
+    if (assign) {
+      rebalance_status_ = Restore(inputs, windows);
+      had_assignment_ = true;
+      std::fprintf(stderr, "spate aggregate: assigned %zu input and %zu window partitions\n",
+                   inputs.size(), windows.size());
+      return;
+    }
+    if (lost) {
+      lost_partitions_ = true;
+      rebalance_status_ = Status::Error("lost partitions");
+      return;
+    }
+    rebalance_status_ = CommitBatch();
+    if (!rebalance_status_.ok()) return;
+    for (int32_t p : inputs) sources_.erase(p);
+    for (int32_t p : windows) windows_.erase(p);
+    std::fprintf(stderr, "spate aggregate: handed over %zu input and %zu window partitions\n",
+                 inputs.size(), windows.size());
+    rebalance_status_ = producer_->Begin();
+  }
+
+  // Reads the tasks' changelog partitions to their end (read_committed) and rebuilds them.
+  Status Restore(const std::vector<int32_t>& inputs, const std::vector<int32_t>& windows) {
+    std::vector<int32_t> parts;
+    for (int32_t p : inputs) parts.push_back(p);
+    for (int32_t p : windows) parts.push_back(inputs_ + p);
+    std::map<int32_t, std::map<std::string, std::string>> state;
+    if (!parts.empty()) {
+      if (Status s = restorer_->Assign(changelog_, parts, RD_KAFKA_OFFSET_BEGINNING); !s.ok())
+        return s;
+      std::set<int32_t> pending(parts.begin(), parts.end());
+      const auto deadline = Clock::now() + std::chrono::seconds(60);
+      while (!pending.empty()) {
+        if (Clock::now() > deadline) return Status::Error("reading " + changelog_ + ": timed out");
+        auto m = restorer_->Poll(500);
+        if (!m) continue;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          pending.erase(m->partition);
+          continue;
+        }
+        if (m->err && kafka::Classify(m->err) == kafka::ErrorClass::kRetriable) continue;
+        if (m->err) return Status::Error("reading " + changelog_ + ": " + kafka::ErrorText(m->err));
+        auto& kv = state[m->partition];
+        std::string key(static_cast<const char*>(m->key), m->key_len);
+        if (m->payload) {
+          kv[key].assign(static_cast<const char*>(m->payload), m->len);
+        } else {
+          kv.erase(key);
+        }
+      }
+      if (Status s = restorer_->Assign(changelog_, {}, 0); !s.ok()) return s;
+    }
+    const std::string fp = Fingerprint(c_, inputs_);
+    for (int32_t p : parts) {
+      auto& kv = state[p];
+      if (!kv.empty() && kv["m"] != fp) {
+        return Status::Error("the state in " + changelog_ + " was written with other settings (" +
+                             kv["m"] + "); use another --group, or the same settings");
+      }
+      restored_ += kv.size();
+      if (p < inputs_) {
+        RestoreSource(p, kv);
       } else {
-        state.erase(key);
+        RestoreWindows(p - inputs_, kv);
       }
     }
-    const std::string fp = Fingerprint(c_);
-    if (!state.empty() && state["m"] != fp) {
-      return Status::Error("the state in " + changelog_ + " was written with other settings (" +
-                           state["m"] + "); use another --group, or the same settings");
+    return Status::Ok();
+  }
+
+  void RestoreSource(int32_t p, const std::map<std::string, std::string>& kv) {
+    held_inputs_.insert(p);
+    SourceTask& t = sources_.insert_or_assign(p, SourceTask(c_.engine)).first->second;
+    for (const auto& [key, value] : kv) {
+      if (key == "p") t.max_time = GetI64(value, 0);
+      if (key[0] == 'u')
+        t.rules.ImportUser(static_cast<uint32_t>(std::stoul(key.substr(1))), value);
     }
-    for (const auto& [key, value] : state) {
-      ++restored_;
+    (void)t.rules.TakeDirtyUsers();
+    t.fingerprinted = !kv.empty();
+  }
+
+  void RestoreWindows(int32_t r, const std::map<std::string, std::string>& kv) {
+    held_windows_.insert(r);
+    WindowTask& w = windows_.insert_or_assign(r, WindowTask(c_.engine, inputs_)).first->second;
+    for (const auto& [key, value] : kv) {
       switch (key[0]) {
-        case 'p':
-          watermarks_.Observe(std::stoul(key.substr(1)), GetI64(value, 0));
+        case 's': {
+          size_t s = std::stoul(key.substr(1));
+          if (s < w.source_max.size()) {
+            w.source_max[s] = GetI64(value, 0);
+            w.source_end[s] = GetI64(value, 1) != 0;
+          }
           break;
-        case 'u':
-          rules_.ImportUser(static_cast<uint32_t>(std::stoul(key.substr(1))), value);
-          break;
+        }
         case 'w': {
           size_t colon = key.find(':');
           WindowAgg a{GetI64(value, 0), GetI64(value, 1), GetI64(value, 2),
                       GetI64(value, 3), GetI64(value, 4), GetI64(value, 5)};
-          windows_.Restore(std::stoll(key.substr(1, colon - 1)),
-                           static_cast<uint32_t>(std::stoul(key.substr(colon + 1))), a);
+          w.windows.Restore(std::stoll(key.substr(1, colon - 1)),
+                            static_cast<uint32_t>(std::stoul(key.substr(colon + 1))), a);
           break;
         }
         case 't':
-          totals_.Restore(static_cast<uint32_t>(std::stoul(key.substr(1))), GetI64(value, 0),
-                          GetI64(value, 1));
+          w.totals.Restore(static_cast<uint32_t>(std::stoul(key.substr(1))), GetI64(value, 0),
+                           GetI64(value, 1));
           break;
         default:
           break;
       }
     }
-    (void)rules_.TakeDirtyUsers();
-    windows_.DrainChanges([](int64_t, uint32_t, const WindowAgg&) {});
-    totals_.DrainChanges([](uint32_t, const TotalsStore::Total&) {});
-    watermark_ = Watermark();
-    fingerprint_written_ = !state.empty();
-    return Status::Ok();
+    w.windows.DrainChanges([](int64_t, uint32_t, const WindowAgg&) {});
+    w.totals.DrainChanges([](uint32_t, const TotalsStore::Total&) {});
+    w.watermark = w.Watermark(c_.engine.lateness_ms);
+    w.fingerprinted = !kv.empty();
   }
 
-  // The minimum over the input partitions of (largest event time - lateness). Unlike the
-  // embedded run, a partition without data holds the watermark back (its records may simply
-  // not have been fetched yet) unless it is known to be empty (read to its end).
-  int64_t Watermark() const {
-    int64_t wm = INT64_MAX;
-    bool any = false;
-    for (int p = 0; p < partitions_; ++p) {
-      int64_t t = watermarks_.MaxTimeOf(static_cast<size_t>(p));
-      if (t == kNoWatermark) {
-        if (!at_end_.count(p)) return kNoWatermark;
-        continue;
+  Status Dispatch(const rd_kafka_message_t& m) {
+    if (!m.rkt) {  // a consumer-level event, not about one partition
+      if (m.err && kafka::Classify(m.err) == kafka::ErrorClass::kFatal) {
+        return Status::Error("consumer: " + kafka::ErrorText(m.err));
       }
-      any = true;
-      wm = std::min(wm, t - c_.engine.lateness_ms);
+      return Status::Ok();
     }
-    return any ? wm : kNoWatermark;
+    const bool input = c_.input == rd_kafka_topic_name(m.rkt);
+    auto src = input ? sources_.find(m.partition) : sources_.end();
+    auto win = input ? windows_.end() : windows_.find(m.partition);
+    // A message of a partition just handed over (librdkafka drops those; be safe).
+    if (input ? src == sources_.end() : win == windows_.end()) return Status::Ok();
+    if (m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      (input ? src->second.at_end : win->second.at_eof) = true;
+      return Status::Ok();
+    }
+    if (m.err) {
+      if (kafka::Classify(m.err) == kafka::ErrorClass::kFatal) {
+        return Status::Error("consumer: " + kafka::ErrorText(m.err));
+      }
+      return Status::Ok();  // retriable: librdkafka recovers
+    }
+    return input ? ProcessInput(src->second, m) : ProcessRepartitioned(win->second, m);
   }
 
   Status Send(const std::string& topic, std::string_view key, std::string line) {
@@ -258,7 +403,9 @@ class Aggregator {
     return producer_->Send(topic, -1, key, line);
   }
 
-  Status Process(const rd_kafka_message_t& m) {
+  // Stage A for one input record.
+  Status ProcessInput(SourceTask& t, const rd_kafka_message_t& m) {
+    t.at_end = false;
     ++stats_.records;
     ++stats_.decoded;
     stats_.bytes += m.len;
@@ -276,22 +423,47 @@ class Aggregator {
       return Send(c_.dlq_topic, key, line_);
     }
     ++stats_.valid;
-    auto& bm = batch_max_[static_cast<size_t>(m.partition)];
-    if (tx.time_ms > bm) bm = tx.time_ms;
+    t.max_time = std::max(t.max_time, tx.time_ms);
     anomalies_.clear();
-    rules_.Check(tx, pos.sequence, &anomalies_);
+    t.rules.Check(tx, pos.sequence, &anomalies_);
     for (const Anomaly& a : anomalies_) {
       ++stats_.anomalies;
       ++stats_.anomalies_by_rule[static_cast<size_t>(a.rule)];
       line_.clear();
       AppendAnomalyLine(a, c_.engine.rules, &line_);
-      if (Status s = Send(c_.anomalies_topic, IdString(kUserPrefix, tx.user), line_); !s.ok()) return s;
+      if (Status s = Send(c_.anomalies_topic, IdString(kUserPrefix, tx.user), line_); !s.ok())
+        return s;
     }
+    const std::string gkey = GroupKeyString(c_.engine.group_by, GroupKeyOf(tx, c_.engine.group_by));
+    line_.clear();
+    EncodeRepartitionRecord(static_cast<uint32_t>(m.partition), m.offset, tx, &line_);
+    return producer_->Send(
+        repartition_,
+        static_cast<int32_t>(PartitionForKey(gkey, static_cast<uint32_t>(windows_partitions_))),
+        gkey, line_);
+  }
+
+  // Stage B for one message of the repartition topic: a record for the windows, or a marker.
+  Status ProcessRepartitioned(WindowTask& w, const rd_kafka_message_t& m) {
+    w.at_eof = false;
+    std::string_view data(static_cast<const char*>(m.payload), m.payload ? m.len : 0);
+    RepartitionMessage r;
+    if (!DecodeRepartition(data, binary_.get(), &r) || r.source_partition >= w.source_max.size()) {
+      return Status::Error(fmt::format("{} [{}] at offset {}: not a spate repartition message",
+                                       repartition_, m.partition, m.offset));
+    }
+    if (r.kind == RepartitionMessage::Kind::kMarker) {
+      w.source_max[r.source_partition] = std::max(w.source_max[r.source_partition], r.value);
+      w.source_end[r.source_partition] = r.at_end;
+      w.dirty_sources.insert(r.source_partition);
+      return Status::Ok();
+    }
+    const Transaction& tx = r.tx;
     const uint32_t gkey = GroupKeyOf(tx, c_.engine.group_by);
     missed_.clear();
-    auto res = windows_.Add(tx.time_ms, gkey, tx.amount_cents, tx.type == TxType::kRefund,
-                            watermark_, &missed_);
-    totals_.Add(gkey, tx.amount_cents);
+    auto res = w.windows.Add(tx.time_ms, gkey, tx.amount_cents, tx.type == TxType::kRefund,
+                             w.watermark, &missed_);
+    w.totals.Add(gkey, tx.amount_cents);
     if (res.missed == 0) {
       ++stats_.aggregated;
       return Status::Ok();
@@ -299,25 +471,57 @@ class Aggregator {
     const bool partial = res.missed < res.windows;
     partial ? (++stats_.aggregated, ++stats_.partially_late) : ++stats_.late;
     std::sort(missed_.begin(), missed_.end());
+    SourcePosition pos{static_cast<uint64_t>(r.value), r.source_partition,
+                       static_cast<uint64_t>(r.value)};
     line_.clear();
-    AppendLateLine(pos, watermark_, missed_, partial, tx, &line_);
+    AppendLateLine(pos, w.watermark, missed_, partial, tx, &line_);
     return Send(c_.late_topic, IdString(kUserPrefix, tx.user), line_);
   }
 
-  // Ends the micro-batch: moves the watermark, emits what closed, writes the state changes and
-  // the input positions, and commits it all as one transaction.
-  Status CommitBatch() {
+  Status Checkpoint(int32_t partition, const std::string& key, std::string_view value) {
+    return producer_->Send(changelog_, partition, key, value);
+  }
+
+  // Stage A at the end of a batch: markers for the window tasks, and the rule state.
+  Status CommitSource(int32_t p, SourceTask& t) {
+    const bool news = t.max_time != kNoWatermark || t.at_end;
+    if (news && (!t.marked || t.max_time != t.marked_time || t.at_end != t.marked_end)) {
+      std::string marker;
+      EncodeRepartitionMarker(static_cast<uint32_t>(p), t.max_time, t.at_end, &marker);
+      for (int r = 0; r < windows_partitions_; ++r) {
+        if (Status s = producer_->Send(repartition_, r, "", marker); !s.ok()) return s;
+      }
+      if (t.max_time != t.marked_time) {
+        std::string v;
+        PutI64(&v, t.max_time);
+        if (Status s = Checkpoint(p, "p", v); !s.ok()) return s;
+      }
+      t.marked = true;
+      t.marked_time = t.max_time;
+      t.marked_end = t.at_end;
+    }
+    for (uint32_t user : t.rules.TakeDirtyUsers()) {
+      std::string v;
+      t.rules.ExportUser(user, &v);
+      if (Status s = Checkpoint(p, "u" + std::to_string(user), v); !s.ok()) return s;
+    }
+    return Fingerprinted(p, &t.fingerprinted);
+  }
+
+  // Stage B at the end of a batch: moves the watermark, emits what closed (everything, once
+  // the input is exhausted under -e) and checkpoints the changes.
+  Status CommitWindows(int32_t r, WindowTask& w) {
+    const int32_t cp = inputs_ + r;
     const GroupBy g = c_.engine.group_by;
     const bool final_mode = c_.engine.emit == EmitMode::kFinal;
-    for (size_t p = 0; p < batch_max_.size(); ++p) {
-      if (batch_max_[p] == kNoWatermark) continue;
-      watermarks_.Observe(p, batch_max_[p]);
+    for (uint32_t s : w.dirty_sources) {
       std::string v;
-      PutI64(&v, watermarks_.MaxTimeOf(p));
-      if (Status s = producer_->Send(changelog_, 0, "p" + std::to_string(p), v); !s.ok()) return s;
-      batch_max_[p] = kNoWatermark;
+      PutI64(&v, w.source_max[s]);
+      PutI64(&v, w.source_end[s]);
+      if (Status st = Checkpoint(cp, "s" + std::to_string(s), v); !st.ok()) return st;
     }
-    watermark_ = Watermark();
+    w.dirty_sources.clear();
+    w.watermark = w.Watermark(c_.engine.lateness_ms);
     Status st;
     auto close = [&](int64_t start, uint32_t key, const WindowAgg& a) {
       if (!st.ok()) return;
@@ -327,17 +531,17 @@ class Aggregator {
         AppendAggregateLine(g, start, start + c_.engine.window.size_ms, key, a, false, &line_);
         st = Send(c_.aggregates_topic, GroupKeyString(g, key), line_);
       }
-      if (st.ok()) {
-        st = producer_->SendTombstone(changelog_, 0, fmt::format("w{}:{}", start, key));
-      }
+      if (st.ok()) st = producer_->SendTombstone(changelog_, cp, fmt::format("w{}:{}", start, key));
     };
-    if (final_) {
-      windows_.CloseAll(close);
+    const bool final = c_.exit_at_end && !w.final_emitted && w.at_eof && w.AllSourcesEnded();
+    if (final) {
+      w.windows.CloseAll(close);
+      w.final_emitted = true;
     } else {
-      windows_.CloseUpTo(watermark_, close);
+      w.windows.CloseUpTo(w.watermark, close);
     }
     if (!st.ok()) return st;
-    windows_.DrainChanges([&](int64_t start, uint32_t key, const WindowAgg& a) {
+    w.windows.DrainChanges([&](int64_t start, uint32_t key, const WindowAgg& a) {
       if (!st.ok()) return;
       if (!final_mode) {
         ++stats_.windows_emitted;
@@ -349,11 +553,11 @@ class Aggregator {
       for (int64_t x : {a.count, a.sum_cents, a.min_cents, a.max_cents, a.purchases, a.refunds}) {
         PutI64(&v, x);
       }
-      if (st.ok()) st = producer_->Send(changelog_, 0, fmt::format("w{}:{}", start, key), v);
+      if (st.ok()) st = Checkpoint(cp, fmt::format("w{}:{}", start, key), v);
     });
     if (!st.ok()) return st;
     // Totals in update mode, as the reference job: every key the batch changed.
-    totals_.DrainChanges([&](uint32_t key, const TotalsStore::Total& t) {
+    w.totals.DrainChanges([&](uint32_t key, const TotalsStore::Total& t) {
       if (!st.ok()) return;
       ++stats_.totals_emitted;
       line_.clear();
@@ -362,17 +566,26 @@ class Aggregator {
       std::string v;
       PutI64(&v, t.count);
       PutI64(&v, t.sum_cents);
-      if (st.ok()) st = producer_->Send(changelog_, 0, "t" + std::to_string(key), v);
+      if (st.ok()) st = Checkpoint(cp, "t" + std::to_string(key), v);
     });
     if (!st.ok()) return st;
-    for (uint32_t user : rules_.TakeDirtyUsers()) {
-      std::string v;
-      rules_.ExportUser(user, &v);
-      if (Status s = producer_->Send(changelog_, 0, "u" + std::to_string(user), v); !s.ok()) return s;
+    return Fingerprinted(cp, &w.fingerprinted);
+  }
+
+  Status Fingerprinted(int32_t changelog_partition, bool* done) {
+    if (*done) return Status::Ok();
+    *done = true;
+    return Checkpoint(changelog_partition, "m", Fingerprint(c_, inputs_));
+  }
+
+  // Ends the micro-batch: both stages' end-of-batch work, then the outputs, the state changes
+  // and the input positions commit as one transaction.
+  Status CommitBatch() {
+    for (auto& [p, t] : sources_) {
+      if (Status s = CommitSource(p, t); !s.ok()) return s;
     }
-    if (!fingerprint_written_) {
-      if (Status s = producer_->Send(changelog_, 0, "m", Fingerprint(c_)); !s.ok()) return s;
-      fingerprint_written_ = true;
+    for (auto& [r, w] : windows_) {
+      if (Status s = CommitWindows(r, w); !s.ok()) return s;
     }
     std::string error;
     kafka::TxnOutcome o = producer_->SendOffsets(consumer_->handle(), kTimeoutMs, &error);
@@ -382,40 +595,61 @@ class Aggregator {
         ++transactions_;
         if (metrics_) {
           metrics_->Publish(stats_);
-          metrics_->SetWatermark(watermark_, windows_.open_windows());
+          metrics_->SetWatermark(ProcessWatermark(), OpenWindows());
         }
         return Status::Ok();
       case kafka::TxnOutcome::kAborted:
         // The batch's effects are gone, but this process's state already holds them: stop,
         // and let the restart rebuild from the changelog and the committed positions.
-        return Status::Error("transaction aborted (" + error + "); restart to resume from the last commit");
+        aborted_ = true;
+        return Status::Error("transaction aborted (" + error +
+                             "); restart to resume from the last commit");
       case kafka::TxnOutcome::kFatal:
         return Status::Error("transaction failed: " + error);
     }
     return Status::Error("unreachable");
   }
 
+  // -e: every task this member holds has finished (called after a commit).
+  bool Finished() const {
+    if (!had_assignment_) return false;
+    for (const auto& [p, t] : sources_) {
+      if (!t.at_end || !t.marked || !t.marked_end) return false;
+    }
+    for (const auto& [r, w] : windows_) {
+      if (!w.final_emitted) return false;
+    }
+    return true;
+  }
+
+  int64_t ProcessWatermark() const {
+    if (windows_.empty()) return kNoWatermark;
+    int64_t wm = INT64_MAX;
+    for (const auto& [r, w] : windows_) wm = std::min(wm, w.watermark);
+    return wm;
+  }
+  size_t OpenWindows() const {
+    size_t n = 0;
+    for (const auto& [r, w] : windows_) n += w.windows.open_windows();
+    return n;
+  }
+
   const AggregateConfig& c_;
   PipelineMetrics* metrics_;
   std::unique_ptr<kafka::StatsExporter> exporter_;
-  const std::string changelog_;
+  const std::string changelog_, repartition_;
   std::unique_ptr<kafka::TxnProducer> producer_;
-  std::unique_ptr<kafka::Consumer> consumer_;
-  int partitions_ = 0;
-  std::unique_ptr<Decoder> decoder_;
-  AnomalyDetector rules_;
-  WindowStore windows_;
-  TotalsStore totals_;
-  PartitionWatermarks watermarks_;
-  std::vector<int64_t> batch_max_;
-  int64_t watermark_ = kNoWatermark;
-  std::set<int32_t> at_end_;  // partitions read to their end (EOF since their last record)
-  bool final_ = false;
-  bool had_all_ = false;  // the member once held every input partition
- public:
+  std::unique_ptr<kafka::Consumer> consumer_, restorer_;
+  int inputs_ = 0, windows_partitions_ = 0;  // partition counts
+  std::unique_ptr<Decoder> decoder_, binary_;
+  std::map<int32_t, SourceTask> sources_;
+  std::map<int32_t, WindowTask> windows_;
+  std::set<int32_t> held_inputs_, held_windows_;
+  Status rebalance_status_;
+  bool had_assignment_ = false;
   bool lost_partitions_ = false;
- private:
-  bool fingerprint_written_ = false;
+  bool aborted_ = false;
+  const Clock::time_point t0_ = Clock::now();
   PipelineStats stats_;
   uint64_t transactions_ = 0, restored_ = 0;
   std::string reason_, line_;
@@ -429,14 +663,22 @@ Result<AggregateSummary> RunAggregate(const AggregateConfig& config, PipelineMet
                                       prometheus::Registry* registry,
                                       const std::function<bool()>& stop,
                                       const ProgressFn& progress) {
-  for (int attempt = 0;; ++attempt) {
-    Aggregator a(config, metrics, registry);
-    auto r = a.Run(stop, progress);
-    if (r.ok() || !a.lost_partitions_ || attempt == 5) return r;
+  AggregateSummary carried;
+  const auto t0 = Clock::now();
+  for (int failures = 0;;) {
+    Aggregator a(config, metrics, registry, carried);
+    Status s = a.Run(stop, progress);
+    const uint64_t committed_before = carried.transactions;
+    carried = a.Summary();
+    carried.elapsed_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (s.ok()) return carried;
+    // Ten restarts in a row without a single commit: something is persistently wrong.
+    failures = carried.transactions > committed_before ? 1 : failures + 1;
+    if (!a.restartable() || failures > 10) return s;
     // Everything uncommitted is dropped with `a` (its open transaction is aborted by the next
     // instance's init_transactions); the next one restores from the changelog.
     std::fprintf(stderr, "spate aggregate: %s; restarting from the last commit\n",
-                 r.status().message().c_str());
+                 s.message().c_str());
   }
 }
 

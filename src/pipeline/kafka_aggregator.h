@@ -1,21 +1,25 @@
 #pragma once
 // `spate aggregate`: the engine between Kafka topics, exactly once.
 //
-// One consumer-group member reads every partition of the input topic. Records are processed
-// in micro-batches of --commit-interval; each batch is one Kafka transaction holding its
-// outputs (aggregates, totals, anomalies, late records, dead letters), the changes to the
-// engine's state (a compacted changelog topic, <group>-changelog), and the input positions.
+// Two stages, as Kafka Streams splits a keyed aggregation, so that any number of processes in
+// one consumer group share the work and state follows the partitions:
+//   A. one task per input partition: decode, dead letters, anomaly rules (per user; the input
+//      is keyed by userId), then each valid record to <group>-repartition keyed by group key,
+//      and after each batch a watermark marker (largest event time, read to the end or not)
+//      to every repartition partition;
+//   B. one task per repartition partition: windows and totals of its keys, with the minimum
+//      over the source partitions' markers as watermark; emits aggregates, totals, late records.
+// Each process subscribes to both topics in the group. Its micro-batches of --commit-interval
+// are Kafka transactions holding every output, the repartitioned records, the changes to the
+// tasks' state (compacted <group>-changelog, one partition per task) and the input positions
+// of both topics. A task's state is restored from its changelog partition when the group
+// assigns the partition; a member that hands partitions over commits its batch first.
 // After kill -9, a restart with the same --instance fences the dead producer (aborting its
-// open transaction), restores the state from the changelog and resumes at the committed
-// positions: every output appears exactly once.
-//
-// Not yet: several members sharing the input (the group-by key needs a repartition stage).
-// A member that loses partitions starts over from its last commit; if it cannot get every
-// partition back (a second member holds some) it stops with an error rather than produce
-// partial aggregates.
+// open transaction) and resumes at the committed positions: every output appears exactly once.
 
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 
 #include "core/codec.h"
@@ -43,11 +47,14 @@ struct AggregateConfig {
   bool exit_at_end = false;
 };
 
+// Counts are cumulative over restarts from the last commit: records re-read after one are
+// counted again.
 struct AggregateSummary {
   PipelineStats stats;
   double elapsed_seconds = 0;
   uint64_t transactions = 0;
   uint64_t restored_entries = 0;
+  std::set<int32_t> held_inputs, held_windows;  // partitions of each stage this process ran
 };
 
 // Runs until the input is exhausted (exit_at_end), stop() returns true, or a fatal error.

@@ -10,9 +10,9 @@
 namespace spate {
 
 struct PipelineStats {
-  uint64_t records = 0;          // released by the source
-  uint64_t bytes = 0;            // payload bytes released
-  uint64_t decoded = 0;          // records through the decoder (valid + dead letters)
+  uint64_t records = 0;  // released by the source
+  uint64_t bytes = 0;    // payload bytes released
+  uint64_t decoded = 0;  // records through the decoder (valid + dead letters)
   uint64_t valid = 0;
   uint64_t dead_letters = 0;
   uint64_t aggregated = 0;       // valid records added to at least one window
@@ -39,7 +39,8 @@ struct PipelineStats {
     for (size_t i = 0; i < dead_letters_by_error.size(); ++i) {
       dead_letters_by_error[i] += o.dead_letters_by_error[i];
     }
-    for (size_t i = 0; i < anomalies_by_rule.size(); ++i) anomalies_by_rule[i] += o.anomalies_by_rule[i];
+    for (size_t i = 0; i < anomalies_by_rule.size(); ++i)
+      anomalies_by_rule[i] += o.anomalies_by_rule[i];
   }
 };
 

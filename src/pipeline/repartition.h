@@ -1,0 +1,34 @@
+#pragma once
+// What the aggregator's first stage writes to <group>-repartition, keyed by group key: each
+// valid record with its source position, and watermark markers. Our own format, internal to
+// one consumer group (versioned by the tag byte):
+//   record: 'R' | u32 source partition | i64 source offset | EncodeBinary(tx)
+//   marker: 'W' | u32 source partition | i64 largest event time (INT64_MIN: none) | u8 at end
+// Integers are little-endian. A marker goes to every repartition partition, after the records
+// it covers, so a window task knows how far each source partition has got.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/codec.h"
+#include "core/transaction.h"
+
+namespace spate {
+
+struct RepartitionMessage {
+  enum class Kind : uint8_t { kRecord, kMarker } kind = Kind::kRecord;
+  uint32_t source_partition = 0;
+  int64_t value = 0;    // record: source offset; marker: largest event time
+  bool at_end = false;  // marker: the source partition was read to its end
+  Transaction tx;       // record only
+};
+
+void EncodeRepartitionRecord(uint32_t source_partition, int64_t offset, const Transaction& tx,
+                             std::string* out);
+void EncodeRepartitionMarker(uint32_t source_partition, int64_t max_time, bool at_end,
+                             std::string* out);
+// False when data is not a message of this format.
+bool DecodeRepartition(std::string_view data, Decoder* binary_decoder, RepartitionMessage* out);
+
+}  // namespace spate
