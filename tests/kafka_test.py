@@ -9,8 +9,11 @@ the cluster is started and stopped by the ctest fixture, deploy/kafka/cluster.sh
   produce_errors   an unknown topic and a bad -X property fail loudly (non-zero exit, reason).
   broker_kill      kill -9 one of the three nodes while producing with acks=all: no
                    acknowledged record is lost and the producer reports no failure.
+  version_warning  spate produce warns once at start-up if and only if the cluster is Kafka 4.x
+                   (KAFKA_VERSION, as cluster.sh reads it) and librdkafka is older than 2.11.1.
 """
 import argparse
+import ctypes
 import json
 import os
 import subprocess
@@ -190,8 +193,30 @@ def test_broker_kill(spate):
     print("broker_kill: node 2 killed mid-run; all 1500000 acknowledged records present, in order")
 
 
+def test_version_warning(spate):
+    kafka4 = os.environ.get("KAFKA_VERSION", "3.9.1").startswith("4.")
+    # The librdkafka that spate loads, asked directly (rd_kafka_version(): 0x020002ff is 2.0.2).
+    lib = ctypes.CDLL("librdkafka.so.1").rd_kafka_version()
+    expect = kafka4 and lib < 0x020B0100
+    topic = new_topic("version_warning")
+    r = produce(spate, topic, ["--records", "100"])
+    assert r.returncode == 0, r.stderr.decode()
+    err = r.stderr.decode()
+    warnings = [l for l in err.splitlines() if l.startswith("spate produce: warning: ")]
+    if expect:
+        assert len(warnings) == 1, err
+        assert "Kafka 4.x" in warnings[0] and "older than 2.11.1" in warnings[0], warnings[0]
+    else:
+        assert warnings == [], err
+    # The probe's librdkafka debug output is captured, never printed.
+    assert "ApiKey" not in err and "APIVERSION" not in err, err
+    print(f"version_warning: Kafka {'4.x' if kafka4 else '3.x'}, librdkafka {lib:#x}:",
+          warnings[0] if warnings else "no warning")
+
+
 TESTS = {"produce_kcat": test_produce_kcat, "consume": test_consume,
-         "produce_errors": test_produce_errors, "broker_kill": test_broker_kill}
+         "produce_errors": test_produce_errors, "broker_kill": test_broker_kill,
+         "version_warning": test_version_warning}
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()

@@ -6,6 +6,7 @@
 #include "cli/kafka_options.h"
 #include "cli/options.h"
 #include "core/duration.h"
+#include "kafka/broker_version.h"
 #include "obs/metrics.h"
 #include "obs/progress.h"
 #include "pipeline/kafka_aggregator.h"
@@ -66,6 +67,7 @@ class AggregateCommand final : public Command {
     if (c_.instance.empty()) return UsageError("--instance: must not be empty");
     Status cs = BuildClientConfig(kafka_flags_, {}, &c_.client);
     if (!cs.ok()) return cs.message() == "list" ? 0 : UsageError(cs.message());
+    kafka::WarnIfUnsupported(c_.client, "aggregate");  // Kafka 4.x with librdkafka < 2.11.1
 
     auto server = MetricsServer::Start(report_.metrics_addr);
     if (!server.ok()) return RuntimeError(server.status().message());

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/kafka_options.h"
 #include "core/codec.h"
+#include "kafka/broker_version.h"
 #include "kafka/consumer.h"
 #include "obs/metrics.h"
 #include "stream/output_format.h"
@@ -76,6 +77,7 @@ class ConsumeCommand final : public Command {
     }
     Status cs = BuildClientConfig(kafka_flags_, defaults, &conf);
     if (!cs.ok()) return cs.message() == "list" ? 0 : UsageError(cs.message());
+    kafka::WarnIfUnsupported(conf, "consume");  // Kafka 4.x with librdkafka < 2.11.1
     auto server = MetricsServer::Start(metrics_addr_);
     if (!server.ok()) return RuntimeError(server.status().message());
     AnnounceMetrics("consume", metrics_addr_, *server.value());

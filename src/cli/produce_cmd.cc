@@ -8,6 +8,7 @@
 #include "cli/kafka_options.h"
 #include "cli/options.h"
 #include "gen/source.h"
+#include "kafka/broker_version.h"
 #include "kafka/producer.h"
 #include "obs/metrics.h"
 #include "obs/progress.h"
@@ -70,6 +71,7 @@ class ProduceCommand final : public Command {
                                    {"queue.buffering.max.kbytes", "1048576"}},
                                   &conf);
     if (!cs.ok()) return cs.message() == "list" ? 0 : UsageError(cs.message());
+    kafka::WarnIfUnsupported(conf, "produce");  // Kafka 4.x with librdkafka < 2.11.1
     auto server = MetricsServer::Start(report_.metrics_addr);
     if (!server.ok()) return RuntimeError(server.status().message());
     AnnounceMetrics("produce", report_.metrics_addr, *server.value());

@@ -1,0 +1,180 @@
+#include "kafka/broker_version.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <string_view>
+#include <utility>
+
+#include "kafka/client.h"
+
+namespace spate::kafka {
+namespace {
+
+constexpr int kFetchApiKey = 1;
+
+bool ParseInt(std::string_view s, int* out) {
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && end == s.data() + s.size();
+}
+
+// "...:   ApiKey Fetch (1) Versions 4..18" (rd_kafka_handle_ApiVersion in librdkafka 2.0.2).
+// The name can be "Unknown-76?" for APIs newer than the library, so the number in
+// parentheses is what identifies the API.
+bool ParseApiKeyLine(std::string_view msg, int* key, int* min_version, int* max_version) {
+  size_t at = msg.find("  ApiKey ");
+  if (at == std::string_view::npos) return false;
+  constexpr std::string_view kVersions = ") Versions ";
+  size_t close = msg.find(kVersions, at);
+  if (close == std::string_view::npos) return false;
+  size_t open = msg.rfind('(', close);
+  if (open == std::string_view::npos || open < at) return false;
+  std::string_view range = msg.substr(close + kVersions.size());
+  size_t dots = range.find("..");
+  return dots != std::string_view::npos && ParseInt(msg.substr(open + 1, close - open - 1), key) &&
+         ParseInt(range.substr(0, dots), min_version) &&
+         ParseInt(range.substr(dots + 2), max_version);
+}
+
+// What a feature switched off means, from where librdkafka 2.0.2 reads each flag; a feature
+// not listed is named without comment.
+struct FeatureEffect {
+  const char* name;
+  const char* effect;
+};
+constexpr FeatureEffect kFeatureEffects[] = {
+    // rdkafka_msgset_writer.c and rdkafka_fetcher.c fall back to these without MsgVer2.
+    {"MsgVer1", "harmless: used only when MsgVer2 is off"},
+    {"ThrottleTime", "harmless: used only when MsgVer2 is off"},
+    {"BrokerBalancedConsumer", "harmless: not read by librdkafka 2.0.2"},
+    {"Sasl", "SASL/GSSAPI (Kerberos) authentication fails"},  // rdkafka_sasl.c
+    {"LZ4", "lz4 compression is off"},                        // rdkafka_msgset_writer.c
+    {"ZSTD", "zstd compression is off"},
+    {"IdempotentProducer", "idempotent and transactional producers cannot start"},
+};
+
+const char* EffectOf(const std::string& feature) {
+  for (const auto& f : kFeatureEffects) {
+    if (feature == f.name) return f.effect;
+  }
+  return "";
+}
+
+// "A, B (effect), C": features with the same effect share one comment.
+std::string DescribeDisabled(const std::vector<std::string>& features) {
+  std::vector<std::pair<std::string, std::string>> groups;  // effect, names
+  for (const std::string& f : features) {
+    std::string effect = EffectOf(f);
+    auto g = std::find_if(groups.begin(), groups.end(),
+                          [&](const auto& p) { return !effect.empty() && p.first == effect; });
+    if (g == groups.end()) {
+      groups.emplace_back(effect, f);
+    } else {
+      g->second += ", " + f;
+    }
+  }
+  std::string out;
+  for (const auto& [effect, names] : groups) {
+    if (!out.empty()) out += ", ";
+    out += names;
+    if (!effect.empty()) out += " (" + effect + ")";
+  }
+  return out;
+}
+
+// Collects what librdkafka logs under "APIVERSION". librdkafka calls the log callback from
+// its own threads (broker threads here), so the lines are guarded by a mutex.
+struct LogCapture {
+  std::mutex mu;
+  std::vector<std::string> messages;
+};
+
+void CaptureLog(const rd_kafka_t* rk, int /*level*/, const char* fac, const char* buf) {
+  // rk is null for logs made before the handle exists (configuration warnings): drop them.
+  if (!rk || std::strcmp(fac, "APIVERSION") != 0) return;
+  auto* capture = static_cast<LogCapture*>(rd_kafka_opaque(rk));
+  std::lock_guard<std::mutex> lock(capture->mu);
+  capture->messages.emplace_back(buf);
+}
+
+}  // namespace
+
+BrokerInfo ParseApiVersionLog(const std::vector<std::string>& messages) {
+  BrokerInfo info;
+  constexpr std::string_view kDisabling = "Disabling feature ";
+  for (const std::string& m : messages) {
+    int key = 0, lo = 0, hi = 0;
+    if (ParseApiKeyLine(m, &key, &lo, &hi)) {
+      info.api_versions_seen = true;
+      if (key == kFetchApiKey) info.fetch_min_version = std::max(info.fetch_min_version, lo);
+      continue;
+    }
+    size_t at = m.find(kDisabling);
+    if (at == std::string::npos) continue;
+    std::string name = m.substr(at + kDisabling.size());
+    name.erase(name.find_last_not_of(" \r\n") + 1);
+    auto& d = info.disabled_features;
+    // Every broker connection logs its own check; report each feature once.
+    if (!name.empty() && std::find(d.begin(), d.end(), name) == d.end()) d.push_back(name);
+  }
+  info.kafka4 = info.fetch_min_version >= 4;
+  return info;
+}
+
+Result<BrokerInfo> ProbeBroker(const ClientConfig& conf, int timeout_ms) {
+  ClientConfig probe;
+  for (const auto& [k, v] : conf.entries()) {
+    // A transactional id would turn on idempotence, which costs an InitProducerId round trip.
+    if (k != "transactional.id") probe.Set(k, v);
+  }
+  probe.Set("enable.idempotence", "false");
+  probe.Set("debug", "feature");    // the ApiVersions lines are "feature" debug output
+  probe.Set("log_level", "7");      // ... logged at LOG_DEBUG
+  probe.Set("log.queue", "false");  // delivered to CaptureLog directly, not via a queue
+  auto built = probe.Build();
+  if (!built.ok()) return built.status();
+  ConfPtr c = std::move(built).value();
+  LogCapture capture;  // outlives the handle: declared first, destroyed last
+  rd_kafka_conf_set_opaque(c.get(), &capture);
+  rd_kafka_conf_set_log_cb(c.get(), &CaptureLog);
+  auto rk = NewHandle(RD_KAFKA_PRODUCER, std::move(c));
+  if (!rk.ok()) return rk.status();
+  // The ApiVersions exchange opens every connection, before any request is sent on it: once
+  // the metadata reply is in, the answering broker's lines have been logged.
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk.value().get(), 0, nullptr, &md, timeout_ms);
+  if (err) return Status::Error("broker probe: " + ErrorText(err));
+  rd_kafka_metadata_destroy(md);
+  std::lock_guard<std::mutex> lock(capture.mu);
+  BrokerInfo info = ParseApiVersionLog(capture.messages);
+  if (!info.api_versions_seen) return Status::Error("broker probe: no ApiVersions logged");
+  return info;
+}
+
+std::string UnsupportedWarning(const BrokerInfo& info, int library_version) {
+  if (!info.kafka4 || library_version >= kFirstKafka4ReadyLibrary) return "";
+  std::string off = DescribeDisabled(info.disabled_features);
+  return fmt::format(
+      "the brokers run Kafka 4.x (lowest Fetch version {}, KIP-896) and librdkafka {}.{}.{} is "
+      "older than 2.11.1, so it turns off protocol features whose old API versions Kafka 4 "
+      "removed{}; spate was tested against Kafka 4.1.1 for produce and consume only (README, "
+      "Kafka)",
+      info.fetch_min_version, (library_version >> 24) & 0xff, (library_version >> 16) & 0xff,
+      (library_version >> 8) & 0xff, off.empty() ? "" : "; turned off here: " + off);
+}
+
+void WarnIfUnsupported(const ClientConfig& conf, const std::string& command, int timeout_ms) {
+  const int version = rd_kafka_version();
+  if (version >= kFirstKafka4ReadyLibrary) return;
+  auto info = ProbeBroker(conf, timeout_ms);
+  if (!info.ok()) return;
+  std::string warning = UnsupportedWarning(info.value(), version);
+  if (!warning.empty())
+    std::fprintf(stderr, "spate %s: warning: %s\n", command.c_str(), warning.c_str());
+}
+
+}  // namespace spate::kafka
