@@ -5,6 +5,7 @@ namespace {
 
 constexpr char kRecordTag = 'R';
 constexpr char kMarkerTag = 'W';
+constexpr char kFrameTag = 'F';
 constexpr size_t kHeader = 1 + 4 + 8;
 
 void PutLe(std::string* out, uint64_t v, int bytes) {
@@ -54,6 +55,37 @@ bool DecodeRepartition(std::string_view data, Decoder* binary_decoder, Repartiti
   std::string reason;
   std::string_view body = data.substr(kHeader);
   return binary_decoder->Decode(body, body.size(), &out->tx, &reason) == DecodeError::kNone;
+}
+
+void AppendToFrame(std::string_view entry, std::string* frame) {
+  if (frame->empty()) frame->push_back(kFrameTag);
+  uint64_t n = entry.size();
+  while (n >= 0x80) {  // LEB128 length
+    frame->push_back(static_cast<char>(n | 0x80));
+    n >>= 7;
+  }
+  frame->push_back(static_cast<char>(n));
+  frame->append(entry);
+}
+
+bool ForEachInFrame(std::string_view frame, const std::function<bool(std::string_view)>& fn) {
+  if (frame.empty() || frame[0] != kFrameTag) return false;
+  size_t i = 1;
+  while (i < frame.size()) {
+    uint64_t n = 0;
+    int shift = 0;
+    for (;;) {
+      if (i >= frame.size() || shift > 28) return false;
+      const auto b = static_cast<uint8_t>(frame[i++]);
+      n |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) break;
+      shift += 7;
+    }
+    if (n > frame.size() - i) return false;
+    if (!fn(frame.substr(i, n))) return false;
+    i += n;
+  }
+  return true;
 }
 
 }  // namespace spate

@@ -6,8 +6,12 @@
 //   marker: 'W' | u32 source partition | i64 largest event time (INT64_MIN: none) | u8 at end
 // Integers are little-endian. A marker goes to every repartition partition, after the records
 // it covers, so a window task knows how far each source partition has got.
+// Entries travel in frames, many to a Kafka message ('F' | (varint length | entry)...), so the
+// per-message costs of producer, brokers (validation, replication, transaction index) and
+// consumer are paid once a frame rather than once a record.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -30,5 +34,10 @@ void EncodeRepartitionMarker(uint32_t source_partition, int64_t max_time, bool a
                              std::string* out);
 // False when data is not a message of this format.
 bool DecodeRepartition(std::string_view data, Decoder* binary_decoder, RepartitionMessage* out);
+
+// Appends one encoded entry to a frame (starting it when empty).
+void AppendToFrame(std::string_view entry, std::string* frame);
+// Calls fn for each entry of a frame; false when data is not a well-formed frame.
+bool ForEachInFrame(std::string_view frame, const std::function<bool(std::string_view)>& fn);
 
 }  // namespace spate

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "gen/generator.h"
 
 namespace spate {
@@ -53,6 +55,27 @@ TEST(Repartition, RejectsForeignBytes) {
   }
   marker.back() = 2;  // at_end must be 0 or 1
   EXPECT_FALSE(DecodeRepartition(marker, decoder.get(), &m));
+}
+
+TEST(Repartition, FramesCarryEntriesInOrder) {
+  std::string frame;
+  std::vector<std::string> entries = {"a", std::string(200, 'b'), "", std::string(70000, 'c')};
+  for (const auto& e : entries) AppendToFrame(e, &frame);
+  std::vector<std::string> got;
+  ASSERT_TRUE(ForEachInFrame(frame, [&](std::string_view e) {
+    got.emplace_back(e);
+    return true;
+  }));
+  EXPECT_EQ(got, entries);
+  // Truncated anywhere inside the last entry: rejected, never read past the end.
+  EXPECT_FALSE(ForEachInFrame(std::string_view(frame).substr(0, frame.size() - 1),
+                              [](std::string_view) { return true; }));
+  EXPECT_FALSE(ForEachInFrame("", [](std::string_view) { return true; }));
+  EXPECT_FALSE(ForEachInFrame("R", [](std::string_view) { return true; }));
+  // The callback can stop the walk.
+  int n = 0;
+  EXPECT_FALSE(ForEachInFrame(frame, [&](std::string_view) { return ++n < 2; }));
+  EXPECT_EQ(n, 2);
 }
 
 }  // namespace
