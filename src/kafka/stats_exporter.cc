@@ -67,7 +67,12 @@ void StatsExporter::Update(std::string_view json) {
       for (auto [pname, p] : parts) {
         int64_t partition = -1, lag = -1;
         if (p["partition"].get(partition) || partition < 0) continue;  // -1: internal UA
-        if (p["consumer_lag"].get(lag) || lag < 0) continue;            // not consumed here
+        // consumer_lag counts from the consumer's own committed offset, unknown (-1) when the
+        // offsets are committed by a transactional producer (spate aggregate): then count from
+        // the position the application has consumed (consumer_lag_stored).
+        if (p["consumer_lag"].get(lag) || lag < 0) {
+          if (p["consumer_lag_stored"].get(lag) || lag < 0) continue;  // not consumed here
+        }
         lag_->Add({{"client", client_}, {"topic", std::string(tname)},
                    {"partition", std::to_string(partition)}})
             .Set(static_cast<double>(lag));
