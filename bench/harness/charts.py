@@ -14,13 +14,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 def bars(ax, labels, values, title, unit, log=False):
     vals = [v or 0 for v in values]
+    labels = [lab if v else f"{lab} (n/a)" for lab, v in zip(labels, values)]
     ax.barh(labels, vals, color=["#c0392b" if lab.startswith("spate") else "#7f8c8d" for lab in labels])
     ax.set_title(title)
     ax.set_xlabel(unit)
     if log and any(vals):
         ax.set_xscale("log")
     for y, v in enumerate(values):
-        ax.text(v or 0, y, f" {v:,.0f}" if v else " n/a", va="center", fontsize=8)
+        if v:  # no label at 0: on a log axis it would sit at minus infinity
+            ax.text(v, y, f" {v:,.0f}", va="center", fontsize=8)
     ax.invert_yaxis()
 
 

@@ -183,5 +183,11 @@ def markdown(r: dict) -> str:
         verdict = {True: "met", False: "MISSED", None: "not measured"}[t["met"]]
         measured = "n/a" if t["ratio"] is None else f"{t['ratio']:.1f}x"
         lines.append(f"| {t['what']} | >= {t['target']:g}x | {measured} | {verdict} |")
+    ref_py = (r["producerMedians"].get("python-reference") or {}).get("recordsPerSecond")
+    spate = (r["producerMedians"].get("spate") or {}).get("recordsPerSecond")
+    if spate:
+        lines += ["", f"The reference write-up claims 3,000-5,000 records/s for its Python producer; "
+                  f"against that claim spate produce is {spate / 5000:.1f}x-{spate / 3000:.1f}x "
+                  f"(measured here: {_n(ref_py)} records/s as written)."]
     lines.append("")
     return "\n".join(lines)

@@ -73,7 +73,12 @@ class Tally:
         return 0 if self.failed == 0 and len(lat) == self.sent else 1
 
 
-def common_args(parser):
+def common_args(parser, tuned=False):
+    """The options every Python baseline takes; tuned adds the throughput clients' settings."""
+    if tuned:
+        parser.add_argument("--acks", default="all")
+        parser.add_argument("--compression", default="lz4")
+        parser.add_argument("--linger-ms", type=int, default=5)
     parser.add_argument("--brokers", default="127.0.0.1:29092,127.0.0.1:39092,127.0.0.1:49092")
     parser.add_argument("--topic", default="financial_transactions")
     parser.add_argument("--records", type=int, default=1_000_000)
@@ -85,3 +90,21 @@ def common_args(parser):
 
 def deadline(max_seconds: float, t0: float) -> float:
     return t0 + max_seconds if max_seconds > 0 else float("inf")
+
+
+def send_all(args, send, flush) -> int:
+    """The single-threaded clients' loop: records 0..N-1 (or until --max-seconds), each handed
+    to send(key, value, tally, sent_at); then flush() and the summary. Returns the exit code."""
+    tally = Tally()
+    rng = random.Random(args.seed)
+    t0 = time.perf_counter()
+    end = deadline(args.max_seconds, t0)
+    for i in range(args.records):
+        if i % 1024 == 0 and time.perf_counter() > end:
+            break
+        key, value = make(rng, i)
+        send(key, value, tally, time.perf_counter())
+        tally.sent += 1
+        tally.bytes += len(value)
+    flush()
+    return tally.report(time.perf_counter() - t0, capped=tally.sent < args.records)
