@@ -7,15 +7,17 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config python3
   librdkafka-dev prometheus-cpp-dev libsimdjson-dev libfmt-dev libspdlog-dev libcli11-dev
   libyaml-cpp-dev libcurl4-openssl-dev libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
-  kcat
+  kcat python3-venv
 )
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# The local Kafka cluster runs on a JVM and is resolved with Maven; any Java 17+ will do.
+# The local Kafka cluster runs on a JVM and is resolved with Maven; any Java 17+ will do. The
+# Java baselines of bench/run are compiled, so a JDK (javac) is needed too.
 command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+command -v javac >/dev/null || missing+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || missing+=(maven)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
