@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Checks the Spark baseline's output topic against tests/recompute.py (spate's semantics,
+recomputed independently) and prints run.sh's one JSON object on stdout.
+
+  reference  the last value per merchantId in the output topic (update mode) must equal the exact
+             all-time totals (transactionCount, totalAmount in cents) recomputed from the input:
+             spate aggregate writes the same totals to its --totals-topic.
+  windowed   every window Spark emitted (append mode) must equal spate's window, and Spark must
+             have emitted every window whose end is <= its final watermark (largest event time
+             - 5 s); the windows still open at the end are emitted by spate at the end of the
+             input but never by Spark's append mode (no later data moves its watermark): they
+             are counted in the note, not compared.
+The comparison is where the semantics agree: an input with dead letters (which spate rejects and
+Spark's fixed-schema parse turns into nulls) or with records Spark drops as late gives false.
+"""
+import argparse
+import decimal
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "tests"))
+import recompute  # noqa: E402
+
+FIELDS = ("engine", "mode", "records", "elapsedSeconds", "startupSeconds", "recordsPerSecond",
+          "cpuSeconds", "peakRssBytes", "latencyP50Ms", "latencyP99Ms", "resultsMatchSpate", "note")
+
+
+def log(msg):
+    print(f"spark-check: {msg}", file=sys.stderr, flush=True)
+
+
+def kcat(brokers, topic, fmt):
+    return subprocess.run(["kcat", "-C", "-b", brokers, "-t", topic, "-e", "-q", "-f", fmt],
+                          check=True, stdout=subprocess.PIPE, timeout=900).stdout
+
+
+def read_values(brokers, topic):
+    """Every message value of the topic, as bytes (length-prefixed: values may hold newlines)."""
+    data = kcat(brokers, topic, "%S:%s")
+    out, i = [], 0
+    while i < len(data):
+        j = data.index(b":", i)
+        n = int(data[i:j])
+        if n < 0:  # null value
+            out.append(b"")
+            i = j + 1
+            continue
+        out.append(data[j + 1:j + 1 + n])
+        i = j + 1 + n
+    return out
+
+
+def cents(d):
+    """An exact decimal amount as integer cents (None stays None)."""
+    if d is None:
+        return None
+    c = d * 100
+    if c != c.to_integral_value():
+        raise ValueError(f"amount with more than two decimals: {d}")
+    return int(c)
+
+
+def parse_out(value):
+    return json.loads(value, parse_float=decimal.Decimal, parse_int=int)
+
+
+def check_reference(lines, res, out_rows):
+    last = {}
+    for v in out_rows:
+        d = parse_out(v)
+        last[d.get("merchantId")] = (d["transactionCount"], cents(decimal.Decimal(d["totalAmount"])))
+    want = dict(res.totals)
+    if last == want:
+        return True, f"final totals of all {len(want)} merchants equal the recomputation"
+    diff = sorted(str(k) for k in set(want) | set(last) if last.get(k) != want.get(k))
+    return False, (f"final totals differ for {len(diff)} of {len(want)} merchants, e.g. {diff[:3]} "
+                   f"(Spark {[last.get(k) for k in diff[:1]]}, spate {[want.get(k) for k in diff[:1]]})")
+
+
+def check_windowed(lines, res, out_rows):
+    got, dup = {}, 0
+    for v in out_rows:
+        d = parse_out(v)
+        k = (d["windowStart"], d["windowEnd"], d.get("merchantId"))
+        dup += k in got
+        got[k] = (d["transactionCount"], cents(d["totalAmount"]), cents(d["minAmount"]),
+                  cents(d["maxAmount"]), d["purchaseCount"], d["refundCount"])
+    want = {(s, e, k): tuple(v) for s, e, k, v in res.aggregates}
+    max_time = max((t.transactionTime for t in res.valid), default=None)
+    wm = max_time - 5000 if max_time is not None else None
+    closed = {k: v for k, v in want.items() if wm is not None and k[1] <= wm}
+    still_open = len(want) - len(closed)
+    problems = []
+    if dup:
+        problems.append(f"{dup} (window, merchant) rows emitted more than once")
+    wrong = [k for k in got if k in want and got[k] != want[k]]
+    extra = [k for k in got if k not in want]
+    missing = [k for k in closed if k not in got]
+    if wrong:
+        problems.append(f"{len(wrong)} windows differ, e.g. {wrong[0]}: Spark {got[wrong[0]]}, "
+                        f"spate {want[wrong[0]]}")
+    if extra:
+        problems.append(f"{len(extra)} windows spate does not have, e.g. {extra[0]}")
+    if missing:
+        problems.append(f"{len(missing)} closed windows missing, e.g. {missing[0]}")
+    if not closed:
+        problems.append("no window closed before the end of the input: nothing to compare")
+    if res.late:
+        problems.append(f"{len(res.late)} records late for spate")
+    windows = len({(s, e) for s, e, _ in got})
+    if problems:
+        return False, "; ".join(problems)
+    return True, (f"{len(got)} (window, merchant) results in {windows} windows equal spate's; "
+                  f"{still_open} results of the windows still open at the end (end > final "
+                  f"watermark {wm}) are emitted by spate at end of input, never by Spark's append mode")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--brokers", required=True)
+    ap.add_argument("--input", required=True)
+    ap.add_argument("--result", required=True, help="job.py's JSON")
+    ap.add_argument("--no-check", action="store_true", help="resultsMatchSpate: null")
+    a = ap.parse_args()
+    with open(a.result) as f:
+        r = json.load(f)
+    notes = list(r.pop("jobNotes", []))
+    r["resultsMatchSpate"] = None
+    if not a.no_check:
+        t = time.time()
+        lines = read_values(a.brokers, a.input)
+        # One batch: no watermark movement, nothing late (the same as aggregate_test.py).
+        res = recompute.recompute(lines, recompute.Params(partitions=r["inputPartitions"],
+                                                          batch_size=len(lines) + 1))
+        out_rows = [v for v in read_values(a.brokers, r["outputTopic"]) if v]
+        log(f"recomputed {len(lines)} records ({len(res.dead)} dead letters) and read "
+            f"{len(out_rows)} output rows in {time.time() - t:.1f} s")
+        ok, why = (check_reference if r["mode"] == "reference" else check_windowed)(lines, res, out_rows)
+        if res.dead:
+            ok = False
+            why += (f"; {len(res.dead)} dead letters in the input: spate rejects them, Spark's "
+                    f"fixed-schema parse does not (the semantics differ)")
+        r["resultsMatchSpate"] = ok
+        notes.append(why)
+    notes.append(f"Spark {r.get('sparkVersion')} {r.get('master')}, {r['microBatches']} micro-batches "
+                 f"({r['microBatchesWithData']} with data), output topic {r['outputTopic']}; "
+                 "latency = end of the micro-batch that processed a record minus its Kafka "
+                 "timestamp, live phase at "
+                 f"{r.get('latencyRate')} rec/s" if r.get("latencyP50Ms") is not None else
+                 "no latency phase")
+    r["note"] = "; ".join(notes)
+    out = {k: r.get(k) for k in FIELDS}
+    out.update({k: v for k, v in r.items() if k not in out})
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
