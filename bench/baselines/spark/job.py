@@ -268,6 +268,8 @@ def latency_phase(spark, a, partitions, jvm_pid):
     deadline = time.time() + 120
     while rows_of(as_dict(p) for p in q.recentProgress) < n and time.time() < deadline:
         time.sleep(0.2)
+    while q.status["isTriggerActive"] and time.time() < deadline + 30:
+        time.sleep(0.05)  # stop between micro-batches, not in the middle of a write
     progress = [as_dict(p) for p in q.recentProgress]
     q.stop()
     got = rows_of(progress)
@@ -360,6 +362,8 @@ def main(argv=None):
            "startupCpuSeconds": round(cpu0 + sum(getattr(resource.getrusage(
                resource.RUSAGE_CHILDREN), f) for f in ("ru_utime", "ru_stime")), 2),
            "microBatches": len(progress), "microBatchesWithData": len(batches),
+           # Where the time went (Spark's own breakdown: addBatch, queryPlanning, walCommit...).
+           "batchDurationsMs": [p["durationMs"] for p in progress[:10]],
            "outputTopic": output_topic, "inputPartitions": partitions,
            "sparkVersion": spark.version, "master": a.master,
            "shufflePartitions": a.shuffle_partitions, "driverMemory": a.driver_memory,
