@@ -25,7 +25,7 @@ SPATE_BIN=${SPATE_BIN:-$REPO/build/spate}
 log() { echo "spark-baseline: $*" >&2; }
 die() { echo "spark-baseline: error: $*" >&2; exit 1; }
 
-BROKERS= INPUT= RECORDS= MODE= WORKDIR= LAT_S=20 LAT_RATE=5000 MAX_OFFSETS=0 CHECK=1
+BROKERS= INPUT= RECORDS= MODE= WORKDIR= LAT_S=20 LAT_RATE=1000 MAX_OFFSETS=0 CHECK=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --brokers) BROKERS=$2; shift 2 ;;
