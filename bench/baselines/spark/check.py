@@ -33,11 +33,13 @@ def log(msg):
     print(f"spark-check: {msg}", file=sys.stderr, flush=True)
 
 
-def kcat_values(brokers, topic):
+def kcat_values(brokers, topic, committed=False):
     """Yields every message value of the topic as bytes, streamed from kcat (length-prefixed:
     a malformed value may hold newlines)."""
-    proc = subprocess.Popen(["kcat", "-C", "-b", brokers, "-t", topic, "-e", "-q", "-f", "%S:%s"],
-                            stdout=subprocess.PIPE)
+    cmd = ["kcat", "-C", "-b", brokers, "-t", topic, "-e", "-q", "-f", "%S:%s"]
+    if committed:  # spate writes in transactions
+        cmd += ["-X", "isolation.level=read_committed"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE)
     buf = b""
     while True:
         chunk = proc.stdout.read(1 << 20)
@@ -160,12 +162,45 @@ def check_windowed(exp, out_rows):
                   f"watermark {wm}) are emitted by spate at end of input, never by Spark's append mode")
 
 
+def keyed(mode, rows):
+    """Output rows as {key: value}; the last row per key wins (update mode)."""
+    out = {}
+    for v in rows:
+        d = parse_out(v)
+        if mode == "reference":
+            out[d.get("merchantId")] = (d.get("transactionCount"), cents(d.get("totalAmount")))
+        else:
+            out[(d.get("windowStart"), d.get("windowEnd"), d.get("merchantId"))] = tuple(
+                cents(d.get(f)) if f.endswith("Amount") else d.get(f)
+                for f in ("transactionCount", "totalAmount", "minAmount", "maxAmount",
+                          "purchaseCount", "refundCount"))
+    return out
+
+
+def check_spate_topic(mode, spark_rows, spate_rows, topic):
+    """Spark's output against what spate aggregate wrote for the same input (its totals topic in
+    reference mode, its aggregates topic in windowed mode, read committed)."""
+    spark, spate = keyed(mode, spark_rows), keyed(mode, spate_rows)
+    if mode == "reference":
+        bad = [k for k in set(spark) | set(spate) if spark.get(k) != spate.get(k)]
+    else:
+        bad = [k for k in spark if spark[k] != spate.get(k)]
+    if bad:
+        return False, f"{len(bad)} results differ from spate aggregate's {topic}, e.g. {bad[0]}"
+    return True, (f"all {len(spark)} results equal spate aggregate's {topic}"
+                  + (f" ({len(spate) - len(spark)} more there: windows open at Spark's end)"
+                     if len(spate) > len(spark) else ""))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--brokers", required=True)
     ap.add_argument("--input", required=True)
     ap.add_argument("--result", required=True, help="job.py's JSON")
     ap.add_argument("--no-check", action="store_true", help="resultsMatchSpate: null")
+    ap.add_argument("--spate-topic", default="",
+                    help="also compare with spate aggregate's output for the same input: its "
+                         "totals topic (reference) or aggregates topic (windowed)")
     a = ap.parse_args()
     with open(a.result) as f:
         r = json.load(f)
@@ -185,6 +220,11 @@ def main():
             ok = False
             why += (f"; {exp.dead} dead letters in the input: spate rejects them, Spark's "
                     f"fixed-schema parse does not (the semantics differ)")
+        if a.spate_topic:
+            ok2, why2 = check_spate_topic(r["mode"], out_rows, [v for v in kcat_values(
+                a.brokers, a.spate_topic, committed=True) if v], a.spate_topic)
+            ok = ok2 if ok is None else ok and ok2
+            why += "; " + why2
         r["resultsMatchSpate"] = ok
         notes.append(why)
     notes.append(f"Spark {r.get('sparkVersion')} {r.get('master')}, {r['microBatches']} micro-batches "

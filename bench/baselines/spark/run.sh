@@ -4,10 +4,12 @@
 #
 #   bench/baselines/spark/run.sh --brokers B --input TOPIC --records N \
 #       --mode reference|windowed --workdir DIR [--latency-seconds S] [--latency-rate R] \
-#       [--max-offsets-per-trigger M] [--no-check]
+#       [--max-offsets-per-trigger M] [--no-check] [--spate-topic T]
 #
 # Prints ONE JSON object on stdout ({"engine":"spark","mode",...}, see README.md); everything
-# else goes to stderr. Exit code non-zero when the job could not run.
+# else goes to stderr. Exit code non-zero when the job could not run. --spate-topic names spate
+# aggregate's totals topic (reference) or aggregates topic (windowed) for the same input: the
+# output is compared with it too, besides the recomputation from the input.
 #
 # Environment: SPATE_BENCH_VENV (Python venv, default <repo>/bench/.venv; pyspark is installed
 # into it when missing), SPATE_CACHE (jar cache, default ~/.cache/spate), SPATE_BIN (spate, for
@@ -25,7 +27,7 @@ SPATE_BIN=${SPATE_BIN:-$REPO/build/spate}
 log() { echo "spark-baseline: $*" >&2; }
 die() { echo "spark-baseline: error: $*" >&2; exit 1; }
 
-BROKERS= INPUT= RECORDS= MODE= WORKDIR= LAT_S=20 LAT_RATE=1000 MAX_OFFSETS=0 CHECK=1
+BROKERS= INPUT= RECORDS= MODE= WORKDIR= LAT_S=20 LAT_RATE=1000 MAX_OFFSETS=0 CHECK=1 SPATE_TOPIC=
 while [ $# -gt 0 ]; do
   case "$1" in
     --brokers) BROKERS=$2; shift 2 ;;
@@ -37,7 +39,8 @@ while [ $# -gt 0 ]; do
     --latency-rate) LAT_RATE=$2; shift 2 ;;
     --max-offsets-per-trigger) MAX_OFFSETS=$2; shift 2 ;;
     --no-check) CHECK=0; shift ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
+    --spate-topic) SPATE_TOPIC=$2; shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
     *) die "unknown argument $1 (--help)" ;;
   esac
 done
@@ -89,4 +92,5 @@ PYSPARK_PYTHON="$VENV/bin/python" "$VENV/bin/python" "$HERE/job.py" --brokers "$
 
 check=()
 [ "$CHECK" = 1 ] || check=(--no-check)
+[ -z "$SPATE_TOPIC" ] || check+=(--spate-topic "$SPATE_TOPIC")
 "$VENV/bin/python" "$HERE/check.py" --brokers "$BROKERS" --input "$INPUT" --result "$RESULT" "${check[@]}"
