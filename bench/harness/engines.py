@@ -48,7 +48,7 @@ class Producer:
 class Spate(Producer):
     def command(self, c, topic, n):
         return [c.spate, "produce", "--brokers", c.brokers, "--topic", topic, "--records", str(n),
-                "--json", "--no-progress", "--metrics-addr", ""]
+                "--json", "--no-progress", "--metrics-addr", "", "-X", "linger.ms=5"]
 
 
 class Java(Producer):

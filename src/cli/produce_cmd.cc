@@ -64,7 +64,10 @@ class ProduceCommand final : public Command {
                                    {"acks", acks_},
                                    {"compression.type", compression_},
                                    {"partitioner", "murmur2_random"},  // Java's default
-                                   {"linger.ms", "5"},
+                                   // 5 ms burns 5 CPU-s a minute at 20k rec/s
+                                   // (librdkafka broker threads wake per linger): 50 ms
+                                   // costs 0.4, and throughput unthrottled is the same.
+                                   {"linger.ms", "50"},
                                    {"batch.size", "1000000"},
                                    {"batch.num.messages", "10000"},
                                    {"queue.buffering.max.messages", "1000000"},
