@@ -1,7 +1,10 @@
 #include "kafka/config.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <map>
+#include <sstream>
 
 namespace spate::kafka {
 
@@ -54,6 +57,49 @@ std::string ClientConfig::Get(const std::string& key) const {
     if (it->first == key) return it->second;
   }
   return "";
+}
+
+namespace {
+
+// Property name -> 'C' or 'P' for role-specific properties, from the table librdkafka prints
+// (rd_kafka_conf_properties_show): it has no API that returns a property's scope.
+const std::map<std::string, char>& PropertyScopes() {
+  static const std::map<std::string, char> scopes = [] {
+    std::map<std::string, char> m;
+    char* buf = nullptr;
+    size_t len = 0;
+    FILE* f = open_memstream(&buf, &len);
+    if (!f) return m;
+    rd_kafka_conf_properties_show(f);
+    std::fclose(f);
+    std::istringstream in(std::string(buf, len));
+    std::free(buf);
+    std::string line;
+    while (std::getline(in, line)) {
+      size_t bar = line.find('|');
+      if (bar == std::string::npos || bar == 0) continue;
+      size_t end = line.find_last_not_of(' ', bar - 1);
+      size_t col = line.find_first_not_of(' ', bar + 1);
+      if (end == std::string::npos || col == std::string::npos) continue;
+      const char scope = line[col];
+      if (scope == 'C' || scope == 'P') m[line.substr(0, end + 1)] = scope;
+    }
+    return m;
+  }();
+  return scopes;
+}
+
+}  // namespace
+
+ClientConfig ClientConfig::For(Role role) const {
+  const char other = role == Role::kProducer ? 'C' : 'P';
+  const auto& scopes = PropertyScopes();
+  ClientConfig out;
+  for (const auto& [k, v] : entries_) {
+    auto it = scopes.find(k);
+    if (it == scopes.end() || it->second != other) out.Set(k, v);
+  }
+  return out;
 }
 
 void PrintProperties() { rd_kafka_conf_properties_show(stdout); }

@@ -31,6 +31,12 @@ class ClientConfig {
   // The value set for key, or "" (the last one wins).
   std::string Get(const std::string& key) const;
 
+  // A copy without the properties librdkafka documents as the other role's only (its C/P
+  // column), for commands that build a producer and a consumer from one -X list: librdkafka
+  // would otherwise warn that each is ignored. Unknown names are kept (Build() reports them).
+  enum class Role { kProducer, kConsumer };
+  ClientConfig For(Role role) const;
+
   const std::vector<std::pair<std::string, std::string>>& entries() const { return entries_; }
 
  private:

@@ -184,7 +184,7 @@ class Aggregator {
 
  private:
   Status Connect() {
-    kafka::ClientConfig pc = c_.client;
+    kafka::ClientConfig pc = c_.client.For(kafka::ClientConfig::Role::kProducer);
     pc.Set("transactional.id", "spate-aggregate-" + c_.group + "-" + c_.instance);
     // As Kafka Streams under exactly-once: a member that dies for good blocks read_committed
     // readers of the partitions it wrote until its open transaction times out.
@@ -222,7 +222,7 @@ class Aggregator {
       }
     }
 
-    kafka::ClientConfig cc = c_.client;
+    kafka::ClientConfig cc = c_.client.For(kafka::ClientConfig::Role::kConsumer);
     cc.Set("group.id", c_.group);
     cc.Set("group.instance.id", c_.instance);  // static membership: a restart keeps the partitions
     cc.Set("partition.assignment.strategy", "cooperative-sticky");
@@ -242,7 +242,7 @@ class Aggregator {
       return k.status();
     }
 
-    kafka::ClientConfig rc = c_.client;
+    kafka::ClientConfig rc = c_.client.For(kafka::ClientConfig::Role::kConsumer);
     rc.Set("isolation.level", "read_committed");
     rc.Set("enable.partition.eof", "true");
     rc.Set("enable.auto.commit", "false");
