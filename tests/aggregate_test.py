@@ -225,7 +225,10 @@ def test_scale(spate):
     failures = []
     if sa["inputPartitions"] < 6 or sa["restoredEntries"] == 0:
         failures.append("a did not take over b's partitions with their state")
-    if sc["records"] + sc["windowsEmitted"] == 0:
+    # c's share may be window tasks only (the assignor balances partitions over both topics),
+    # and on a loaded machine no window may close before the stop: totals count as work.
+    if sc["inputPartitions"] + sc["windowPartitions"] == 0 or \
+            sc["records"] + sc["windowsEmitted"] + sc["totalsEmitted"] == 0:
         failures.append("c joined but was given no work")
     a, c = member("a", True), member("c", True)
     finish(a, "a")
