@@ -36,6 +36,7 @@ class AvroSchema {
  private:
   struct Handles;
   explicit AvroSchema(std::unique_ptr<Handles> h);
+  Status Read(std::string_view datum, std::string* json) const;  // Validate's work
   std::unique_ptr<Handles> h_;
   std::string name_, json_;
 };
