@@ -9,7 +9,7 @@ namespace {
 WireBuffer Build(WireFormat f) {
   WireBuffer b;
   const Generator& gen = DefaultGenerator();
-  b.bytes.reserve(kRecords * (f == WireFormat::kJson ? 272 : 40) + kDecodePadding);
+  b.bytes.reserve(kRecords * TypicalEncodedSize(f) + kDecodePadding);
   b.offsets.reserve(kRecords + 1);
   GeneratedRecord r;
   for (size_t i = 0; i < kRecords; ++i) {
@@ -69,6 +69,11 @@ const WireBuffer& JsonBuffer() {
 
 const WireBuffer& BinaryBuffer() {
   static const WireBuffer b = Build(WireFormat::kBinary);
+  return b;
+}
+
+const WireBuffer& AvroBuffer() {
+  static const WireBuffer b = Build(WireFormat::kAvro);
   return b;
 }
 

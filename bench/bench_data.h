@@ -42,6 +42,7 @@ const Generator& DefaultGenerator();
 const std::vector<Transaction>& Records();
 const WireBuffer& JsonBuffer();
 const WireBuffer& BinaryBuffer();
+const WireBuffer& AvroBuffer();  // Confluent frames with schema id kDefaultAvroSchemaId
 // Event time covered by Records(): adding k * TimeSpanMs() to record i's time gives a
 // non-decreasing sequence when the records are replayed k times, so windows keep closing.
 int64_t TimeSpanMs();

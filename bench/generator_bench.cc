@@ -31,7 +31,7 @@ void MakeAppend(benchmark::State& state, WireFormat f) {
   const Generator& gen = DefaultGenerator();
   GeneratedRecord r;
   std::string buf;
-  buf.reserve(kChunk * (f == WireFormat::kJson ? 272 : 40) + kDecodePadding);
+  buf.reserve(kChunk * TypicalEncodedSize(f) + kDecodePadding);
   uint64_t i = 0, in_chunk = 0;
   int64_t bytes = 0;
   for (auto _ : state) {

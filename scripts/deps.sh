@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config python3
   librdkafka-dev prometheus-cpp-dev libsimdjson-dev libfmt-dev libspdlog-dev libcli11-dev
-  libyaml-cpp-dev libcurl4-openssl-dev libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libyaml-cpp-dev libcurl4-openssl-dev libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev libavro-dev
   kcat python3-venv
 )
 

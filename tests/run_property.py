@@ -382,7 +382,7 @@ def check_late(rep: Report, res: rc.Result, rows: list):
                   collections.Counter(map(got_t, rows)), lambda x: x[0])
 
 
-def check_dlq(rep: Report, res: rc.Result, rows: list, lines: list, binary: bool,
+def check_dlq(rep: Report, res: rc.Result, rows: list, lines: list, wire: str,
               code_mismatch: collections.Counter):
     fields = {"sequence", "partition", "offset", "error", "reason", "key", "payload"}
     want_codes = {d.seq: d.code for d in res.dead}
@@ -401,9 +401,17 @@ def check_dlq(rep: Report, res: rc.Result, rows: list, lines: list, binary: bool
         except (ValueError, TypeError) as e:
             rep.fail("dlq base64", f"seq {seq}: {e}")
             continue
-        if not binary:
+        if wire == "json":
             rep.check(payload == lines[seq], "dlq payload",
                       f"seq {seq}: payload {payload[:120]!r} != gen line {lines[seq][:120]!r}")
+        elif wire == "avro":
+            # The (broken) Avro encoding of the record of gen line seq: a 5-byte frame, the
+            # transactionId's length byte (72 = zigzag 36), then its text.
+            m = _UUID_RE.search(lines[seq])
+            rep.check(m is None or payload[6:42].lower() == m.group(0).lower(),
+                      "dlq payload (avro)",
+                      f"seq {seq}: payload {payload[:60]!r} is not the Avro form of "
+                      f"{lines[seq][:120]!r}")
         else:
             # --format binary: the payload is the (broken) binary encoding of the record whose
             # JSON form is gen line seq: byte 0 version, bytes 1..16 the transactionId.
@@ -427,7 +435,7 @@ def check_dlq(rep: Report, res: rc.Result, rows: list, lines: list, binary: bool
         if res.offset:
             rep.check(r.get("offset") == res.offset.get(seq), "dlq offset",
                       f"seq {seq}: offset {r.get('offset')} want {res.offset.get(seq)}")
-        if not binary and seq in want_codes and r.get("error") != want_codes[seq]:
+        if wire == "json" and seq in want_codes and r.get("error") != want_codes[seq]:
             code_mismatch[(want_codes[seq], r.get("error"))] += 1
     diff_counters(rep, "dlq sequences", collections.Counter(want_codes.keys()), got_seqs)
 
@@ -516,6 +524,11 @@ FIXED_CASES = [
      "--velocity-amount 99999999.99",
      "--threads 2 --partitions 2 --batch-size 200 --window 10s --hop 3s --lateness 0s "
      "--emit changes --format binary"),
+    # Avro in the Confluent frame, with a schema id other than the default.
+    ("--seed 11 --records 40000 --event-rate 2000 --out-of-order 0.2 --late 0.05 "
+     "--malformed 0.02 --anomalies 0.01",
+     "--threads 2 --partitions 3 --batch-size 1000 --window 5s --hop 1s --lateness 1s "
+     "--emit final --format avro --schema-id 7"),
     # One record per batch (a watermark step per record), hopping windows whose hop does not
     # divide the window, heavy disorder: many late and partially late records.
     ("--seed 9 --records 20000 --event-rate 20 --users 5 --out-of-order 0.5 --max-delay 10s "
@@ -614,8 +627,8 @@ def run_case(spate: str, case: dict, work: str, rng) -> tuple:
     check_totals(rep, res, tot_rows)
     check_anomalies(rep, res, ano_rows)
     check_late(rep, res, late_rows)
-    binary = case["engine"][case["engine"].index("--format") + 1] == "binary"
-    check_dlq(rep, res, dlq_rows, lines, binary, code_mismatch)
+    wire = case["engine"][case["engine"].index("--format") + 1]
+    check_dlq(rep, res, dlq_rows, lines, wire, code_mismatch)
     check_summary(rep, res, os.path.join(out1, "summary.json"))
     for name, rows in (("anomalies.jsonl", ano_rows), ("late.jsonl", late_rows),
                        ("dlq.jsonl", dlq_rows)):

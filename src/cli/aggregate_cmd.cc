@@ -55,7 +55,7 @@ class AggregateCommand final : public Command {
     if (Status s = ToEngineConfig(engine_flags_, &c_.engine, &unused); !s.ok()) {
       return UsageError(s.message());
     }
-    c_.format = unused.format;
+    c_.wire = unused.wire;
     if (Status s = ToRuleConfig(rule_flags_, &c_.engine.rules); !s.ok())
       return UsageError(s.message());
     auto interval = ParseDurationMs(commit_interval_);

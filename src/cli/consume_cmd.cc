@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/kafka_options.h"
+#include "cli/options.h"
 #include "core/codec.h"
 #include "kafka/broker_version.h"
 #include "kafka/consumer.h"
@@ -31,8 +32,8 @@ class ConsumeCommand final : public Command {
         ->group(g)->capture_default_str();
     app_->add_flag("-e,--exit-at-end", exit_at_end_, "Exit when every partition is read to its end")
         ->group(g);
-    app_->add_option("--format", format_, "Payload format: json (printed as is) or binary (decoded)")
-        ->group(g)->capture_default_str();
+    AddFormatOptions(app_, &format_, g,
+                     "the values (json is printed as is, binary and avro decoded)");
     app_->add_option("--metrics-addr", metrics_addr_,
                      "Serve Prometheus metrics (consumer lag per partition, ...) here")
         ->group(g);
@@ -42,14 +43,8 @@ class ConsumeCommand final : public Command {
   }
 
   int Run() override {
-    WireFormat format;
-    if (format_ == "json") {
-      format = WireFormat::kJson;
-    } else if (format_ == "binary") {
-      format = WireFormat::kBinary;
-    } else {
-      return UsageError("--format: expected json or binary (got '" + format_ + "')");
-    }
+    WireSpec wire;
+    if (Status s = ToWireSpec(format_, &wire); !s.ok()) return UsageError(s.message());
     int64_t start;
     if (offset_ == "beginning") {
       start = RD_KAFKA_OFFSET_BEGINNING;
@@ -89,7 +84,7 @@ class ConsumeCommand final : public Command {
     if (!s.ok()) return RuntimeError(s.message());
 
     InstallStopSignals();
-    auto decoder = NewDecoder(format);
+    auto decoder = NewDecoder(wire);
     std::set<int32_t> at_end;
     uint64_t printed = 0, errors = 0;
     std::string line, reason;
@@ -113,10 +108,12 @@ class ConsumeCommand final : public Command {
       at_end.erase(m->partition);
       std::string_view value(static_cast<const char*>(m->payload), m->len);
       std::string decoded;
-      if (format == WireFormat::kBinary) {
-        if (decoder->Decode(value, value.size(), &tx, &reason) != DecodeError::kNone) {
-          std::fprintf(stderr, "spate consume: %s [%d] offset %lld: %s\n", topic_.c_str(),
-                       m->partition, static_cast<long long>(m->offset), reason.c_str());
+      if (wire.format != WireFormat::kJson) {
+        if (DecodeError e = decoder->Decode(value, value.size(), &tx, &reason);
+            e != DecodeError::kNone) {
+          std::fprintf(stderr, "spate consume: %s [%d] offset %lld: %s: %s\n", topic_.c_str(),
+                       m->partition, static_cast<long long>(m->offset),
+                       std::string(DecodeErrorName(e)).c_str(), reason.c_str());
           ++errors;
           continue;
         }
@@ -152,7 +149,8 @@ class ConsumeCommand final : public Command {
 
  private:
   KafkaFlags kafka_flags_;
-  std::string topic_, group_, offset_ = "beginning", format_ = "json", metrics_addr_;
+  std::string topic_, group_, offset_ = "beginning", metrics_addr_;
+  FormatFlags format_;
   uint64_t count_ = 0;
   bool exit_at_end_ = false, envelope_ = false;
 };

@@ -121,6 +121,35 @@ void AddGeneratorOptions(CLI::App* app, GenFlags* f, RuleFlags* rules) {
   AddRuleOptions(app, rules);
 }
 
+void AddFormatOptions(CLI::App* app, FormatFlags* f, const char* group, const std::string& what) {
+  app->add_option("--format", f->format,
+                  "Wire format of " + what +
+                      ": json, binary or avro (schemas/transaction.avsc, Confluent framing)")
+      ->group(group)
+      ->capture_default_str();
+  app->add_option("--schema-id", f->schema_id,
+                  "--format avro: the schema id in the Confluent frame (written, and required "
+                  "on input)")
+      ->group(group)
+      ->capture_default_str();
+}
+
+Status ToWireSpec(const FormatFlags& f, WireSpec* wire) {
+  if (f.format == "json") {
+    *wire = WireSpec(WireFormat::kJson);
+  } else if (f.format == "binary") {
+    *wire = WireSpec(WireFormat::kBinary);
+  } else if (f.format == "avro") {
+    *wire = WireSpec(WireFormat::kAvro);
+  } else {
+    return Bad("--format", "expected json, binary or avro", f.format);
+  }
+  // Confluent ids are non-negative Java ints.
+  SPATE_RETURN_IF_ERROR(Range("--schema-id", f.schema_id, 0, INT32_MAX));
+  wire->schema_id = static_cast<uint32_t>(f.schema_id);
+  return Status::Ok();
+}
+
 void AddRuleOptions(CLI::App* app, RuleFlags* f) {
   const char* r = "Anomaly rules";
   app->add_option("--high-amount", f->high_amount, "high_amount: amount above this")
@@ -148,12 +177,10 @@ void AddEngineOptions(CLI::App* app, EngineFlags* f, bool with_source) {
   app->add_option("--emit", f->emit, "final (each window once, when it closes) or changes (every batch)")
       ->group(e)->capture_default_str();
   if (!with_source) {
-    app->add_option("--format", f->format, "Wire format of the input: json or binary")
-        ->group(e)->capture_default_str();
+    AddFormatOptions(app, &f->wire, e, "the input");
     return;
   }
-  app->add_option("--format", f->format, "Wire format between generator and engine: json or binary")
-      ->group(e)->capture_default_str();
+  AddFormatOptions(app, &f->wire, e, "the records between generator and engine");
   app->add_option("--partitions", f->partitions, "Source partitions (keyed by userId, as in Kafka)")
       ->group(e)->capture_default_str();
   app->add_option("--batch-size", f->batch_size, "Records per batch; watermarks advance between batches")
@@ -222,7 +249,7 @@ Status ToGeneratorConfig(const GenFlags& f, const RuleFlags& rf, GeneratorConfig
   SPATE_RETURN_IF_ERROR(Duration("--max-delay", f.max_delay, true, &gen->max_delay_ms));
   SPATE_RETURN_IF_ERROR(Duration("--late-delay", f.late_delay, true, &gen->late_delay_ms));
   SPATE_RETURN_IF_ERROR(ToRuleConfig(rf, &gen->rules));
-  src->format = WireFormat::kJson;
+  src->wire = WireSpec();
   src->partitions = 1;
   return Status::Ok();
 }
@@ -253,13 +280,7 @@ Status ToEngineConfig(const EngineFlags& f, EngineConfig* engine, SourceOptions*
   } else {
     return Bad("--emit", "expected final or changes", f.emit);
   }
-  if (f.format == "json") {
-    src->format = WireFormat::kJson;
-  } else if (f.format == "binary") {
-    src->format = WireFormat::kBinary;
-  } else {
-    return Bad("--format", "expected json or binary", f.format);
-  }
+  SPATE_RETURN_IF_ERROR(ToWireSpec(f.wire, &src->wire));
   SPATE_RETURN_IF_ERROR(Range("--partitions", f.partitions, 1, 4096));
   src->partitions = static_cast<uint32_t>(f.partitions);
   SPATE_RETURN_IF_ERROR(Range("--batch-size", f.batch_size, 1, 1 << 24));

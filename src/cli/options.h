@@ -38,14 +38,25 @@ struct RuleFlags {
   int64_t velocity_count = 10;
 };
 
+// --format json|binary|avro and --schema-id: the wire format of a command's records, declared
+// and checked in one place for gen, produce, consume, run and aggregate. (The Schema Registry
+// options will join these: they decide the id that --schema-id gives by hand.)
+struct FormatFlags {
+  std::string format = "json";
+  int64_t schema_id = kDefaultAvroSchemaId;
+};
+
 struct EngineFlags {
   std::string window = "60s", hop, lateness = "5s";
-  std::string group_by = "merchantId", emit = "final", format = "json";
+  std::string group_by = "merchantId", emit = "final";
+  FormatFlags wire;
   int64_t partitions = 6, batch_size = 32'768;
 };
 
 void AddGeneratorOptions(CLI::App* app, GenFlags* f, RuleFlags* rules);
 void AddRuleOptions(CLI::App* app, RuleFlags* f);
+// `what` completes "Wire format of ...": e.g. "the records written".
+void AddFormatOptions(CLI::App* app, FormatFlags* f, const char* group, const std::string& what);
 // Engine options; with_source adds --format, --partitions and --batch-size (embedded runs).
 void AddEngineOptions(CLI::App* app, EngineFlags* f, bool with_source);
 
@@ -54,6 +65,7 @@ Status ToGeneratorConfig(const GenFlags& f, const RuleFlags& r, GeneratorConfig*
                          SourceOptions* src);
 Status ToRuleConfig(const RuleFlags& f, RuleConfig* rules);
 Status ToEngineConfig(const EngineFlags& f, EngineConfig* engine, SourceOptions* src);
+Status ToWireSpec(const FormatFlags& f, WireSpec* wire);
 
 // How a long-running command reports: --metrics-addr, --json, --progress / --no-progress.
 struct ReportFlags {

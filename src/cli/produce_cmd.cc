@@ -26,7 +26,7 @@ class ProduceCommand final : public Command {
     app_->add_option("-t,--topic", topic_, "Topic")->group(p)->capture_default_str();
     app_->add_option("--key", key_, "Message key: userId, merchantId, transactionId or none")
         ->group(p)->capture_default_str();
-    app_->add_option("--format", format_, "json or binary")->group(p)->capture_default_str();
+    AddFormatOptions(app_, &format_, p, "the records");
     app_->add_option("--acks", acks_, "acks: all, 1 or 0")->group(p)->capture_default_str();
     app_->add_option("--compression", compression_, "none, gzip, snappy, lz4 or zstd")
         ->group(p)->capture_default_str();
@@ -48,13 +48,7 @@ class ProduceCommand final : public Command {
     } else {
       return UsageError("--key: expected userId, merchantId, transactionId or none (got '" + key_ + "')");
     }
-    if (format_ == "json") {
-      src.format = WireFormat::kJson;
-    } else if (format_ == "binary") {
-      src.format = WireFormat::kBinary;
-    } else {
-      return UsageError("--format: expected json or binary (got '" + format_ + "')");
-    }
+    if (Status s = ToWireSpec(format_, &src.wire); !s.ok()) return UsageError(s.message());
     src.batch_size = src.chunk_size =
         src.rate > 0 ? std::clamp<uint64_t>(static_cast<uint64_t>(src.rate / 50), 1, 8192) : 8192;
 
@@ -168,7 +162,8 @@ class ProduceCommand final : public Command {
   RuleFlags rule_flags_;
   KafkaFlags kafka_flags_;
   std::string topic_ = "financial_transactions";
-  std::string key_ = "userId", format_ = "json", acks_ = "all", compression_ = "lz4";
+  std::string key_ = "userId", acks_ = "all", compression_ = "lz4";
+  FormatFlags format_;
   ReportFlags report_;
 };
 

@@ -1,7 +1,8 @@
 #pragma once
 // Wire codecs for the transaction record: JSON (the reference's format, decoded with simdjson
-// under strict validation) and a compact binary form. Both classify every failure with a
-// DecodeError code (bounded, used as a metric label) and a human reason (for dead letters).
+// under strict validation), a compact binary form, and Avro (schemas/transaction.avsc) in the
+// Confluent wire format. All classify every failure with a DecodeError code (bounded, used as a
+// metric label) and a human reason (for dead letters).
 
 #include <cstddef>
 #include <cstdint>
@@ -23,23 +24,49 @@ enum class DecodeError : uint8_t {
   kBadValue,
   kTrailingContent,
   kBadBinary,
+  kBadAvro,        // not a Confluent frame, or not a valid datum of the Avro schema
+  kUnknownSchema,  // a Confluent frame whose schema id is not the expected one
 };
-inline constexpr int kDecodeErrorCount = 9;
+inline constexpr int kDecodeErrorCount = 11;
 std::string_view DecodeErrorName(DecodeError e);
 
-enum class WireFormat : uint8_t { kJson, kBinary };
+enum class WireFormat : uint8_t { kJson, kBinary, kAvro };
 std::string_view WireFormatName(WireFormat f);
+
+// The schema id an Avro frame carries when none is configured (--schema-id).
+inline constexpr uint32_t kDefaultAvroSchemaId = 1;
+
+// A wire format with its parameters: what an encoder writes and a decoder expects. Converts
+// implicitly from a WireFormat (JSON and binary have no parameters).
+struct WireSpec {
+  WireSpec(WireFormat f = WireFormat::kJson,  // NOLINT: implicit on purpose
+           uint32_t avro_schema_id = kDefaultAvroSchemaId)
+      : format(f), schema_id(avro_schema_id) {}
+  WireFormat format;
+  uint32_t schema_id;  // kAvro: the Confluent frame's schema id, written and required
+  bool operator==(const WireSpec&) const = default;
+};
 
 // Bytes that must be readable past the end of a message handed to a Decoder without a copy
 // (simdjson reads ahead in 64-byte blocks). Buffers in spate reserve this much slack.
 inline constexpr size_t kDecodePadding = 64;
-// Upper bound of one encoded record, either format.
+// Upper bound of one encoded record, any format.
 inline constexpr size_t kMaxEncodedSize = 320;
+// What a typical record takes in format f (JSON ~280, binary ~34, Avro ~92): buffer reserves.
+constexpr size_t TypicalEncodedSize(WireFormat f) {
+  return f == WireFormat::kJson ? 272 : f == WireFormat::kBinary ? 40 : 104;
+}
 
 // Appends the encoding of tx to out. JSON field order is fixed; amounts have two decimals.
 void EncodeJson(const Transaction& tx, std::string* out);
 void EncodeBinary(const Transaction& tx, std::string* out);
-void Encode(WireFormat f, const Transaction& tx, std::string* out);
+// Confluent wire format: byte 0, schema_id as 4 bytes big-endian, then the Avro binary encoding
+// of tx under schemas/transaction.avsc (written by hand for that schema; see avro_codec.cc).
+void EncodeAvro(const Transaction& tx, uint32_t schema_id, std::string* out);
+void Encode(const WireSpec& w, const Transaction& tx, std::string* out);
+
+// The Confluent wire format's frame: magic byte 0 and a 4-byte big-endian schema id.
+inline constexpr size_t kConfluentHeaderSize = 5;
 
 // A Decoder holds per-thread parser state; use one per thread. Not thread-safe.
 class Decoder {
@@ -52,6 +79,8 @@ class Decoder {
                              std::string* reason) = 0;
 };
 
-std::unique_ptr<Decoder> NewDecoder(WireFormat f);
+// kAvro: a decoder specialised to schemas/transaction.avsc that accepts only frames carrying
+// w.schema_id (another id is kUnknownSchema).
+std::unique_ptr<Decoder> NewDecoder(const WireSpec& w);
 
 }  // namespace spate

@@ -2,26 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include "core/codec_testing.h"
 #include "core/partitioner.h"
 #include "core/transaction.h"
 
 namespace spate {
 namespace {
 
-Transaction Sample() {
-  Transaction t;
-  t.transaction_id = *ParseUuid("1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b");
-  t.user = 17;
-  t.amount_cents = 12'345'678;
-  t.time_ms = 1'767'225'600'123;
-  t.merchant = 3;
-  t.type = TxType::kRefund;
-  t.location = 42;
-  t.payment_method = PaymentMethod::kBankTransfer;
-  t.international = true;
-  t.currency = Currency::kEu;
-  return t;
-}
+Transaction Sample() { return test::SampleTransaction(); }
 
 DecodeError DecodeJson(std::string_view s, Transaction* tx = nullptr, std::string* reason = nullptr) {
   auto d = NewDecoder(WireFormat::kJson);

@@ -51,8 +51,8 @@ class Generator {
 
   // Fills *out with record i. Thread-safe (const, no shared mutable state).
   void Make(uint64_t i, GeneratedRecord* out) const;
-  // Appends record's wire payload: the encoding in format f, or its malformed variant.
-  void AppendPayload(const GeneratedRecord& r, WireFormat f, std::string* out) const;
+  // Appends record's wire payload: its encoding as w says, or its malformed variant.
+  void AppendPayload(const GeneratedRecord& r, const WireSpec& w, std::string* out) const;
 
   int64_t BaseTimeMs(uint64_t i) const {
     return config_.start_time_ms + static_cast<int64_t>(i * 1000 / config_.event_rate);
@@ -61,6 +61,7 @@ class Generator {
 
   static constexpr int kJsonMalformedKinds = 15;
   static constexpr int kBinaryMalformedKinds = 5;
+  static constexpr int kAvroMalformedKinds = 7;
   static constexpr uint64_t kBlockSize = 4096;  // anomaly bursts are planned per block
 
  private:

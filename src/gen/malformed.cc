@@ -103,14 +103,33 @@ void MalformBinary(const Transaction& tx, int kind, std::string* out) {
   out->append(b);
 }
 
+// Codes: 0, 1, 5 bad_avro; 2 unknown_schema; 3 trailing_content; 4 bad_value; 6 out_of_range.
+void MalformAvro(const Transaction& tx, uint32_t schema_id, int kind, std::string* out) {
+  std::string b;
+  Transaction t = tx;
+  if (kind == 4) t.user = 0;                        // "user_0"
+  if (kind == 6) t.amount_cents = -t.amount_cents;  // a negative decimal
+  EncodeAvro(t, kind == 2 ? schema_id + 1 : schema_id, &b);
+  switch (kind) {
+    case 0: b.resize(b.size() - 5); break;  // truncated
+    case 1: b[0] = 0x01; break;             // not the Confluent magic byte
+    case 3: b.push_back('\0'); break;
+    case 5: b.back() = static_cast<char>(2 * kCurrencyCount); break;  // enum index 3 of 0..2
+    default: break;
+  }
+  out->append(b);
+}
+
 }  // namespace
 
-void Generator::AppendPayload(const GeneratedRecord& r, WireFormat f, std::string* out) const {
-  if (r.malformed_kind < 0) return Encode(f, r.tx, out);
-  switch (f) {
+void Generator::AppendPayload(const GeneratedRecord& r, const WireSpec& w, std::string* out) const {
+  if (r.malformed_kind < 0) return Encode(w, r.tx, out);
+  switch (w.format) {
     case WireFormat::kJson: return MalformJson(r.tx, r.malformed_kind % kJsonMalformedKinds, out);
     case WireFormat::kBinary:
       return MalformBinary(r.tx, r.malformed_kind % kBinaryMalformedKinds, out);
+    case WireFormat::kAvro:
+      return MalformAvro(r.tx, w.schema_id, r.malformed_kind % kAvroMalformedKinds, out);
   }
 }
 

@@ -52,7 +52,7 @@ void GeneratorSource::Fill(uint64_t chunk, Chunk* c) const {
   c->last_in_batch = first + count == batch_end ||
                      (opts_.records > 0 && first + count == opts_.records);
   c->first_seq = first;
-  c->bytes.reserve(count * (opts_.format == WireFormat::kJson ? 272 : 40) + kDecodePadding);
+  c->bytes.reserve(count * TypicalEncodedSize(opts_.wire.format) + kDecodePadding);
   c->offsets.reserve(count + 1);
   c->key_offsets.reserve(count + 1);
   c->partition.reserve(count);
@@ -61,7 +61,7 @@ void GeneratorSource::Fill(uint64_t chunk, Chunk* c) const {
   for (uint64_t k = 0; k < count; ++k) {
     gen_.Make(first + k, &r);
     c->offsets.push_back(static_cast<uint32_t>(c->bytes.size()));
-    gen_.AppendPayload(r, opts_.format, &c->bytes);
+    gen_.AppendPayload(r, opts_.wire, &c->bytes);
     c->bytes.push_back('\n');
     size_t n = 0;
     switch (opts_.key) {

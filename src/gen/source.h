@@ -57,7 +57,7 @@ struct SourceOptions {
   uint32_t threads = 1;
   uint64_t batch_size = 32'768; // chunks never straddle batches
   uint64_t chunk_size = 32'768; // records per chunk (<= batch_size)
-  WireFormat format = WireFormat::kJson;
+  WireSpec wire;                // wire format (JSON by default) and its Avro schema id
   uint32_t partitions = 1;
   KeyField key = KeyField::kUserId;
 };

@@ -54,8 +54,8 @@ std::string SummaryJson(const RunSummary& s, const RunConfig& c) {
       static_cast<double>(t.records) / secs, static_cast<double>(t.bytes) / secs / 1e6,
       c.gen.seed, c.source.partitions, c.source.batch_size, c.engine.window.size_ms,
       c.engine.window.hop_ms, c.engine.lateness_ms, GroupByField(c.engine.group_by),
-      c.engine.emit == EmitMode::kFinal ? "final" : "changes", WireFormatName(c.source.format),
-      c.workers, c.source.threads);
+      c.engine.emit == EmitMode::kFinal ? "final" : "changes",
+      WireFormatName(c.source.wire.format), c.workers, c.source.threads);
 }
 
 }  // namespace spate

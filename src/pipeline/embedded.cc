@@ -29,7 +29,7 @@ struct Routed {
 
 struct Worker {
   Worker(const RunConfig& c)
-      : decoder(NewDecoder(c.source.format)),
+      : decoder(NewDecoder(c.source.wire)),
         rules(c.engine.rules, c.engine.lateness_ms),
         windows(c.engine.window, c.engine.emit == EmitMode::kChanges) {}
 

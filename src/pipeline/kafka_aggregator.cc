@@ -47,7 +47,7 @@ std::string Fingerprint(const AggregateConfig& c, int input_partitions) {
       "v2 partitions={} window={} hop={} lateness={} group={} rules={},{},{},{},{} format={}",
       input_partitions, e.window.size_ms, e.window.hop_ms, e.lateness_ms, GroupByField(e.group_by),
       e.rules.high_amount_cents, e.rules.intl_amount_cents, e.rules.velocity_span_ms,
-      e.rules.velocity_count, e.rules.velocity_amount_cents, WireFormatName(c.format));
+      e.rules.velocity_count, e.rules.velocity_amount_cents, WireFormatName(c.wire.format));
 }
 
 // Stage A, one per input partition: decoding, dead letters and the anomaly rules (per user;
@@ -116,7 +116,7 @@ class Aggregator {
         metrics_(metrics),
         changelog_(c.group + "-changelog"),
         repartition_(c.group + "-repartition"),
-        decoder_(NewDecoder(c.format)),
+        decoder_(NewDecoder(c.wire)),
         binary_(NewDecoder(WireFormat::kBinary)) {
     if (registry) exporter_ = std::make_unique<kafka::StatsExporter>(*registry, "aggregate");
     stats_ = carried.stats;

@@ -41,7 +41,7 @@ struct AggregateConfig {
   std::string anomalies_topic = "transaction_anomalies";
   std::string late_topic = "transaction_late";
   std::string dlq_topic = "transaction_dlq";
-  WireFormat format = WireFormat::kJson;
+  WireSpec wire;  // of the input topic
   EngineConfig engine;
   int64_t commit_interval_ms = 200;
   bool exit_at_end = false;

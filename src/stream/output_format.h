@@ -31,6 +31,14 @@ void AppendLateLine(const SourcePosition& pos, int64_t watermark,
 void AppendDeadLetterLine(const SourcePosition& pos, DecodeError error, std::string_view reason,
                           std::string_view key, std::string_view payload, std::string* out);
 
+// Avro encodings of the aggregate and anomaly lines (schemas/aggregate.avsc,
+// schemas/anomaly.avsc: the same fields), each a Confluent frame with the given schema id
+// (output_avro.cc). Not yet selectable for the outputs of `spate run` / `spate aggregate`.
+void AppendAggregateAvro(GroupBy g, int64_t start, int64_t end, uint32_t key, const WindowAgg& a,
+                         bool update, uint32_t schema_id, std::string* out);
+void AppendAnomalyAvro(const Anomaly& a, const RuleConfig& rules, uint32_t schema_id,
+                       std::string* out);
+
 // Appends s as a JSON string literal (with quotes), escaping as RFC 8259 requires.
 void AppendJsonString(std::string_view s, std::string* out);
 

@@ -1,0 +1,54 @@
+#pragma once
+// Any Avro schema, parsed by avro-c (Debian's libavro), and validation of binary-encoded
+// datums against it: the generic path for schemas the hand-written transaction codec
+// (avro_codec.cc) does not know, e.g. whatever a Schema Registry holds under an id.
+// An AvroSchema is immutable after Parse; Validate is const and may run on several threads
+// at once (each call builds its own reader and value).
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace spate {
+
+class AvroSchema {
+ public:
+  // Parses a schema in its JSON form (an .avsc file, or a registry's "schema" string). The
+  // error names avro-c's complaint.
+  static Result<std::shared_ptr<const AvroSchema>> Parse(std::string_view json);
+  ~AvroSchema();
+  AvroSchema(const AvroSchema&) = delete;
+  AvroSchema& operator=(const AvroSchema&) = delete;
+
+  // Decodes `datum` (Avro binary encoding, no Confluent frame) as one value of this schema.
+  // Ok when it is exactly one valid value with no bytes left over; otherwise the reason
+  // ("truncated or invalid: ...", "N trailing byte(s)"). With json != nullptr, a valid
+  // value's JSON form as avro-c writes it (unions as {"type": value}, bytes as strings).
+  Status Validate(std::string_view datum, std::string* json = nullptr) const;
+
+  // The full name of a named schema (record, enum, fixed), else its type ("long", ...).
+  const std::string& name() const { return name_; }
+  // Canonical JSON as avro-c writes it back.
+  const std::string& json() const { return json_; }
+
+ private:
+  struct Handles;
+  explicit AvroSchema(std::unique_ptr<Handles> h);
+  Status Read(std::string_view datum, std::string* json) const;  // Validate's work
+  std::unique_ptr<Handles> h_;
+  std::string name_, json_;
+};
+
+// The schemas of schemas/*.avsc as compiled in (the text of the files).
+std::string_view TransactionAvsc();  // dev.spate.Transaction: what the Avro codec implements
+std::string_view AggregateAvsc();    // dev.spate.WindowAggregate
+std::string_view AnomalyAvsc();      // dev.spate.Anomaly
+
+// Validate after stripping the Confluent frame (magic byte 0, 4-byte big-endian schema id);
+// *schema_id receives the id. Fails on a missing or wrong frame.
+Status ValidateConfluent(const AvroSchema& schema, std::string_view message, uint32_t* schema_id,
+                         std::string* json = nullptr);
+
+}  // namespace spate

@@ -1,0 +1,89 @@
+// The Avro encodings of aggregates and anomalies are valid datums of schemas/*.avsc, with the
+// values of the JSON lines (checked through avro-c's generic reader and its JSON form).
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "core/avro_schema.h"
+#include "core/codec.h"
+#include "stream/output_format.h"
+
+namespace spate {
+namespace {
+
+// avro-c's JSON form of the framed datum, without spaces; fails the test if invalid.
+std::string Read(std::string_view avsc, const std::string& msg, uint32_t want_id) {
+  auto schema = AvroSchema::Parse(avsc);
+  EXPECT_TRUE(schema.ok());
+  if (!schema.ok()) return "";
+  uint32_t id = 0;
+  std::string json;
+  Status s = ValidateConfluent(*schema.value(), msg, &id, &json);
+  EXPECT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(id, want_id);
+  json.erase(std::remove(json.begin(), json.end(), ' '), json.end());
+  return json;
+}
+
+TEST(OutputAvro, AggregateIsAValidDatumWithTheGroupKeySet) {
+  WindowAgg a;
+  a.Add(1'050, false);
+  a.Add(20'000, true);
+  a.Add(7, false);
+  for (bool update : {false, true}) {
+    std::string m;
+    AppendAggregateAvro(GroupBy::kMerchantId, 60'000, 120'000, 3, a, update, 4, &m);
+    std::string json = Read(AggregateAvsc(), m, 4);
+    EXPECT_NE(
+        json.find(
+            R"("windowStart":60000,"windowEnd":120000,"merchantId":{"string":"merchant3"},"userId":null,"location":null,"currency":null,"paymentMethod":null,"transactionCount":3,)"),
+        std::string::npos)
+        << json;
+    EXPECT_NE(json.find(R"("purchaseCount":2,"refundCount":1,)"), std::string::npos) << json;
+    EXPECT_NE(json.find(update ? R"("emit":{"string":"update"})" : R"("emit":null)"),
+              std::string::npos)
+        << json;
+  }
+  std::string m;
+  AppendAggregateAvro(GroupBy::kCurrency, 0, 60'000, static_cast<uint32_t>(Currency::kGbp), a,
+                      false, 4, &m);
+  std::string json = Read(AggregateAvsc(), m, 4);
+  EXPECT_NE(
+      json.find(R"("merchantId":null,"userId":null,"location":null,"currency":{"string":"GBP"})"),
+      std::string::npos)
+      << json;
+}
+
+TEST(OutputAvro, AnomalyIsAValidDatumWithItsEvidence) {
+  RuleConfig rules;
+  Anomaly a{};
+  a.tx.transaction_id = *ParseUuid("1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b");
+  a.tx.user = 5;
+  a.tx.time_ms = 1'767'225'600'000;
+  a.tx.amount_cents = 30'000'000;
+  a.sequence = 99;
+  a.rule = Rule::kHighAmount;
+  a.threshold_cents = rules.high_amount_cents;
+  std::string m;
+  AppendAnomalyAvro(a, rules, 2, &m);
+  std::string json = Read(AnomalyAvsc(), m, 2);
+  EXPECT_NE(
+      json.find(
+          R"({"rule":"high_amount","userId":"user_5","transactionId":"1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b","transactionTime":1767225600000,)"),
+      std::string::npos)
+      << json;
+  EXPECT_NE(json.find(R"(AmountEvidence":{"threshold":)"), std::string::npos) << json;
+  a.rule = Rule::kVelocityAmount;
+  a.count = 11;
+  a.sum_cents = 200'000'000;
+  m.clear();
+  AppendAnomalyAvro(a, rules, 2, &m);
+  json = Read(AnomalyAvsc(), m, 2);
+  EXPECT_NE(json.find(R"("rule":"velocity_amount")"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("count":11,)"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("spanMs":10000,"countLimit":10,)"), std::string::npos) << json;
+}
+
+}  // namespace
+}  // namespace spate
