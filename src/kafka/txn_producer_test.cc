@@ -4,6 +4,8 @@
 #include "kafka/txn_producer.h"
 
 #include <gtest/gtest.h>
+
+#include <set>
 #include <librdkafka/rdkafka_mock.h>
 
 #include <string>
@@ -41,13 +43,14 @@ std::vector<std::string> ReadCommitted(const std::string& bootstrap, const std::
   Consumer& cons = *consumer.value();
   EXPECT_TRUE(cons.AssignAll(topic, RD_KAFKA_OFFSET_BEGINNING).ok());
   std::vector<std::string> values;
-  size_t eof = 0;
-  for (int i = 0; i < 200 && eof < cons.assigned_partitions(); ++i) {
+  std::set<int32_t> at_end;  // partitions whose end was reached after their last message
+  for (int i = 0; i < 300 && at_end.size() < cons.assigned_partitions(); ++i) {
     auto m = cons.Poll(100);
     if (!m) continue;
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      ++eof;
+      at_end.insert(m->partition);
     } else if (!m->err) {
+      at_end.erase(m->partition);
       values.emplace_back(static_cast<const char*>(m->payload), m->len);
     }
   }
