@@ -41,12 +41,16 @@ def check(cond: bool, what: str) -> bool:
 def start(spate: str, topic: str):
     proc = subprocess.Popen([spate, "registry", "--listen", "127.0.0.1:0", "--brokers", BROKERS,
                              "--topic", topic], stderr=subprocess.PIPE, text=True)
-    line = proc.stderr.readline()
-    m = re.search(r"listening on (http://[\d.]+:\d+)", line)
-    if not m:
-        proc.kill()
-        raise RuntimeError("spate registry did not start: " + line + proc.stderr.read())
-    return proc, m.group(1)
+    seen = ""
+    while True:  # librdkafka's log lines may come first
+        line = proc.stderr.readline()
+        seen += line
+        m = re.search(r"listening on (http://[\d.]+:\d+)", line)
+        if m:
+            return proc, m.group(1)
+        if not line:
+            proc.kill()
+            raise RuntimeError("spate registry did not start: " + seen)
 
 
 def stop(proc):

@@ -71,12 +71,25 @@ class KafkaLog : public SchemaLog {
     consumer_ = std::move(consumer).value();
     s = consumer_->Assign(topic_, {0}, RD_KAFKA_OFFSET_BEGINNING);
     if (!s.ok()) return s;
+    // A topic created a moment ago may not have reached every broker's metadata yet.
+    auto n = kafka::PartitionCount(consumer_->handle(), topic_, kTimeoutMs);
+    if (!n.ok()) return Status::Error(n.status().message() + where);
     int64_t low = 0, high = 0;
-    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(consumer_->handle(), topic_.c_str(),
-                                                               0, &low, &high, kTimeoutMs);
-    if (err)
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      err = rd_kafka_query_watermark_offsets(consumer_->handle(), topic_.c_str(), 0, &low, &high,
+                                             kTimeoutMs);
+      if (err != RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION &&
+          err != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE &&
+          err != RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    if (err) {
       return Status::Error("cannot read the end of " + topic_ + ": " + kafka::ErrorText(err) +
                            where);
+    }
     // Read to the end before serving: the state must include every earlier write.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (Next() < high) {
