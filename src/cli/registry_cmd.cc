@@ -1,0 +1,82 @@
+// `spate registry`: a schema registry speaking the Confluent Schema Registry REST API (Avro),
+// storing its state in memory, a local file, or a compacted Kafka topic shared by instances.
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/kafka_options.h"
+#include "registry/registry.h"
+#include "registry/server.h"
+#include "registry/store.h"
+
+namespace spate::cli {
+namespace {
+
+class RegistryCommand final : public Command {
+ public:
+  explicit RegistryCommand(CLI::App* parent) {
+    app_ = parent->add_subcommand(
+        "registry",
+        "Schema registry (Confluent REST API, Avro): in memory, in a file, or in a Kafka topic");
+    const char* g = "Registry";
+    app_->add_option("--listen", listen_, "Serve HTTP here (host:port; port 0: any free port)")
+        ->group(g)
+        ->capture_default_str();
+    app_->add_option("--store", store_,
+                     "Without --brokers: keep the state in this file (JSON lines)")
+        ->group(g);
+    app_->add_option("--topic", topic_, "With --brokers: the compacted topic holding the state")
+        ->group(g)
+        ->capture_default_str();
+    app_->add_option("--basic-auth", basic_auth_,
+                     "Require HTTP basic auth with these credentials (user:password)")
+        ->group(g);
+    AddKafkaOptions(app_, &kafka_flags_);
+    app_->get_option("--brokers")
+        ->description("Bootstrap brokers; omitted: embedded storage (memory or --store)");
+  }
+
+  int Run() override {
+    const bool use_kafka = app_->count("--brokers") > 0;
+    if (use_kafka && !store_.empty()) {
+      return UsageError("--store: not with --brokers (the state is kept in --topic)");
+    }
+    std::unique_ptr<registry::SchemaLog> log;
+    if (use_kafka) {
+      kafka::ClientConfig conf;
+      Status cs = BuildClientConfig(kafka_flags_, {}, &conf);
+      if (!cs.ok()) return cs.message() == "list" ? 0 : UsageError(cs.message());
+      log = registry::NewKafkaLog(conf, topic_);
+    } else if (!store_.empty()) {
+      log = registry::NewFileLog(store_);
+    } else {
+      log = registry::NewMemoryLog();
+    }
+    const std::string described = log->Describe();
+    auto reg = registry::Registry::Open(std::move(log));
+    if (!reg.ok()) return RuntimeError(reg.status().message());
+    auto server = registry::RegistryServer::Start(reg.value().get(), listen_, basic_auth_);
+    if (!server.ok()) return RuntimeError(server.status().message());
+    std::fprintf(stderr, "spate registry: listening on http://%s:%d (store: %s)\n",
+                 server.value()->host().c_str(), server.value()->port(), described.c_str());
+    InstallStopSignals();
+    while (!StopRequested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    server.value()->Stop();
+    std::fprintf(stderr, "spate registry: stopped\n");
+    return 0;
+  }
+
+ private:
+  KafkaFlags kafka_flags_;
+  std::string listen_ = "127.0.0.1:18081", store_, topic_ = "_schemas", basic_auth_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> NewRegistryCommand(CLI::App* parent) {
+  return std::make_unique<RegistryCommand>(parent);
+}
+
+}  // namespace spate::cli

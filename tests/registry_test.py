@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""Interoperability test of `spate registry` with a third-party client: confluent-kafka-python's
+SchemaRegistryClient (installed into a virtualenv beside the build, build/test-venv, once).
+
+    python3 tests/registry_test.py [--spate build/spate] [--venv build/test-venv]
+
+* the client registers a schema, gets it by id, reads the latest version, tests compatibility,
+  sets the compatibility level, and sees 404 / 409 / 422 as SchemaRegistryError with
+  Confluent's error codes;
+* `spate registry` stops cleanly on SIGTERM, refuses a port in use with a clear error, and
+  with --store keeps its state across a restart.
+Exit code 0 = all passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+
+FAILURES = []
+
+V1 = json.dumps({"type": "record", "name": "Tx", "namespace": "spate",
+                 "fields": [{"name": "id", "type": "string"}]})
+V2 = json.dumps({"type": "record", "name": "Tx", "namespace": "spate",
+                 "fields": [{"name": "id", "type": "string"},
+                            {"name": "amount", "type": "long", "default": 0}]})
+V3_NO_DEFAULT = json.dumps({"type": "record", "name": "Tx", "namespace": "spate",
+                            "fields": [{"name": "id", "type": "string"},
+                                       {"name": "amount", "type": "long", "default": 0},
+                                       {"name": "currency", "type": "string"}]})
+
+
+def check(cond: bool, what: str) -> bool:
+    print(("  ok    " if cond else "  FAIL  ") + what)
+    if not cond:
+        FAILURES.append(what)
+    return cond
+
+
+class Registry:
+    """A `spate registry` process on a free port; the port is read from its start-up line."""
+
+    def __init__(self, spate: str, *args: str, listen: str = "127.0.0.1:0"):
+        self.proc = subprocess.Popen([spate, "registry", "--listen", listen, *args],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stderr.readline()
+        m = re.search(r"listening on (http://[\d.]+:(\d+))", line)
+        if not m:
+            self.proc.kill()
+            raise RuntimeError("spate registry did not start: " + line + self.proc.stderr.read())
+        self.url, self.port = m.group(1), int(m.group(2))
+
+    def stop(self) -> tuple[int, str]:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rest = self.proc.communicate(timeout=20)[1]
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return -1, "did not stop within 20 s"
+        return self.proc.returncode, rest
+
+
+def expect_error(fn, status: int, code: int, what: str):
+    from confluent_kafka.schema_registry.error import SchemaRegistryError
+    try:
+        fn()
+    except SchemaRegistryError as e:
+        check(e.http_status_code == status and e.error_code == code,
+              f"{what}: HTTP {status}, error_code {code} (got {e.http_status_code}, "
+              f"{e.error_code}: {e.error_message})")
+        return
+    check(False, f"{what}: expected SchemaRegistryError {code}, got no error")
+
+
+def test_client(spate: str):
+    from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+    print("confluent-kafka-python's SchemaRegistryClient against spate registry")
+    reg = Registry(spate)
+    try:
+        client = SchemaRegistryClient({"url": reg.url})
+        subject = "financial_transactions-value"
+        sid = client.register_schema(subject, Schema(V1, "AVRO"))
+        check(isinstance(sid, int) and sid > 0, f"register_schema returns an id ({sid})")
+        again = SchemaRegistryClient({"url": reg.url}).register_schema(
+            subject, Schema(json.dumps(json.loads(V1), indent=2), "AVRO"))
+        check(again == sid, "the same schema, reformatted, gets the same id")
+        fetched = SchemaRegistryClient({"url": reg.url}).get_schema(sid)
+        check(json.loads(fetched.schema_str) == json.loads(V1), "get_schema(id) returns it")
+        check(client.test_compatibility(subject, Schema(V2, "AVRO")) is True,
+              "test_compatibility: a field with a default is compatible")
+        check(client.test_compatibility(subject, Schema(V3_NO_DEFAULT, "AVRO")) is False,
+              "test_compatibility: a field without a default is not (BACKWARD)")
+        sid2 = client.register_schema(subject, Schema(V2, "AVRO"))
+        latest = client.get_latest_version(subject)
+        check(latest.version == 2 and latest.schema_id == sid2 and latest.subject == subject,
+              f"get_latest_version: version 2, id {sid2}")
+        check(client.get_versions(subject) == [1, 2], "get_versions: [1, 2]")
+        check(subject in client.get_subjects(), "get_subjects lists the subject")
+        found = client.lookup_schema(subject, Schema(V1, "AVRO"))
+        check(found.version == 1 and found.schema_id == sid, "lookup_schema finds version 1")
+
+        client.set_compatibility(level="FULL")
+        check(client.get_compatibility() == "FULL", "set_compatibility / get_compatibility: FULL")
+        client.set_compatibility(subject_name=subject, level="NONE")
+        check(client.get_compatibility(subject) == "NONE", "subject-level compatibility: NONE")
+        client.set_compatibility(subject_name=subject, level="BACKWARD")
+
+        expect_error(lambda: client.get_latest_version("no-such-subject"), 404, 40401,
+                     "unknown subject")
+        expect_error(lambda: client.get_version(subject, 99), 404, 40402, "unknown version")
+        expect_error(lambda: SchemaRegistryClient({"url": reg.url}).get_schema(9999), 404, 40403,
+                     "unknown schema id")
+        expect_error(lambda: client.register_schema(subject, Schema(V3_NO_DEFAULT, "AVRO")), 409,
+                     409, "incompatible schema")
+        expect_error(lambda: client.register_schema(
+            subject, Schema('{"type":"record","name":"Broken"}', "AVRO")), 422, 42201,
+            "invalid schema")
+        expect_error(lambda: client.set_compatibility(level="SOMETIMES"), 422, 42203,
+                     "invalid compatibility level")
+        client.delete_version(subject, 2)
+        check(client.get_versions(subject) == [1], "delete_version: version 2 is gone")
+        # Basic auth settings reach the server (which is open here, so they are accepted).
+        authed = SchemaRegistryClient({"url": reg.url, "basic.auth.user.info": "u:p"})
+        check(authed.get_schema(sid) is not None, "a client with basic auth settings works")
+    finally:
+        rc, err = reg.stop()
+    check(rc == 0 and "stopped" in err, f"SIGTERM stops it cleanly (exit {rc})")
+
+
+def test_cli(spate: str):
+    print("spate registry on the command line")
+    reg = Registry(spate)
+    try:
+        proc = subprocess.run([spate, "registry", "--listen", f"127.0.0.1:{reg.port}"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
+        check(proc.returncode == 1 and "cannot listen" in proc.stderr and
+              str(reg.port) in proc.stderr, f"a port in use is a clear error: {proc.stderr.strip()}")
+    finally:
+        reg.stop()
+    proc = subprocess.run([spate, "registry", "--listen", "localhost"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=30)
+    check(proc.returncode != 0 and "--listen" in proc.stderr,
+          f"a bad --listen names the option: {proc.stderr.strip()}")
+    proc = subprocess.run([spate, "registry", "--brokers", "127.0.0.1:1", "--store", "x"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
+    check(proc.returncode == 2 and "--store" in proc.stderr,
+          f"--store with --brokers is refused: {proc.stderr.strip()}")
+
+    from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+    with tempfile.TemporaryDirectory() as tmp:
+        store = os.path.join(tmp, "schemas.jsonl")
+        reg = Registry(spate, "--store", store)
+        sid = SchemaRegistryClient({"url": reg.url}).register_schema("a-value", Schema(V1, "AVRO"))
+        reg.stop()
+        reg = Registry(spate, "--store", store)
+        try:
+            got = SchemaRegistryClient({"url": reg.url}).get_latest_version("a-value")
+            check(got.schema_id == sid and got.version == 1, "--store: the state survives a restart")
+        finally:
+            reg.stop()
+
+
+def ensure_venv(venv: str) -> str:
+    """The virtualenv's python with confluent-kafka installed (idempotent)."""
+    py = os.path.join(venv, "bin", "python")
+    if not os.path.exists(py):
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+    probe = subprocess.run([py, "-c", "import confluent_kafka.schema_registry"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if probe.returncode != 0:
+        subprocess.run([py, "-m", "pip", "install", "--quiet", "confluent-kafka[schemaregistry]"],
+                       check=True)
+    return py
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--spate", default="build/spate")
+    ap.add_argument("--venv", default="", help="default: test-venv beside the spate binary")
+    ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    spate = os.path.abspath(args.spate)
+    if not args.inside:
+        venv = args.venv or os.path.join(os.path.dirname(spate), "test-venv")
+        py = ensure_venv(venv)
+        return subprocess.run([py, os.path.abspath(__file__), "--spate", spate, "--inside"]).returncode
+    test_client(spate)
+    test_cli(spate)
+    if FAILURES:
+        print(f"{len(FAILURES)} FAILED")
+        return 1
+    print("all passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
