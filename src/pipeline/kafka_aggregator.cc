@@ -186,9 +186,11 @@ class Aggregator {
   Status Connect() {
     kafka::ClientConfig pc = c_.client.For(kafka::ClientConfig::Role::kProducer);
     pc.Set("transactional.id", "spate-aggregate-" + c_.group + "-" + c_.instance);
-    // As Kafka Streams under exactly-once: a member that dies for good blocks read_committed
-    // readers of the partitions it wrote until its open transaction times out.
-    if (pc.Get("transaction.timeout.ms").empty()) pc.Set("transaction.timeout.ms", "10000");
+    // A member that dies for good blocks read_committed readers of the partitions it wrote
+    // until its open transaction times out; but librdkafka also caps message.timeout.ms at
+    // this, and 10 s (Kafka Streams' value) was too short to ride out a broker's death on
+    // a loaded machine (leadership moves after broker.session.timeout.ms, 9 s).
+    if (pc.Get("transaction.timeout.ms").empty()) pc.Set("transaction.timeout.ms", "30000");
     // Outputs, frames and changelog entries compress well; a commit flushes anyway, so a
     // longer linger only fills batches (measured: brokers' CPU -25%, README).
     if (pc.Get("compression.type").empty()) pc.Set("compression.type", "lz4");
@@ -642,6 +644,9 @@ class Aggregator {
         return Status::Error("transaction aborted (" + error +
                              "); restart to resume from the last commit");
       case kafka::TxnOutcome::kFatal:
+        // E.g. a message timed out while a broker died (the epoch must be bumped): a new
+        // producer with the same transactional.id recovers; RunAggregate bounds the retries.
+        aborted_ = true;
         return Status::Error("transaction failed: " + error);
     }
     return Status::Error("unreachable");
