@@ -13,7 +13,7 @@
 #
 # Environment: KAFKA_VERSION (default pinned below), SPATE_CACHE (jar cache, default
 # ~/.cache/spate), SPATE_KAFKA_DIR (data, logs, pids; default /tmp/spate-kafka),
-# SPATE_KAFKA_HEAP (default 512m), SPATE_KAFKA_PARTITIONS (financial_transactions, default 6),
+# SPATE_KAFKA_HEAP (default 1g: 512m ran out in bench_quick, which makes many topics), SPATE_KAFKA_PARTITIONS (financial_transactions, default 6),
 # SPATE_KAFKA_PORT_OFFSET (added to every port, default 0: a second cluster beside the first,
 # e.g. 100 gives 29192/39192/49192; tests read the matching SPATE_BROKERS).
 set -euo pipefail
@@ -23,7 +23,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${SPATE_CACHE:-$HOME/.cache/spate}
 LIBS=$CACHE/kafka-$KAFKA_VERSION/libs
 DIR=${SPATE_KAFKA_DIR:-/tmp/spate-kafka}
-HEAP=${SPATE_KAFKA_HEAP:-512m}
+HEAP=${SPATE_KAFKA_HEAP:-1g}
 PARTITIONS=${SPATE_KAFKA_PARTITIONS:-6}
 OFF=${SPATE_KAFKA_PORT_OFFSET:-0}
 BROKER_PORTS=($((29092 + OFF)) $((39092 + OFF)) $((49092 + OFF)))
