@@ -16,8 +16,10 @@ import collections
 import json
 import os
 import random
+import re
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -184,66 +186,105 @@ def test_broker_kill(spate):
     return compare(spate, t, n)
 
 
+class Member:
+    """One `spate aggregate` process whose stderr is collected as it runs, so the test can wait
+    for what the member says (its assignments) instead of sleeping for a guessed time."""
+
+    def __init__(self, spate, t, group, name, exit_at_end, extra):
+        self.name = name
+        self.lines = []
+        self.cond = threading.Condition()
+        self.p = subprocess.Popen(aggregate_cmd(spate, t, group, exit_at_end, name, extra),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for raw in self.p.stderr:
+            with self.cond:
+                self.lines.append(raw.decode(errors="replace").rstrip())
+                self.cond.notify_all()
+
+    def held(self):
+        """Partitions (input + window) the member holds now, from its assign/hand-over lines."""
+        n = 0
+        for ln in self.lines:
+            m = re.search(r"(assigned|handed over|lost) (\d+) input and (\d+) window", ln)
+            if m:
+                k = int(m.group(2)) + int(m.group(3))
+                n += k if m.group(1) == "assigned" else -k
+        return n
+
+    def wait_for(self, what, pred, timeout=120):
+        deadline = time.time() + timeout
+        with self.cond:
+            while not pred(self):
+                left = deadline - time.time()
+                assert left > 0 and self.p.poll() is None, \
+                    f"member {self.name}: {what} did not happen:\n    " + "\n    ".join(self.lines[-8:])
+                self.cond.wait(min(left, 1.0))
+
+    def finish(self, timeout=300):
+        out, _ = self.p.communicate(timeout=timeout)
+        self.reader.join(timeout=10)
+        log = [ln for ln in self.lines if "CONFWARN" not in ln]
+        print(f"  member {self.name} (exit {self.p.returncode}):\n    " + "\n    ".join(log[-8:]))
+        assert self.p.returncode == 0, f"member {self.name} failed"
+        return json.loads(out)
+
+
 def test_scale(spate):
-    """Members a and b share the group while the producer runs; b is killed (-9) and, once its
-    session expires, a restores b's tasks from the changelog; c joins and the cooperative
-    rebalance hands some of a's partitions over (a commits first). a and c then finish with -e."""
+    """Member a runs alone, then b joins and takes a share; b is killed (-9) and, once its
+    session expires, its tasks move back to a, restored from the changelog; then c joins and
+    the cooperative rebalance hands some of a's partitions over (a commits first). All this
+    while the producer runs; a and c then finish with -e. Each step waits for the members to
+    report their assignments, so a slow machine only makes it slower."""
     n = 300_000
     t = topics("scale_" + uuid.uuid4().hex[:6])
     group = "g_" + t["in"]
     fast = ["-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=500"]
 
     def member(name, exit_at_end=False):
-        return subprocess.Popen(aggregate_cmd(spate, t, group, exit_at_end, name, fast),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-    def finish(p, name):
-        out, err = p.communicate(timeout=300)
-        log = [ln for ln in err.decode().splitlines() if "CONFWARN" not in ln]
-        print(f"  member {name} (exit {p.returncode}):\n    " + "\n    ".join(log[-8:]))
-        assert p.returncode == 0, f"member {name} failed"
-        return json.loads(out)
+        return Member(spate, t, group, name, exit_at_end, fast)
 
     prod = subprocess.Popen([spate, "produce", "--brokers", BROKERS, "--topic", t["in"], "--records",
-                             str(n), "--rate", "20000", "--no-progress", "--metrics-addr", "",
+                             str(n), "--rate", "12000", "--no-progress", "--metrics-addr", "",
                              *GEN_ARGS], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    a, b = member("a"), member("b")
-    time.sleep(5)
-    b.kill()
-    b.wait()
-    time.sleep(9)  # b's session (6 s) expires: its partitions go to a
+    a = member("a")
+    a.wait_for("a holds partitions", lambda m: m.held() > 0)
+    b = member("b")
+    b.wait_for("b is given a share", lambda m: m.held() > 0)
+    time.sleep(2)  # b works on its share and commits state
+    b.p.kill()
+    b.p.wait()
+    a.wait_for("a takes b's partitions back", lambda m: m.held() == 12)
     c = member("c")
+    c.wait_for("c is given a share", lambda m: m.held() > 0)
     _, perr = prod.communicate(timeout=600)
     assert prod.returncode == 0, perr.decode()
     time.sleep(3)
-    a.terminate()  # graceful: each commits what it has
-    c.terminate()
-    sa, sc = finish(a, "a"), finish(c, "c")
+    a.p.terminate()  # graceful: each commits what it has
+    c.p.terminate()
+    sa, sc = a.finish(), c.finish()
     print(f"  live: a ran {sa['inputPartitions']} input / {sa['windowPartitions']} window partitions, "
-          f"{sa['records']} records, {sa['restoredEntries']} state entries restored; c ran "
-          f"{sc['inputPartitions']} / {sc['windowPartitions']}, {sc['records']} records")
+          f"{sa['records']} records, {sa['restoredEntries']} state entries restored, "
+          f"{sa['rewinds']} rewinds; c ran {sc['inputPartitions']} / {sc['windowPartitions']}, "
+          f"{sc['records']} records, {sc['rewinds']} rewinds")
     failures = []
-    if sa["inputPartitions"] < 6 or sa["restoredEntries"] == 0:
-        failures.append("a did not take over b's partitions with their state")
-    # c's share may be window tasks only (the assignor balances partitions over both topics),
-    # and on a loaded machine no window may close before the stop: totals count as work.
-    if sc["inputPartitions"] + sc["windowPartitions"] == 0 or \
-            sc["records"] + sc["windowsEmitted"] + sc["totalsEmitted"] == 0:
-        failures.append("c joined but was given no work")
+    if sa["restoredEntries"] == 0:
+        failures.append("a took over b's partitions but restored no state")
     a, c = member("a", True), member("c", True)
-    finish(a, "a")
-    finish(c, "c")
-    if failures:
-        return failures
+    a.finish()
+    c.finish()
     # b's open transaction holds read_committed readers at its first offset in every partition
-    # it wrote to, until the coordinator aborts it (transaction.timeout.ms, 10 s): results may
+    # it wrote to, until the coordinator aborts it (transaction.timeout.ms): results may
     # become visible late, but must end up exact. Nothing read twice ever goes away.
     deadline = time.time() + 90
     while True:
-        failures = compare(spate, t, n)
-        if not failures or time.time() > deadline:
-            return failures
-        print("  not yet exact: " + failures[0][:200])
+        failures_now = failures + compare(spate, t, n)
+        if not failures_now or time.time() > deadline:
+            return failures_now
+        print("  not yet exact: " + failures_now[0][:200])
         time.sleep(10)
 
 

@@ -87,16 +87,19 @@ class AggregateCommand final : public Command {
     RunSummary rs;
     rs.stats = s.stats;
     rs.elapsed_seconds = s.elapsed_seconds;
-    std::fprintf(stderr, "spate aggregate: %s; %llu transactions, %llu state entries restored\n",
+    std::fprintf(stderr,
+                 "spate aggregate: %s; %llu transactions, %llu state entries restored, %llu "
+                 "rewinds\n",
                  SummaryText(rs).c_str(), static_cast<unsigned long long>(s.transactions),
-                 static_cast<unsigned long long>(s.restored_entries));
+                 static_cast<unsigned long long>(s.restored_entries),
+                 static_cast<unsigned long long>(s.rewinds));
     if (report_.json) {
       const PipelineStats& t = s.stats;
       std::printf(
           "{\"records\":%llu,\"valid\":%llu,\"deadLetters\":%llu,\"aggregated\":%llu,\"late\":%llu,"
           "\"windowsEmitted\":%llu,\"totalsEmitted\":%llu,\"anomalies\":%llu,\"transactions\":%llu,"
-          "\"restoredEntries\":%llu,\"inputPartitions\":%zu,\"windowPartitions\":%zu,"
-          "\"elapsedSeconds\":%.3f}\n",
+          "\"restoredEntries\":%llu,\"rewinds\":%llu,\"inputPartitions\":%zu,"
+          "\"windowPartitions\":%zu,\"elapsedSeconds\":%.3f}\n",
           static_cast<unsigned long long>(t.records), static_cast<unsigned long long>(t.valid),
           static_cast<unsigned long long>(t.dead_letters),
           static_cast<unsigned long long>(t.aggregated), static_cast<unsigned long long>(t.late),
@@ -104,8 +107,9 @@ class AggregateCommand final : public Command {
           static_cast<unsigned long long>(t.totals_emitted),
           static_cast<unsigned long long>(t.anomalies),
           static_cast<unsigned long long>(s.transactions),
-          static_cast<unsigned long long>(s.restored_entries), s.held_inputs.size(),
-          s.held_windows.size(), s.elapsed_seconds);
+          static_cast<unsigned long long>(s.restored_entries),
+          static_cast<unsigned long long>(s.rewinds), s.held_inputs.size(), s.held_windows.size(),
+          s.elapsed_seconds);
     }
     return 0;
   }

@@ -1,5 +1,7 @@
 #include "kafka/consumer.h"
 
+#include <fmt/format.h>
+
 #include "kafka/admin.h"
 
 namespace spate::kafka {
@@ -67,6 +69,39 @@ Status Consumer::Subscribe(const std::vector<std::string>& topics) {
   }
   rd_kafka_resp_err_t err = rd_kafka_subscribe(rk_.get(), list.get());
   if (err) return Status::Error("cannot subscribe: " + ErrorText(err));
+  return Status::Ok();
+}
+
+Status Consumer::SeekToCommitted(int timeout_ms) {
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_resp_err_t err = rd_kafka_assignment(rk_.get(), &raw)) {
+    return Status::Error("assignment: " + ErrorText(err));
+  }
+  PartitionListPtr list(raw);
+  if (list->cnt == 0) return Status::Ok();
+  if (rd_kafka_resp_err_t err = rd_kafka_committed(rk_.get(), list.get(), timeout_ms)) {
+    return Status::Error("committed offsets: " + ErrorText(err));
+  }
+  for (int i = 0; i < list->cnt; ++i) {
+    auto& tp = list->elems[i];
+    if (tp.err) {
+      return Status::Error(fmt::format("committed offset of {} [{}]: {}", tp.topic, tp.partition,
+                                       ErrorText(tp.err)));
+    }
+    if (tp.offset < 0) tp.offset = RD_KAFKA_OFFSET_BEGINNING;  // nothing committed yet
+  }
+  if (rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_.get(), list.get(), timeout_ms)) {
+    std::string msg = std::string("seek: ") + rd_kafka_error_string(e);
+    rd_kafka_error_destroy(e);
+    return Status::Error(msg);
+  }
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& tp = list->elems[i];
+    if (tp.err) {
+      return Status::Error(
+          fmt::format("seek {} [{}]: {}", tp.topic, tp.partition, ErrorText(tp.err)));
+    }
+  }
   return Status::Ok();
 }
 

@@ -38,6 +38,11 @@ class Consumer {
   Status Assign(const std::string& topic, const std::vector<int32_t>& partitions, int64_t offset);
   // Joins the group (cooperative-sticky) for these topics.
   Status Subscribe(const std::vector<std::string>& topics);
+  // Group mode: seeks every assigned partition back to the group's committed offset (the
+  // beginning where none is committed), dropping whatever was fetched beyond it. This is how
+  // a transactional reader rewinds after an aborted transaction without leaving the group
+  // (librdkafka's examples/transactions.c).
+  Status SeekToCommitted(int timeout_ms);
 
   // Called from Poll() when the group gives partitions (assign = true) or takes them
   // (assign = false; lost = true when they were lost rather than handed over, and may

@@ -109,9 +109,7 @@ struct WindowTask {
 
 class Aggregator {
  public:
-  // `carried`: what earlier attempts of this run did (counters stay monotonic over restarts).
-  Aggregator(const AggregateConfig& c, PipelineMetrics* metrics, prometheus::Registry* registry,
-             const AggregateSummary& carried)
+  Aggregator(const AggregateConfig& c, PipelineMetrics* metrics, prometheus::Registry* registry)
       : c_(c),
         metrics_(metrics),
         changelog_(c.group + "-changelog"),
@@ -119,27 +117,18 @@ class Aggregator {
         decoder_(NewDecoder(c.wire)),
         binary_(NewDecoder(WireFormat::kBinary)) {
     if (registry) exporter_ = std::make_unique<kafka::StatsExporter>(*registry, "aggregate");
-    stats_ = carried.stats;
-    transactions_ = carried.transactions;
-    restored_ = carried.restored_entries;
-    held_inputs_ = carried.held_inputs;
-    held_windows_ = carried.held_windows;
   }
   // librdkafka revokes the assignment when the consumer closes: that must not commit.
   ~Aggregator() {
     if (consumer_) consumer_->OnRebalance(nullptr);
   }
 
-  // The run stopped at a batch that could not commit (partitions lost, or the transaction
-  // aborted, e.g. by a rebalance that changed the group's generation under it): it may start
-  // over from the last commit.
-  bool restartable() const { return lost_partitions_ || aborted_; }
-
   AggregateSummary Summary() const {
     AggregateSummary s;
     s.stats = stats_;
     s.elapsed_seconds = std::chrono::duration<double>(Clock::now() - t0_).count();
     s.transactions = transactions_;
+    s.rewinds = rewinds_;
     s.restored_entries = restored_;
     s.held_inputs = held_inputs_;
     s.held_windows = held_windows_;
@@ -157,20 +146,32 @@ class Aggregator {
     if (Status s = consumer_->Subscribe({c_.input, repartition_}); !s.ok()) return s;
     auto last_progress = t0;
     bool done = false;
+    int failed_batches = 0;  // in a row
     while (!done) {
       if (Status s = producer_->Begin(); !s.ok()) return s;
       const auto batch_end = Clock::now() + std::chrono::milliseconds(c_.commit_interval_ms);
-      while (Clock::now() < batch_end) {
+      while (Clock::now() < batch_end && !rewind_) {
         if (stop && stop()) {
           done = true;
           break;
         }
         auto m = consumer_->Poll(20);
         if (!rebalance_status_.ok()) return rebalance_status_;
-        if (!m) continue;
+        if (!m || rewind_) continue;  // after a failed batch, m is read again after the rewind
         if (Status s = Dispatch(*m); !s.ok()) return s;
       }
-      if (Status s = CommitBatch(); !s.ok()) return s;
+      if (!rewind_) {
+        Status s = CommitBatch();
+        if (!s.ok() && !rewind_) return s;
+        if (!s.ok()) failure_ = s.message();
+      }
+      if (rewind_) {
+        // Ten failed batches in a row: something is persistently wrong.
+        if (++failed_batches > 10) return Status::Error(failure_);
+        if (Status s = Rewind(); !s.ok()) return s;
+        continue;  // a stop requested meanwhile ends the loop: nothing uncommitted is left
+      }
+      failed_batches = 0;
       auto now = Clock::now();
       if (progress && now - last_progress >= std::chrono::seconds(1)) {
         last_progress = now;
@@ -183,7 +184,9 @@ class Aggregator {
   }
 
  private:
-  Status Connect() {
+  // The transactional producer; a new one (same transactional.id) replaces a failed one.
+  Status NewProducer() {
+    producer_.reset();
     kafka::ClientConfig pc = c_.client.For(kafka::ClientConfig::Role::kProducer);
     pc.Set("transactional.id", "spate-aggregate-" + c_.group + "-" + c_.instance);
     // A member that dies for good blocks read_committed readers of the partitions it wrote
@@ -198,6 +201,11 @@ class Aggregator {
     auto p = kafka::TxnProducer::Create(pc, kTimeoutMs);
     if (!p.ok()) return p.status();
     producer_ = std::move(p).value();
+    return Status::Ok();
+  }
+
+  Status Connect() {
+    if (Status s = NewProducer(); !s.ok()) return s;
     rd_kafka_t* rk = producer_->handle();
     auto n = kafka::PartitionCount(rk, c_.input, 10'000);
     if (!n.ok()) return n.status();
@@ -235,6 +243,7 @@ class Aggregator {
     // Long enough to ride out a coordinator failover; static membership makes a restarted
     // instance take its partitions back at once anyway.
     if (cc.Get("session.timeout.ms").empty()) cc.Set("session.timeout.ms", "30000");
+    session_timeout_ms_ = std::stoi(cc.Get("session.timeout.ms"));
     auto consumer = kafka::Consumer::Create(cc, exporter_.get());
     if (!consumer.ok()) return consumer.status();
     consumer_ = std::move(consumer).value();
@@ -265,25 +274,68 @@ class Aggregator {
       const auto& tp = parts.elems[i];
       (c_.input == tp.topic ? inputs : windows).push_back(tp.partition);
     }
+    last_rebalance_ = Clock::now();
     if (assign) {
-      rebalance_status_ = Restore(inputs, windows);
-      had_assignment_ = true;
+      // After a failed batch the tasks are rebuilt by the rewind, these with the others.
+      if (!rewind_) rebalance_status_ = Restore(inputs, windows);
       std::fprintf(stderr, "spate aggregate: assigned %zu input and %zu window partitions\n",
                    inputs.size(), windows.size());
       return;
     }
     if (lost) {
-      lost_partitions_ = true;
-      rebalance_status_ = Status::Error("lost partitions");
-      return;
+      // Maybe another member's already: nothing of this batch may commit.
+      failure_ = "partitions lost";
+      rewind_ = true;
+    } else if (!rewind_) {
+      Status s = CommitBatch();
+      if (!s.ok() && !rewind_) {
+        rebalance_status_ = s;
+        return;
+      }
+      if (!s.ok()) failure_ = s.message();
     }
-    rebalance_status_ = CommitBatch();
-    if (!rebalance_status_.ok()) return;
     for (int32_t p : inputs) sources_.erase(p);
     for (int32_t p : windows) windows_.erase(p);
-    std::fprintf(stderr, "spate aggregate: handed over %zu input and %zu window partitions\n",
-                 inputs.size(), windows.size());
-    rebalance_status_ = producer_->Begin();
+    std::fprintf(stderr, "spate aggregate: %s %zu input and %zu window partitions\n",
+                 lost ? "lost" : "handed over", inputs.size(), windows.size());
+    if (!rewind_) rebalance_status_ = producer_->Begin();
+  }
+
+  // After a batch that could not commit (its transaction aborted, e.g. ILLEGAL_GENERATION in
+  // a rebalance; the producer failed; or partitions were lost), goes back to the last commit
+  // without leaving the group: the open transaction is aborted (or the producer replaced),
+  // every task is rebuilt from its changelog, and every assigned partition is sought back to
+  // its committed position. Keeping the consumer matters: a new one under the same static
+  // group.instance.id could leave partitions assigned to nobody (librdkafka 2.0.2,
+  // cooperative-sticky), as a restart with a new consumer once did in the scale test.
+  Status Rewind() {
+    std::fprintf(stderr, "spate aggregate: %s; rewinding to the last commit\n", failure_.c_str());
+    if (producer_->in_transaction() || new_producer_) {
+      std::string error;
+      if (new_producer_ || producer_->Abort(kTimeoutMs, &error) == kafka::TxnOutcome::kFatal) {
+        // init_transactions fences the old producer and aborts what it left open.
+        if (Status s = NewProducer(); !s.ok()) return s;
+      }
+    }
+    new_producer_ = false;
+    for (std::string& f : frames_) f.clear();
+    sources_.clear();
+    windows_.clear();
+    rd_kafka_topic_partition_list_t* raw = nullptr;
+    if (rd_kafka_resp_err_t err = rd_kafka_assignment(consumer_->handle(), &raw)) {
+      return Status::Error("assignment: " + kafka::ErrorText(err));
+    }
+    kafka::PartitionListPtr assigned(raw);
+    std::vector<int32_t> inputs, windows;
+    for (int i = 0; i < assigned->cnt; ++i) {
+      const auto& tp = assigned->elems[i];
+      (c_.input == tp.topic ? inputs : windows).push_back(tp.partition);
+    }
+    if (Status s = consumer_->SeekToCommitted(kTimeoutMs); !s.ok()) return s;
+    if (Status s = Restore(inputs, windows); !s.ok()) return s;
+    rewind_ = false;
+    ++rewinds_;
+    return Status::Ok();
   }
 
   // Reads the tasks' changelog partitions to their end (read_committed) and rebuilds them.
@@ -638,23 +690,28 @@ class Aggregator {
         }
         return Status::Ok();
       case kafka::TxnOutcome::kAborted:
-        // The batch's effects are gone, but this process's state already holds them: stop,
-        // and let the restart rebuild from the changelog and the committed positions.
-        aborted_ = true;
-        return Status::Error("transaction aborted (" + error +
-                             "); restart to resume from the last commit");
+        // The batch's effects are gone, but the tasks already hold them: Rewind().
+        rewind_ = true;
+        return Status::Error("transaction aborted (" + error + ")");
       case kafka::TxnOutcome::kFatal:
         // E.g. a message timed out while a broker died (the epoch must be bumped): a new
-        // producer with the same transactional.id recovers; RunAggregate bounds the retries.
-        aborted_ = true;
+        // producer with the same transactional.id recovers; Run() bounds the retries.
+        rewind_ = true;
+        new_producer_ = true;
         return Status::Error("transaction failed: " + error);
     }
     return Status::Error("unreachable");
   }
 
-  // -e: every task this member holds has finished (called after a commit).
+  // -e: every task this member holds has finished (called after a commit). A member that
+  // holds none waits out a session timeout without rebalances first: a cooperative rebalance
+  // gives a newcomer its partitions only in a second round, and a static member that leaves
+  // keeps whatever it was given from everyone else until its session expires.
   bool Finished() const {
-    if (!had_assignment_) return false;
+    if (sources_.empty() && windows_.empty()) {
+      return last_rebalance_ != Clock::time_point() &&
+             Clock::now() - last_rebalance_ > std::chrono::milliseconds(session_timeout_ms_);
+    }
     for (const auto& [p, t] : sources_) {
       if (!t.at_end || !t.marked || !t.marked_end) return false;
     }
@@ -689,9 +746,12 @@ class Aggregator {
   std::map<int32_t, WindowTask> windows_;
   std::set<int32_t> held_inputs_, held_windows_;
   Status rebalance_status_;
-  bool had_assignment_ = false;
-  bool lost_partitions_ = false;
-  bool aborted_ = false;
+  bool rewind_ = false;        // the open batch cannot commit: Rewind() before the next
+  bool new_producer_ = false;  // ... with a new producer
+  std::string failure_;        // why
+  uint64_t rewinds_ = 0;
+  int session_timeout_ms_ = 30'000;
+  Clock::time_point last_rebalance_;
   const Clock::time_point t0_ = Clock::now();
   PipelineStats stats_;
   uint64_t transactions_ = 0, restored_ = 0;
@@ -706,23 +766,9 @@ Result<AggregateSummary> RunAggregate(const AggregateConfig& config, PipelineMet
                                       prometheus::Registry* registry,
                                       const std::function<bool()>& stop,
                                       const ProgressFn& progress) {
-  AggregateSummary carried;
-  const auto t0 = Clock::now();
-  for (int failures = 0;;) {
-    Aggregator a(config, metrics, registry, carried);
-    Status s = a.Run(stop, progress);
-    const uint64_t committed_before = carried.transactions;
-    carried = a.Summary();
-    carried.elapsed_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    if (s.ok()) return carried;
-    // Ten restarts in a row without a single commit: something is persistently wrong.
-    failures = carried.transactions > committed_before ? 1 : failures + 1;
-    if (!a.restartable() || failures > 10) return s;
-    // Everything uncommitted is dropped with `a` (its open transaction is aborted by the next
-    // instance's init_transactions); the next one restores from the changelog.
-    std::fprintf(stderr, "spate aggregate: %s; restarting from the last commit\n",
-                 s.message().c_str());
-  }
+  Aggregator a(config, metrics, registry);
+  if (Status s = a.Run(stop, progress); !s.ok()) return s;
+  return a.Summary();
 }
 
 }  // namespace spate

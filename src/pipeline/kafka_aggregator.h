@@ -47,13 +47,14 @@ struct AggregateConfig {
   bool exit_at_end = false;
 };
 
-// Counts are cumulative over restarts from the last commit: records re-read after one are
+// Counts are cumulative over rewinds to the last commit: records re-read after one are
 // counted again.
 struct AggregateSummary {
   PipelineStats stats;
   double elapsed_seconds = 0;
   uint64_t transactions = 0;
   uint64_t restored_entries = 0;
+  uint64_t rewinds = 0;  // batches that could not commit and were done again
   std::set<int32_t> held_inputs, held_windows;  // partitions of each stage this process ran
 };
 
