@@ -8,6 +8,9 @@
   dashboards   Grafana: the provisioning YAML and every dashboard JSON, structurally (the data
                source uid each panel names is provisioned, ids and uids unique, every panel has
                queries), and every query parses as PromQL (promtool, as recording rules).
+  saved_objects  OpenSearch Dashboards: deploy/opensearch-dashboards/spate.ndjson parses, every
+               reference resolves, visState / searchSourceJSON / panelsJSON parse, and every
+               field a visualisation or search uses is in the documents spate writes.
   panels       against the real Prometheus (deploy/prometheus/prometheus.sh) while it scrapes a
                running pipeline on the local Kafka cluster (spate produce, aggregate, run; and
                spate index when the binary has it): every panel query of every dashboard, with
@@ -180,6 +183,79 @@ def test_dashboards():
         f.flush()
         promtool("check", "rules", f.name)
     print(f"dashboards: {len(dashboards)} dashboards, {len(rules)} queries parse, data source uids {sorted(uids)}")
+
+
+# ------------------------------------------------------------------------------ saved objects
+SAVED_OBJECTS = os.path.join(DEPLOY, "opensearch-dashboards", "spate.ndjson")
+
+
+def document_fields(spate):
+    """The fields of the documents spate writes, by index pattern id: from a small `spate run`."""
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run([spate, "run", "--records", "20000", "--window", "10s", "--anomalies", "0.01",
+                        "--out", d, "--metrics-addr", "", "--no-progress"], check=True,
+                       stdout=subprocess.DEVNULL)
+        out = {}
+        for pattern, name in (("spate-aggregates", "aggregates.jsonl"), ("spate-anomalies", "anomalies.jsonl")):
+            fields = set()
+            with open(os.path.join(d, name)) as f:
+                for line in f:
+                    fields |= set(json.loads(line))
+            out[pattern] = fields
+        return out
+
+
+def test_saved_objects(spate):
+    fields = document_fields(spate)
+    objs = {}
+    with open(SAVED_OBJECTS) as f:
+        for n, line in enumerate(f, 1):
+            o = json.loads(line)
+            for key in ("type", "id", "attributes", "references"):
+                check(key in o, f"spate.ndjson line {n}: no {key}")
+            check((o["type"], o["id"]) not in objs, f"spate.ndjson: {o['type']} {o['id']} twice")
+            objs[(o["type"], o["id"])] = o
+    patterns = {i: o for (t, i), o in objs.items() if t == "index-pattern"}
+    check({p["attributes"]["title"] for p in patterns.values()} == {"spate-aggregates*", "spate-anomalies*"},
+          "index patterns must be spate-aggregates* and spate-anomalies*")
+    for i, p in patterns.items():
+        check(p["attributes"].get("timeFieldName") in fields.get(i, ()),
+              f"index pattern {i}: time field {p['attributes'].get('timeFieldName')} is not in spate's documents")
+    counts = {}
+    for (t, i), o in objs.items():
+        counts[t] = counts.get(t, 0) + 1
+        refs = {r["name"]: r for r in o["references"]}
+        for r in o["references"]:
+            check((r["type"], r["id"]) in objs, f"{t} {i}: reference to missing {r['type']} {r['id']}")
+        a = o["attributes"]
+        meta = a.get("kibanaSavedObjectMeta", {}).get("searchSourceJSON")
+        index = None
+        if meta is not None:
+            src = json.loads(meta)
+            if "indexRefName" in src:
+                check(src["indexRefName"] in refs, f"{t} {i}: indexRefName {src['indexRefName']} has no reference")
+                index = refs.get(src["indexRefName"], {}).get("id")
+        if t == "visualization":
+            vs = json.loads(a["visState"])
+            check(vs.get("type") and vs.get("aggs"), f"visualization {i}: visState without type or aggs")
+            json.loads(a.get("uiStateJSON", "{}"))
+            for ag in vs.get("aggs", []):
+                field = ag.get("params", {}).get("field")
+                if field:
+                    check(field in fields.get(index, ()), f"visualization {i}: field {field} is not in "
+                          f"the documents of {index} ({sorted(fields.get(index, ()))})")
+        if t == "search":
+            for c in a.get("columns", []) + [s[0] for s in a.get("sort", [])]:
+                check(c in fields.get(index, ()), f"search {i}: column {c} is not in the documents of {index}")
+        if t == "dashboard":
+            panels = json.loads(a["panelsJSON"])
+            json.loads(a.get("optionsJSON", "{}"))
+            check(panels, f"dashboard {i}: no panels")
+            for pnl in panels:
+                check(pnl.get("panelRefName") in refs, f"dashboard {i}: panel {pnl.get('panelIndex')} has no reference")
+                check({"x", "y", "w", "h", "i"} <= set(pnl.get("gridData", {})), f"dashboard {i}: panel without gridData")
+    check(counts.get("dashboard", 0) >= 1, "no dashboard")
+    print(f"saved objects: {counts}, every reference and field resolves")
 
 
 # ------------------------------------------------------------------------------------ panels
@@ -360,7 +436,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--spate", default="build/spate")
     ap.add_argument("--deadline", type=int, default=120, help="panels: seconds to wait for data")
-    ap.add_argument("test", choices=["promtool", "dashboards", "panels"])
+    ap.add_argument("test", choices=["promtool", "dashboards", "saved_objects", "panels"])
     a = ap.parse_args()
     if shutil.which("promtool") is None:
         print("promtool not found (scripts/deps.sh installs the prometheus package)")
@@ -369,6 +445,8 @@ def main():
         test_promtool()
     elif a.test == "dashboards":
         test_dashboards()
+    elif a.test == "saved_objects":
+        test_saved_objects(os.path.abspath(a.spate))
     else:
         test_panels(os.path.abspath(a.spate), a.deadline)
     if FAILURES:
