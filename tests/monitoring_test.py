@@ -38,7 +38,14 @@ import urllib.parse
 import urllib.request
 import uuid
 
-import yaml  # python3-yaml (scripts/deps.sh)
+try:
+    import yaml  # python3-yaml (scripts/deps.sh)
+except ImportError:
+    # An interpreter of its own (pyenv, a venv) without PyYAML: Debian's package serves
+    # /usr/bin/python3.
+    if os.path.realpath(sys.executable) != "/usr/bin/python3" and os.path.exists("/usr/bin/python3"):
+        os.execv("/usr/bin/python3", ["/usr/bin/python3", *sys.argv])
+    raise
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -355,7 +362,8 @@ def test_panels(spate, deadline_s):
     topics = {k: f"mon_{k}_{tag}" for k in ("in", "agg", "tot", "anom", "late", "dlq")}
     for t in topics.values():
         subprocess.run([CLUSTER, "topic", t, "6"], check=True)
-    subprocess.run([prom, "up"], check=True, env=env)
+    if not check(subprocess.run([prom, "up"], env=env).returncode == 0, "prometheus.sh up failed"):
+        return
     procs = Procs(tmp)
     try:
         # Event time runs 10x faster than the wall clock (--event-rate 100 at --rate 1000), so

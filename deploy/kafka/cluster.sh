@@ -257,8 +257,13 @@ cmd_down() {
 cmd_status() {
   local id roles bport cport pid state metrics
   while read -r id roles bport cport; do
-    if pid=$(pid_of "$id"); then state="running (pid $pid)"; else state="stopped"; fi
-    metrics=$(exporter_port "$id" 2>/dev/null) && [ "$JMX_EXPORTER" = 1 ] || metrics=-
+    metrics=-
+    if pid=$(pid_of "$id"); then
+      state="running (pid $pid)"
+      tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- -javaagent: && metrics=$(exporter_port "$id")
+    else
+      state="stopped"
+    fi
     echo "node $id  $roles  broker:$bport controller:$cport metrics:$metrics  $state"
   done < <(nodes)
 }
