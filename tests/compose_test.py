@@ -8,7 +8,7 @@ agree with the local scripts, which are the source of truth:
   - Kafka: the image version and the JMX exporter version are cluster.sh's; every broker
     property cluster.sh writes has the same value in the brokers' and controllers' environment;
     node ids 1-3 controllers and 4-6 brokers as `cluster.sh up --split`; host listeners, quorum
-    ports and exporter ports (broker port + 2) as cluster.sh computes them; the topics of
+    ports and exporter ports (listener port + 2) as cluster.sh computes them; the topics of
     `cluster.sh up` with its partitions, replication factor and min.insync.replicas.
   - Prometheus: the Debian package's version; the config mounted is prometheus-compose.yml
     (equal to render.py's output, checked by monitoring_promtool) and its targets are the
@@ -111,19 +111,19 @@ def test_kafka(services, c):
         want_id, want_role = (str(i + 1), "controller") if i < 3 else (str(i + 1), "broker")
         check(str(env.get("KAFKA_NODE_ID")) == want_id and env.get("KAFKA_PROCESS_ROLES") == want_role,
               f"{name}: node {env.get('KAFKA_NODE_ID')} {env.get('KAFKA_PROCESS_ROLES')}, cluster.sh --split: {want_id} {want_role}")
-        if i < 3:
-            check(env.get("KAFKA_LISTENERS") == f"CONTROLLER://:{c['controller_ports'][i]}", f"{name}: listeners {env.get('KAFKA_LISTENERS')}")
-            continue
-        port = c["broker_ports"][i - 3]
-        check(env.get("KAFKA_LISTENERS") == f"PLAINTEXT://:19092,PLAINTEXT_HOST://:{port}", f"{name}: listeners {env.get('KAFKA_LISTENERS')}")
-        check(env.get("KAFKA_ADVERTISED_LISTENERS") == f"PLAINTEXT://{name}:19092,PLAINTEXT_HOST://localhost:{port}",
-              f"{name}: advertised listeners {env.get('KAFKA_ADVERTISED_LISTENERS')}")
-        check([(p["published"], p["target"]) for p in s.get("ports", [])] == [(port, port)], f"{name}: ports {s.get('ports')}, want {port}")
+        port = c["controller_ports"][i] if i < 3 else c["broker_ports"][i - 3]
         agent = f"-javaagent:/agent/jmx_prometheus_javaagent-{c['jmx']}.jar={port + 2}:/etc/spate/jmx-exporter.yml"
         check(env.get("KAFKA_OPTS") == agent, f"{name}: KAFKA_OPTS {env.get('KAFKA_OPTS')}, want {agent}")
         mounts = " ".join(str(v) for v in s.get("volumes", []))
         check("deploy/kafka/jmx-exporter.yml" in mounts and "/etc/spate/jmx-exporter.yml" in mounts,
               f"{name}: deploy/kafka/jmx-exporter.yml not mounted: {mounts}")
+        if i < 3:
+            check(env.get("KAFKA_LISTENERS") == f"CONTROLLER://:{port}", f"{name}: listeners {env.get('KAFKA_LISTENERS')}")
+            continue
+        check(env.get("KAFKA_LISTENERS") == f"PLAINTEXT://:19092,PLAINTEXT_HOST://:{port}", f"{name}: listeners {env.get('KAFKA_LISTENERS')}")
+        check(env.get("KAFKA_ADVERTISED_LISTENERS") == f"PLAINTEXT://{name}:19092,PLAINTEXT_HOST://localhost:{port}",
+              f"{name}: advertised listeners {env.get('KAFKA_ADVERTISED_LISTENERS')}")
+        check([(p["published"], p["target"]) for p in s.get("ports", [])] == [(port, port)], f"{name}: ports {s.get('ports')}, want {port}")
     check(f"jmx_prometheus_javaagent:{c['jmx']}" in " ".join(services["jmx-agent"]["command"]),
           f"jmx-agent: fetches {services['jmx-agent']['command']}, cluster.sh uses {c['jmx']}")
     t = services["topics"]

@@ -91,9 +91,15 @@ def test_promtool():
                                check=True, stdout=subprocess.PIPE).stdout.decode()
         for port in (9390, 9764, 9767, 29394, 39394, 49394):
             check(f"127.0.0.1:{port}" in local, f"render.py local: no target 127.0.0.1:{port}")
+        check("kafka-controller" not in re.findall(r"job_name: (\S+)", local),
+              "render.py local: a combined cluster has no dedicated controllers to scrape")
         with open(os.path.join(d, "prometheus.yml"), "w") as f:
             f.write(local)
         promtool("check", "config", os.path.join(d, "prometheus.yml"))
+        split = subprocess.run([sys.executable, render, "local", "--topology", "split"], check=True,
+                               stdout=subprocess.PIPE).stdout.decode()
+        for port in (29094, 29095, 49095):
+            check(f"127.0.0.1:{port}" in split, f"render.py local --topology split: no target 127.0.0.1:{port}")
     compose = subprocess.run([sys.executable, render, "compose"], check=True,
                              stdout=subprocess.PIPE).stdout.decode()
     with open(os.path.join(PROM_DIR, "prometheus-compose.yml")) as f:

@@ -18,10 +18,11 @@
 # e.g. 100 gives 29192/39192/49192; tests read the matching SPATE_BROKERS),
 # SPATE_KAFKA_JMX_EXPORTER (default 1; 0 starts the nodes without the agent below).
 #
-# Metrics: every node with the broker role runs the Prometheus JMX exporter as a java agent
+# Metrics: every node runs the Prometheus JMX exporter as a java agent
 # (io.prometheus.jmx:jmx_prometheus_javaagent from Maven Central, cached beside Kafka's jars;
-# rules in jmx-exporter.yml) and serves /metrics on its broker port + 2: 127.0.0.1:29094,
-# 39094, 49094 (shifted by SPATE_KAFKA_PORT_OFFSET too). deploy/prometheus scrapes them.
+# rules in jmx-exporter.yml) and serves /metrics on its broker port + 2 (127.0.0.1:29094,
+# 39094, 49094), or on its controller port + 2 for the controllers of --split (29095, 39095,
+# 49095); SPATE_KAFKA_PORT_OFFSET shifts them too. deploy/prometheus scrapes them.
 set -euo pipefail
 
 KAFKA_VERSION=${KAFKA_VERSION:-3.9.1}
@@ -117,10 +118,12 @@ pid_of() {  # prints the pid if node $1 runs (and is ours)
     && echo "$pid"
 }
 
-exporter_port() {  # node id -> its JMX exporter port (broker port + 2); fails for controllers
-  local id roles bport _
-  while read -r id roles bport _; do
-    [ "$id" = "$1" ] && [ "$bport" != - ] && { echo $((bport + 2)); return 0; }
+exporter_port() {  # node id -> its JMX exporter port: broker port + 2, else controller port + 2
+  local id roles bport cport
+  while read -r id roles bport cport; do
+    [ "$id" = "$1" ] || continue
+    if [ "$bport" != - ]; then echo $((bport + 2)); else echo $((cport + 2)); fi
+    return 0
   done < <(nodes)
   return 1
 }
@@ -189,15 +192,15 @@ create_topics() {
   done
 }
 
-# 39092-39094 and 49092-49094 lie inside Linux's default ephemeral port range (32768-60999): an
+# 39092-39095 and 49092-49095 lie inside Linux's default ephemeral port range (32768-60999): an
 # outgoing client connection can take one of them and the node then fails to bind. Reserve
 # them when we may (root), keeping any reservations already there.
 reserve_ports() {
   local f=/proc/sys/net/ipv4/ip_local_reserved_ports want="" cur i
-  for i in 0 1 2; do want+="${want:+,}${BROKER_PORTS[$i]}-$((BROKER_PORTS[i] + 2))"; done
+  for i in 0 1 2; do want+="${want:+,}${BROKER_PORTS[$i]}-$((BROKER_PORTS[i] + 3))"; done
   [ -w "$f" ] || { log "note: cannot reserve ports $want (not root); a rare bind failure is possible"; return 0; }
   cur=$(cat "$f")
-  case ",$cur," in *",${BROKER_PORTS[0]}-$((BROKER_PORTS[0] + 2)),"*) return 0 ;; esac
+  case ",$cur," in *",${BROKER_PORTS[0]}-$((BROKER_PORTS[0] + 3)),"*) return 0 ;; esac
   echo "${cur:+$cur,}$want" > "$f" 2>/dev/null || true
 }
 

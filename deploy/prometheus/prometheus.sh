@@ -7,12 +7,15 @@
 #
 # It scrapes every spate process on its default --metrics-addr (run 9464, produce 9465,
 # aggregate 9466, index 9467) and the Kafka nodes' JMX exporters (deploy/kafka/cluster.sh,
-# broker port + 2: 29094/39094/49094), every 5 s, and evaluates alerts.yml.
+# broker port + 2: 29094/39094/49094; controllers of --split: 29095/39095/49095), every 5 s,
+# and evaluates alerts.yml. Start it after the cluster (make up does), or run `up` again after
+# changing the topology: it reloads.
 #
 # Environment: SPATE_PROMETHEUS_PORT (default 9090), SPATE_PROMETHEUS_DIR (config, data, log,
 # pid; default /tmp/spate-prometheus), SPATE_PROMETHEUS_RETENTION (default 1d),
 # SPATE_KAFKA_PORT_OFFSET (as cluster.sh: shifts the Kafka targets), SPATE_METRICS_PORT_OFFSET
-# (shifts the spate targets, for processes started with --metrics-addr 127.0.0.1:9464+N ...).
+# (shifts the spate targets, for processes started with --metrics-addr 127.0.0.1:9464+N ...),
+# SPATE_KAFKA_DIR (as cluster.sh: where it records the topology).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -47,7 +50,10 @@ check_port() {
 
 render() {
   mkdir -p "$DIR/data"
-  python3 "$HERE/render.py" local --prometheus-port "$PORT" \
+  # cluster.sh records the topology it started: dedicated controllers are scraped only if any.
+  local topology
+  topology=$(cat "${SPATE_KAFKA_DIR:-/tmp/spate-kafka}/topology" 2>/dev/null || echo combined)
+  python3 "$HERE/render.py" local --prometheus-port "$PORT" --topology "$topology" \
     --kafka-offset "${SPATE_KAFKA_PORT_OFFSET:-0}" --metrics-offset "${SPATE_METRICS_PORT_OFFSET:-0}" \
     > "$DIR/prometheus.yml.new"
   cp "$HERE/alerts.yml" "$DIR/alerts.yml"

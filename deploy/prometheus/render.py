@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Writes prometheus.yml (beside this file, the one source of truth) for where it runs:
 
-  render.py local [--prometheus-port P] [--kafka-offset N] [--metrics-offset M]
+  render.py local [--prometheus-port P] [--kafka-offset N] [--metrics-offset M] [--topology T]
       the ports shifted as deploy/kafka/cluster.sh (SPATE_KAFKA_PORT_OFFSET) and the spate
-      processes' --metrics-addr (SPATE_METRICS_PORT_OFFSET) shift them; prometheus.sh uses it.
+      processes' --metrics-addr (SPATE_METRICS_PORT_OFFSET) shift them; without dedicated
+      controllers (--topology combined, the default) no kafka-controller job. prometheus.sh
+      uses it.
   render.py compose
       the compose services' host names (deploy/compose.yaml); prometheus-compose.yml is this
       output, committed, and tests/monitoring_test.py checks it still is.
@@ -18,7 +20,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SPATE_PORTS = {9464: "run", 9465: "produce", 9466: "aggregate", 9467: "index"}
-KAFKA_PORTS = {29094: "broker-1", 39094: "broker-2", 49094: "broker-3"}
+KAFKA_PORTS = {29094: "broker-1", 39094: "broker-2", 49094: "broker-3",
+               29095: "controller-1", 39095: "controller-2", 49095: "controller-3"}
 PROMETHEUS_PORT = 9090
 # Jobs with no service in compose.yaml: `spate run` is the embedded, single-process pipeline.
 COMPOSE_DROP = {"spate-run"}
@@ -54,10 +57,13 @@ def main():
     ap.add_argument("--prometheus-port", type=int, default=PROMETHEUS_PORT)
     ap.add_argument("--kafka-offset", type=int, default=0)
     ap.add_argument("--metrics-offset", type=int, default=0)
+    ap.add_argument("--topology", choices=["combined", "split"], default="combined")
     a = ap.parse_args()
     with open(os.path.join(HERE, "prometheus.yml")) as f:
         text = f.read()
     if a.mode == "local":
+        if a.topology == "combined":
+            text = drop_jobs(text, {"kafka-controller"})
         def target_of(port):
             if port in SPATE_PORTS:
                 return f"127.0.0.1:{port + a.metrics_offset}"
