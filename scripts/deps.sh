@@ -22,15 +22,14 @@ done
 command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
 command -v javac >/dev/null || missing+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || missing+=(maven)
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
-fi
-echo "spate: installing ${missing[*]}" >&2
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "spate: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 # The prometheus package enables a system service on 127.0.0.1:9090 (started where systemd
 # runs). deploy/prometheus/prometheus.sh runs our own instance on that port: turn it off.
 if [ -d /run/systemd/system ] && systemctl is-enabled -q prometheus 2>/dev/null; then
