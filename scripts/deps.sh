@@ -8,6 +8,9 @@ PACKAGES=(
   librdkafka-dev prometheus-cpp-dev libsimdjson-dev libfmt-dev libspdlog-dev libcli11-dev
   libyaml-cpp-dev libcurl4-openssl-dev libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   kcat python3-venv libavro-dev libcpp-httplib-dev nlohmann-json3-dev
+  # Monitoring (deploy/): Prometheus and promtool, PyYAML for tests/monitoring_test.py, and
+  # docker-compose, whose `config` validates deploy/compose.yaml without a Docker daemon.
+  prometheus python3-yaml docker-compose
 )
 
 missing=()
@@ -19,12 +22,16 @@ done
 command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
 command -v javac >/dev/null || missing+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || missing+=(maven)
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
-fi
-echo "spate: installing ${missing[*]}" >&2
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "spate: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The prometheus package enables a system service on 127.0.0.1:9090 (started where systemd
+# runs). deploy/prometheus/prometheus.sh runs our own instance on that port: turn it off.
+if [ -d /run/systemd/system ] && systemctl is-enabled -q prometheus 2>/dev/null; then
+  $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi

@@ -15,10 +15,18 @@
 # ~/.cache/spate), SPATE_KAFKA_DIR (data, logs, pids; default /tmp/spate-kafka),
 # SPATE_KAFKA_HEAP (default 1g: 512m ran out in bench_quick, which makes many topics), SPATE_KAFKA_PARTITIONS (financial_transactions, default 6),
 # SPATE_KAFKA_PORT_OFFSET (added to every port, default 0: a second cluster beside the first,
-# e.g. 100 gives 29192/39192/49192; tests read the matching SPATE_BROKERS).
+# e.g. 100 gives 29192/39192/49192; tests read the matching SPATE_BROKERS),
+# SPATE_KAFKA_JMX_EXPORTER (default 1; 0 starts the nodes without the agent below).
+#
+# Metrics: every node runs the Prometheus JMX exporter as a java agent
+# (io.prometheus.jmx:jmx_prometheus_javaagent from Maven Central, cached beside Kafka's jars;
+# rules in jmx-exporter.yml) and serves /metrics on its broker port + 2 (127.0.0.1:29094,
+# 39094, 49094), or on its controller port + 2 for the controllers of --split (29095, 39095,
+# 49095); SPATE_KAFKA_PORT_OFFSET shifts them too. deploy/prometheus scrapes them.
 set -euo pipefail
 
 KAFKA_VERSION=${KAFKA_VERSION:-3.9.1}
+JMX_EXPORTER_VERSION=1.0.1
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${SPATE_CACHE:-$HOME/.cache/spate}
 LIBS=$CACHE/kafka-$KAFKA_VERSION/libs
@@ -26,6 +34,8 @@ DIR=${SPATE_KAFKA_DIR:-/tmp/spate-kafka}
 HEAP=${SPATE_KAFKA_HEAP:-1g}
 PARTITIONS=${SPATE_KAFKA_PARTITIONS:-6}
 OFF=${SPATE_KAFKA_PORT_OFFSET:-0}
+JMX_EXPORTER=${SPATE_KAFKA_JMX_EXPORTER:-1}
+AGENT=$CACHE/jmx-exporter-$JMX_EXPORTER_VERSION/jmx_prometheus_javaagent-$JMX_EXPORTER_VERSION.jar
 BROKER_PORTS=($((29092 + OFF)) $((39092 + OFF)) $((49092 + OFF)))
 CONTROLLER_PORTS=($((29093 + OFF)) $((39093 + OFF)) $((49093 + OFF)))
 BOOTSTRAP=127.0.0.1:${BROKER_PORTS[0]},127.0.0.1:${BROKER_PORTS[1]},127.0.0.1:${BROKER_PORTS[2]}
@@ -47,6 +57,14 @@ fetch() {
     dependency:copy-dependencies -DoutputDirectory="$LIBS" -DincludeScope=runtime >&2 \
     || die "could not resolve Kafka $KAFKA_VERSION from Maven Central"
   touch "$LIBS/.complete"
+}
+
+fetch_agent() {
+  [ "$JMX_EXPORTER" = 1 ] && [ ! -f "$AGENT" ] || return 0
+  log "fetching the Prometheus JMX exporter $JMX_EXPORTER_VERSION from Maven Central"
+  mvn -q -B dependency:copy -Dartifact="io.prometheus.jmx:jmx_prometheus_javaagent:$JMX_EXPORTER_VERSION" \
+    -DoutputDirectory="$(dirname "$AGENT")" >&2 \
+    || die "could not resolve jmx_prometheus_javaagent $JMX_EXPORTER_VERSION from Maven Central"
 }
 
 LOG_FLAGS=(-Dlog4j.configuration="file:$HERE/log4j.properties" -Dlog4j2.configurationFile="$HERE/log4j2.properties")
@@ -100,10 +118,23 @@ pid_of() {  # prints the pid if node $1 runs (and is ours)
     && echo "$pid"
 }
 
+exporter_port() {  # node id -> its JMX exporter port: broker port + 2, else controller port + 2
+  local id roles bport cport
+  while read -r id roles bport cport; do
+    [ "$id" = "$1" ] || continue
+    if [ "$bport" != - ]; then echo $((bport + 2)); else echo $((cport + 2)); fi
+    return 0
+  done < <(nodes)
+  return 1
+}
+
 start_node() {
-  local id=$1
+  local id=$1 agent=() port
   if pid_of "$id" >/dev/null; then return; fi
-  KAFKA_NODE_DIR="$DIR/node$id" nohup java -Xms"$HEAP" -Xmx"$HEAP" -XX:+UseG1GC \
+  if [ "$JMX_EXPORTER" = 1 ] && port=$(exporter_port "$id"); then
+    agent=(-javaagent:"$AGENT"=127.0.0.1:"$port":"$HERE/jmx-exporter.yml")
+  fi
+  KAFKA_NODE_DIR="$DIR/node$id" nohup java -Xms"$HEAP" -Xmx"$HEAP" -XX:+UseG1GC "${agent[@]}" \
     "${LOG_FLAGS[@]}" -Dkafka.logs.dir="$DIR/node$id" \
     -cp "$LIBS/*" kafka.Kafka "$DIR/node$id/server.properties" \
     > "$DIR/node$id/stdout.log" 2>&1 &
@@ -161,15 +192,15 @@ create_topics() {
   done
 }
 
-# 39092/39093 and 49092/49093 lie inside Linux's default ephemeral port range (32768-60999): an
+# 39092-39095 and 49092-49095 lie inside Linux's default ephemeral port range (32768-60999): an
 # outgoing client connection can take one of them and the node then fails to bind. Reserve
 # them when we may (root), keeping any reservations already there.
 reserve_ports() {
   local f=/proc/sys/net/ipv4/ip_local_reserved_ports want="" cur i
-  for i in 0 1 2; do want+="${want:+,}${BROKER_PORTS[$i]}-${CONTROLLER_PORTS[$i]}"; done
+  for i in 0 1 2; do want+="${want:+,}${BROKER_PORTS[$i]}-$((BROKER_PORTS[i] + 3))"; done
   [ -w "$f" ] || { log "note: cannot reserve ports $want (not root); a rare bind failure is possible"; return 0; }
   cur=$(cat "$f")
-  case ",$cur," in *",$want,"*|*",${BROKER_PORTS[0]}-${CONTROLLER_PORTS[0]},"*) return 0 ;; esac
+  case ",$cur," in *",${BROKER_PORTS[0]}-$((BROKER_PORTS[0] + 3)),"*) return 0 ;; esac
   echo "${cur:+$cur,}$want" > "$f" 2>/dev/null || true
 }
 
@@ -177,6 +208,7 @@ cmd_up() {
   local topology=combined
   [ "${1:-}" = --split ] && topology=split
   fetch
+  fetch_agent
   reserve_ports
   mkdir -p "$DIR"
   if [ -f "$DIR/topology" ] && [ "$(cat "$DIR/topology")" != "$topology" ]; then
@@ -226,10 +258,16 @@ cmd_down() {
 }
 
 cmd_status() {
-  local id roles bport cport pid state
+  local id roles bport cport pid state metrics
   while read -r id roles bport cport; do
-    if pid=$(pid_of "$id"); then state="running (pid $pid)"; else state="stopped"; fi
-    echo "node $id  $roles  broker:$bport controller:$cport  $state"
+    metrics=-
+    if pid=$(pid_of "$id"); then
+      state="running (pid $pid)"
+      tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- -javaagent: && metrics=$(exporter_port "$id")
+    else
+      state="stopped"
+    fi
+    echo "node $id  $roles  broker:$bport controller:$cport metrics:$metrics  $state"
   done < <(nodes)
 }
 
@@ -246,9 +284,9 @@ case "${1:-}" in
   down) cmd_down ;;
   status) cmd_status ;;
   kill) cmd_kill "$2" ;;
-  start) fetch; reserve_ports; start_node "$2"; wait_ready 60 ;;
+  start) fetch; fetch_agent; reserve_ports; start_node "$2"; wait_ready 60 ;;
   clean) cmd_down; rm -rf "$DIR" ;;
   topic) shift; fetch; create_topic "$@" ;;
-  fetch) fetch ;;
+  fetch) fetch; fetch_agent ;;
   *) echo "usage: $0 up [--split] | down | status | kill NODE | start NODE | topic NAME N | clean | fetch" >&2; exit 2 ;;
 esac
