@@ -73,7 +73,9 @@ void PipelineMetrics::Init(prometheus::Registry& reg) {
   open_windows_ = &BuildGauge().Name("spate_open_windows")
                        .Help("Windows open in the engine").Register(reg).Add({});
   latency_ = &BuildHistogram().Name("spate_processing_latency_seconds")
-                  .Help("Time from a chunk's generation to its records being aggregated")
+                  .Help("Time from records' creation to their results (spate run: a chunk's "
+                        "generation; spate aggregate: a batch's oldest input record's Kafka "
+                        "timestamp to its commit)")
                   .Register(reg)
                   .Add({}, prometheus::Histogram::BucketBoundaries{
                                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <map>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "core/partitioner.h"
@@ -467,6 +468,9 @@ class Aggregator {
   Status ProcessInput(SourceTask& t, const rd_kafka_message_t& m) {
     t.at_end = false;
     ++stats_.records;
+    rd_kafka_timestamp_type_t ts_type;
+    const int64_t ts = rd_kafka_message_timestamp(&m, &ts_type);
+    if (ts_type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE) oldest_ms_ = std::min(oldest_ms_, ts);
     ++stats_.decoded;
     stats_.bytes += m.len;
     std::string_view payload(static_cast<const char*>(m.payload), m.payload ? m.len : 0);
@@ -679,12 +683,22 @@ class Aggregator {
       if (Status s = CommitWindows(r, w); !s.ok()) return s;
     }
     std::string error;
+    const int64_t oldest = std::exchange(oldest_ms_, INT64_MAX);
     kafka::TxnOutcome o = producer_->SendOffsets(consumer_->handle(), kTimeoutMs, &error);
     if (o == kafka::TxnOutcome::kCommitted) o = producer_->Commit(kTimeoutMs, &error);
     switch (o) {
       case kafka::TxnOutcome::kCommitted:
         ++transactions_;
         if (metrics_) {
+          if (oldest != INT64_MAX) {
+            // The batch's oldest input record, from its Kafka timestamp to its results
+            // becoming visible: what a downstream reader waits at worst.
+            const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count();
+            metrics_->ObserveLatency(
+                std::chrono::milliseconds(std::max<int64_t>(0, now_ms - oldest)));
+          }
           metrics_->Publish(stats_);
           metrics_->SetWatermark(ProcessWatermark(), OpenWindows());
         }
@@ -750,6 +764,7 @@ class Aggregator {
   bool new_producer_ = false;  // ... with a new producer
   std::string failure_;        // why
   uint64_t rewinds_ = 0;
+  int64_t oldest_ms_ = INT64_MAX;  // Kafka timestamp of the batch's oldest input record
   int session_timeout_ms_ = 30'000;
   Clock::time_point last_rebalance_;
   const Clock::time_point t0_ = Clock::now();
