@@ -1,6 +1,6 @@
 // Starts one OpenSearch node inside this JVM from the jars that pom.xml resolves: the server
-// with the netty4 transport (HTTP) and the common analysis plugins on the classpath, no
-// distribution, no plugin directory, no security manager. deploy/opensearch/opensearch.sh
+// with the netty4 transport (HTTP), common analysis and mapper-extras (scaled_float) plugins on
+// the classpath; no distribution, no plugin directory, no security manager. deploy/opensearch/opensearch.sh
 // compiles and runs it; the settings arrive as -EKEY=VALUE arguments, like bin/opensearch.
 //
 // Node's constructor that takes classpath plugins is protected (OpenSearch's own test
@@ -17,6 +17,7 @@ import org.opensearch.analysis.common.CommonAnalysisPlugin;
 import org.opensearch.common.logging.LogConfigurator;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.env.Environment;
+import org.opensearch.index.mapper.MapperExtrasPlugin;
 import org.opensearch.node.InternalSettingsPreparer;
 import org.opensearch.node.Node;
 import org.opensearch.plugins.Plugin;
@@ -45,7 +46,7 @@ public final class Launcher {
         InternalSettingsPreparer.prepareEnvironment(settings, Map.of(), config, () -> settings.get("node.name"));
     LogConfigurator.setNodeName(settings.get("node.name"));
     LogConfigurator.configure(env);
-    Node node = new ClasspathNode(env, List.of(Netty4Plugin.class, CommonAnalysisPlugin.class));
+    Node node = new ClasspathNode(env, List.of(Netty4Plugin.class, CommonAnalysisPlugin.class, MapperExtrasPlugin.class));
     CountDownLatch stopped = new CountDownLatch(1);
     // SIGTERM (opensearch.sh down) closes the node cleanly: shards flushed, ports released.
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

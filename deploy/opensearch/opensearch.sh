@@ -5,9 +5,9 @@
 #   deploy/opensearch/opensearch.sh status   one line
 #   deploy/opensearch/opensearch.sh stop     = down, but keep the data (restart with up)
 #
-# The node is OpenSearch's server jar with the netty4 transport and common analysis plugins on
-# the classpath, started by Launcher.java (compiled here with javac); pom.xml pins the version
-# (2.19.x, the last line that runs on Java 17). Running `up` twice is harmless.
+# The node is OpenSearch's server jar with the netty4 transport, common analysis and
+# mapper-extras plugins on the classpath, started by Launcher.java (compiled here with javac);
+# pom.xml pins the version (2.19.x, the last line that runs on Java 17). Running `up` twice is harmless.
 #
 # Environment: SPATE_CACHE (jar cache, default ~/.cache/spate), SPATE_OPENSEARCH_DIR (data, log,
 # pid; default /tmp/spate-opensearch), SPATE_OPENSEARCH_PORT (HTTP, default 9200; the transport
@@ -28,7 +28,7 @@ log() { echo "opensearch: $*" >&2; }
 die() { echo "opensearch: error: $*" >&2; exit 1; }
 
 fetch() {
-  if [ ! -f "$LIBS/.complete" ]; then
+  if [ ! -f "$LIBS/.complete" ] || [ "$HERE/pom.xml" -nt "$LIBS/.complete" ]; then
     command -v mvn >/dev/null || die "mvn not found (apt-get install maven)"
     log "fetching OpenSearch $VERSION from Maven Central into $LIBS"
     rm -rf "$LIBS"

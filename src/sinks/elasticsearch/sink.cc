@@ -124,12 +124,16 @@ class OffsetTracker {
     parts_[tp].open.emplace_back(offset, false);
     parts_[tp].next = offset + 1;
   }
-  void Finish(const Item& it) {
+  // Marks the item's offset finished; false if it was not open (read under an earlier
+  // assignment of its partition, since revoked).
+  bool Finish(const Item& it) {
     Partition& p = parts_[it.tp];
-    if (!p.assigned || p.epoch != it.epoch) return;  // read under an earlier assignment
+    if (!p.assigned || p.epoch != it.epoch) return false;
     auto pos = std::lower_bound(p.open.begin(), p.open.end(), std::make_pair(it.offset, false));
-    if (pos != p.open.end() && pos->first == it.offset) pos->second = true;
+    if (pos == p.open.end() || pos->first != it.offset || pos->second) return false;
+    pos->second = true;
     while (!p.open.empty() && p.open.front().second) p.open.pop_front();
+    return true;
   }
   // Offsets to commit for the assigned partitions (-1: nothing new).
   int64_t Committable(int tp) const {
@@ -157,11 +161,15 @@ class Sink {
   Sink(const SinkConfig& c, prometheus::Registry& reg)
       : c_(c), m_(reg), stats_(reg, "index-consumer"), backoff_(c.backoff_base_ms, c.backoff_cap_ms) {}
 
+  // The consumer is closed first, while everything its last revocation commits is alive.
+  ~Sink() { consumer_.reset(); }
+
   Result<SinkSummary> Run(const std::function<bool()>& stop, const ProgressFn& progress);
 
  private:
   Status OnMessage(const rd_kafka_message_t& m);
   void Add(Item it);
+  void Seal();
   Status Flush(bool force);
   Status Send(Batch b);
   Status OnResponse(HttpResponse& r);
@@ -180,21 +188,31 @@ class Sink {
   std::unique_ptr<kafka::Producer> dlq_;
   OffsetTracker offsets_;
   std::map<std::string, std::string> index_of_topic_;
-  Batch current_;
-  std::deque<Batch> retries_;
+  Batch current_;             // filling
+  std::deque<Batch> ready_;   // full or lingered long enough, waiting for a request slot
+  std::deque<Batch> retries_;  // ordered by the time they may be sent again
   std::map<uint64_t, Batch> running_;
   uint64_t next_tag_ = 1;
   size_t buffered_ = 0;  // items read and not finished
   bool paused_ = false;
+  std::map<std::pair<std::string, int32_t>, bool> at_end_;  // partitions read to their end
   SinkSummary sum_;
   std::string fatal_;
   std::string line_;
 };
 
 void Sink::Add(Item it) {
+  size_t bytes = it.doc.source.size() + it.doc.id.size() + 100;  // + the action line
+  if (!current_.items.empty() && current_.bytes + bytes > c_.batch_bytes) Seal();
   if (current_.items.empty()) current_.first = Clock::now();
-  current_.bytes += it.doc.source.size() + it.doc.id.size() + 100;
+  current_.bytes += bytes;
   current_.items.push_back(std::move(it));
+  if (current_.items.size() >= c_.batch_docs) Seal();
+}
+
+void Sink::Seal() {
+  ready_.push_back(std::move(current_));
+  current_ = Batch();
 }
 
 Status Sink::OnMessage(const rd_kafka_message_t& m) {
@@ -224,13 +242,11 @@ Status Sink::Flush(bool force) {
     retries_.pop_front();
     if (Status s = Send(std::move(b)); !s.ok()) return s;
   }
-  if (current_.items.empty()) return Status::Ok();
-  bool full = current_.items.size() >= c_.batch_docs || current_.bytes >= c_.batch_bytes;
-  bool due = force || MsSince(current_.first) >= c_.linger_ms;
-  if ((full || due) && static_cast<int>(running_.size()) < c_.max_inflight) {
-    Batch b = std::move(current_);
-    current_ = Batch();
-    return Send(std::move(b));
+  if (!current_.items.empty() && (force || MsSince(current_.first) >= c_.linger_ms)) Seal();
+  while (!ready_.empty() && static_cast<int>(running_.size()) < c_.max_inflight) {
+    Batch b = std::move(ready_.front());
+    ready_.pop_front();
+    if (Status s = Send(std::move(b)); !s.ok()) return s;
   }
   return Status::Ok();
 }
@@ -325,8 +341,7 @@ Status Sink::OnResponse(HttpResponse& r) {
           ++sum_.indexed;
         }
         ++done;
-        offsets_.Finish(it);
-        --buffered_;
+        if (offsets_.Finish(it)) --buffered_;
         break;
       case ItemAction::kRetry:
         m_.Error(ir.status == 429 ? "item_429" : "item_5xx").Increment();
@@ -361,8 +376,7 @@ Status Sink::DeadLetter(Item& it, const std::string& error, const std::string& r
   if (Status s = dlq_->Send(it.key, line_); !s.ok()) return s;
   ++sum_.dead_letters;
   m_.Dropped(error).Increment();
-  offsets_.Finish(it);
-  --buffered_;
+  if (offsets_.Finish(it)) --buffered_;
   return Status::Ok();
 }
 
@@ -439,6 +453,7 @@ Result<SinkSummary> Sink::Run(const std::function<bool()>& stop, const ProgressF
     for (int tp : tps) {
       buffered_ -= std::min(buffered_, offsets_.parts()[tp].open.size());
       offsets_.Revoke(tp);
+      at_end_.erase({offsets_.parts()[tp].topic, offsets_.parts()[tp].partition});
     }
   });
   if (Status s = consumer_->Subscribe(c_.topics); !s.ok()) return s;
@@ -447,7 +462,6 @@ Result<SinkSummary> Sink::Run(const std::function<bool()>& stop, const ProgressF
   // partitions are paused instead of filling memory (and the consumer keeps polling, so it
   // stays in its group).
   const size_t max_buffered = c_.batch_docs * static_cast<size_t>(c_.max_inflight + 2);
-  std::map<std::pair<std::string, int32_t>, bool> at_end;
   auto last_commit = Clock::now(), last_progress = Clock::now();
   std::vector<HttpResponse> done;
   bool input_over = false;
@@ -457,12 +471,12 @@ Result<SinkSummary> Sink::Run(const std::function<bool()>& stop, const ProgressF
     if (!input_over) {
       Pause(buffered_ >= max_buffered);
       // Poll Kafka briefly when requests run, so their completions are seen promptly.
-      int wait = http_->inflight() > 0 || !current_.items.empty() ? 0 : 50;
-      for (int n = 0; n < 5000; ++n) {
+      int wait = http_->inflight() > 0 || !current_.items.empty() || !ready_.empty() ? 0 : 50;
+      for (size_t n = 0; n < c_.batch_docs; ++n) {
         auto m = consumer_->Poll(n == 0 ? wait : 0);
         if (!m) break;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-          at_end[{rd_kafka_topic_name(m->rkt), m->partition}] = true;
+          at_end_[{rd_kafka_topic_name(m->rkt), m->partition}] = true;
           continue;
         }
         if (m->err) {
@@ -475,13 +489,12 @@ Result<SinkSummary> Sink::Run(const std::function<bool()>& stop, const ProgressF
           spdlog::warn("spate index: {}", kafka::ErrorText(m->err));
           continue;
         }
-        at_end.erase({rd_kafka_topic_name(m->rkt), m->partition});
+        at_end_.erase({rd_kafka_topic_name(m->rkt), m->partition});
         if (Status s = OnMessage(*m); !s.ok()) return s;
-        if (current_.items.size() >= c_.batch_docs || current_.bytes >= c_.batch_bytes) break;
         if (buffered_ >= max_buffered) break;
       }
       if (c_.exit_at_end && consumer_->assigned_partitions() > 0 &&
-          at_end.size() >= consumer_->assigned_partitions()) {
+          at_end_.size() >= consumer_->assigned_partitions()) {
         input_over = true;
       }
     } else {
@@ -494,7 +507,8 @@ Result<SinkSummary> Sink::Run(const std::function<bool()>& stop, const ProgressF
     for (HttpResponse& r : done) {
       if (Status s = OnResponse(r); !s.ok()) return s;
     }
-    if (http_->inflight() == 0 && current_.items.empty() && !retries_.empty() && draining) {
+    if (http_->inflight() == 0 && current_.items.empty() && ready_.empty() && !retries_.empty() &&
+        draining) {
       // Only retries wait: sleep until the first is due rather than spin.
       auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(retries_.front().ready -
                                                                         Clock::now());
@@ -511,7 +525,7 @@ Result<SinkSummary> Sink::Run(const std::function<bool()>& stop, const ProgressF
       last_progress = Clock::now();
     }
     if (draining && buffered_ == 0 && http_->inflight() == 0 && retries_.empty() &&
-        current_.items.empty()) {
+        ready_.empty() && current_.items.empty()) {
       break;
     }
   }
