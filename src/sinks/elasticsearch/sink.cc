@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <memory>
@@ -578,7 +579,11 @@ std::string IndexTemplateBody(const std::string& index_pattern) {
   field("evidence", R"({"type":"object","enabled":false})");
   std::string body = R"({"index_patterns":[)";
   AppendJsonString(index_pattern, &body);
-  body += R"(],"priority":200,"template":{"mappings":{"dynamic":"strict","properties":{)";
+  // Composable templates whose patterns overlap must differ in priority: the more specific
+  // pattern (more literal characters) wins, so `spate-{topic}` and `spate-test-1` can coexist.
+  size_t literal = index_pattern.size() - std::count(index_pattern.begin(), index_pattern.end(), '*');
+  fmt::format_to(std::back_inserter(body), R"(],"priority":{},)", 100 + literal);
+  body += R"("template":{"mappings":{"dynamic":"strict","properties":{)";
   body += p;
   body += "}}}}";
   return body;
