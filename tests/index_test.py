@@ -23,6 +23,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -37,8 +38,14 @@ CLUSTER = os.path.join(ROOT, "deploy", "kafka", "cluster.sh")
 OPENSEARCH = os.path.join(ROOT, "deploy", "opensearch", "opensearch.sh")
 BROKERS = os.environ.get("SPATE_BROKERS", "127.0.0.1:29092,127.0.0.1:39092,127.0.0.1:49092")
 ES = "http://127.0.0.1:" + os.environ.get("SPATE_OPENSEARCH_PORT", "9200")
-GEN_ARGS = ["--seed", "33", "--out-of-order", "0.05", "--max-delay", "2s", "--malformed", "0.002",
-            "--anomalies", "0.002", "--users", "20000", "--merchants", "300", "--event-rate", "2000"]
+COMMON_ARGS = ["--out-of-order", "0.05", "--max-delay", "2s", "--anomalies", "0.002", "--users",
+               "20000", "--merchants", "300", "--event-rate", "2000"]
+GEN_ARGS = ["--seed", "33", "--malformed", "0.002", *COMMON_ARGS]
+
+
+def clean_args(seed):
+    """Generator options without malformed records: every record is a document."""
+    return ["--seed", str(seed), "--malformed", "0", *COMMON_ARGS]
 ENGINE_ARGS = ["--window", "10s", "--hop", "5s", "--lateness", "5s"]
 
 
@@ -81,9 +88,9 @@ def read(topic):
     return [line for line in out.split("\n") if line]
 
 
-def produce(spate, topic, n, extra=()):
+def produce(spate, topic, n, gen_args=GEN_ARGS):
     subprocess.run([spate, "produce", "--brokers", BROKERS, "--topic", topic, "--records", str(n),
-                    "--no-progress", "--metrics-addr", "", *GEN_ARGS, *extra], check=True,
+                    "--no-progress", "--metrics-addr", "", *gen_args], check=True,
                    stderr=subprocess.DEVNULL)
 
 
@@ -178,37 +185,42 @@ def test_outage(spate):
     tag = uuid.uuid4().hex[:6]
     t = topics("eso_" + tag, ("in",))
     index = f"spate-eso-{tag}"
-    clean = ["--malformed", "0"]  # every record is a document here
-    produce(spate, t["in"], 40_000, clean)
+    produce(spate, t["in"], 40_000, clean_args(33))
     port = free_port()
+    log = tempfile.TemporaryFile()  # not a pipe: nobody reads it while the test waits
     p = subprocess.Popen(index_cmd(spate, [t["in"]], index, "go_" + tag, exit_at_end=False,
                                    metrics=f"127.0.0.1:{port}",
                                    extra=["--batch-docs", "500", "--retry-max-backoff", "5s"]),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                         stdout=subprocess.PIPE, stderr=log)
+
+    def stderr():
+        log.seek(0)
+        return log.read().decode(errors="replace")
     failures = []
     try:
         deadline = time.time() + 120
         while not (_exists(index) and count(index) > 0):
             assert time.time() < deadline, "nothing indexed in 120 s"
-            assert p.poll() is None, p.stderr.read().decode()
+            assert p.poll() is None, stderr()
             time.sleep(0.2)
         subprocess.run([OPENSEARCH, "stop"], check=True)
         t0 = time.time()
         # More records arrive while the index is down (a second run of the generator).
-        produce(spate, t["in"], 40_000, clean + ["--seed", "34"])
+        produce(spate, t["in"], 40_000, clean_args(34))
         time.sleep(max(0.0, 60 - (time.time() - t0)))
         retries = scrape(port, "spate_sink_retries_total")
         errors = scrape(port, "spate_errors_total")
-        assert p.poll() is None, "spate index stopped during the outage: " + p.stderr.read().decode()
+        assert p.poll() is None, "spate index stopped during the outage: " + stderr()
+        down = time.time() - t0
         subprocess.run([OPENSEARCH, "up"], check=True)
-        print(f"  OpenSearch down {time.time() - t0:.0f} s; {int(retries)} documents retried, "
-              f"{int(errors)} errors counted meanwhile")
+        print(f"  OpenSearch stopped for {down:.0f} s (+ {time.time() - t0 - down:.0f} s to start "
+              f"again); meanwhile {int(retries)} documents retried, {int(errors)} errors counted")
         if retries == 0 or errors == 0:
             failures.append("no retries or errors were counted during the outage")
         want = set()
-        for seed in ("33", "34"):
-            out = subprocess.run([spate, "gen", "--records", "40000", *GEN_ARGS, *clean,
-                                  "--seed", seed], check=True, stdout=subprocess.PIPE).stdout
+        for seed in (33, 34):
+            out = subprocess.run([spate, "gen", "--records", "40000", *clean_args(seed)],
+                                 check=True, stdout=subprocess.PIPE).stdout
             want |= {json.loads(line)["transactionId"] for line in recompute.split_lines(out)}
         deadline = time.time() + 180
         while scrape(port, "spate_records_sent_total") < len(want) and time.time() < deadline:
@@ -216,8 +228,8 @@ def test_outage(spate):
     finally:
         subprocess.run([OPENSEARCH, "up"], check=False)
         p.terminate()  # graceful: commits what is acknowledged
-        out, err = p.communicate(timeout=120)
-    assert p.returncode == 0, err.decode()
+        out, _ = p.communicate(timeout=120)
+    assert p.returncode == 0, stderr()
     summary = json.loads(out)
     docs = all_docs(index)
     ids = [i for i, _ in docs]

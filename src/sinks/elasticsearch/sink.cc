@@ -1,6 +1,7 @@
 #include "sinks/elasticsearch/sink.h"
 
 #include <simdjson.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -26,6 +27,12 @@ namespace spate::es {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// This module's logger, on stderr (stdout carries --json).
+spdlog::logger& Log() {
+  static std::shared_ptr<spdlog::logger> log = spdlog::stderr_color_mt("sink/elasticsearch");
+  return *log;
+}
 
 int64_t MsSince(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
@@ -196,6 +203,7 @@ class Sink {
   uint64_t next_tag_ = 1;
   size_t buffered_ = 0;  // items read and not finished
   bool paused_ = false;
+  Clock::time_point last_warn_;
   std::map<std::pair<std::string, int32_t>, bool> at_end_;  // partitions read to their end
   SinkSummary sum_;
   std::string fatal_;
@@ -305,8 +313,11 @@ Status Sink::OnResponse(HttpResponse& r) {
                          : r.status >= 500 ? "http_5xx"
                                            : "http_" + std::to_string(r.status);
       m_.Error(type).Increment();
-      if (b.items.front().attempts == 1 || b.items.front().attempts % 10 == 0) {
-        spdlog::warn("spate index: _bulk of {} documents failed ({}), retrying: {}",
+      // One line per 10 s at most: an outage is a state, not a stream of events (each
+      // failure is counted in spate_errors_total).
+      if (last_warn_ == Clock::time_point() || MsSince(last_warn_) >= 10'000) {
+        last_warn_ = Clock::now();
+        Log().warn("spate index: _bulk of {} documents failed ({}), retrying: {}",
                      b.items.size(), r.status == 0 ? r.error : "HTTP " + std::to_string(r.status),
                      r.body.substr(0, 200));
       }
@@ -405,7 +416,7 @@ Status Sink::Commit(const std::vector<int>& only) {
   if (err) {
     // Not fatal: the documents are in the index; a later commit covers these offsets.
     m_.Error("commit").Increment();
-    spdlog::warn("spate index: offset commit failed: {}", kafka::ErrorText(err));
+    Log().warn("spate index: offset commit failed: {}", kafka::ErrorText(err));
     return Status::Ok();
   }
   for (auto [i, o] : commits) parts[i].committed = o;
@@ -487,7 +498,7 @@ Result<SinkSummary> Sink::Run(const std::function<bool()>& stop, const ProgressF
             return Status::Error("cannot consume: " + kafka::ErrorText(m->err));
           }
           m_.Error("kafka").Increment();
-          spdlog::warn("spate index: {}", kafka::ErrorText(m->err));
+          Log().warn("spate index: {}", kafka::ErrorText(m->err));
           continue;
         }
         at_end_.erase({rd_kafka_topic_name(m->rkt), m->partition});
@@ -613,13 +624,13 @@ Result<std::string> PrepareCluster(HttpClient& http, const SinkConfig& c) {
     return Status::Error(url + " does not look like Elasticsearch or OpenSearch: " +
                          r.body.substr(0, 200));
   }
-  (void)root["version"]["distribution"].get(distribution);
+  if (root["version"]["distribution"].get(distribution)) distribution = "elasticsearch";  // ES: none
   bool opensearch = distribution == "opensearch";
   int major = std::atoi(std::string(number).c_str());
   std::string server = fmt::format("{} {}", opensearch ? "OpenSearch" : "Elasticsearch", number);
   bool supported = opensearch ? (major >= 1 && major <= 3) : (major >= 7 && major <= 8);
   if (!supported) {
-    spdlog::warn("spate index: {} is not a tested version (Elasticsearch 7/8, OpenSearch 1/2)",
+    Log().warn("spate index: {} is not a tested version (Elasticsearch 7/8, OpenSearch 1/2)",
                  server);
   }
   HttpResponse h = http.Request("GET", "/_cluster/health");
