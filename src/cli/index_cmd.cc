@@ -23,8 +23,9 @@ class IndexCommand final : public Command {
     app_->add_option("-t,--topic", c_.topics, "Topic to index (repeatable)")
         ->group(t)
         ->capture_default_str();
-    app_->add_option("-G,--group", group_, "Consumer group (offsets committed after the index "
-                                           "acknowledged the documents)")
+    app_->add_option("-G,--group", group_,
+                     "Consumer group (offsets committed after the index "
+                     "acknowledged the documents)")
         ->group(t)
         ->capture_default_str();
     app_->add_option("--dlq-topic", c_.dlq_topic, "Dead letters: documents the index refused")
@@ -84,8 +85,7 @@ class IndexCommand final : public Command {
   }
 
   int Run() override {
-    auto ms = [](const std::string& opt, const std::string& v, int64_t lo,
-                 int64_t* out) -> Status {
+    auto ms = [](const std::string& opt, const std::string& v, int64_t lo, int64_t* out) -> Status {
       auto d = ParseDurationMs(v);
       if (!d || *d < lo) {
         return Status::Error(opt + ": expected a duration of at least " + std::to_string(lo) +
@@ -94,7 +94,8 @@ class IndexCommand final : public Command {
       *out = *d;
       return Status::Ok();
     };
-    if (Status s = ms("--linger", linger_, 0, &c_.linger_ms); !s.ok()) return UsageError(s.message());
+    if (Status s = ms("--linger", linger_, 0, &c_.linger_ms); !s.ok())
+      return UsageError(s.message());
     if (Status s = ms("--request-timeout", timeout_, 100, &c_.http.timeout_ms); !s.ok()) {
       return UsageError(s.message());
     }
@@ -137,32 +138,30 @@ class IndexCommand final : public Command {
                      s.elapsed_seconds > 0 ? s.indexed / s.elapsed_seconds : 0.0);
       };
     }
-    auto r = es::RunIndexSink(c_, server.value()->registry(), [] { return StopRequested(); },
-                              progress);
+    auto r = es::RunIndexSink(
+        c_, server.value()->registry(), [] { return StopRequested(); }, progress);
     if (!r.ok()) return RuntimeError(r.status().message());
     const es::SinkSummary& s = r.value();
     double rate = s.elapsed_seconds > 0 ? (s.indexed + s.superseded) / s.elapsed_seconds : 0;
-    std::fprintf(stderr,
-                 "spate index: %s: %llu records, %llu indexed, %llu already there (newer or "
-                 "same version), %llu dead letters, %llu retried, %llu requests, %.2f s, "
-                 "%.0f docs/s\n",
-                 s.server.c_str(), static_cast<unsigned long long>(s.received),
-                 static_cast<unsigned long long>(s.indexed),
-                 static_cast<unsigned long long>(s.superseded),
-                 static_cast<unsigned long long>(s.dead_letters),
-                 static_cast<unsigned long long>(s.retries),
-                 static_cast<unsigned long long>(s.requests), s.elapsed_seconds, rate);
+    std::fprintf(
+        stderr,
+        "spate index: %s: %llu records, %llu indexed, %llu already there (newer or "
+        "same version), %llu dead letters, %llu retried, %llu requests, %.2f s, "
+        "%.0f docs/s\n",
+        s.server.c_str(), static_cast<unsigned long long>(s.received),
+        static_cast<unsigned long long>(s.indexed), static_cast<unsigned long long>(s.superseded),
+        static_cast<unsigned long long>(s.dead_letters), static_cast<unsigned long long>(s.retries),
+        static_cast<unsigned long long>(s.requests), s.elapsed_seconds, rate);
     if (report_.json) {
       std::printf(
           "{\"server\":\"%s\",\"records\":%llu,\"indexed\":%llu,\"superseded\":%llu,"
           "\"deadLetters\":%llu,\"retries\":%llu,\"requests\":%llu,\"elapsedSeconds\":%.3f,"
           "\"docsPerSecond\":%.1f}\n",
           s.server.c_str(), static_cast<unsigned long long>(s.received),
-          static_cast<unsigned long long>(s.indexed),
-          static_cast<unsigned long long>(s.superseded),
+          static_cast<unsigned long long>(s.indexed), static_cast<unsigned long long>(s.superseded),
           static_cast<unsigned long long>(s.dead_letters),
-          static_cast<unsigned long long>(s.retries),
-          static_cast<unsigned long long>(s.requests), s.elapsed_seconds, rate);
+          static_cast<unsigned long long>(s.retries), static_cast<unsigned long long>(s.requests),
+          s.elapsed_seconds, rate);
     }
     return 0;
   }

@@ -41,7 +41,8 @@ TEST(BulkResponse, EveryItemOfAPartialFailureIsRead) {
 TEST(BulkResponse, FilteredResponseAndMismatchedCounts) {
   // With filter_path=errors,items.*.status,items.*.error only these fields come back.
   std::vector<ItemResult> r;
-  const char* filtered = R"({"errors":false,"items":[{"index":{"status":201}},{"index":{"status":200}}]})";
+  const char* filtered =
+      R"({"errors":false,"items":[{"index":{"status":201}},{"index":{"status":200}}]})";
   ASSERT_TRUE(ParseBulkResponse(filtered, 2, &r).ok());
   EXPECT_EQ(r[1].status, 200);
   EXPECT_FALSE(ParseBulkResponse(filtered, 3, &r).ok());

@@ -76,7 +76,8 @@ struct HttpClient::Impl {
     curl_slist* h = nullptr;
     h = curl_slist_append(h, (std::string("Content-Type: ") + content_type).c_str());
     h = curl_slist_append(h, "Expect:");  // no 100-continue round trip before large bodies
-    if (!o.api_key.empty()) h = curl_slist_append(h, ("Authorization: ApiKey " + o.api_key).c_str());
+    if (!o.api_key.empty())
+      h = curl_slist_append(h, ("Authorization: ApiKey " + o.api_key).c_str());
     t->headers.reset(h);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     if (method == "HEAD") {
@@ -111,8 +112,10 @@ Result<std::unique_ptr<HttpClient>> HttpClient::Create(const HttpOptions& o) {
   // userinfo in the URL (http://user:password@host:9200) becomes basic auth.
   std::string url = o.url;
   size_t scheme = url.find("://");
-  if (scheme == std::string::npos || (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)) {
-    return Status::Error("--es: expected http://host:port or https://host:port (got '" + o.url + "')");
+  if (scheme == std::string::npos ||
+      (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)) {
+    return Status::Error("--es: expected http://host:port or https://host:port (got '" + o.url +
+                         "')");
   }
   size_t host = scheme + 3;
   size_t at = url.find('@', host);

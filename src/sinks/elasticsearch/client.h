@@ -18,13 +18,13 @@
 namespace spate::es {
 
 struct HttpOptions {
-  std::string url;               // http(s)://host:port[/prefix], no trailing slash needed
-  std::string user, password;    // basic auth (also taken from the URL's userinfo)
-  std::string api_key;           // "Authorization: ApiKey <base64 id:key>" (as Kibana gives it)
-  std::string ca_file;           // PEM bundle to verify the server with
+  std::string url;             // http(s)://host:port[/prefix], no trailing slash needed
+  std::string user, password;  // basic auth (also taken from the URL's userinfo)
+  std::string api_key;         // "Authorization: ApiKey <base64 id:key>" (as Kibana gives it)
+  std::string ca_file;         // PEM bundle to verify the server with
   std::string client_cert, client_key;  // PEM, for mutual TLS
-  bool insecure = false;         // do not verify the server's certificate (tests only)
-  int64_t timeout_ms = 60'000;   // a request that takes longer counts as failed (retried)
+  bool insecure = false;                // do not verify the server's certificate (tests only)
+  int64_t timeout_ms = 60'000;          // a request that takes longer counts as failed (retried)
   int64_t connect_timeout_ms = 5'000;
 };
 
@@ -34,7 +34,7 @@ struct HttpResponse {
   std::string error;       // libcurl's words when status is 0
   bool timed_out = false;  // the transfer failed by timeout
   std::string body;
-  double seconds = 0;      // total time of the transfer
+  double seconds = 0;  // total time of the transfer
 };
 
 class HttpClient {

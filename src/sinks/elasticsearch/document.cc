@@ -1,10 +1,9 @@
 #include "sinks/elasticsearch/document.h"
 
+#include <fmt/format.h>
 #include <simdjson.h>
 
 #include <array>
-
-#include <fmt/format.h>
 
 #include "core/transaction.h"
 #include "stream/output_format.h"
@@ -14,8 +13,8 @@ namespace {
 
 constexpr std::array<std::string_view, 5> kKeyFields = {"merchantId", "userId", "location",
                                                         "currency", "paymentMethod"};
-constexpr std::array<std::string_view, 4> kAmountFields = {"totalAmount", "minAmount",
-                                                           "maxAmount", "amount"};
+constexpr std::array<std::string_view, 4> kAmountFields = {"totalAmount", "minAmount", "maxAmount",
+                                                           "amount"};
 
 // A string's content without quotes.
 std::string_view Text(simdjson::dom::element e) {
@@ -65,8 +64,8 @@ Status MakeDocument(std::string_view json, Document* out) {
   }
   out->id.clear();
   out->source.assign(json);
-  while (!out->source.empty() && (out->source.back() == '\n' || out->source.back() == '\r' ||
-                                   out->source.back() == ' ')) {
+  while (!out->source.empty() &&
+         (out->source.back() == '\n' || out->source.back() == '\r' || out->source.back() == ' ')) {
     out->source.pop_back();
   }
   simdjson::dom::element ws, we, tid, rule;
@@ -75,8 +74,7 @@ Status MakeDocument(std::string_view json, Document* out) {
   bool has_rule = !obj["rule"].get(rule) && rule.is_string();
   if (has_window && !key.empty()) {
     out->kind = DocKind::kAggregate;
-    out->id = fmt::format("{}-{}-{}-{}", IdPart(ws), IdPart(we),
-                          key_field, key);
+    out->id = fmt::format("{}-{}-{}-{}", IdPart(ws), IdPart(we), key_field, key);
   } else if (has_tid && has_rule) {
     out->kind = DocKind::kAnomaly;
     out->id = fmt::format("{}-{}", Text(tid), Text(rule));
@@ -123,7 +121,8 @@ void AppendBulkIndex(std::string_view index, const Document& doc, int64_t versio
   AppendJsonString(index, out);
   out->append(R"(,"_id":)");
   AppendJsonString(doc.id, out);
-  fmt::format_to(std::back_inserter(*out), R"(,"version":{},"version_type":"external"}}}})", version);
+  fmt::format_to(std::back_inserter(*out), R"(,"version":{},"version_type":"external"}}}})",
+                 version);
   out->push_back('\n');
   out->append(doc.source);
   out->push_back('\n');

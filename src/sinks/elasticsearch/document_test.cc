@@ -71,11 +71,12 @@ TEST(Document, BulkActionCarriesIndexIdAndOffsetAsExternalVersion) {
   d.source = R"({"x":1})";
   std::string out;
   AppendBulkIndex("spate-aggs", d, 42, &out);
-  EXPECT_EQ(out,
-            R"({"index":{"_index":"spate-aggs","_id":"a\"b","version":42,"version_type":"external"}})"
-            "\n"
-            R"({"x":1})"
-            "\n");
+  EXPECT_EQ(
+      out,
+      R"({"index":{"_index":"spate-aggs","_id":"a\"b","version":42,"version_type":"external"}})"
+      "\n"
+      R"({"x":1})"
+      "\n");
 }
 
 }  // namespace

@@ -1,19 +1,18 @@
 #include "sinks/elasticsearch/sink.h"
 
-#include <simdjson.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
-#include <chrono>
-#include <algorithm>
-#include <deque>
-#include <map>
-#include <memory>
-
 #include <fmt/format.h>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
+#include <simdjson.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
 
 #include "kafka/consumer.h"
 #include "kafka/producer.h"
@@ -42,29 +41,46 @@ int64_t MsSince(Clock::time_point t) {
 struct SinkMetrics {
   explicit SinkMetrics(prometheus::Registry& reg) {
     using prometheus::BuildCounter;
-    received = &BuildCounter().Name("spate_records_received_total")
-                    .Help("Records a component received").Register(reg)
+    received = &BuildCounter()
+                    .Name("spate_records_received_total")
+                    .Help("Records a component received")
+                    .Register(reg)
                     .Add({{"component", "sink"}});
-    sent = &BuildCounter().Name("spate_records_sent_total")
+    sent = &BuildCounter()
+                .Name("spate_records_sent_total")
                 .Help("Records a component passed on (sink: documents acknowledged)")
-                .Register(reg).Add({{"component", "sink"}});
-    dropped = &BuildCounter().Name("spate_records_dropped_total")
-                   .Help("Records a component took out of the main flow, by reason").Register(reg);
-    errors = &BuildCounter().Name("spate_errors_total").Help("Errors by component and type")
+                .Register(reg)
+                .Add({{"component", "sink"}});
+    dropped = &BuildCounter()
+                   .Name("spate_records_dropped_total")
+                   .Help("Records a component took out of the main flow, by reason")
+                   .Register(reg);
+    errors = &BuildCounter()
+                  .Name("spate_errors_total")
+                  .Help("Errors by component and type")
                   .Register(reg);
-    retries = &BuildCounter().Name("spate_sink_retries_total")
+    retries = &BuildCounter()
+                   .Name("spate_sink_retries_total")
                    .Help("Documents sent to the cluster again after a retriable failure")
-                   .Register(reg).Add({});
-    duration = &prometheus::BuildHistogram().Name("spate_sink_request_duration_seconds")
-                    .Help("Duration of _bulk requests").Register(reg)
+                   .Register(reg)
+                   .Add({});
+    duration = &prometheus::BuildHistogram()
+                    .Name("spate_sink_request_duration_seconds")
+                    .Help("Duration of _bulk requests")
+                    .Register(reg)
                     .Add({}, prometheus::Histogram::BucketBoundaries{
                                  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60});
-    inflight = &prometheus::BuildGauge().Name("spate_sink_inflight_requests")
-                    .Help("_bulk requests running").Register(reg).Add({});
-    batch = &prometheus::BuildHistogram().Name("spate_sink_batch_documents")
-                 .Help("Documents per _bulk request").Register(reg)
+    inflight = &prometheus::BuildGauge()
+                    .Name("spate_sink_inflight_requests")
+                    .Help("_bulk requests running")
+                    .Register(reg)
+                    .Add({});
+    batch = &prometheus::BuildHistogram()
+                 .Name("spate_sink_batch_documents")
+                 .Help("Documents per _bulk request")
+                 .Register(reg)
                  .Add({}, prometheus::Histogram::BucketBoundaries{1, 10, 50, 100, 250, 500, 1000,
-                                                                   2000, 5000, 10000});
+                                                                  2000, 5000, 10000});
   }
   prometheus::Counter& Dropped(const std::string& reason) {
     return dropped->Add({{"component", "sink"}, {"reason", reason}});
@@ -85,8 +101,8 @@ struct SinkMetrics {
 // A record on its way to the index: where it came from (to commit and to dead-letter it) and
 // its document.
 struct Item {
-  int tp = 0;            // index into OffsetTracker's partitions
-  uint64_t epoch = 0;    // the assignment it was read under
+  int tp = 0;          // index into OffsetTracker's partitions
+  uint64_t epoch = 0;  // the assignment it was read under
   int64_t offset = 0;
   int attempts = 0;
   std::string key, value;  // the Kafka record, for the dead letters
@@ -100,10 +116,10 @@ class OffsetTracker {
   struct Partition {
     std::string topic;
     int32_t partition = 0;
-    uint64_t epoch = 0;       // bumped on every (re)assignment: older items are ignored
+    uint64_t epoch = 0;  // bumped on every (re)assignment: older items are ignored
     bool assigned = false;
     std::deque<std::pair<int64_t, bool>> open;  // offset, finished
-    int64_t next = -1;        // offset after the last one read
+    int64_t next = -1;                          // offset after the last one read
     int64_t committed = -1;
   };
 
@@ -167,7 +183,10 @@ struct Batch {
 class Sink {
  public:
   Sink(const SinkConfig& c, prometheus::Registry& reg)
-      : c_(c), m_(reg), stats_(reg, "index-consumer"), backoff_(c.backoff_base_ms, c.backoff_cap_ms) {}
+      : c_(c),
+        m_(reg),
+        stats_(reg, "index-consumer"),
+        backoff_(c.backoff_base_ms, c.backoff_cap_ms) {}
 
   // The consumer is closed first, while everything its last revocation commits is alive.
   ~Sink() { consumer_.reset(); }
@@ -196,8 +215,8 @@ class Sink {
   std::unique_ptr<kafka::Producer> dlq_;
   OffsetTracker offsets_;
   std::map<std::string, std::string> index_of_topic_;
-  Batch current_;             // filling
-  std::deque<Batch> ready_;   // full or lingered long enough, waiting for a request slot
+  Batch current_;              // filling
+  std::deque<Batch> ready_;    // full or lingered long enough, waiting for a request slot
   std::deque<Batch> retries_;  // ordered by the time they may be sent again
   std::map<uint64_t, Batch> running_;
   uint64_t next_tag_ = 1;
@@ -308,7 +327,7 @@ Status Sink::OnResponse(HttpResponse& r) {
   Batch& b = node.mapped();
   switch (ClassifyRequest(r.status)) {
     case RequestAction::kRetry: {
-      std::string type = r.status == 0 ? (r.timed_out ? "timeout" : "connection")
+      std::string type = r.status == 0     ? (r.timed_out ? "timeout" : "connection")
                          : r.status == 429 ? "http_429"
                          : r.status >= 500 ? "http_5xx"
                                            : "http_" + std::to_string(r.status);
@@ -317,9 +336,9 @@ Status Sink::OnResponse(HttpResponse& r) {
       // failure is counted in spate_errors_total).
       if (last_warn_ == Clock::time_point() || MsSince(last_warn_) >= 10'000) {
         last_warn_ = Clock::now();
-        Log().warn("spate index: _bulk of {} documents failed ({}), retrying: {}",
-                     b.items.size(), r.status == 0 ? r.error : "HTTP " + std::to_string(r.status),
-                     r.body.substr(0, 200));
+        Log().warn("spate index: _bulk of {} documents failed ({}), retrying: {}", b.items.size(),
+                   r.status == 0 ? r.error : "HTTP " + std::to_string(r.status),
+                   r.body.substr(0, 200));
       }
       Retry(std::move(b.items));
       return Status::Ok();
@@ -455,7 +474,8 @@ Result<SinkSummary> Sink::Run(const std::function<bool()>& stop, const ProgressF
   // and not yet acknowledged will be read again by the next owner (same _id: no duplicate).
   consumer_->OnRebalance([this](bool assign, bool, const rd_kafka_topic_partition_list_t& ps) {
     std::vector<int> tps;
-    for (int i = 0; i < ps.cnt; ++i) tps.push_back(offsets_.Find(ps.elems[i].topic, ps.elems[i].partition));
+    for (int i = 0; i < ps.cnt; ++i)
+      tps.push_back(offsets_.Find(ps.elems[i].topic, ps.elems[i].partition));
     if (assign) {
       for (int tp : tps) offsets_.Assign(tp);
       paused_ = false;  // new partitions are not paused; Pause() re-checks on the next turn
@@ -592,7 +612,8 @@ std::string IndexTemplateBody(const std::string& index_pattern) {
   AppendJsonString(index_pattern, &body);
   // Composable templates whose patterns overlap must differ in priority: the more specific
   // pattern (more literal characters) wins, so `spate-{topic}` and `spate-test-1` can coexist.
-  size_t literal = index_pattern.size() - std::count(index_pattern.begin(), index_pattern.end(), '*');
+  size_t literal =
+      index_pattern.size() - std::count(index_pattern.begin(), index_pattern.end(), '*');
   fmt::format_to(std::back_inserter(body), R"(],"priority":{},)", 100 + literal);
   body += R"("template":{"mappings":{"dynamic":"strict","properties":{)";
   body += p;
@@ -609,29 +630,31 @@ Result<std::string> PrepareCluster(HttpClient& http, const SinkConfig& c) {
                          "node; --es names another)");
   }
   if (r.status == 401 || r.status == 403) {
-    return Status::Error(fmt::format("{} refused the credentials (HTTP {}): check --user and "
-                                     "--password, or --api-key",
-                                     url, r.status));
+    return Status::Error(
+        fmt::format("{} refused the credentials (HTTP {}): check --user and "
+                    "--password, or --api-key",
+                    url, r.status));
   }
   if (r.status != 200) {
-    return Status::Error(fmt::format("{} answered HTTP {} to GET /: {}", url, r.status,
-                                     r.body.substr(0, 300)));
+    return Status::Error(
+        fmt::format("{} answered HTTP {} to GET /: {}", url, r.status, r.body.substr(0, 300)));
   }
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   std::string_view number, distribution = "elasticsearch";
   if (parser.parse(r.body).get(root) || root["version"]["number"].get(number)) {
-    return Status::Error(url + " does not look like Elasticsearch or OpenSearch: " +
-                         r.body.substr(0, 200));
+    return Status::Error(
+        url + " does not look like Elasticsearch or OpenSearch: " + r.body.substr(0, 200));
   }
-  if (root["version"]["distribution"].get(distribution)) distribution = "elasticsearch";  // ES: none
+  if (root["version"]["distribution"].get(distribution))
+    distribution = "elasticsearch";  // ES: none
   bool opensearch = distribution == "opensearch";
   int major = std::atoi(std::string(number).c_str());
   std::string server = fmt::format("{} {}", opensearch ? "OpenSearch" : "Elasticsearch", number);
   bool supported = opensearch ? (major >= 1 && major <= 3) : (major >= 7 && major <= 8);
   if (!supported) {
     Log().warn("spate index: {} is not a tested version (Elasticsearch 7/8, OpenSearch 1/2)",
-                 server);
+               server);
   }
   HttpResponse h = http.Request("GET", "/_cluster/health");
   if (h.status == 200 && h.body.find(R"("status":"red")") != std::string::npos) {
@@ -642,9 +665,9 @@ Result<std::string> PrepareCluster(HttpClient& http, const SinkConfig& c) {
     std::string name = "spate-" + IndexFor(c.index, "all");
     HttpResponse t = http.Request("PUT", "/_index_template/" + name, IndexTemplateBody(pattern));
     if (t.status != 200) {
-      return Status::Error(fmt::format("{}: installing the index template {} failed (HTTP {}{}): {}",
-                                       url, name, t.status, t.status == 0 ? ", " + t.error : "",
-                                       t.body.substr(0, 500)));
+      return Status::Error(
+          fmt::format("{}: installing the index template {} failed (HTTP {}{}): {}", url, name,
+                      t.status, t.status == 0 ? ", " + t.error : "", t.body.substr(0, 500)));
     }
   }
   return server;

@@ -11,12 +11,12 @@
 // replays overwrite the same _id (with the Kafka offset as external version), so nothing is
 // lost or doubled in the index.
 
+#include <prometheus/registry.h>
+
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <prometheus/registry.h>
 
 #include "core/status.h"
 #include "kafka/config.h"
@@ -43,14 +43,14 @@ struct SinkConfig {
 };
 
 struct SinkSummary {
-  uint64_t received = 0;     // Kafka records read
-  uint64_t indexed = 0;      // documents acknowledged by the cluster (2xx)
-  uint64_t superseded = 0;   // 409: a newer version of the _id was already there (a replay)
+  uint64_t received = 0;    // Kafka records read
+  uint64_t indexed = 0;     // documents acknowledged by the cluster (2xx)
+  uint64_t superseded = 0;  // 409: a newer version of the _id was already there (a replay)
   uint64_t dead_letters = 0;
-  uint64_t retries = 0;      // documents sent again
+  uint64_t retries = 0;  // documents sent again
   uint64_t requests = 0;
   double elapsed_seconds = 0;
-  std::string server;        // "OpenSearch 2.19.6"
+  std::string server;  // "OpenSearch 2.19.6"
 };
 
 // The index name for a topic (the pattern with {topic} replaced), and the template's pattern.
