@@ -5,8 +5,8 @@
 
 Needs the local Kafka cluster (deploy/kafka/cluster.sh up; SPATE_BROKERS) and OpenSearch
 (deploy/opensearch/opensearch.sh up; SPATE_OPENSEARCH_PORT). It makes N transactions with
-`spate gen` (no malformed records) into a fresh topic, then, in alternating order for --reps
-repetitions, into fresh indices with the same mapping:
+`spate gen` (no malformed records) into a fresh topic, indexes them once to warm the node up,
+then, in alternating order for --reps repetitions, into fresh indices with the same mapping:
   - spate index -e on that topic (--batch-docs 2000, --inflight 4), wall time of the process;
   - opensearch-py's parallel_bulk (thread_count 4, chunk_size 2000) on the very documents
     spate sent (same _ids, sources and external versions, read from a file), wall time of the
@@ -94,7 +94,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--spate", default=str(ROOT / "build/spate"))
     ap.add_argument("--records", type=int, default=200_000)
-    ap.add_argument("--reps", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=3)
     a = ap.parse_args()
     py = venv_python()
     tag = uuid.uuid4().hex[:6]
@@ -108,6 +108,10 @@ def main():
     rows = {"spate index": [], "opensearch-py parallel_bulk": []}
     load = os.getloadavg()
     mapping = None
+    # A warm-up run (not counted): the node's JIT and caches are cold after a start.
+    timed([a.spate, "index", "--brokers", BROKERS, "--topic", topic, "--group", f"bench_{tag}_warm",
+           "--es", ES, "--index", f"bench-{tag}-warmup", "--metrics-addr", "", "--no-progress", "-e"])
+    es("DELETE", f"/bench-{tag}-warmup")
     for rep in range(a.reps):
         # spate first in the first repetition: its template gives the mapping both use.
         order = ["spate", "python"] if rep % 2 == 0 else ["python", "spate"]
