@@ -79,14 +79,16 @@ up() {
     -Enetwork.host=127.0.0.1 -Ehttp.port="$PORT" -Etransport.port="$TPORT" \
     -Ecluster.routing.allocation.disk.threshold_enabled=false \
     > "$DIR/node.log" 2>&1 &
-  echo $! > "$DIR/pid"
+  local pid=$!
+  echo "$pid" > "$DIR/pid"
   local deadline=$((SECONDS + ${SPATE_OPENSEARCH_WAIT:-120}))
   while [ $SECONDS -lt $deadline ]; do
     if health | grep -qE '"status":"(green|yellow)"'; then
-      log "up on $URL (pid $(cat "$DIR/pid"), $((SECONDS - t0)) s)"
+      log "up on $URL (pid $pid, $((SECONDS - t0)) s)"
       return
     fi
-    pid_of >/dev/null || { tail -20 "$DIR/node.log" >&2; die "the node exited (log: $DIR/node.log)"; }
+    # By pid, not pid_of: until the forked shell has exec'd java its cmdline is not the node's.
+    kill -0 "$pid" 2>/dev/null || { tail -20 "$DIR/node.log" >&2; die "the node exited (log: $DIR/node.log)"; }
     sleep 1
   done
   tail -20 "$DIR/node.log" >&2
