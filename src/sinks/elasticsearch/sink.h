@@ -7,9 +7,9 @@
 // every item of every response (bulk_response.h), retries what may succeed later with
 // backoff and jitter (backoff.h), sends what never can to the dead-letter topic, and commits a
 // partition's offset only up to the first record whose document is not yet acknowledged.
-// A crash therefore replays only unacknowledged or unacknowledged-and-later records, and
-// replays overwrite the same _id (with the Kafka offset as external version), so nothing is
-// lost or doubled in the index.
+// A crash therefore replays from the first unacknowledged record of each partition, and what
+// it replays lands on the same _ids (with the Kafka offset as external version), so nothing
+// is lost or doubled in the index.
 
 #include <prometheus/registry.h>
 
