@@ -42,10 +42,9 @@ void BM_IndexParseBulkResponse(benchmark::State& state) {
   std::string resp = R"({"errors":true,"items":[)";
   for (int i = 0; i < 2000; ++i) {
     if (i) resp += ',';
-    resp += i % 100 == 0
-                ? R"({"index":{"status":400,"error":{"type":"mapper_parsing_exception",)"
-                  R"("reason":"failed to parse field [amount] of type [scaled_float]"}}})"
-                : R"({"index":{"status":201}})";
+    resp += i % 100 == 0 ? R"({"index":{"status":400,"error":{"type":"mapper_parsing_exception",)"
+                           R"("reason":"failed to parse field [amount] of type [scaled_float]"}}})"
+                         : R"({"index":{"status":201}})";
   }
   resp += "]}";
   std::vector<es::ItemResult> items;
