@@ -12,8 +12,8 @@
                reference resolves, visState / searchSourceJSON / panelsJSON parse, and every
                field a visualisation or search uses is in the documents spate writes.
   panels       against the real Prometheus (deploy/prometheus/prometheus.sh) while it scrapes a
-               running pipeline on the local Kafka cluster (spate produce, aggregate, run; and
-               spate index when the binary has it): every panel query of every dashboard, with
+               running pipeline on the local Kafka cluster (spate produce, aggregate, run, and
+               spate index into the local OpenSearch): every panel query of every dashboard, with
                Grafana's variables replaced, must return data (a series with a number that is not
                NaN, and above 0 unless 0 is the healthy value: ZERO_IS_DATA). Prints one line
                per query.
@@ -229,8 +229,8 @@ def test_saved_objects(spate):
             check((o["type"], o["id"]) not in objs, f"spate.ndjson: {o['type']} {o['id']} twice")
             objs[(o["type"], o["id"])] = o
     patterns = {i: o for (t, i), o in objs.items() if t == "index-pattern"}
-    check({p["attributes"]["title"] for p in patterns.values()} == {"spate-aggregates*", "spate-anomalies*"},
-          "index patterns must be spate-aggregates* and spate-anomalies*")
+    check({p["attributes"]["title"] for p in patterns.values()} == {"spate-transaction_aggregates*", "spate-transaction_anomalies*"},
+          "index patterns must be spate-transaction_aggregates* and spate-transaction_anomalies*")
     for i, p in patterns.items():
         check(p["attributes"].get("timeFieldName") in fields.get(i, ()),
               f"index pattern {i}: time field {p['attributes'].get('timeFieldName')} is not in spate's documents")
@@ -310,16 +310,6 @@ def has_data(q, result):
     return bool(v) and ((q[0], q[1]) in ZERO_IS_DATA or any(x > 0 for x in v))
 
 
-def sink_query(name):
-    """Queries of the sink dashboard (and sink-only ones elsewhere) need `spate index`."""
-    return name == "sink.json"
-
-
-def has_index(spate):
-    r = subprocess.run([spate, "index", "--help"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return r.returncode == 0
-
-
 class Procs:
     """The processes this test starts: stopped (SIGINT, then SIGKILL) whatever happens."""
 
@@ -359,7 +349,6 @@ def mport(base):
 
 
 def test_panels(spate, deadline_s):
-    index = has_index(spate)
     tag = uuid.uuid4().hex[:8]
     tmp = tempfile.mkdtemp(prefix="spate-monitoring-")
     env = dict(os.environ, SPATE_PROMETHEUS_DIR=os.path.join(tmp, "prometheus"),
@@ -389,11 +378,8 @@ def test_panels(spate, deadline_s):
         procs.start("run", [spate, "run", "--duration", f"{deadline_s + 60}s", "--records", "0", *gen,
                             "--window", "10s", "--lateness", "5s", "--out", os.path.join(tmp, "run-out"),
                             "--metrics-addr", mport(9464), "--no-progress"])
-        if index:
-            start_index(procs, spate, topics["agg"], tag)
-        all_q = list(queries())
-        wanted = [q for q in all_q if index or not sink_query(q[0])]
-        skipped = len(all_q) - len(wanted)
+        start_index(procs, spate, topics, tag)
+        wanted = list(queries())
         start = time.monotonic()
         missing = wanted
         while True:
@@ -420,8 +406,6 @@ def test_panels(spate, deadline_s):
                 ok = has_data(q, r)
                 status = f"{'ok' if ok else 'NO DATA' if not values(r) else 'ALL ZERO'} ({len(r)} series, max {max(values(r), default='-')})"
             print(f"{q[0]:16} {q[1][:36]:36} {q[2]}  {status}")
-        if skipped:
-            print(f"({skipped} sink queries not run: this spate has no `index` subcommand)")
         check(not missing, f"{len(missing)} of {len(wanted)} panel queries returned no data after "
               f"{elapsed:.0f} s: " + "; ".join(f"{q[0]} / {q[1]} / {q[2]}: {q[3]}" for q in missing))
         if not missing:
@@ -435,15 +419,14 @@ def test_panels(spate, deadline_s):
             print(f"logs kept in {tmp}")
 
 
-def start_index(procs, spate, topic, tag):
-    """`spate index` from the aggregates topic into the local OpenSearch (deploy/opensearch)."""
-    script = os.path.join(DEPLOY, "opensearch", "opensearch.sh")
-    if os.path.exists(script):
-        subprocess.run([script, "up"], check=True)
-        procs.cleanups.append(lambda: subprocess.run([script, "down"]))
-    procs.start("index", [spate, "index", "--brokers", BROKERS, "--input", topic,
-                          "--group", f"mon_index_{tag}", "--metrics-addr", mport(9467),
-                          "--no-progress"])
+def start_index(procs, spate, topics, tag):
+    """`spate index` from the aggregates and anomalies topics into the local OpenSearch, which
+    the ctest fixture `opensearch` runs (deploy/opensearch/opensearch.sh)."""
+    es = "http://127.0.0.1:" + os.environ.get("SPATE_OPENSEARCH_PORT", "9200")
+    procs.start("index", [spate, "index", "--brokers", BROKERS, "--topic", topics["agg"],
+                          "--topic", topics["anom"], "--dlq-topic", topics["dlq"],
+                          "--group", f"mon_index_{tag}", "--es", es, "--index", f"mon-{tag}-{{topic}}",
+                          "--linger", "200ms", "--metrics-addr", mport(9467), "--no-progress"])
 
 
 def main():

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Imports spate.ndjson (index patterns spate-aggregates* and spate-anomalies*, visualisations,
+# Imports spate.ndjson (index patterns spate-transaction_aggregates* and spate-transaction_anomalies*, visualisations,
 # a saved search and the dashboard "spate: aggregates and anomalies") into OpenSearch
 # Dashboards through its saved objects API, replacing earlier versions. POSIX sh and curl only:
 # deploy/compose.yaml runs it in a curl image once Dashboards answers.

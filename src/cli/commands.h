@@ -29,6 +29,7 @@ std::unique_ptr<Command> NewProduceCommand(CLI::App* parent);
 std::unique_ptr<Command> NewConsumeCommand(CLI::App* parent);
 std::unique_ptr<Command> NewAggregateCommand(CLI::App* parent);
 std::unique_ptr<Command> NewRegistryCommand(CLI::App* parent);
+std::unique_ptr<Command> NewIndexCommand(CLI::App* parent);
 
 // "spate <cmd>: metrics on http://127.0.0.1:9464/metrics" on stderr when metrics are served.
 void AnnounceMetrics(const char* cmd, const std::string& addr, const MetricsServer& server);

@@ -54,12 +54,13 @@ int main(int argc, char** argv) {
   commands.push_back(spate::cli::NewConsumeCommand(&app));
   commands.push_back(spate::cli::NewAggregateCommand(&app));
   commands.push_back(spate::cli::NewRegistryCommand(&app));
+  commands.push_back(spate::cli::NewIndexCommand(&app));
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
     for (auto& c : commands) known = known || c->app()->get_name() == argv[1];
     if (!known) {
       return spate::cli::UsageError(std::string("unknown subcommand '") + argv[1] +
-                                    "' (expected gen, run, produce, consume, aggregate or registry; see spate --help)");
+                                    "' (expected gen, run, produce, consume, aggregate, registry or index; see spate --help)");
     }
   }
   try {

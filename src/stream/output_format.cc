@@ -57,17 +57,38 @@ void AppendLateLine(const SourcePosition& pos, int64_t watermark,
   out->append("}\n");
 }
 
+namespace {
+
+void AppendKeyAndPayload(std::string_view key, std::string_view payload, std::string* out) {
+  out->append(R"(,"key":")");
+  out->append(absl::Base64Escape(absl::string_view(key.data(), key.size())));
+  out->append(R"(","payload":")");
+  out->append(absl::Base64Escape(absl::string_view(payload.data(), payload.size())));
+  out->append("\"}\n");
+}
+
+}  // namespace
+
 void AppendDeadLetterLine(const SourcePosition& pos, DecodeError error, std::string_view reason,
                           std::string_view key, std::string_view payload, std::string* out) {
   fmt::format_to(std::back_inserter(*out),
                  R"({{"sequence":{},"partition":{},"offset":{},"error":"{}","reason":)",
                  pos.sequence, pos.partition, pos.offset, DecodeErrorName(error));
   AppendJsonString(reason, out);
-  out->append(R"(,"key":")");
-  out->append(absl::Base64Escape(absl::string_view(key.data(), key.size())));
-  out->append(R"(","payload":")");
-  out->append(absl::Base64Escape(absl::string_view(payload.data(), payload.size())));
-  out->append("\"}\n");
+  AppendKeyAndPayload(key, payload, out);
+}
+
+void AppendSinkDeadLetterLine(const SourcePosition& pos, std::string_view topic,
+                              std::string_view error, std::string_view reason,
+                              std::string_view key, std::string_view payload, std::string* out) {
+  fmt::format_to(std::back_inserter(*out), R"({{"sequence":{},"topic":)", pos.sequence);
+  AppendJsonString(topic, out);
+  fmt::format_to(std::back_inserter(*out), R"(,"partition":{},"offset":{},"error":)",
+                 pos.partition, pos.offset);
+  AppendJsonString(error, out);
+  out->append(R"(,"reason":)");
+  AppendJsonString(reason, out);
+  AppendKeyAndPayload(key, payload, out);
 }
 
 }  // namespace spate

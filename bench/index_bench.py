@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""spate index against opensearch-py's helpers.parallel_bulk, same documents, same node.
+
+  bench/index_bench.py --spate build/spate --records 200000
+
+Needs the local Kafka cluster (deploy/kafka/cluster.sh up; SPATE_BROKERS) and OpenSearch
+(deploy/opensearch/opensearch.sh up; SPATE_OPENSEARCH_PORT). It makes N transactions with
+`spate gen` (no malformed records) into a fresh topic, indexes them once to warm the node up,
+then, in alternating order for --reps repetitions, into fresh indices with the same mapping:
+  - spate index -e on that topic (--batch-docs 2000, --inflight 4), wall time of the process;
+  - opensearch-py's parallel_bulk (thread_count 4, chunk_size 2000) on the very documents
+    spate sent (same _ids, sources and external versions, read from a file), wall time of the
+    Python process.
+Both are checked: each index must hold N documents afterwards. Prints a markdown table of
+documents/s and CPU-seconds (user + sys of the client process), and the machine's load.
+opensearch-py is installed into bench/.venv (SPATE_BENCH_VENV) on first use.
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BROKERS = os.environ.get("SPATE_BROKERS", "127.0.0.1:29092,127.0.0.1:39092,127.0.0.1:49092")
+ES = "http://127.0.0.1:" + os.environ.get("SPATE_OPENSEARCH_PORT", "9200")
+sys.path.insert(0, str(ROOT / "tests"))
+import recompute  # noqa: E402
+
+
+def venv_python():
+    venv = Path(os.environ.get("SPATE_BENCH_VENV", ROOT / "bench/.venv"))
+    py = venv / "bin/python"
+    if not py.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    if subprocess.run([str(py), "-c", "import opensearchpy"], capture_output=True).returncode:
+        subprocess.run([str(py), "-m", "pip", "install", "-q", "opensearch-py>=2.4,<4"], check=True)
+    return str(py)
+
+
+def es(method, path, body=None):
+    req = urllib.request.Request(ES + path, method=method,
+                                 data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=120) as r:
+        return json.loads(r.read() or b"null")
+
+
+def count(index):
+    es("POST", f"/{index}/_refresh")
+    return es("GET", f"/{index}/_count")["count"]
+
+
+def timed(cmd):
+    """Runs cmd; returns (stdout, wall seconds, CPU seconds of the child)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wall = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if r.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{r.stderr.decode()[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return r.stdout.decode(), wall, cpu
+
+
+def bulk_file(spate, n, path):
+    """The _bulk body spate index sends for the topic's records, rebuilt from `spate gen`:
+    _id = transactionId, version = the record's offset in its partition, source = the line plus
+    amountCents. Checked against spate's own output by the document count afterwards."""
+    lines = recompute.split_lines(subprocess.run(
+        [spate, "gen", "--records", str(n), "--malformed", "0"], check=True,
+        stdout=subprocess.PIPE).stdout)
+    offsets = {}
+    with open(path, "w") as f:
+        for line in lines:
+            d = json.loads(line)
+            p = recompute.partition_of(d["userId"].encode(), 6)
+            o = offsets.get(p, 0)
+            offsets[p] = o + 1
+            text = line.decode()
+            cents = recompute.amount_cents(text.split('"amount":')[1].split(",")[0])
+            f.write(json.dumps({"index": {"_id": d["transactionId"], "version": o}}) + "\n")
+            f.write(text[:-1] + f',"amountCents":{cents}}}' + "\n")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--spate", default=str(ROOT / "build/spate"))
+    ap.add_argument("--records", type=int, default=200_000)
+    ap.add_argument("--reps", type=int, default=3)
+    a = ap.parse_args()
+    py = venv_python()
+    tag = uuid.uuid4().hex[:6]
+    topic = f"index_bench_{tag}"
+    subprocess.run([ROOT / "deploy/kafka/cluster.sh", "topic", topic, "6"], check=True)
+    subprocess.run([a.spate, "produce", "--brokers", BROKERS, "--topic", topic, "--records",
+                    str(a.records), "--malformed", "0", "--no-progress", "--metrics-addr", ""],
+                   check=True, stderr=subprocess.DEVNULL)
+    docs = Path(f"/tmp/index_bench_{tag}.ndjson")
+    bulk_file(a.spate, a.records, docs)
+    rows = {"spate index": [], "opensearch-py parallel_bulk": []}
+    load = os.getloadavg()
+    mapping = None
+    # A warm-up run (not counted): the node's JIT and caches are cold after a start.
+    timed([a.spate, "index", "--brokers", BROKERS, "--topic", topic, "--group", f"bench_{tag}_warm",
+           "--es", ES, "--index", f"bench-{tag}-warmup", "--metrics-addr", "", "--no-progress", "-e"])
+    es("DELETE", f"/bench-{tag}-warmup")
+    for rep in range(a.reps):
+        # spate first in the first repetition: its template gives the mapping both use.
+        order = ["spate", "python"] if rep % 2 == 0 else ["python", "spate"]
+        for who in order:
+            index = f"bench-{tag}-{who}-{rep}"
+            if who == "spate":
+                out, wall, cpu = timed([a.spate, "index", "--brokers", BROKERS, "--topic", topic,
+                                        "--group", f"bench_{index}", "--es", ES, "--index", index,
+                                        "--metrics-addr", "", "--no-progress", "--json", "-e"])
+                name = "spate index"
+                if mapping is None:
+                    mapping = es("GET", f"/{index}/_mapping")[index]["mappings"]
+            else:
+                # The mapping spate installed (its template) for the Python indices too.
+                es("PUT", f"/_index_template/bench-{tag}-python", {
+                    "index_patterns": [f"bench-{tag}-python-*"], "priority": 300,
+                    "template": {"mappings": mapping}})
+                out, wall, cpu = timed([py, str(ROOT / "bench/baselines/python/opensearch_parallel_bulk.py"),
+                                        "--es", ES, "--index", index, "--docs", str(docs)])
+                name = "opensearch-py parallel_bulk"
+            n = count(index)
+            if n != a.records:
+                sys.exit(f"{name}: {n} documents in {index}, expected {a.records}")
+            rows[name].append((a.records / wall, cpu))
+            print(f"  {name}: {a.records / wall:,.0f} docs/s ({wall:.1f} s wall, {cpu:.1f} CPU-s)",
+                  file=sys.stderr)
+            es("DELETE", f"/{index}")
+    docs.unlink()
+    print(f"\n{a.records:,} transactions, {a.reps} runs each, alternating; load average at start "
+          f"{load[0]:.1f}\n")
+    print("| client | docs/s (median) | CPU-s (median) | runs |")
+    print("|---|---:|---:|---|")
+    for name, r in rows.items():
+        print(f"| {name} | {statistics.median(x for x, _ in r):,.0f} | "
+              f"{statistics.median(c for _, c in r):.1f} | "
+              f"{', '.join(f'{x:,.0f}' for x, _ in r)} |")
+    s = statistics.median(x for x, _ in rows["spate index"])
+    p = statistics.median(x for x, _ in rows["opensearch-py parallel_bulk"])
+    print(f"\nspate index / parallel_bulk: {s / p:.2f}x (target >= 2x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+// `spate index`: Kafka topics into Elasticsearch / OpenSearch with _bulk, effectively once.
+
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "cli/kafka_options.h"
+#include "cli/options.h"
+#include "core/duration.h"
+#include "kafka/broker_version.h"
+#include "obs/metrics.h"
+#include "sinks/elasticsearch/sink.h"
+
+namespace spate::cli {
+namespace {
+
+class IndexCommand final : public Command {
+ public:
+  explicit IndexCommand(CLI::App* parent) {
+    app_ = parent->add_subcommand(
+        "index", "Index Kafka topics (aggregates, anomalies, ...) into Elasticsearch/OpenSearch");
+    AddKafkaOptions(app_, &kafka_flags_);
+    const char* t = "Topics";
+    app_->add_option("-t,--topic", c_.topics, "Topic to index (repeatable)")
+        ->group(t)
+        ->capture_default_str();
+    app_->add_option("-G,--group", group_,
+                     "Consumer group (offsets committed after the index "
+                     "acknowledged the documents)")
+        ->group(t)
+        ->capture_default_str();
+    app_->add_option("--dlq-topic", c_.dlq_topic, "Dead letters: documents the index refused")
+        ->group(t)
+        ->capture_default_str();
+    const char* e = "Elasticsearch";
+    app_->add_option("--es", c_.http.url, "Elasticsearch or OpenSearch URL")
+        ->group(e)
+        ->capture_default_str();
+    app_->add_option("--index", c_.index, "Index name; {topic} is replaced by the record's topic")
+        ->group(e)
+        ->capture_default_str();
+    app_->add_option("--user", c_.http.user, "Basic auth user (or http://user:pw@host in --es)")
+        ->group(e);
+    app_->add_option("--password", c_.http.password, "Basic auth password")->group(e);
+    app_->add_option("--api-key", c_.http.api_key,
+                     "API key, base64 of id:key (Authorization: ApiKey ...)")
+        ->group(e);
+    app_->add_option("--ca-file", c_.http.ca_file, "PEM CA bundle to verify https:// with")
+        ->group(e);
+    app_->add_option("--client-cert", c_.http.client_cert, "PEM client certificate (mutual TLS)")
+        ->group(e);
+    app_->add_option("--client-key", c_.http.client_key, "PEM client key")->group(e);
+    app_->add_flag("--insecure", c_.http.insecure, "Do not verify the server's certificate")
+        ->group(e);
+    app_->add_flag("!--no-template", c_.install_template,
+                   "Do not install the index template at start")
+        ->group(e);
+    const char* b = "Batching";
+    app_->add_option("--batch-docs", c_.batch_docs, "Documents per _bulk request at most")
+        ->group(b)
+        ->capture_default_str()
+        ->check(CLI::Range(1, 100'000));
+    app_->add_option("--batch-bytes", c_.batch_bytes, "Bytes per _bulk request at most")
+        ->group(b)
+        ->capture_default_str()
+        ->check(CLI::Range(1024, 100 << 20));
+    app_->add_option("--linger", linger_, "Send a partial batch after this long")
+        ->group(b)
+        ->capture_default_str();
+    app_->add_option("--inflight", c_.max_inflight, "_bulk requests in flight at most")
+        ->group(b)
+        ->capture_default_str()
+        ->check(CLI::Range(1, 64));
+    app_->add_option("--request-timeout", timeout_, "A _bulk request slower than this is retried")
+        ->group(b)
+        ->capture_default_str();
+    app_->add_option("--retry-max-backoff", backoff_cap_,
+                     "Longest wait between retries (exponential from 100ms, full jitter)")
+        ->group(b)
+        ->capture_default_str();
+    const char* o = "Run";
+    app_->add_flag("-e,--exit-at-end", c_.exit_at_end,
+                   "Stop once every partition is read to its end and indexed")
+        ->group(o);
+    AddReportOptions(app_, &report_, "127.0.0.1:9467", o);
+  }
+
+  int Run() override {
+    auto ms = [](const std::string& opt, const std::string& v, int64_t lo, int64_t* out) -> Status {
+      auto d = ParseDurationMs(v);
+      if (!d || *d < lo) {
+        return Status::Error(opt + ": expected a duration of at least " + std::to_string(lo) +
+                             "ms (got '" + v + "')");
+      }
+      *out = *d;
+      return Status::Ok();
+    };
+    if (Status s = ms("--linger", linger_, 0, &c_.linger_ms); !s.ok())
+      return UsageError(s.message());
+    if (Status s = ms("--request-timeout", timeout_, 100, &c_.http.timeout_ms); !s.ok()) {
+      return UsageError(s.message());
+    }
+    if (Status s = ms("--retry-max-backoff", backoff_cap_, 100, &c_.backoff_cap_ms); !s.ok()) {
+      return UsageError(s.message());
+    }
+    if (c_.topics.empty()) return UsageError("--topic: at least one topic");
+    if (c_.index.empty()) return UsageError("--index: must not be empty");
+    if (group_.empty()) return UsageError("--group: must not be empty");
+    Status cs = BuildClientConfig(kafka_flags_,
+                                  {{"group.id", group_},
+                                   {"isolation.level", "read_committed"},
+                                   {"enable.partition.eof", "true"},
+                                   {"enable.auto.commit", "false"},
+                                   {"auto.offset.reset", "earliest"},
+                                   {"partition.assignment.strategy", "cooperative-sticky"}},
+                                  &c_.consumer);
+    if (!cs.ok()) return cs.message() == "list" ? 0 : UsageError(cs.message());
+    c_.consumer = c_.consumer.For(kafka::ClientConfig::Role::kConsumer);
+    Status ps = BuildClientConfig(kafka_flags_, {{"acks", "all"}, {"enable.idempotence", "true"}},
+                                  &c_.producer);
+    if (!ps.ok()) return UsageError(ps.message());
+    c_.producer = c_.producer.For(kafka::ClientConfig::Role::kProducer);
+    kafka::WarnIfUnsupported(c_.consumer, "index");  // Kafka 4.x with librdkafka < 2.11.1
+
+    auto server = MetricsServer::Start(report_.metrics_addr);
+    if (!server.ok()) return RuntimeError(server.status().message());
+    AnnounceMetrics("index", report_.metrics_addr, *server.value());
+    InstallStopSignals();
+    es::ProgressFn progress;
+    if (report_.show_progress()) {
+      progress = [](const es::SinkSummary& s) {
+        std::fprintf(stderr,
+                     "spate index: %llu received, %llu indexed, %llu dead letters, %llu retries, "
+                     "%.0f docs/s\n",
+                     static_cast<unsigned long long>(s.received),
+                     static_cast<unsigned long long>(s.indexed),
+                     static_cast<unsigned long long>(s.dead_letters),
+                     static_cast<unsigned long long>(s.retries),
+                     s.elapsed_seconds > 0 ? s.indexed / s.elapsed_seconds : 0.0);
+      };
+    }
+    auto r = es::RunIndexSink(
+        c_, server.value()->registry(), [] { return StopRequested(); }, progress);
+    if (!r.ok()) return RuntimeError(r.status().message());
+    const es::SinkSummary& s = r.value();
+    double rate = s.elapsed_seconds > 0 ? (s.indexed + s.superseded) / s.elapsed_seconds : 0;
+    std::fprintf(
+        stderr,
+        "spate index: %s: %llu records, %llu indexed, %llu already there (newer or "
+        "same version), %llu dead letters, %llu retried, %llu requests, %.2f s, "
+        "%.0f docs/s\n",
+        s.server.c_str(), static_cast<unsigned long long>(s.received),
+        static_cast<unsigned long long>(s.indexed), static_cast<unsigned long long>(s.superseded),
+        static_cast<unsigned long long>(s.dead_letters), static_cast<unsigned long long>(s.retries),
+        static_cast<unsigned long long>(s.requests), s.elapsed_seconds, rate);
+    if (report_.json) {
+      std::printf(
+          "{\"server\":\"%s\",\"records\":%llu,\"indexed\":%llu,\"superseded\":%llu,"
+          "\"deadLetters\":%llu,\"retries\":%llu,\"requests\":%llu,\"elapsedSeconds\":%.3f,"
+          "\"docsPerSecond\":%.1f}\n",
+          s.server.c_str(), static_cast<unsigned long long>(s.received),
+          static_cast<unsigned long long>(s.indexed), static_cast<unsigned long long>(s.superseded),
+          static_cast<unsigned long long>(s.dead_letters),
+          static_cast<unsigned long long>(s.retries), static_cast<unsigned long long>(s.requests),
+          s.elapsed_seconds, rate);
+    }
+    return 0;
+  }
+
+ private:
+  KafkaFlags kafka_flags_;
+  es::SinkConfig c_ = [] {
+    es::SinkConfig c;
+    c.topics = {"transaction_aggregates", "transaction_anomalies"};
+    c.http.url = "http://127.0.0.1:9200";
+    return c;
+  }();
+  std::string group_ = "spate-index";
+  std::string linger_ = "1s", timeout_ = "60s", backoff_cap_ = "30s";
+  ReportFlags report_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> NewIndexCommand(CLI::App* parent) {
+  return std::make_unique<IndexCommand>(parent);
+}
+
+}  // namespace spate::cli

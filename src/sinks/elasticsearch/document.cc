@@ -1,0 +1,131 @@
+#include "sinks/elasticsearch/document.h"
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <array>
+
+#include "core/transaction.h"
+#include "stream/output_format.h"
+
+namespace spate::es {
+namespace {
+
+constexpr std::array<std::string_view, 5> kKeyFields = {"merchantId", "userId", "location",
+                                                        "currency", "paymentMethod"};
+constexpr std::array<std::string_view, 4> kAmountFields = {"totalAmount", "minAmount", "maxAmount",
+                                                           "amount"};
+
+// A string's content without quotes.
+std::string_view Text(simdjson::dom::element e) {
+  return e.is_string() ? std::string_view(e.get_string().value_unsafe()) : std::string_view();
+}
+
+// A scalar as text for an _id: a string's content, anything else minified.
+std::string IdPart(simdjson::dom::element e) {
+  return e.is_string() ? std::string(Text(e)) : simdjson::to_string(e);
+}
+
+}  // namespace
+
+std::string_view DocKindName(DocKind k) {
+  switch (k) {
+    case DocKind::kAggregate:
+      return "aggregate";
+    case DocKind::kTotal:
+      return "total";
+    case DocKind::kAnomaly:
+      return "anomaly";
+    case DocKind::kTransaction:
+      return "transaction";
+  }
+  return "?";
+}
+
+Status MakeDocument(std::string_view json, Document* out) {
+  // The DOM parser keeps each number's value only, so amounts are re-read from the text below;
+  // one parser per thread is reused (it keeps its buffers).
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (auto err = parser.parse(json.data(), json.size()).get(root); err) {
+    return Status::Error(std::string("not JSON: ") + simdjson::error_message(err));
+  }
+  simdjson::dom::object obj;
+  if (root.get_object().get(obj)) return Status::Error("not a JSON object");
+
+  std::string_view key_field, key;
+  for (std::string_view f : kKeyFields) {
+    simdjson::dom::element v;
+    if (!obj[f].get(v) && v.is_string()) {
+      key_field = f;
+      key = Text(v);
+      break;
+    }
+  }
+  out->id.clear();
+  out->source.assign(json);
+  while (!out->source.empty() &&
+         (out->source.back() == '\n' || out->source.back() == '\r' || out->source.back() == ' ')) {
+    out->source.pop_back();
+  }
+  simdjson::dom::element ws, we, tid, rule;
+  bool has_window = !obj["windowStart"].get(ws) && !obj["windowEnd"].get(we);
+  bool has_tid = !obj["transactionId"].get(tid) && tid.is_string();
+  bool has_rule = !obj["rule"].get(rule) && rule.is_string();
+  if (has_window && !key.empty()) {
+    out->kind = DocKind::kAggregate;
+    out->id = fmt::format("{}-{}-{}-{}", IdPart(ws), IdPart(we), key_field, key);
+  } else if (has_tid && has_rule) {
+    out->kind = DocKind::kAnomaly;
+    out->id = fmt::format("{}-{}", Text(tid), Text(rule));
+  } else if (has_tid) {
+    out->kind = DocKind::kTransaction;
+    out->id.assign(Text(tid));
+  } else if (!key.empty() && !obj["totalAmount"].error()) {
+    out->kind = DocKind::kTotal;
+    out->id = fmt::format("{}-{}", key_field, key);
+  } else {
+    return Status::Error(
+        "no document id: expected an aggregate (windowStart, windowEnd, a key field), a total "
+        "(a key field, totalAmount), an anomaly (transactionId, rule) or a transaction "
+        "(transactionId)");
+  }
+  // Exact cents beside each decimal amount. simdjson's DOM keeps numbers as doubles only, so
+  // the digits are taken from the line itself: the value's position is found by the field name.
+  if (out->source.empty() || out->source.back() != '}') return Status::Error("not a JSON object");
+  std::string extra;
+  for (std::string_view f : kAmountFields) {
+    simdjson::dom::element v;
+    if (obj[f].get(v) || !v.is_number()) continue;
+    std::string needle = fmt::format("\"{}\":", f);
+    size_t at = json.find(needle);
+    if (at == std::string_view::npos) continue;  // written with spaces: no twin, still indexed
+    size_t b = at + needle.size();
+    size_t e = b;
+    while (e < json.size() && json[e] != ',' && json[e] != '}' && json[e] != ' ') ++e;
+    if (auto cents = ParseAmount(json.substr(b, e - b))) {
+      fmt::format_to(std::back_inserter(extra), ",\"{}Cents\":{}", f, *cents);
+    }
+  }
+  if (!extra.empty()) {
+    out->source.pop_back();
+    out->source += extra;
+    out->source.push_back('}');
+  }
+  return Status::Ok();
+}
+
+void AppendBulkIndex(std::string_view index, const Document& doc, int64_t version,
+                     std::string* out) {
+  out->append(R"({"index":{"_index":)");
+  AppendJsonString(index, out);
+  out->append(R"(,"_id":)");
+  AppendJsonString(doc.id, out);
+  fmt::format_to(std::back_inserter(*out), R"(,"version":{},"version_type":"external"}}}})",
+                 version);
+  out->push_back('\n');
+  out->append(doc.source);
+  out->push_back('\n');
+}
+
+}  // namespace spate::es

@@ -1,0 +1,682 @@
+#include "sinks/elasticsearch/sink.h"
+
+#include <fmt/format.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <simdjson.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+
+#include "kafka/consumer.h"
+#include "kafka/producer.h"
+#include "kafka/stats_exporter.h"
+#include "sinks/elasticsearch/backoff.h"
+#include "sinks/elasticsearch/bulk_response.h"
+#include "sinks/elasticsearch/document.h"
+#include "stream/output_format.h"
+
+namespace spate::es {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// This module's logger, on stderr (stdout carries --json).
+spdlog::logger& Log() {
+  static std::shared_ptr<spdlog::logger> log = spdlog::stderr_color_mt("sink/elasticsearch");
+  return *log;
+}
+
+int64_t MsSince(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
+}
+
+// The metrics every sink reports (Vector's component spec, component="sink").
+struct SinkMetrics {
+  explicit SinkMetrics(prometheus::Registry& reg) {
+    using prometheus::BuildCounter;
+    received = &BuildCounter()
+                    .Name("spate_records_received_total")
+                    .Help("Records a component received")
+                    .Register(reg)
+                    .Add({{"component", "sink"}});
+    sent = &BuildCounter()
+                .Name("spate_records_sent_total")
+                .Help("Records a component passed on (sink: documents acknowledged)")
+                .Register(reg)
+                .Add({{"component", "sink"}});
+    dropped = &BuildCounter()
+                   .Name("spate_records_dropped_total")
+                   .Help("Records a component took out of the main flow, by reason")
+                   .Register(reg);
+    errors = &BuildCounter()
+                  .Name("spate_errors_total")
+                  .Help("Errors by component and type")
+                  .Register(reg);
+    retries = &BuildCounter()
+                   .Name("spate_sink_retries_total")
+                   .Help("Documents sent to the cluster again after a retriable failure")
+                   .Register(reg)
+                   .Add({});
+    duration = &prometheus::BuildHistogram()
+                    .Name("spate_sink_request_duration_seconds")
+                    .Help("Duration of _bulk requests")
+                    .Register(reg)
+                    .Add({}, prometheus::Histogram::BucketBoundaries{
+                                 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60});
+    inflight = &prometheus::BuildGauge()
+                    .Name("spate_sink_inflight_requests")
+                    .Help("_bulk requests running")
+                    .Register(reg)
+                    .Add({});
+    batch = &prometheus::BuildHistogram()
+                 .Name("spate_sink_batch_documents")
+                 .Help("Documents per _bulk request")
+                 .Register(reg)
+                 .Add({}, prometheus::Histogram::BucketBoundaries{1, 10, 50, 100, 250, 500, 1000,
+                                                                  2000, 5000, 10000});
+  }
+  prometheus::Counter& Dropped(const std::string& reason) {
+    return dropped->Add({{"component", "sink"}, {"reason", reason}});
+  }
+  prometheus::Counter& Error(const std::string& type) {
+    return errors->Add({{"component", "sink"}, {"type", type}});
+  }
+  prometheus::Counter* received;
+  prometheus::Counter* sent;
+  prometheus::Family<prometheus::Counter>* dropped;
+  prometheus::Family<prometheus::Counter>* errors;
+  prometheus::Counter* retries;
+  prometheus::Histogram* duration;
+  prometheus::Gauge* inflight;
+  prometheus::Histogram* batch;
+};
+
+// A record on its way to the index: where it came from (to commit and to dead-letter it) and
+// its document.
+struct Item {
+  int tp = 0;          // index into OffsetTracker's partitions
+  uint64_t epoch = 0;  // the assignment it was read under
+  int64_t offset = 0;
+  int attempts = 0;
+  std::string key, value;  // the Kafka record, for the dead letters
+  Document doc;
+};
+
+// Per partition, the offsets read and not yet finished (indexed or dead-lettered), in order:
+// the committable position is the first unfinished offset, or the next one to read.
+class OffsetTracker {
+ public:
+  struct Partition {
+    std::string topic;
+    int32_t partition = 0;
+    uint64_t epoch = 0;  // bumped on every (re)assignment: older items are ignored
+    bool assigned = false;
+    std::deque<std::pair<int64_t, bool>> open;  // offset, finished
+    int64_t next = -1;                          // offset after the last one read
+    int64_t committed = -1;
+  };
+
+  int Find(const std::string& topic, int32_t partition) {
+    for (size_t i = 0; i < parts_.size(); ++i) {
+      if (parts_[i].partition == partition && parts_[i].topic == topic) return static_cast<int>(i);
+    }
+    Partition p;
+    p.topic = topic;
+    p.partition = partition;
+    parts_.push_back(std::move(p));
+    return static_cast<int>(parts_.size() - 1);
+  }
+  void Assign(int tp) {
+    Partition& p = parts_[tp];
+    ++p.epoch;
+    p.assigned = true;
+    p.open.clear();
+    p.next = p.committed = -1;
+  }
+  void Revoke(int tp) {
+    parts_[tp].assigned = false;
+    parts_[tp].open.clear();
+  }
+  void Read(int tp, int64_t offset) {
+    parts_[tp].open.emplace_back(offset, false);
+    parts_[tp].next = offset + 1;
+  }
+  // Marks the item's offset finished; false if it was not open (read under an earlier
+  // assignment of its partition, since revoked).
+  bool Finish(const Item& it) {
+    Partition& p = parts_[it.tp];
+    if (!p.assigned || p.epoch != it.epoch) return false;
+    auto pos = std::lower_bound(p.open.begin(), p.open.end(), std::make_pair(it.offset, false));
+    if (pos == p.open.end() || pos->first != it.offset || pos->second) return false;
+    pos->second = true;
+    while (!p.open.empty() && p.open.front().second) p.open.pop_front();
+    return true;
+  }
+  // Offsets to commit for the assigned partitions (-1: nothing new).
+  int64_t Committable(int tp) const {
+    const Partition& p = parts_[tp];
+    if (!p.assigned || p.next < 0) return -1;
+    int64_t c = p.open.empty() ? p.next : p.open.front().first;
+    return c > p.committed ? c : -1;
+  }
+  std::vector<Partition>& parts() { return parts_; }
+
+ private:
+  std::vector<Partition> parts_;
+};
+
+// A batch: its items and, while sent, the request's tag.
+struct Batch {
+  std::vector<Item> items;
+  size_t bytes = 0;
+  Clock::time_point first;
+  Clock::time_point ready;  // retries: not before
+};
+
+class Sink {
+ public:
+  Sink(const SinkConfig& c, prometheus::Registry& reg)
+      : c_(c),
+        m_(reg),
+        stats_(reg, "index-consumer"),
+        backoff_(c.backoff_base_ms, c.backoff_cap_ms) {}
+
+  // The consumer is closed first, while everything its last revocation commits is alive.
+  ~Sink() { consumer_.reset(); }
+
+  Result<SinkSummary> Run(const std::function<bool()>& stop, const ProgressFn& progress);
+
+ private:
+  Status OnMessage(const rd_kafka_message_t& m);
+  void Add(Item it);
+  void Seal();
+  Status Flush(bool force);
+  Status Send(Batch b);
+  Status OnResponse(HttpResponse& r);
+  Status DeadLetter(Item& it, const std::string& error, const std::string& reason);
+  Status Commit(const std::vector<int>& only = {});
+  void Retry(std::vector<Item> items);
+  size_t Buffered() const { return buffered_; }
+  void Pause(bool pause);
+
+  SinkConfig c_;
+  SinkMetrics m_;
+  kafka::StatsExporter stats_;
+  Backoff backoff_;
+  std::unique_ptr<HttpClient> http_;
+  std::unique_ptr<kafka::Consumer> consumer_;
+  std::unique_ptr<kafka::Producer> dlq_;
+  OffsetTracker offsets_;
+  std::map<std::string, std::string> index_of_topic_;
+  Batch current_;              // filling
+  std::deque<Batch> ready_;    // full or lingered long enough, waiting for a request slot
+  std::deque<Batch> retries_;  // ordered by the time they may be sent again
+  std::map<uint64_t, Batch> running_;
+  uint64_t next_tag_ = 1;
+  size_t buffered_ = 0;  // items read and not finished
+  bool paused_ = false;
+  Clock::time_point last_warn_;
+  std::map<std::pair<std::string, int32_t>, bool> at_end_;  // partitions read to their end
+  SinkSummary sum_;
+  std::string fatal_;
+  std::string line_;
+};
+
+void Sink::Add(Item it) {
+  size_t bytes = it.doc.source.size() + it.doc.id.size() + 100;  // + the action line
+  if (!current_.items.empty() && current_.bytes + bytes > c_.batch_bytes) Seal();
+  if (current_.items.empty()) current_.first = Clock::now();
+  current_.bytes += bytes;
+  current_.items.push_back(std::move(it));
+  if (current_.items.size() >= c_.batch_docs) Seal();
+}
+
+void Sink::Seal() {
+  ready_.push_back(std::move(current_));
+  current_ = Batch();
+}
+
+Status Sink::OnMessage(const rd_kafka_message_t& m) {
+  ++sum_.received;
+  m_.received->Increment();
+  Item it;
+  std::string topic = rd_kafka_topic_name(m.rkt);
+  it.tp = offsets_.Find(topic, m.partition);
+  it.epoch = offsets_.parts()[it.tp].epoch;
+  it.offset = m.offset;
+  if (m.key) it.key.assign(static_cast<const char*>(m.key), m.key_len);
+  it.value.assign(static_cast<const char*>(m.payload), m.len);
+  offsets_.Read(it.tp, m.offset);
+  ++buffered_;
+  if (Status s = MakeDocument(it.value, &it.doc); !s.ok()) {
+    return DeadLetter(it, "bad_document", s.message());
+  }
+  Add(std::move(it));
+  return Status::Ok();
+}
+
+Status Sink::Flush(bool force) {
+  // Retries whose time has come go first, as their own requests.
+  while (!retries_.empty() && static_cast<int>(running_.size()) < c_.max_inflight &&
+         retries_.front().ready <= Clock::now()) {
+    Batch b = std::move(retries_.front());
+    retries_.pop_front();
+    if (Status s = Send(std::move(b)); !s.ok()) return s;
+  }
+  if (!current_.items.empty() && (force || MsSince(current_.first) >= c_.linger_ms)) Seal();
+  while (!ready_.empty() && static_cast<int>(running_.size()) < c_.max_inflight) {
+    Batch b = std::move(ready_.front());
+    ready_.pop_front();
+    if (Status s = Send(std::move(b)); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status Sink::Send(Batch b) {
+  std::string body;
+  body.reserve(b.bytes + 64);
+  for (Item& it : b.items) {
+    const std::string& topic = offsets_.parts()[it.tp].topic;
+    auto idx = index_of_topic_.find(topic);
+    if (idx == index_of_topic_.end()) {
+      idx = index_of_topic_.emplace(topic, IndexFor(c_.index, topic)).first;
+    }
+    AppendBulkIndex(idx->second, it.doc, it.offset, &body);
+    if (it.attempts++ > 0) {
+      ++sum_.retries;
+      m_.retries->Increment();
+    }
+  }
+  uint64_t tag = next_tag_++;
+  m_.batch->Observe(static_cast<double>(b.items.size()));
+  // filter_path keeps the response to what is read: a fifth of its size.
+  http_->StartBulk(tag, "/_bulk?filter_path=errors,items.*.status,items.*.error", std::move(body));
+  running_.emplace(tag, std::move(b));
+  ++sum_.requests;
+  m_.inflight->Set(static_cast<double>(running_.size()));
+  return Status::Ok();
+}
+
+void Sink::Retry(std::vector<Item> items) {
+  if (items.empty()) return;
+  Batch b;
+  int attempt = 0;
+  for (const Item& it : items) {
+    attempt = std::max(attempt, it.attempts);
+    b.bytes += it.doc.source.size() + it.doc.id.size() + 100;
+  }
+  b.items = std::move(items);
+  b.ready = Clock::now() + std::chrono::milliseconds(backoff_.Delay(attempt - 1));
+  // Keep the queue ordered by readiness, so Flush() can look at the front only.
+  auto pos = retries_.end();
+  while (pos != retries_.begin() && std::prev(pos)->ready > b.ready) --pos;
+  retries_.insert(pos, std::move(b));
+}
+
+Status Sink::OnResponse(HttpResponse& r) {
+  auto node = running_.extract(r.tag);
+  m_.inflight->Set(static_cast<double>(running_.size()));
+  m_.duration->Observe(r.seconds);
+  Batch& b = node.mapped();
+  switch (ClassifyRequest(r.status)) {
+    case RequestAction::kRetry: {
+      std::string type = r.status == 0     ? (r.timed_out ? "timeout" : "connection")
+                         : r.status == 429 ? "http_429"
+                         : r.status >= 500 ? "http_5xx"
+                                           : "http_" + std::to_string(r.status);
+      m_.Error(type).Increment();
+      // One line per 10 s at most: an outage is a state, not a stream of events (each
+      // failure is counted in spate_errors_total).
+      if (last_warn_ == Clock::time_point() || MsSince(last_warn_) >= 10'000) {
+        last_warn_ = Clock::now();
+        Log().warn("spate index: _bulk of {} documents failed ({}), retrying: {}", b.items.size(),
+                   r.status == 0 ? r.error : "HTTP " + std::to_string(r.status),
+                   r.body.substr(0, 200));
+      }
+      Retry(std::move(b.items));
+      return Status::Ok();
+    }
+    case RequestAction::kFatal:
+      m_.Error("http_" + std::to_string(r.status)).Increment();
+      return Status::Error(fmt::format("_bulk answered HTTP {}{}: {}", r.status,
+                                       r.status == 413 ? " (request too large: lower --batch-bytes)"
+                                       : r.status == 401 || r.status == 403
+                                           ? " (check --user/--password or --api-key)"
+                                           : "",
+                                       r.body.substr(0, 500)));
+    case RequestAction::kRead:
+      break;
+  }
+  std::vector<ItemResult> results;
+  if (Status s = ParseBulkResponse(r.body, b.items.size(), &results); !s.ok()) {
+    m_.Error("bad_response").Increment();
+    return s;
+  }
+  std::vector<Item> again;
+  uint64_t done = 0;
+  for (size_t i = 0; i < results.size(); ++i) {
+    Item& it = b.items[i];
+    const ItemResult& ir = results[i];
+    switch (ClassifyItem(ir)) {
+      case ItemAction::kDone:
+        if (ir.status == 409) {
+          ++sum_.superseded;
+        } else {
+          ++sum_.indexed;
+        }
+        ++done;
+        if (offsets_.Finish(it)) --buffered_;
+        break;
+      case ItemAction::kRetry:
+        m_.Error(ir.status == 429 ? "item_429" : "item_5xx").Increment();
+        again.push_back(std::move(it));
+        break;
+      case ItemAction::kDeadLetter: {
+        m_.Error("item_" + std::to_string(ir.status)).Increment();
+        std::string reason = ir.error_type + ": " + ir.error_reason;
+        if (Status s = DeadLetter(it, "mapping", reason); !s.ok()) return s;
+        break;
+      }
+    }
+  }
+  m_.sent->Increment(static_cast<double>(done));
+  Retry(std::move(again));
+  return Status::Ok();
+}
+
+// The dead letter has the aggregator's format (stream/output_format.h: AppendDeadLetterLine):
+// sequence and offset = the record's offset, error, reason (Elasticsearch's), the original key
+// and value in base64, plus the source topic. It counts as finished once the producer has it;
+// Commit() flushes the producer before it commits, so an offset is committed only after its
+// dead letter is acknowledged.
+Status Sink::DeadLetter(Item& it, const std::string& error, const std::string& reason) {
+  line_.clear();
+  SourcePosition pos;
+  pos.sequence = static_cast<uint64_t>(it.offset);
+  pos.partition = static_cast<uint32_t>(offsets_.parts()[it.tp].partition);
+  pos.offset = static_cast<uint64_t>(it.offset);
+  AppendSinkDeadLetterLine(pos, offsets_.parts()[it.tp].topic, error, reason, it.key, it.value,
+                           &line_);
+  if (Status s = dlq_->Send(it.key, line_); !s.ok()) return s;
+  ++sum_.dead_letters;
+  m_.Dropped(error).Increment();
+  if (offsets_.Finish(it)) --buffered_;
+  return Status::Ok();
+}
+
+Status Sink::Commit(const std::vector<int>& only) {
+  if (dlq_->Flush(30'000) > 0 || dlq_->stats().failed > 0) {
+    return Status::Error("dead letters to " + c_.dlq_topic +
+                         " were not acknowledged: offsets not committed (" +
+                         (dlq_->fatal_error().empty() ? "see the log" : dlq_->fatal_error()) + ")");
+  }
+  kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(4));
+  std::vector<std::pair<int, int64_t>> commits;
+  auto& parts = offsets_.parts();
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (!only.empty() && std::find(only.begin(), only.end(), static_cast<int>(i)) == only.end()) {
+      continue;
+    }
+    int64_t o = offsets_.Committable(static_cast<int>(i));
+    if (o < 0) continue;
+    rd_kafka_topic_partition_list_add(list.get(), parts[i].topic.c_str(), parts[i].partition)
+        ->offset = o;
+    commits.emplace_back(static_cast<int>(i), o);
+  }
+  if (commits.empty()) return Status::Ok();
+  rd_kafka_resp_err_t err = rd_kafka_commit(consumer_->handle(), list.get(), 0);
+  if (err) {
+    // Not fatal: the documents are in the index; a later commit covers these offsets.
+    m_.Error("commit").Increment();
+    Log().warn("spate index: offset commit failed: {}", kafka::ErrorText(err));
+    return Status::Ok();
+  }
+  for (auto [i, o] : commits) parts[i].committed = o;
+  return Status::Ok();
+}
+
+void Sink::Pause(bool pause) {
+  if (pause == paused_) return;
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_assignment(consumer_->handle(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  kafka::PartitionListPtr list(raw);
+  if (pause) {
+    rd_kafka_pause_partitions(consumer_->handle(), list.get());
+  } else {
+    rd_kafka_resume_partitions(consumer_->handle(), list.get());
+  }
+  paused_ = pause;
+}
+
+Result<SinkSummary> Sink::Run(const std::function<bool()>& stop, const ProgressFn& progress) {
+  auto start = Clock::now();
+  auto http = HttpClient::Create(c_.http);
+  if (!http.ok()) return http.status();
+  http_ = std::move(http).value();
+  auto server = PrepareCluster(*http_, c_);
+  if (!server.ok()) return server.status();
+  sum_.server = server.value();
+
+  auto dlq = kafka::Producer::Create(c_.producer, c_.dlq_topic);
+  if (!dlq.ok()) return dlq.status();
+  dlq_ = std::move(dlq).value();
+  auto consumer = kafka::Consumer::Create(c_.consumer, &stats_);
+  if (!consumer.ok()) return consumer.status();
+  consumer_ = std::move(consumer).value();
+  // Partitions taken away: commit what is finished while they are still ours; records read
+  // and not yet acknowledged will be read again by the next owner (same _id: no duplicate).
+  consumer_->OnRebalance([this](bool assign, bool, const rd_kafka_topic_partition_list_t& ps) {
+    std::vector<int> tps;
+    for (int i = 0; i < ps.cnt; ++i)
+      tps.push_back(offsets_.Find(ps.elems[i].topic, ps.elems[i].partition));
+    if (assign) {
+      for (int tp : tps) offsets_.Assign(tp);
+      paused_ = false;  // new partitions are not paused; Pause() re-checks on the next turn
+      return;
+    }
+    if (Status s = Commit(tps); !s.ok()) fatal_ = s.message();
+    for (int tp : tps) {
+      buffered_ -= std::min(buffered_, offsets_.parts()[tp].open.size());
+      offsets_.Revoke(tp);
+      at_end_.erase({offsets_.parts()[tp].topic, offsets_.parts()[tp].partition});
+    }
+  });
+  if (Status s = consumer_->Subscribe(c_.topics); !s.ok()) return s;
+
+  // Read at most this many records ahead of the acknowledgements: during an outage the
+  // partitions are paused instead of filling memory (and the consumer keeps polling, so it
+  // stays in its group).
+  const size_t max_buffered = c_.batch_docs * static_cast<size_t>(c_.max_inflight + 2);
+  auto last_commit = Clock::now(), last_progress = Clock::now();
+  std::vector<HttpResponse> done;
+  bool input_over = false;
+  while (true) {
+    if (!fatal_.empty()) return Status::Error(fatal_);
+    if (stop()) input_over = true;
+    if (!input_over) {
+      Pause(buffered_ >= max_buffered);
+      // Poll Kafka briefly when requests run, so their completions are seen promptly.
+      int wait = http_->inflight() > 0 || !current_.items.empty() || !ready_.empty() ? 0 : 50;
+      for (size_t n = 0; n < c_.batch_docs; ++n) {
+        auto m = consumer_->Poll(n == 0 ? wait : 0);
+        if (!m) break;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          at_end_[{rd_kafka_topic_name(m->rkt), m->partition}] = true;
+          continue;
+        }
+        if (m->err) {
+          if (m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+              m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+              m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+            return Status::Error("cannot consume: " + kafka::ErrorText(m->err));
+          }
+          m_.Error("kafka").Increment();
+          Log().warn("spate index: {}", kafka::ErrorText(m->err));
+          continue;
+        }
+        at_end_.erase({rd_kafka_topic_name(m->rkt), m->partition});
+        if (Status s = OnMessage(*m); !s.ok()) return s;
+        if (buffered_ >= max_buffered) break;
+      }
+      if (c_.exit_at_end && consumer_->assigned_partitions() > 0 &&
+          at_end_.size() >= consumer_->assigned_partitions()) {
+        input_over = true;
+      }
+    } else {
+      consumer_->Poll(0);  // keeps the group membership and serves callbacks
+    }
+    bool draining = input_over;
+    if (Status s = Flush(draining); !s.ok()) return s;
+    done.clear();
+    http_->Poll(http_->inflight() > 0 ? 10 : 0, &done);
+    for (HttpResponse& r : done) {
+      if (Status s = OnResponse(r); !s.ok()) return s;
+    }
+    if (http_->inflight() == 0 && current_.items.empty() && ready_.empty() && !retries_.empty() &&
+        draining) {
+      // Only retries wait: sleep until the first is due rather than spin.
+      auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(retries_.front().ready -
+                                                                        Clock::now());
+      if (wait.count() > 0) consumer_->Poll(static_cast<int>(std::min<int64_t>(wait.count(), 100)));
+    }
+    dlq_->Poll(0);
+    if (MsSince(last_commit) >= c_.commit_interval_ms) {
+      if (Status s = Commit(); !s.ok()) return s;
+      last_commit = Clock::now();
+    }
+    if (progress && MsSince(last_progress) >= 1000) {
+      sum_.elapsed_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+      progress(sum_);
+      last_progress = Clock::now();
+    }
+    if (draining && buffered_ == 0 && http_->inflight() == 0 && retries_.empty() &&
+        ready_.empty() && current_.items.empty()) {
+      break;
+    }
+  }
+  if (Status s = Commit(); !s.ok()) return s;
+  sum_.elapsed_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return sum_;
+}
+
+}  // namespace
+
+std::string IndexFor(const std::string& pattern, const std::string& topic) {
+  std::string out = pattern;
+  for (size_t at; (at = out.find("{topic}")) != std::string::npos;) out.replace(at, 7, topic);
+  return out;
+}
+
+std::string IndexPattern(const std::string& pattern) { return IndexFor(pattern, "*"); }
+
+// Mapping decisions:
+// - keys and ids are keyword (exact match, terms aggregations), never analysed text;
+// - windowStart, windowEnd and transactionTime are dates in epoch milliseconds, as written;
+// - each decimal amount is a scaled_float with factor 100: stored as the long round(x * 100),
+//   which is the exact number of cents for every amount below 2^53 cents (the JSON value has
+//   two decimals, so x * 100 is within 0.5 of an integer). Its twin "...Cents" is a long
+//   computed by spate from the number's text, so exact sums do not depend on that argument:
+//   sum aggregations over longs are exact below 2^53 (90 trillion in money);
+// - "dynamic": "strict": a field the mapping does not know is a mapping error, so a record of
+//   an unexpected shape goes to the dead letters instead of growing the mapping;
+// - evidence (anomalies) is kept in _source, not indexed.
+std::string IndexTemplateBody(const std::string& index_pattern) {
+  std::string p;
+  auto field = [&](std::string_view name, std::string_view def) {
+    if (!p.empty()) p += ',';
+    fmt::format_to(std::back_inserter(p), R"("{}":{})", name, def);
+  };
+  const char* kw = R"({"type":"keyword"})";
+  const char* date = R"({"type":"date","format":"epoch_millis"})";
+  const char* lng = R"({"type":"long"})";
+  const char* money = R"({"type":"scaled_float","scaling_factor":100})";
+  for (const char* f : {"merchantId", "userId", "location", "currency", "paymentMethod",
+                        "transactionId", "rule", "transactionType", "isInternational", "emit"}) {
+    field(f, kw);
+  }
+  for (const char* f : {"windowStart", "windowEnd", "transactionTime"}) field(f, date);
+  for (const char* f : {"transactionCount", "purchaseCount", "refundCount", "sequence",
+                        "totalAmountCents", "minAmountCents", "maxAmountCents", "amountCents"}) {
+    field(f, lng);
+  }
+  for (const char* f : {"totalAmount", "minAmount", "maxAmount", "amount"}) field(f, money);
+  field("evidence", R"({"type":"object","enabled":false})");
+  std::string body = R"({"index_patterns":[)";
+  AppendJsonString(index_pattern, &body);
+  // Composable templates whose patterns overlap must differ in priority: the more specific
+  // pattern (more literal characters) wins, so `spate-{topic}` and `spate-test-1` can coexist.
+  size_t literal =
+      index_pattern.size() - std::count(index_pattern.begin(), index_pattern.end(), '*');
+  fmt::format_to(std::back_inserter(body), R"(],"priority":{},)", 100 + literal);
+  body += R"("template":{"mappings":{"dynamic":"strict","properties":{)";
+  body += p;
+  body += "}}}}";
+  return body;
+}
+
+Result<std::string> PrepareCluster(HttpClient& http, const SinkConfig& c) {
+  const std::string& url = http.base_url();
+  HttpResponse r = http.Request("GET", "/");
+  if (r.status == 0) {
+    return Status::Error("cannot reach Elasticsearch/OpenSearch at " + url + ": " + r.error +
+                         " (is it running? deploy/opensearch/opensearch.sh up starts a local "
+                         "node; --es names another)");
+  }
+  if (r.status == 401 || r.status == 403) {
+    return Status::Error(
+        fmt::format("{} refused the credentials (HTTP {}): check --user and "
+                    "--password, or --api-key",
+                    url, r.status));
+  }
+  if (r.status != 200) {
+    return Status::Error(
+        fmt::format("{} answered HTTP {} to GET /: {}", url, r.status, r.body.substr(0, 300)));
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  std::string_view number, distribution = "elasticsearch";
+  if (parser.parse(r.body).get(root) || root["version"]["number"].get(number)) {
+    return Status::Error(
+        url + " does not look like Elasticsearch or OpenSearch: " + r.body.substr(0, 200));
+  }
+  if (root["version"]["distribution"].get(distribution))
+    distribution = "elasticsearch";  // ES: none
+  bool opensearch = distribution == "opensearch";
+  int major = std::atoi(std::string(number).c_str());
+  std::string server = fmt::format("{} {}", opensearch ? "OpenSearch" : "Elasticsearch", number);
+  bool supported = opensearch ? (major >= 1 && major <= 3) : (major >= 7 && major <= 8);
+  if (!supported) {
+    Log().warn("spate index: {} is not a tested version (Elasticsearch 7/8, OpenSearch 1/2)",
+               server);
+  }
+  HttpResponse h = http.Request("GET", "/_cluster/health");
+  if (h.status == 200 && h.body.find(R"("status":"red")") != std::string::npos) {
+    return Status::Error(url + ": cluster health is red: " + h.body.substr(0, 300));
+  }
+  if (c.install_template) {
+    std::string pattern = IndexPattern(c.index);
+    std::string name = "spate-" + IndexFor(c.index, "all");
+    HttpResponse t = http.Request("PUT", "/_index_template/" + name, IndexTemplateBody(pattern));
+    if (t.status != 200) {
+      return Status::Error(
+          fmt::format("{}: installing the index template {} failed (HTTP {}{}): {}", url, name,
+                      t.status, t.status == 0 ? ", " + t.error : "", t.body.substr(0, 500)));
+    }
+  }
+  return server;
+}
+
+Result<SinkSummary> RunIndexSink(const SinkConfig& c, prometheus::Registry& registry,
+                                 const std::function<bool()>& stop, const ProgressFn& progress) {
+  Sink sink(c, registry);
+  return sink.Run(stop, progress);
+}
+
+}  // namespace spate::es

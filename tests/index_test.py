@@ -1,0 +1,318 @@
+#!/usr/bin/env python3
+"""spate index against the real local Kafka cluster and a real OpenSearch node (ctest label `es`).
+
+  exact    produce N records (seed S), spate aggregate -e, spate index -e of the aggregates and
+           anomalies topics; every document is read back through the search API (scroll) and
+           compared with tests/recompute.py's recomputation from `spate gen` output, and the
+           sums computed by OpenSearch (sum aggregations over counts and cents) with its sums.
+  outage   spate index runs on a transactions topic; OpenSearch is stopped for 60 s while more
+           records arrive, then started again: every transactionId is indexed exactly once
+           (count == distinct ids == expected), and the retries show in the metrics.
+  dlq      documents that OpenSearch refuses (a wrong type, an unknown field) and one that is
+           not JSON go to the dead-letter topic with OpenSearch's error; the valid ones are
+           indexed unchanged.
+
+Environment: SPATE_BROKERS (the cluster of deploy/kafka/cluster.sh), SPATE_OPENSEARCH_PORT
+(deploy/opensearch/opensearch.sh, default 9200) and SPATE_OPENSEARCH_DIR.
+"""
+import argparse
+import base64
+import collections
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import recompute  # noqa: E402
+
+ROOT = os.path.dirname(HERE)
+CLUSTER = os.path.join(ROOT, "deploy", "kafka", "cluster.sh")
+OPENSEARCH = os.path.join(ROOT, "deploy", "opensearch", "opensearch.sh")
+BROKERS = os.environ.get("SPATE_BROKERS", "127.0.0.1:29092,127.0.0.1:39092,127.0.0.1:49092")
+ES = "http://127.0.0.1:" + os.environ.get("SPATE_OPENSEARCH_PORT", "9200")
+COMMON_ARGS = ["--out-of-order", "0.05", "--max-delay", "2s", "--anomalies", "0.002", "--users",
+               "20000", "--merchants", "300", "--event-rate", "2000"]
+GEN_ARGS = ["--seed", "33", "--malformed", "0.002", *COMMON_ARGS]
+
+
+def clean_args(seed):
+    """Generator options without malformed records: every record is a document."""
+    return ["--seed", str(seed), "--malformed", "0", *COMMON_ARGS]
+ENGINE_ARGS = ["--window", "10s", "--hop", "5s", "--lateness", "5s"]
+
+
+def es(method, path, body=None):
+    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    req = urllib.request.Request(ES + path, data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.loads(r.read() or b"null")
+
+
+def all_docs(index):
+    """Every document of an index through the scroll API."""
+    es("POST", f"/{index}/_refresh")
+    page = es("POST", f"/{index}/_search?scroll=1m", {"size": 5000, "query": {"match_all": {}}})
+    docs = []
+    while page["hits"]["hits"]:
+        docs += [(h["_id"], h["_source"]) for h in page["hits"]["hits"]]
+        page = es("POST", "/_search/scroll", {"scroll": "1m", "scroll_id": page["_scroll_id"]})
+    es("DELETE", "/_search/scroll", {"scroll_id": page["_scroll_id"]})
+    return docs
+
+
+def count(index):
+    es("POST", f"/{index}/_refresh")
+    return es("GET", f"/{index}/_count")["count"]
+
+
+def topics(tag, names=("in", "agg", "tot", "anom", "late", "dlq")):
+    t = {k: f"{k}_{tag}" for k in names}
+    for n in t.values():
+        subprocess.run([CLUSTER, "topic", n, "6"], check=True)
+    return t
+
+
+def read(topic):
+    out = subprocess.run(["kcat", "-C", "-b", BROKERS, "-t", topic, "-e", "-q", "-X",
+                          "isolation.level=read_committed", "-f", "%s\n"],
+                         check=True, stdout=subprocess.PIPE, timeout=300).stdout.decode()
+    return [line for line in out.split("\n") if line]
+
+
+def produce(spate, topic, n, gen_args=GEN_ARGS):
+    subprocess.run([spate, "produce", "--brokers", BROKERS, "--topic", topic, "--records", str(n),
+                    "--no-progress", "--metrics-addr", "", *gen_args], check=True,
+                   stderr=subprocess.DEVNULL)
+
+
+def index_cmd(spate, topics_, index, group, exit_at_end=True, metrics="", dlq="transaction_dlq",
+              extra=()):
+    cmd = [spate, "index", "--brokers", BROKERS, "--es", ES, "--index", index, "--group", group,
+           "--dlq-topic", dlq, "--metrics-addr", metrics, "--no-progress", "--json", *extra]
+    for t in topics_:
+        cmd += ["--topic", t]
+    return cmd + (["-e"] if exit_at_end else [])
+
+
+def run_index(cmd):
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
+    assert r.returncode == 0, r.stderr.decode()
+    return json.loads(r.stdout)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def scrape(port, name):
+    """The sum of a metric's samples on spate's /metrics endpoint."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith(name + "{") or line.startswith(name + " "))
+
+
+def test_exact(spate):
+    n = 60_000
+    tag = uuid.uuid4().hex[:6]
+    t = topics("esx_" + tag)
+    produce(spate, t["in"], n)
+    r = subprocess.run([spate, "aggregate", "--brokers", BROKERS, "--input", t["in"], "--group",
+                        "g_" + t["in"], "--aggregates-topic", t["agg"], "--totals-topic", t["tot"],
+                        "--anomalies-topic", t["anom"], "--late-topic", t["late"], "--dlq-topic",
+                        t["dlq"], "--metrics-addr", "", "--no-progress", "--commit-interval",
+                        "100ms", *ENGINE_ARGS, "-e"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, timeout=600)
+    assert r.returncode == 0, r.stderr.decode()
+    index = f"spate-esx-{tag}-{{topic}}"
+    s = run_index(index_cmd(spate, [t["agg"], t["anom"]], index, "gi_" + tag, dlq=t["dlq"]))
+    print(f"  spate index: {s}")
+
+    lines = recompute.split_lines(subprocess.run([spate, "gen", "--records", str(n), *GEN_ARGS],
+                                                 check=True, stdout=subprocess.PIPE).stdout)
+    res = recompute.recompute(lines, recompute.Params(partitions=6, batch_size=n + 1,
+                                                      window_ms=10_000, hop_ms=5_000,
+                                                      lateness_ms=5_000))
+    failures = []
+    agg_index = index.replace("{topic}", t["agg"])
+    docs = all_docs(agg_index)
+    ids = [i for i, _ in docs]
+    got = sorted((d["windowStart"], d["windowEnd"], d["merchantId"], d["transactionCount"],
+                  d["totalAmountCents"], d["minAmountCents"], d["maxAmountCents"],
+                  d["purchaseCount"], d["refundCount"]) for _, d in docs)
+    want = sorted((s_, e, k, v[0], v[1], v[2], v[3], v[4], v[5]) for s_, e, k, v in res.aggregates)
+    if len(set(ids)) != len(ids):
+        failures.append("duplicate _ids in the aggregates index")
+    if got != want:
+        failures.append(f"aggregates differ: {len(got)} indexed, {len(want)} expected; missing e.g. "
+                        f"{sorted(set(want) - set(got))[:1]}, unexpected {sorted(set(got) - set(want))[:1]}")
+    # The same sums computed by OpenSearch itself: exact over longs (cents).
+    aggs = es("POST", f"/{agg_index}/_search", {"size": 0, "aggs": {
+        "n": {"sum": {"field": "transactionCount"}}, "cents": {"sum": {"field": "totalAmountCents"}},
+        "windows": {"value_count": {"field": "windowStart"}}}})["aggregations"]
+    want_n = sum(v[0] for _, _, _, v in res.aggregates)
+    want_cents = sum(v[1] for _, _, _, v in res.aggregates)
+    if (int(aggs["n"]["value"]), int(aggs["cents"]["value"])) != (want_n, want_cents):
+        failures.append(f"search-API sums {aggs['n']['value']} / {aggs['cents']['value']} cents, "
+                        f"expected {want_n} / {want_cents}")
+    anom_index = index.replace("{topic}", t["anom"])
+    got_anom = collections.Counter((d["transactionId"], d["rule"], d["amountCents"])
+                                   for _, d in all_docs(anom_index))
+    want_anom = collections.Counter((a.transactionId, a.rule, a.amount) for a in res.anomalies)
+    if got_anom != want_anom:
+        failures.append(f"anomalies differ: {sum(got_anom.values())} indexed, "
+                        f"{sum(want_anom.values())} expected")
+    if s["deadLetters"] != 0:
+        failures.append(f"{s['deadLetters']} dead letters from valid documents")
+    print(f"  {len(got)} window results ({want_n} transactions, {want_cents} cents), "
+          f"{sum(got_anom.values())} anomalies indexed and equal to the recomputation")
+    return failures
+
+
+def test_outage(spate):
+    """OpenSearch stopped for 60 s mid-run, then restarted: nothing lost, nothing twice."""
+    tag = uuid.uuid4().hex[:6]
+    t = topics("eso_" + tag, ("in",))
+    index = f"spate-eso-{tag}"
+    produce(spate, t["in"], 40_000, clean_args(33))
+    port = free_port()
+    log = tempfile.TemporaryFile()  # not a pipe: nobody reads it while the test waits
+    p = subprocess.Popen(index_cmd(spate, [t["in"]], index, "go_" + tag, exit_at_end=False,
+                                   metrics=f"127.0.0.1:{port}",
+                                   extra=["--batch-docs", "500", "--retry-max-backoff", "5s"]),
+                         stdout=subprocess.PIPE, stderr=log)
+
+    def stderr():
+        log.seek(0)
+        return log.read().decode(errors="replace")
+    failures = []
+    try:
+        deadline = time.time() + 120
+        while not (_exists(index) and count(index) > 0):
+            assert time.time() < deadline, "nothing indexed in 120 s"
+            assert p.poll() is None, stderr()
+            time.sleep(0.2)
+        subprocess.run([OPENSEARCH, "stop"], check=True)
+        t0 = time.time()
+        # More records arrive while the index is down (a second run of the generator).
+        produce(spate, t["in"], 40_000, clean_args(34))
+        time.sleep(max(0.0, 60 - (time.time() - t0)))
+        retries = scrape(port, "spate_sink_retries_total")
+        errors = scrape(port, "spate_errors_total")
+        assert p.poll() is None, "spate index stopped during the outage: " + stderr()
+        down = time.time() - t0
+        subprocess.run([OPENSEARCH, "up"], check=True)
+        print(f"  OpenSearch stopped for {down:.0f} s (+ {time.time() - t0 - down:.0f} s to start "
+              f"again); meanwhile {int(retries)} documents retried, {int(errors)} errors counted")
+        if retries == 0 or errors == 0:
+            failures.append("no retries or errors were counted during the outage")
+        want = set()
+        for seed in (33, 34):
+            out = subprocess.run([spate, "gen", "--records", "40000", *clean_args(seed)],
+                                 check=True, stdout=subprocess.PIPE).stdout
+            want |= {json.loads(line)["transactionId"] for line in recompute.split_lines(out)}
+        deadline = time.time() + 180
+        while scrape(port, "spate_records_sent_total") < len(want) and time.time() < deadline:
+            time.sleep(0.5)
+    finally:
+        subprocess.run([OPENSEARCH, "up"], check=False)
+        p.terminate()  # graceful: commits what is acknowledged
+        out, _ = p.communicate(timeout=120)
+    assert p.returncode == 0, stderr()
+    summary = json.loads(out)
+    docs = all_docs(index)
+    ids = [i for i, _ in docs]
+    got = {d["transactionId"] for _, d in docs}
+    if len(ids) != len(want) or len(set(ids)) != len(ids) or got != want:
+        failures.append(f"{len(ids)} documents, {len(set(ids))} distinct ids, expected {len(want)}; "
+                        f"missing {len(want - got)}")
+    if summary["records"] != 80_000 or summary["deadLetters"] != 0:
+        failures.append(f"summary: {summary}")
+    print(f"  {len(ids)} documents = {len(want)} distinct transactionIds; summary {summary}")
+    return failures
+
+
+def _exists(index):
+    try:
+        es("HEAD", f"/{index}")
+        return True
+    except (urllib.error.HTTPError, json.JSONDecodeError):
+        return False
+
+
+def test_dlq(spate):
+    tag = uuid.uuid4().hex[:6]
+    t = topics("esd_" + tag, ("agg", "dlq"))
+    index = f"spate-esd-{tag}"
+    good = [json.dumps({"windowStart": 1767225600000 + i * 10000, "windowEnd": 1767225610000 + i * 10000,
+                        "merchantId": f"merchant{i}", "transactionCount": i + 1,
+                        "totalAmount": 10.05, "minAmount": 1.00, "maxAmount": 9.05,
+                        "purchaseCount": i + 1, "refundCount": 0}, separators=(",", ":"))
+            for i in range(50)]
+    bad = {
+        "wrong_type": '{"windowStart":1767225600000,"windowEnd":1767225610000,"merchantId":"merchant900",'
+                      '"transactionCount":"many","totalAmount":1.00,"minAmount":1.00,"maxAmount":1.00,'
+                      '"purchaseCount":1,"refundCount":0}',
+        "unknown_field": '{"windowStart":1767225600000,"windowEnd":1767225610000,"merchantId":"merchant901",'
+                         '"transactionCount":1,"colour":"blue"}',
+        "bad_date": '{"windowStart":"yesterday","windowEnd":1767225610000,"merchantId":"merchant902",'
+                    '"transactionCount":1}',
+        "not_json": 'this is not {json',
+    }
+    payload = "\n".join(good[:25] + list(bad.values()) + good[25:]) + "\n"
+    subprocess.run(["kcat", "-P", "-b", BROKERS, "-t", t["agg"], "-k", "k"], input=payload.encode(),
+                   check=True)
+    s = run_index(index_cmd(spate, [t["agg"]], index, "gd_" + tag, dlq=t["dlq"]))
+    failures = []
+    letters = [json.loads(r) for r in read(t["dlq"])]
+    by_payload = {base64.b64decode(d["payload"]).decode(): d for d in letters}
+    for name, line in bad.items():
+        d = by_payload.get(line)
+        if d is None:
+            failures.append(f"{name}: no dead letter")
+            continue
+        want_error, want_reason = {
+            "wrong_type": ("mapping", "mapper_parsing_exception"),
+            "unknown_field": ("mapping", "strict_dynamic_mapping_exception"),
+            "bad_date": ("mapping", "mapper_parsing_exception"),
+            "not_json": ("bad_document", "not JSON"),
+        }[name]
+        if d["error"] != want_error or want_reason not in d["reason"] or d["topic"] != t["agg"]:
+            failures.append(f"{name}: dead letter {d}")
+        print(f"  {name}: {d['error']}: {d['reason'][:110]}")
+    if len(letters) != len(bad):
+        failures.append(f"{len(letters)} dead letters, expected {len(bad)}")
+    docs = {i: d for i, d in all_docs(index)}
+    want = {f"{g['windowStart']}-{g['windowEnd']}-merchantId-{g['merchantId']}": g
+            for g in map(json.loads, good)}
+    got = {i: {k: v for k, v in d.items() if not k.endswith("Cents")} for i, d in docs.items()}
+    if got != want or any(d["totalAmountCents"] != 1005 for d in docs.values()):
+        failures.append(f"valid documents differ: {len(got)} indexed, {len(want)} expected")
+    if s["deadLetters"] != len(bad) or s["indexed"] != len(good):
+        failures.append(f"summary {s}")
+    return failures
+
+
+TESTS = {"exact": test_exact, "outage": test_outage, "dlq": test_dlq}
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--spate", required=True)
+    ap.add_argument("test", choices=sorted(TESTS))
+    a = ap.parse_args()
+    fails = TESTS[a.test](a.spate)
+    for f in fails:
+        print("FAIL:", f)
+    print(f"index {a.test}: " + ("FAILED" if fails else "OK"))
+    sys.exit(1 if fails else 0)
