@@ -116,7 +116,7 @@ class Aggregator {
         metrics_(metrics),
         changelog_(c.group + "-changelog"),
         repartition_(c.group + "-repartition"),
-        decoder_(NewDecoder(c.wire)),
+        decoder_(c.new_decoder ? c.new_decoder() : NewDecoder(c.wire)),
         binary_(NewDecoder(WireFormat::kBinary)) {
     if (registry) exporter_ = std::make_unique<kafka::StatsExporter>(*registry, "aggregate");
     stats_ = carried.stats;
@@ -133,7 +133,7 @@ class Aggregator {
   // The run stopped at a batch that could not commit (partitions lost, or the transaction
   // aborted, e.g. by a rebalance that changed the group's generation under it): it may start
   // over from the last commit.
-  bool restartable() const { return lost_partitions_ || aborted_; }
+  bool restartable() const { return lost_partitions_ || aborted_ || schema_unavailable_; }
 
   AggregateSummary Summary() const {
     AggregateSummary s;
@@ -411,6 +411,30 @@ class Aggregator {
     return producer_->Send(topic, -1, key, line);
   }
 
+  // An aggregate or an anomaly as a JSON line, or in Avro with the schema id registered for
+  // its topic (--output-format avro). Avro bytes may end in '\n': sent as they are.
+  Status SendAggregate(int64_t start, uint32_t key, const WindowAgg& a, bool update) {
+    const GroupBy g = c_.engine.group_by;
+    const int64_t end = start + c_.engine.window.size_ms;
+    line_.clear();
+    if (c_.aggregate_schema_id == 0) {
+      AppendAggregateLine(g, start, end, key, a, update, &line_);
+      return Send(c_.aggregates_topic, GroupKeyString(g, key), line_);
+    }
+    AppendAggregateAvro(g, start, end, key, a, update, c_.aggregate_schema_id, &line_);
+    return producer_->Send(c_.aggregates_topic, -1, GroupKeyString(g, key), line_);
+  }
+  Status SendAnomaly(const Anomaly& a) {
+    line_.clear();
+    const std::string key = IdString(kUserPrefix, a.tx.user);
+    if (c_.anomaly_schema_id == 0) {
+      AppendAnomalyLine(a, c_.engine.rules, &line_);
+      return Send(c_.anomalies_topic, key, line_);
+    }
+    AppendAnomalyAvro(a, c_.engine.rules, c_.anomaly_schema_id, &line_);
+    return producer_->Send(c_.anomalies_topic, -1, key, line_);
+  }
+
   // Stage A for one input record.
   Status ProcessInput(SourceTask& t, const rd_kafka_message_t& m) {
     t.at_end = false;
@@ -423,6 +447,12 @@ class Aggregator {
     DecodeError err = decoder_->Decode(payload, payload.size(), &tx, &reason_);
     SourcePosition pos{static_cast<uint64_t>(m.offset), static_cast<uint32_t>(m.partition),
                        static_cast<uint64_t>(m.offset)};
+    if (err == DecodeError::kSchemaUnavailable) {
+      // No verdict on the record: dead-lettering it would be wrong, skipping it would lose it.
+      schema_unavailable_ = true;
+      return Status::Error(fmt::format("{} [{}] offset {}: schema registry unavailable: {}",
+                                       c_.input, m.partition, m.offset, reason_));
+    }
     if (err != DecodeError::kNone) {
       ++stats_.dead_letters;
       ++stats_.dead_letters_by_error[static_cast<size_t>(err)];
@@ -437,10 +467,7 @@ class Aggregator {
     for (const Anomaly& a : anomalies_) {
       ++stats_.anomalies;
       ++stats_.anomalies_by_rule[static_cast<size_t>(a.rule)];
-      line_.clear();
-      AppendAnomalyLine(a, c_.engine.rules, &line_);
-      if (Status s = Send(c_.anomalies_topic, IdString(kUserPrefix, tx.user), line_); !s.ok())
-        return s;
+      if (Status s = SendAnomaly(a); !s.ok()) return s;
     }
     const std::string gkey = GroupKeyString(c_.engine.group_by, GroupKeyOf(tx, c_.engine.group_by));
     line_.clear();
@@ -563,9 +590,7 @@ class Aggregator {
       if (!st.ok()) return;
       if (final_mode) {
         ++stats_.windows_emitted;
-        line_.clear();
-        AppendAggregateLine(g, start, start + c_.engine.window.size_ms, key, a, false, &line_);
-        st = Send(c_.aggregates_topic, GroupKeyString(g, key), line_);
+        st = SendAggregate(start, key, a, false);
       }
       if (st.ok()) st = producer_->SendTombstone(changelog_, cp, fmt::format("w{}:{}", start, key));
     };
@@ -581,9 +606,7 @@ class Aggregator {
       if (!st.ok()) return;
       if (!final_mode) {
         ++stats_.windows_emitted;
-        line_.clear();
-        AppendAggregateLine(g, start, start + c_.engine.window.size_ms, key, a, true, &line_);
-        st = Send(c_.aggregates_topic, GroupKeyString(g, key), line_);
+        st = SendAggregate(start, key, a, true);
       }
       std::string v;
       for (int64_t x : {a.count, a.sum_cents, a.min_cents, a.max_cents, a.purchases, a.refunds}) {
@@ -692,6 +715,7 @@ class Aggregator {
   bool had_assignment_ = false;
   bool lost_partitions_ = false;
   bool aborted_ = false;
+  bool schema_unavailable_ = false;
   const Clock::time_point t0_ = Clock::now();
   PipelineStats stats_;
   uint64_t transactions_ = 0, restored_ = 0;
