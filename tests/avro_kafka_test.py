@@ -15,7 +15,13 @@ installed into build/test-venv on first use, as tests/registry_test.py does).
              record, garbage after a valid header, and no magic byte. `spate aggregate --format
              avro --schema-registry URL -e`: every output equals tests/recompute.py's
              recomputation, and the bad records, and only they, are dead letters with the
-             reasons unknown_schema, schema_mismatch, bad_avro, bad_avro.
+             reasons unknown_schema, schema_mismatch, bad_avro, bad_avro. Then again with
+             --output-format avro: confluent's AvroDeserializer reads the aggregates and
+             anomalies topics, equal to the recomputation.
+  outage     the registry is stopped while records with an id the aggregator has not seen
+             (the same schema registered under another subject) arrive: no dead letter, the
+             aggregator retries from its last commit, and once the registry is back every
+             output is exact.
 
 Brokers: SPATE_BROKERS, as the other Kafka tests. Exit code 0 = all passed.
 """
@@ -270,7 +276,73 @@ def avro_outputs(spate: str, url: str, t: dict, n: int):
                                  f"{sum(want_anom.values())}")
 
 
-TESTS = {"produce": test_produce, "aggregate": test_aggregate}
+def test_outage(spate: str):
+    """The registry goes away while records with an id the aggregator has not seen arrive: no
+    record becomes a dead letter; once the registry is back (same --store, same port) they are
+    read like the others and every output is exact."""
+    import tempfile
+    import time
+
+    from confluent_kafka import Producer
+    from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+    n, m = 20_000, 2_000
+    t = aggregate_test.topics("avro_outage_" + uuid.uuid4().hex[:6])
+    with tempfile.TemporaryDirectory() as tmp:
+        store = os.path.join(tmp, "schemas.jsonl")
+        reg = registry_test.Registry(spate, "--store", store)
+        port = reg.port
+        subprocess.run([spate, "produce", "--brokers", BROKERS, "--topic", t["in"], "--records",
+                        str(n), "--no-progress", "--metrics-addr", "", "--format", "avro",
+                        "--schema-registry", reg.url, *GEN_ARGS], check=True,
+                       stderr=subprocess.DEVNULL, timeout=300)
+        # The same encoding under another id (only the doc differs): read like ours, once known.
+        variant = json.load(open(SCHEMA)) | {"doc": "the same record, registered elsewhere"}
+        vid = SchemaRegistryClient({"url": reg.url}).register_schema(
+            "variant-value", Schema(json.dumps(variant), "AVRO"))
+        agg = subprocess.Popen(aggregate_test.aggregate_cmd(
+            spate, t, "g_" + t["in"], False, extra=["--format", "avro", "--schema-registry",
+                                                    reg.url]),
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(4)
+        reg.stop()
+        # Records n.. with the variant's id, which the aggregator must ask about.
+        lines = gen_lines(spate, n + m)
+        frames = subprocess.run([spate, "gen", "--records", str(n + m), "--format", "avro",
+                                 *GEN_ARGS], check=True, stdout=subprocess.PIPE).stdout
+        prod = Producer({"bootstrap.servers": BROKERS, "partitioner": "murmur2_random",
+                         "enable.idempotence": True})
+        pos = 0
+        for i in range(n + m):
+            (size,) = struct.unpack_from(">I", frames, pos)
+            frame = frames[pos + 4:pos + 4 + size]
+            pos += 4 + size
+            if i >= n:
+                key = json.loads(lines[i])["userId"].encode()
+                prod.produce(t["in"], key=key, value=b"\x00" + struct.pack(">I", vid) + frame[5:])
+        check(prod.flush(60) == 0, f"{m} records with schema id {vid} written, registry down")
+        time.sleep(6)
+        check(agg.poll() is None, "the aggregator waits for the registry instead of exiting")
+        reg = registry_test.Registry(spate, "--store", store, listen=f"127.0.0.1:{port}")
+        try:
+            time.sleep(6)
+            agg.terminate()
+            _, err = agg.communicate(timeout=120)
+            check(agg.returncode == 0 and "schema registry unavailable" in err,
+                  f"it abandoned batches while the registry was down, then carried on "
+                  f"(exit {agg.returncode})")
+            r = subprocess.run(aggregate_test.aggregate_cmd(
+                spate, t, "g_" + t["in"], True,
+                extra=["--format", "avro", "--schema-registry", reg.url]),
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
+            check(r.returncode == 0, f"the aggregator finishes ({r.stderr.decode()[-200:]})")
+            for f in aggregate_test.compare(spate, t, n + m, GEN_ARGS):
+                check(False, f)
+            check(not FAILURES, "no dead letters; every output equals the recomputation")
+        finally:
+            reg.stop()
+
+
+TESTS = {"produce": test_produce, "aggregate": test_aggregate, "outage": test_outage}
 
 
 def main() -> int:
