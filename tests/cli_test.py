@@ -67,6 +67,8 @@ def bad_cases(tmp: str) -> list:
         (["consume", "-t", "x", "--schema-registry-auth", "u:p"], ["--schema-registry-auth"]),
         (["aggregate", "--output-format", "avro"], ["--output-format"]),
         (["aggregate", "--output-format", "xml"], ["--output-format"]),
+        (["gen", "--records", "3", "--format", "avro", "--schema-registry", "http://127.0.0.1:1"],
+         ["127.0.0.1:1"]),
         (run + ["--partitions", "0"], ["--partitions"]),
         (run + ["--threads", "0"], ["--threads"]),
         (gen + ["--threads", "0"], ["--threads"]),

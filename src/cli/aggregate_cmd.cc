@@ -66,15 +66,16 @@ class AggregateCommand final : public Command {
     }
     c_.wire = unused.wire;
     registry::ResolverOptions ro;
-    if (Status s = ToRegistryOptions(engine_flags_.wire, c_.input, &ro.client, &ro.subject);
-        !s.ok()) {
-      return UsageError(s.message());
-    }
     if (output_format_ != "json" && output_format_ != "avro") {
       return UsageError("--output-format: expected json or avro (got '" + output_format_ + "')");
     }
     if (output_format_ == "avro" && !engine_flags_.wire.has_registry()) {
       return UsageError("--output-format: avro needs --schema-registry (got 'avro')");
+    }
+    if (Status s = ToRegistryOptions(engine_flags_.wire, c_.input, &ro.client, &ro.subject,
+                                     output_format_ == "avro");
+        !s.ok()) {
+      return UsageError(s.message());
     }
     if (Status s = ToRuleConfig(rule_flags_, &c_.engine.rules); !s.ok())
       return UsageError(s.message());
@@ -88,7 +89,7 @@ class AggregateCommand final : public Command {
     Status cs = BuildClientConfig(kafka_flags_, {}, &c_.client);
     if (!cs.ok()) return cs.message() == "list" ? 0 : UsageError(cs.message());
     kafka::WarnIfUnsupported(c_.client, "aggregate");  // Kafka 4.x with librdkafka < 2.11.1
-    if (engine_flags_.wire.has_registry()) {
+    if (engine_flags_.wire.has_registry() && c_.wire.format == WireFormat::kAvro) {
       // The expected id: schemas/transaction.avsc under <input>-value, registered if absent
       // (an aggregator may start before its first producer). Other ids are asked by id.
       ro.register_schema = true;

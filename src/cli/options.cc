@@ -1,8 +1,10 @@
 #include "cli/options.h"
 
 #include <charconv>
+#include <cstdio>
 #include <thread>
 
+#include "core/avro_schema.h"
 #include "core/duration.h"
 #include "obs/progress.h"
 
@@ -148,7 +150,7 @@ void AddFormatOptions(CLI::App* app, FormatFlags* f, const char* group, const st
 }
 
 Status ToRegistryOptions(const FormatFlags& f, const std::string& topic,
-                         registry::ClientOptions* client, std::string* subject) {
+                         registry::ClientOptions* client, std::string* subject, bool other_avro) {
   if (!f.has_registry()) {
     if (!f.registry_auth.empty()) {
       return Bad("--schema-registry-auth", "needs --schema-registry", f.registry_auth);
@@ -156,7 +158,7 @@ Status ToRegistryOptions(const FormatFlags& f, const std::string& topic,
     if (!f.subject.empty()) return Bad("--subject", "needs --schema-registry", f.subject);
     return Status::Ok();
   }
-  if (f.format != "avro") {
+  if (f.format != "avro" && !other_avro) {
     return Bad("--schema-registry", "needs --format avro (got --format " + f.format + ")",
                f.registry_url);
   }
@@ -170,6 +172,27 @@ Status ToRegistryOptions(const FormatFlags& f, const std::string& topic,
   client->url = f.registry_url;
   client->basic_auth = f.registry_auth;
   *subject = f.subject.empty() ? registry::TopicNameStrategy(topic) : f.subject;
+  return Status::Ok();
+}
+
+Status RegisterWriterSchema(const FormatFlags& f, const std::string& topic, const char* command,
+                            WireSpec* wire, bool* usage) {
+  registry::ClientOptions options;
+  std::string subject;
+  *usage = true;
+  SPATE_RETURN_IF_ERROR(ToRegistryOptions(f, topic, &options, &subject));
+  if (!f.has_registry()) return Status::Ok();
+  auto client = registry::RegistryClient::Create(options);
+  if (!client.ok()) return Status::Error("--schema-registry: " + client.status().message());
+  *usage = false;
+  auto id = client.value()->Register(subject, std::string(TransactionAvsc()));
+  if (!id.ok()) {
+    return Status::Error("registering schemas/transaction.avsc under " + subject + ": " +
+                         id.status().message());
+  }
+  wire->schema_id = static_cast<uint32_t>(id.value());
+  std::fprintf(stderr, "spate %s: schema id %d (subject %s)\n", command, id.value(),
+               subject.c_str());
   return Status::Ok();
 }
 

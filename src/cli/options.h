@@ -74,10 +74,18 @@ Status ToRuleConfig(const RuleFlags& f, RuleConfig* rules);
 Status ToEngineConfig(const EngineFlags& f, EngineConfig* engine, SourceOptions* src);
 Status ToWireSpec(const FormatFlags& f, WireSpec* wire);
 // The registry client's options from --schema-registry and --schema-registry-auth (checked:
-// only with --format avro, not with --schema-id), and the subject of `topic`'s values:
-// --subject, else "<topic>-value" (TopicNameStrategy).
+// only with --format avro unless other_avro, i.e. the command writes Avro elsewhere; not with
+// --schema-id), and the subject of `topic`'s values: --subject, else "<topic>-value"
+// (TopicNameStrategy).
 Status ToRegistryOptions(const FormatFlags& f, const std::string& topic,
-                         registry::ClientOptions* client, std::string* subject);
+                         registry::ClientOptions* client, std::string* subject,
+                         bool other_avro = false);
+// For writers (gen, produce): with --schema-registry, registers schemas/transaction.avsc under
+// the subject of `topic` and puts the id into wire->schema_id (the same schema again gets the
+// same id, as Confluent's serializers do on first use); otherwise nothing. *usage tells a bad
+// option (exit 2) from a registry that refused or did not answer (exit 1).
+Status RegisterWriterSchema(const FormatFlags& f, const std::string& topic, const char* command,
+                            WireSpec* wire, bool* usage);
 
 // How a long-running command reports: --metrics-addr, --json, --progress / --no-progress.
 struct ReportFlags {

@@ -7,13 +7,11 @@
 #include "cli/commands.h"
 #include "cli/kafka_options.h"
 #include "cli/options.h"
-#include "core/avro_schema.h"
 #include "gen/source.h"
 #include "kafka/broker_version.h"
 #include "kafka/producer.h"
 #include "obs/metrics.h"
 #include "obs/progress.h"
-#include "registry/client.h"
 
 namespace spate::cli {
 namespace {
@@ -51,24 +49,9 @@ class ProduceCommand final : public Command {
       return UsageError("--key: expected userId, merchantId, transactionId or none (got '" + key_ + "')");
     }
     if (Status s = ToWireSpec(format_, &src.wire); !s.ok()) return UsageError(s.message());
-    registry::ClientOptions registry;
-    std::string subject;
-    if (Status s = ToRegistryOptions(format_, topic_, &registry, &subject); !s.ok()) {
-      return UsageError(s.message());
-    }
-    if (format_.has_registry()) {
-      // The id of schemas/transaction.avsc under the subject (the same schema again: the
-      // same id), as Confluent's serializers register on first use.
-      auto client = registry::RegistryClient::Create(registry);
-      if (!client.ok()) return UsageError("--schema-registry: " + client.status().message());
-      auto id = client.value()->Register(subject, std::string(TransactionAvsc()));
-      if (!id.ok()) {
-        return RuntimeError("registering schemas/transaction.avsc under " + subject + ": " +
-                            id.status().message());
-      }
-      src.wire.schema_id = static_cast<uint32_t>(id.value());
-      std::fprintf(stderr, "spate produce: schema id %d (subject %s)\n", id.value(),
-                   subject.c_str());
+    bool usage = false;
+    if (Status s = RegisterWriterSchema(format_, topic_, "produce", &src.wire, &usage); !s.ok()) {
+      return usage ? UsageError(s.message()) : RuntimeError(s.message());
     }
     src.batch_size = src.chunk_size =
         src.rate > 0 ? std::clamp<uint64_t>(static_cast<uint64_t>(src.rate / 50), 1, 8192) : 8192;
