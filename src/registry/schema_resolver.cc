@@ -49,9 +49,10 @@ SchemaResolver::Resolved SchemaResolver::Resolve(uint32_t id) {
       break;
     case Kind::kUnknown:
       // Bounded: ids from garbage frames must not grow the cache without end.
-      if (cache_.size() >= 100'000)
+      if (cache_.size() >= 100'000) {
         std::erase_if(cache_,
                       [](const auto& e) { return e.second.resolved.kind == Kind::kUnknown; });
+      }
       cache_[id] = {r, Clock::now() + std::chrono::milliseconds(options_.negative_ttl_ms)};
       break;
     case Kind::kUnavailable:
@@ -61,6 +62,8 @@ SchemaResolver::Resolved SchemaResolver::Resolve(uint32_t id) {
 }
 
 SchemaResolver::Resolved SchemaResolver::Ask(uint32_t id) {
+  // Confluent ids are non-negative Java ints; a larger one cannot be registered.
+  if (id > static_cast<uint32_t>(INT32_MAX)) return {Kind::kUnknown, nullptr, "not a valid id"};
   Result<std::optional<std::string>> got = Status::Error("not asked");
   auto backoff = std::chrono::milliseconds(200);
   for (int attempt = 0; attempt < std::max(1, options_.attempts); ++attempt) {
@@ -68,8 +71,6 @@ SchemaResolver::Resolved SchemaResolver::Ask(uint32_t id) {
       std::this_thread::sleep_for(backoff);
       backoff *= 2;
     }
-    // Confluent ids are non-negative Java ints; a larger one cannot be registered.
-    if (id > static_cast<uint32_t>(INT32_MAX)) return {Kind::kUnknown, nullptr, "not a valid id"};
     got = client_->FindSchema(static_cast<int>(id));
     if (got.ok()) break;
   }
