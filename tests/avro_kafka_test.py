@@ -99,7 +99,7 @@ def consume_all(topic: str, n: int, on_message) -> int:
 
 
 def test_produce(spate: str):
-    from confluent_kafka.schema_registry import SchemaRegistryClient
+    from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
     from confluent_kafka.schema_registry.avro import AvroDeserializer
     from confluent_kafka.serialization import MessageField, SerializationContext
     n = 20_000
@@ -153,6 +153,23 @@ def test_produce(spate: str):
         check(c.returncode == 0 and got == sorted(lines),
               f"spate consume --format avro --schema-registry prints spate gen's lines "
               f"({len(got)} lines, exit {c.returncode})")
+        # Another registered schema is printed generically (avro-c's JSON); an unknown id is
+        # reported with its reason.
+        from confluent_kafka import Producer
+        other_id = client.register_schema("other-value", Schema(OTHER, "AVRO"))
+        other = b"\x00" + struct.pack(">I", other_id) + b"\x0e"  # {"x": 7}: zigzag 14
+        prod = Producer({"bootstrap.servers": BROKERS})
+        prod.produce(topic, value=other, partition=0)
+        prod.produce(topic, value=b"\x00" + struct.pack(">I", 987654) + b"\x0e", partition=0)
+        prod.flush(60)
+        c = subprocess.run([spate, "consume", "--brokers", BROKERS, "--topic", topic, "-e",
+                            "--format", "avro", "--schema-registry", reg.url],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+        tail = [json.loads(x) for x in c.stdout.splitlines() if not x.startswith('{"transactionId"')]
+        check(tail == [{"x": 7}] and "unknown_schema" in c.stderr and "987654" in c.stderr
+              and c.returncode == 1 and "Sanitizer" not in c.stderr,
+              f"spate consume prints test.Other as {tail} and reports the unknown id (exit "
+              f"{c.returncode})")
     finally:
         reg.stop()
 
