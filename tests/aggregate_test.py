@@ -59,9 +59,9 @@ def read(topic, with_key=False):
     return [line for line in out.split("\n") if line]
 
 
-def expected(spate, n):
+def expected(spate, n, gen_args=GEN_ARGS):
     lines = recompute.split_lines(subprocess.run(
-        [spate, "gen", "--records", str(n), *GEN_ARGS], check=True, stdout=subprocess.PIPE).stdout)
+        [spate, "gen", "--records", str(n), *gen_args], check=True, stdout=subprocess.PIPE).stdout)
     # One batch and no watermark movement: every window is emitted once at the end, as the
     # aggregator must when nothing is late (lateness >= max-delay).
     p = recompute.Params(partitions=6, batch_size=n + 1, window_ms=10_000, hop_ms=5_000,
@@ -69,8 +69,10 @@ def expected(spate, n):
     return lines, recompute.recompute(lines, p)
 
 
-def compare(spate, t, n):
-    lines, res = expected(spate, n)
+def compare(spate, t, n, gen_args=GEN_ARGS, extra_dlq=()):
+    """extra_dlq: payloads put into the input besides `spate gen`'s records, each expected once
+    among the dead letters."""
+    lines, res = expected(spate, n, gen_args)
     failures = []
     want_aggs = sorted(recompute.to_json_text(recompute.aggregate_row("merchantId", s, e, k, v))
                        for s, e, k, v in res.aggregates)
@@ -103,7 +105,7 @@ def compare(spate, t, n):
                         f"expected; extra {list((got_anom - want_anom).items())[:1]}, missing "
                         f"{list((want_anom - got_anom).items())[:1]}")
     got_dlq = collections.Counter(base64.b64decode(json.loads(r)["payload"]) for r in read(t["dlq"]))
-    want_dlq = collections.Counter(lines[d.seq] for d in res.dead)
+    want_dlq = collections.Counter(lines[d.seq] for d in res.dead) + collections.Counter(extra_dlq)
     if got_dlq != want_dlq:
         failures.append(f"dead letters differ: {sum(got_dlq.values())} read, {sum(want_dlq.values())} expected")
     late = read(t["late"])

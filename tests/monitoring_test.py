@@ -379,6 +379,13 @@ def test_panels(spate, deadline_s):
                             "--window", "10s", "--lateness", "5s", "--out", os.path.join(tmp, "run-out"),
                             "--metrics-addr", mport(9464), "--no-progress"])
         start_index(procs, spate, topics, tag)
+        # Two documents OpenSearch or the sink refuses, for the sink's drop and error panels:
+        # a string in a long field (a mapping error from OpenSearch) and a line that is not JSON.
+        bad = ('{"windowStart":1767225600000,"windowEnd":1767225610000,"merchantId":"merchant900",'
+               '"transactionCount":"many","totalAmount":1.00,"minAmount":1.00,"maxAmount":1.00,'
+               '"purchaseCount":1,"refundCount":0}\nthis is not {json\n')
+        subprocess.run(["kcat", "-P", "-b", BROKERS, "-t", topics["agg"]], input=bad.encode(),
+                       check=True)
         wanted = list(queries())
         start = time.monotonic()
         missing = wanted

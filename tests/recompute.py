@@ -84,7 +84,7 @@ FIELDS = ("transactionId", "userId", "amount", "transactionTime", "merchantId",
 GROUP_FIELDS = ("merchantId", "userId", "location", "currency", "paymentMethod")
 ERROR_CODES = frozenset({"invalid_json", "missing_field", "duplicate_field", "wrong_type",
                          "out_of_range", "bad_value", "trailing_content", "bad_binary",
-                         "bad_avro", "unknown_schema"})
+                         "bad_avro", "unknown_schema", "schema_mismatch"})
 
 MIN_AMOUNT_CENTS = 1
 MAX_AMOUNT_CENTS = 10_000_000_000  # 100,000,000.00

@@ -166,16 +166,15 @@ def test_cli(spate: str):
             reg.stop()
 
 
-def ensure_venv(venv: str) -> str:
-    """The virtualenv's python with confluent-kafka installed (idempotent)."""
+def ensure_venv(venv: str, probe: str = "import confluent_kafka.schema_registry",
+                packages: tuple = ("confluent-kafka[schemaregistry]",)) -> str:
+    """The virtualenv's python with `packages` installed unless `probe` already runs there."""
     py = os.path.join(venv, "bin", "python")
     if not os.path.exists(py):
         subprocess.run([sys.executable, "-m", "venv", venv], check=True)
-    probe = subprocess.run([py, "-c", "import confluent_kafka.schema_registry"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    probe = subprocess.run([py, "-c", probe], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if probe.returncode != 0:
-        subprocess.run([py, "-m", "pip", "install", "--quiet", "confluent-kafka[schemaregistry]"],
-                       check=True)
+        subprocess.run([py, "-m", "pip", "install", "--quiet", *packages], check=True)
     return py
 
 

@@ -111,15 +111,16 @@ def assemble(settings, env, producers, aggregates, storage) -> dict:
                           "recordsPerHour": TARGET_RECORDS_PER_HOUR}}
 
 
-def missing(result: dict, spark_expected: bool) -> list[str]:
-    """What --check fails on: an engine without a number, or a storage figure of 0."""
+def missing(result: dict, spark_modes) -> list[str]:
+    """What --check fails on: an engine without a number (Spark: in spark_modes), or a storage
+    figure of 0."""
     out = []
     from engines import PRODUCERS
     for p in PRODUCERS:
         if not (result["producerMedians"].get(p.name) or {}).get("recordsPerSecond"):
             out.append(f"producer {p.name}: no records/s")
-    for eng in ["spate"] + (["spark"] if spark_expected else []):
-        for mode in ("reference", "windowed"):
+    for eng, modes in (("spate", ("reference", "windowed")), ("spark", spark_modes)):
+        for mode in modes:
             if not (result["aggregateMedians"].get(f"{eng}/{mode}") or {}).get("recordsPerSecond"):
                 out.append(f"aggregate {eng}/{mode}: no records/s")
     for s in result["storage"]:

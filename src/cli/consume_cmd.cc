@@ -8,10 +8,12 @@
 #include "cli/commands.h"
 #include "cli/kafka_options.h"
 #include "cli/options.h"
+#include "core/avro_schema.h"
 #include "core/codec.h"
 #include "kafka/broker_version.h"
 #include "kafka/consumer.h"
 #include "obs/metrics.h"
+#include "registry/schema_resolver.h"
 #include "stream/output_format.h"
 
 namespace spate::cli {
@@ -33,7 +35,9 @@ class ConsumeCommand final : public Command {
     app_->add_flag("-e,--exit-at-end", exit_at_end_, "Exit when every partition is read to its end")
         ->group(g);
     AddFormatOptions(app_, &format_, g,
-                     "the values (json is printed as is, binary and avro decoded)");
+                     "the values (json is printed as is, binary and avro decoded; with "
+                     "--schema-registry any registered Avro schema)",
+                     true);
     app_->add_option("--metrics-addr", metrics_addr_,
                      "Serve Prometheus metrics (consumer lag per partition, ...) here")
         ->group(g);
@@ -45,6 +49,17 @@ class ConsumeCommand final : public Command {
   int Run() override {
     WireSpec wire;
     if (Status s = ToWireSpec(format_, &wire); !s.ok()) return UsageError(s.message());
+    registry::ResolverOptions ro;
+    if (Status s = ToRegistryOptions(format_, topic_, &ro.client, &ro.subject); !s.ok()) {
+      return UsageError(s.message());
+    }
+    std::shared_ptr<registry::SchemaResolver> resolver;
+    if (format_.has_registry()) {
+      ro.subject.clear();  // no expected schema: every id is asked by id
+      auto r = registry::SchemaResolver::Create(ro);
+      if (!r.ok()) return UsageError("--schema-registry: " + r.status().message());
+      resolver = r.value();
+    }
     int64_t start;
     if (offset_ == "beginning") {
       start = RD_KAFKA_OFFSET_BEGINNING;
@@ -84,7 +99,9 @@ class ConsumeCommand final : public Command {
     if (!s.ok()) return RuntimeError(s.message());
 
     InstallStopSignals();
-    auto decoder = NewDecoder(wire);
+    // With a registry: the transaction schema by the fast decoder (printed as `spate gen`
+    // writes it), any other registered schema generically by avro-c (its JSON form).
+    auto decoder = resolver ? registry::NewRegistryDecoder(resolver) : NewDecoder(wire);
     std::set<int32_t> at_end;
     uint64_t printed = 0, errors = 0;
     std::string line, reason;
@@ -109,15 +126,18 @@ class ConsumeCommand final : public Command {
       std::string_view value(static_cast<const char*>(m->payload), m->len);
       std::string decoded;
       if (wire.format != WireFormat::kJson) {
-        if (DecodeError e = decoder->Decode(value, value.size(), &tx, &reason);
-            e != DecodeError::kNone) {
+        DecodeError e = decoder->Decode(value, value.size(), &tx, &reason);
+        if (e == DecodeError::kSchemaMismatch)
+          e = DecodeGeneric(*resolver, value, &decoded, &reason);
+        if (e == DecodeError::kSchemaUnavailable) return RuntimeError(reason);
+        if (e != DecodeError::kNone) {
           std::fprintf(stderr, "spate consume: %s [%d] offset %lld: %s: %s\n", topic_.c_str(),
                        m->partition, static_cast<long long>(m->offset),
                        std::string(DecodeErrorName(e)).c_str(), reason.c_str());
           ++errors;
           continue;
         }
-        EncodeJson(tx, &decoded);
+        if (decoded.empty()) EncodeJson(tx, &decoded);
         value = decoded;
       }
       line.clear();
@@ -148,6 +168,23 @@ class ConsumeCommand final : public Command {
   }
 
  private:
+  // A frame of another registered schema, as avro-c's JSON (unions as {"type": value}).
+  static DecodeError DecodeGeneric(registry::SchemaResolver& resolver, std::string_view frame,
+                                   std::string* json, std::string* reason) {
+    const auto* u = reinterpret_cast<const uint8_t*>(frame.data());
+    const uint32_t id = static_cast<uint32_t>(u[1]) << 24 | static_cast<uint32_t>(u[2]) << 16 |
+                        static_cast<uint32_t>(u[3]) << 8 | u[4];
+    registry::SchemaResolver::Resolved r = resolver.Resolve(id);
+    if (!r.schema) return DecodeError::kSchemaMismatch;  // reason already set
+    uint32_t unused;
+    if (Status s = ValidateConfluent(*r.schema, frame, &unused, json); !s.ok()) {
+      *reason = fmt::format("schema id {} ({}): {}", id, r.schema->name(), s.message());
+      json->clear();
+      return DecodeError::kBadAvro;
+    }
+    return DecodeError::kNone;
+  }
+
   KafkaFlags kafka_flags_;
   std::string topic_, group_, offset_ = "beginning", metrics_addr_;
   FormatFlags format_;

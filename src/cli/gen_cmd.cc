@@ -26,7 +26,8 @@ class GenCommand final : public Command {
     AddGeneratorOptions(app_, &flags_, &rule_flags_);
     AddFormatOptions(app_, &format_, "Output",
                      "the records (binary and avro: each one preceded by its length, 4 bytes "
-                     "big-endian)");
+                     "big-endian)",
+                     true);
     app_->add_option("--out", out_, "Write to this file instead of stdout");
     app_->add_option("--injected", injected_,
                      "Also write the injected anomalies (sequence, transactionId, rule) here");
@@ -37,6 +38,13 @@ class GenCommand final : public Command {
     SourceOptions src;
     if (Status s = ToGeneratorConfig(flags_, rule_flags_, &config, &src); !s.ok()) return UsageError(s.message());
     if (Status s = ToWireSpec(format_, &src.wire); !s.ok()) return UsageError(s.message());
+    // No topic here: the subject is --subject, or that of spate produce's default topic.
+    bool usage = false;
+    if (Status s =
+            RegisterWriterSchema(format_, "financial_transactions", "gen", &src.wire, &usage);
+        !s.ok()) {
+      return usage ? UsageError(s.message()) : RuntimeError(s.message());
+    }
     const bool framed = src.wire.format != WireFormat::kJson;
     // Smaller chunks when paced, so the output flows smoothly at low rates.
     src.batch_size = src.chunk_size =

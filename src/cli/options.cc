@@ -1,8 +1,10 @@
 #include "cli/options.h"
 
 #include <charconv>
+#include <cstdio>
 #include <thread>
 
+#include "core/avro_schema.h"
 #include "core/duration.h"
 #include "obs/progress.h"
 
@@ -121,17 +123,77 @@ void AddGeneratorOptions(CLI::App* app, GenFlags* f, RuleFlags* rules) {
   AddRuleOptions(app, rules);
 }
 
-void AddFormatOptions(CLI::App* app, FormatFlags* f, const char* group, const std::string& what) {
+void AddFormatOptions(CLI::App* app, FormatFlags* f, const char* group, const std::string& what,
+                      bool registry) {
   app->add_option("--format", f->format,
                   "Wire format of " + what +
                       ": json, binary or avro (schemas/transaction.avsc, Confluent framing)")
       ->group(group)
       ->capture_default_str();
-  app->add_option("--schema-id", f->schema_id,
-                  "--format avro: the schema id in the Confluent frame (written, and required "
-                  "on input)")
-      ->group(group)
-      ->capture_default_str();
+  f->schema_id_option =
+      app->add_option("--schema-id", f->schema_id,
+                      "--format avro: the schema id in the Confluent frame (written, and required "
+                      "on input), when no --schema-registry gives it")
+          ->group(group)
+          ->capture_default_str();
+  if (!registry) return;
+  app->add_option("--schema-registry", f->registry_url,
+                  "--format avro: Confluent Schema Registry URL (http://[user:pass@]host:port), "
+                  "e.g. spate registry's; the schema ids come from it")
+      ->group(group);
+  app->add_option("--schema-registry-auth", f->registry_auth,
+                  "user:password for the registry's HTTP basic auth (instead of the URL's)")
+      ->group(group);
+  app->add_option("--subject", f->subject,
+                  "Registry subject of the records' schema (default: <topic>-value)")
+      ->group(group);
+}
+
+Status ToRegistryOptions(const FormatFlags& f, const std::string& topic,
+                         registry::ClientOptions* client, std::string* subject, bool other_avro) {
+  if (!f.has_registry()) {
+    if (!f.registry_auth.empty()) {
+      return Bad("--schema-registry-auth", "needs --schema-registry", f.registry_auth);
+    }
+    if (!f.subject.empty()) return Bad("--subject", "needs --schema-registry", f.subject);
+    return Status::Ok();
+  }
+  if (f.format != "avro" && !other_avro) {
+    return Bad("--schema-registry", "needs --format avro (got --format " + f.format + ")",
+               f.registry_url);
+  }
+  if (f.schema_id_option && f.schema_id_option->count() > 0) {
+    return Bad("--schema-id", "the id comes from --schema-registry; give one or the other",
+               std::to_string(f.schema_id));
+  }
+  if (!f.registry_auth.empty() && f.registry_auth.find(':') == std::string::npos) {
+    return Bad("--schema-registry-auth", "expected user:password", f.registry_auth);
+  }
+  client->url = f.registry_url;
+  client->basic_auth = f.registry_auth;
+  *subject = f.subject.empty() ? registry::TopicNameStrategy(topic) : f.subject;
+  return Status::Ok();
+}
+
+Status RegisterWriterSchema(const FormatFlags& f, const std::string& topic, const char* command,
+                            WireSpec* wire, bool* usage) {
+  registry::ClientOptions options;
+  std::string subject;
+  *usage = true;
+  SPATE_RETURN_IF_ERROR(ToRegistryOptions(f, topic, &options, &subject));
+  if (!f.has_registry()) return Status::Ok();
+  auto client = registry::RegistryClient::Create(options);
+  if (!client.ok()) return Status::Error("--schema-registry: " + client.status().message());
+  *usage = false;
+  auto id = client.value()->Register(subject, std::string(TransactionAvsc()));
+  if (!id.ok()) {
+    return Status::Error("registering schemas/transaction.avsc under " + subject + ": " +
+                         id.status().message());
+  }
+  wire->schema_id = static_cast<uint32_t>(id.value());
+  std::fprintf(stderr, "spate %s: schema id %d (subject %s)\n", command, id.value(),
+               subject.c_str());
+  return Status::Ok();
 }
 
 Status ToWireSpec(const FormatFlags& f, WireSpec* wire) {
@@ -177,7 +239,7 @@ void AddEngineOptions(CLI::App* app, EngineFlags* f, bool with_source) {
   app->add_option("--emit", f->emit, "final (each window once, when it closes) or changes (every batch)")
       ->group(e)->capture_default_str();
   if (!with_source) {
-    AddFormatOptions(app, &f->wire, e, "the input");
+    AddFormatOptions(app, &f->wire, e, "the input", true);
     return;
   }
   AddFormatOptions(app, &f->wire, e, "the records between generator and engine");

@@ -14,6 +14,7 @@
 #include "gen/generator.h"
 #include "gen/source.h"
 #include "pipeline/embedded.h"
+#include "registry/client.h"
 
 namespace spate::cli {
 
@@ -39,11 +40,15 @@ struct RuleFlags {
 };
 
 // --format json|binary|avro and --schema-id: the wire format of a command's records, declared
-// and checked in one place for gen, produce, consume, run and aggregate. (The Schema Registry
-// options will join these: they decide the id that --schema-id gives by hand.)
+// and checked in one place for gen, produce, consume, run and aggregate. On the commands that
+// talk to Kafka, --schema-registry URL (with --schema-registry-auth, --subject) replaces
+// --schema-id: the id comes from the registry.
 struct FormatFlags {
   std::string format = "json";
   int64_t schema_id = kDefaultAvroSchemaId;
+  std::string registry_url, registry_auth, subject;
+  CLI::Option* schema_id_option = nullptr;  // to tell a given --schema-id from the default
+  bool has_registry() const { return !registry_url.empty(); }
 };
 
 struct EngineFlags {
@@ -55,8 +60,10 @@ struct EngineFlags {
 
 void AddGeneratorOptions(CLI::App* app, GenFlags* f, RuleFlags* rules);
 void AddRuleOptions(CLI::App* app, RuleFlags* f);
-// `what` completes "Wire format of ...": e.g. "the records written".
-void AddFormatOptions(CLI::App* app, FormatFlags* f, const char* group, const std::string& what);
+// `what` completes "Wire format of ...": e.g. "the records written". With `registry`, also
+// --schema-registry, --schema-registry-auth and --subject.
+void AddFormatOptions(CLI::App* app, FormatFlags* f, const char* group, const std::string& what,
+                      bool registry = false);
 // Engine options; with_source adds --format, --partitions and --batch-size (embedded runs).
 void AddEngineOptions(CLI::App* app, EngineFlags* f, bool with_source);
 
@@ -66,6 +73,19 @@ Status ToGeneratorConfig(const GenFlags& f, const RuleFlags& r, GeneratorConfig*
 Status ToRuleConfig(const RuleFlags& f, RuleConfig* rules);
 Status ToEngineConfig(const EngineFlags& f, EngineConfig* engine, SourceOptions* src);
 Status ToWireSpec(const FormatFlags& f, WireSpec* wire);
+// The registry client's options from --schema-registry and --schema-registry-auth (checked:
+// only with --format avro unless other_avro, i.e. the command writes Avro elsewhere; not with
+// --schema-id), and the subject of `topic`'s values: --subject, else "<topic>-value"
+// (TopicNameStrategy).
+Status ToRegistryOptions(const FormatFlags& f, const std::string& topic,
+                         registry::ClientOptions* client, std::string* subject,
+                         bool other_avro = false);
+// For writers (gen, produce): with --schema-registry, registers schemas/transaction.avsc under
+// the subject of `topic` and puts the id into wire->schema_id (the same schema again gets the
+// same id, as Confluent's serializers do on first use); otherwise nothing. *usage tells a bad
+// option (exit 2) from a registry that refused or did not answer (exit 1).
+Status RegisterWriterSchema(const FormatFlags& f, const std::string& topic, const char* command,
+                            WireSpec* wire, bool* usage);
 
 // How a long-running command reports: --metrics-addr, --json, --progress / --no-progress.
 struct ReportFlags {

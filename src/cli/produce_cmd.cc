@@ -26,7 +26,7 @@ class ProduceCommand final : public Command {
     app_->add_option("-t,--topic", topic_, "Topic")->group(p)->capture_default_str();
     app_->add_option("--key", key_, "Message key: userId, merchantId, transactionId or none")
         ->group(p)->capture_default_str();
-    AddFormatOptions(app_, &format_, p, "the records");
+    AddFormatOptions(app_, &format_, p, "the records", true);
     app_->add_option("--acks", acks_, "acks: all, 1 or 0")->group(p)->capture_default_str();
     app_->add_option("--compression", compression_, "none, gzip, snappy, lz4 or zstd")
         ->group(p)->capture_default_str();
@@ -49,6 +49,10 @@ class ProduceCommand final : public Command {
       return UsageError("--key: expected userId, merchantId, transactionId or none (got '" + key_ + "')");
     }
     if (Status s = ToWireSpec(format_, &src.wire); !s.ok()) return UsageError(s.message());
+    bool usage = false;
+    if (Status s = RegisterWriterSchema(format_, topic_, "produce", &src.wire, &usage); !s.ok()) {
+      return usage ? UsageError(s.message()) : RuntimeError(s.message());
+    }
     src.batch_size = src.chunk_size =
         src.rate > 0 ? std::clamp<uint64_t>(static_cast<uint64_t>(src.rate / 50), 1, 8192) : 8192;
 

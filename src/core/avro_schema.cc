@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <type_traits>
 #include <unordered_set>
 
@@ -71,6 +72,25 @@ class Value {
   bool ok_ = false;
 };
 
+// Collects the logical type annotations of a schema's JSON, depth first in document order.
+void CollectLogicalTypes(const nlohmann::json& j, std::vector<std::string>* out) {
+  if (j.is_array()) {
+    for (const auto& b : j) CollectLogicalTypes(b, out);
+    return;
+  }
+  if (!j.is_object()) return;
+  if (auto lt = j.find("logicalType"); lt != j.end()) {
+    std::string a = lt->dump();
+    for (const char* k : {"precision", "scale", "size"}) {
+      if (auto v = j.find(k); v != j.end()) a += "/" + v->dump();
+    }
+    out->push_back(std::move(a));
+  }
+  for (const char* k : {"type", "fields", "items", "values"}) {
+    if (auto v = j.find(k); v != j.end()) CollectLogicalTypes(*v, out);
+  }
+}
+
 }  // namespace
 
 struct AvroSchema::Handles {
@@ -119,7 +139,16 @@ Result<std::shared_ptr<const AvroSchema>> AvroSchema::Parse(std::string_view jso
     buf.assign(buf.size() * 4, '\0');
   }
   s->json_ = std::move(buf);
+  // avro-c parsed it, so it is JSON.
+  CollectLogicalTypes(nlohmann::json::parse(json, nullptr, false), &s->logical_types_);
   return std::shared_ptr<const AvroSchema>(std::move(s));
+}
+
+avro_schema_t AvroSchema::handle() const { return h_->schema; }
+
+bool AvroSchema::SameEncoding(const AvroSchema& other) const {
+  return logical_types_ == other.logical_types_ &&
+         avro_schema_equal(h_->schema, other.h_->schema) != 0;
 }
 
 Status AvroSchema::Validate(std::string_view datum, std::string* json) const {

@@ -8,8 +8,11 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
+
+typedef struct avro_obj_t* avro_schema_t;  // avro.h's handle, without including avro.h
 
 namespace spate {
 
@@ -32,6 +35,14 @@ class AvroSchema {
   const std::string& name() const { return name_; }
   // Canonical JSON as avro-c writes it back.
   const std::string& json() const { return json_; }
+  // avro-c's schema tree (names and references resolved); owned by this object.
+  avro_schema_t handle() const;
+
+  // True when a datum written with this schema is read field for field the same way with
+  // `other`: the same names, fields in the same order, types, enum symbols and fixed sizes
+  // (avro-c's avro_schema_equal) and the same logical types (avro-c ignores them; compared
+  // from the JSON). Docs, defaults and aliases do not matter.
+  bool SameEncoding(const AvroSchema& other) const;
 
  private:
   struct Handles;
@@ -39,6 +50,8 @@ class AvroSchema {
   Status Read(std::string_view datum, std::string* json) const;  // Validate's work
   std::unique_ptr<Handles> h_;
   std::string name_, json_;
+  // Every logicalType annotation of the text in document order: "decimal/18/2", "uuid", ...
+  std::vector<std::string> logical_types_;
 };
 
 // The schemas of schemas/*.avsc as compiled in (the text of the files).

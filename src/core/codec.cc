@@ -19,6 +19,8 @@ std::string_view DecodeErrorName(DecodeError e) {
     case DecodeError::kBadBinary: return "bad_binary";
     case DecodeError::kBadAvro: return "bad_avro";
     case DecodeError::kUnknownSchema: return "unknown_schema";
+    case DecodeError::kSchemaMismatch: return "schema_mismatch";
+    case DecodeError::kSchemaUnavailable: return "schema_unavailable";
   }
   return "unknown";
 }

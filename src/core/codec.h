@@ -24,11 +24,21 @@ enum class DecodeError : uint8_t {
   kBadValue,
   kTrailingContent,
   kBadBinary,
-  kBadAvro,        // not a Confluent frame, or not a valid datum of the Avro schema
-  kUnknownSchema,  // a Confluent frame whose schema id is not the expected one
+  kBadAvro,         // not a Confluent frame, or not a valid datum of the Avro schema
+  kUnknownSchema,   // a Confluent frame whose schema id is not the expected one (or, with a
+                    // schema registry, not registered)
+  kSchemaMismatch,  // a registered schema id whose schema is not dev.spate.Transaction
+  // Not a verdict on the record: the schema registry could not be asked (down, timing out,
+  // 5xx). The record must not become a dead letter; the caller stops or retries.
+  kSchemaUnavailable,
 };
-inline constexpr int kDecodeErrorCount = 11;
+inline constexpr int kDecodeErrorCount = 13;
 std::string_view DecodeErrorName(DecodeError e);
+// Every failure but kSchemaUnavailable judges the record itself: it goes to the dead letters
+// (and its code is a metric label).
+constexpr bool IsDeadLetter(DecodeError e) {
+  return e != DecodeError::kNone && e != DecodeError::kSchemaUnavailable;
+}
 
 enum class WireFormat : uint8_t { kJson, kBinary, kAvro };
 std::string_view WireFormatName(WireFormat f);

@@ -55,6 +55,7 @@ void PipelineMetrics::Init(prometheus::Registry& reg) {
   engine_sent_ = &sent.Add({{"component", "engine"}});
   engine_dropped_late_ = &dropped.Add({{"component", "engine"}, {"reason", "late"}});
   for (int e = 1; e < kDecodeErrorCount; ++e) {
+    if (!IsDeadLetter(static_cast<DecodeError>(e))) continue;
     std::string name(DecodeErrorName(static_cast<DecodeError>(e)));
     decoder_dropped_[e] = &dropped.Add({{"component", "decoder"}, {"reason", name}});
     decoder_errors_[e] = &errors.Add({{"component", "decoder"}, {"type", name}});
@@ -94,6 +95,7 @@ void PipelineMetrics::Publish(const PipelineStats& now) {
   inc(engine_sent_, now.aggregated, was.aggregated);
   inc(engine_dropped_late_, now.late, was.late);
   for (int e = 1; e < kDecodeErrorCount; ++e) {
+    if (!IsDeadLetter(static_cast<DecodeError>(e))) continue;
     inc(decoder_dropped_[e], now.dead_letters_by_error[e], was.dead_letters_by_error[e]);
     inc(decoder_errors_[e], now.dead_letters_by_error[e], was.dead_letters_by_error[e]);
     inc(dead_letters_[e], now.dead_letters_by_error[e], was.dead_letters_by_error[e]);

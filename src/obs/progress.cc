@@ -37,6 +37,7 @@ std::string SummaryJson(const RunSummary& s, const RunConfig& c) {
                            t.anomalies_by_rule[r]);
   }
   for (int e = 1; e < kDecodeErrorCount; ++e) {
+    if (!IsDeadLetter(static_cast<DecodeError>(e))) continue;
     by_error += fmt::format(R"({}"{}":{})", e > 1 ? "," : "",
                             DecodeErrorName(static_cast<DecodeError>(e)), t.dead_letters_by_error[e]);
   }

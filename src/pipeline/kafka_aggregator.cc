@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <map>
 #include <set>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -115,7 +116,7 @@ class Aggregator {
         metrics_(metrics),
         changelog_(c.group + "-changelog"),
         repartition_(c.group + "-repartition"),
-        decoder_(NewDecoder(c.wire)),
+        decoder_(c.new_decoder ? c.new_decoder() : NewDecoder(c.wire)),
         binary_(NewDecoder(WireFormat::kBinary)) {
     if (registry) exporter_ = std::make_unique<kafka::StatsExporter>(*registry, "aggregate");
   }
@@ -159,7 +160,10 @@ class Aggregator {
         auto m = consumer_->Poll(20);
         if (!rebalance_status_.ok()) return rebalance_status_;
         if (!m || rewind_) continue;  // after a failed batch, m is read again after the rewind
-        if (Status s = Dispatch(*m); !s.ok()) return s;
+        if (Status s = Dispatch(*m); !s.ok()) {
+          if (!rewind_) return s;
+          failure_ = s.message();
+        }
       }
       if (!rewind_) {
         Status s = CommitBatch();
@@ -169,6 +173,9 @@ class Aggregator {
       if (rewind_) {
         // Ten failed batches in a row: something is persistently wrong.
         if (++failed_batches > 10) return Status::Error(failure_);
+        // Done again at once the first time (a rebalance); then waits a little longer each
+        // time for what failed (a registry, a broker) to come back: 0 + 1 + ... + 5 s.
+        std::this_thread::sleep_for(std::chrono::seconds(std::min(failed_batches - 1, 5)));
         if (Status s = Rewind(); !s.ok()) return s;
         continue;  // a stop requested meanwhile ends the loop: nothing uncommitted is left
       }
@@ -464,6 +471,30 @@ class Aggregator {
     return producer_->Send(topic, -1, key, line);
   }
 
+  // An aggregate or an anomaly as a JSON line, or in Avro with the schema id registered for
+  // its topic (--output-format avro). Avro bytes may end in '\n': sent as they are.
+  Status SendAggregate(int64_t start, uint32_t key, const WindowAgg& a, bool update) {
+    const GroupBy g = c_.engine.group_by;
+    const int64_t end = start + c_.engine.window.size_ms;
+    line_.clear();
+    if (c_.aggregate_schema_id == 0) {
+      AppendAggregateLine(g, start, end, key, a, update, &line_);
+      return Send(c_.aggregates_topic, GroupKeyString(g, key), line_);
+    }
+    AppendAggregateAvro(g, start, end, key, a, update, c_.aggregate_schema_id, &line_);
+    return producer_->Send(c_.aggregates_topic, -1, GroupKeyString(g, key), line_);
+  }
+  Status SendAnomaly(const Anomaly& a) {
+    line_.clear();
+    const std::string key = IdString(kUserPrefix, a.tx.user);
+    if (c_.anomaly_schema_id == 0) {
+      AppendAnomalyLine(a, c_.engine.rules, &line_);
+      return Send(c_.anomalies_topic, key, line_);
+    }
+    AppendAnomalyAvro(a, c_.engine.rules, c_.anomaly_schema_id, &line_);
+    return producer_->Send(c_.anomalies_topic, -1, key, line_);
+  }
+
   // Stage A for one input record.
   Status ProcessInput(SourceTask& t, const rd_kafka_message_t& m) {
     t.at_end = false;
@@ -479,6 +510,13 @@ class Aggregator {
     DecodeError err = decoder_->Decode(payload, payload.size(), &tx, &reason_);
     SourcePosition pos{static_cast<uint64_t>(m.offset), static_cast<uint32_t>(m.partition),
                        static_cast<uint64_t>(m.offset)};
+    if (err == DecodeError::kSchemaUnavailable) {
+      // No verdict on the record: dead-lettering it would be wrong, skipping it would lose it.
+      // The batch is done again (Rewind) once the registry answers.
+      rewind_ = true;
+      return Status::Error(fmt::format("{} [{}] offset {}: schema registry unavailable: {}",
+                                       c_.input, m.partition, m.offset, reason_));
+    }
     if (err != DecodeError::kNone) {
       ++stats_.dead_letters;
       ++stats_.dead_letters_by_error[static_cast<size_t>(err)];
@@ -493,10 +531,7 @@ class Aggregator {
     for (const Anomaly& a : anomalies_) {
       ++stats_.anomalies;
       ++stats_.anomalies_by_rule[static_cast<size_t>(a.rule)];
-      line_.clear();
-      AppendAnomalyLine(a, c_.engine.rules, &line_);
-      if (Status s = Send(c_.anomalies_topic, IdString(kUserPrefix, tx.user), line_); !s.ok())
-        return s;
+      if (Status s = SendAnomaly(a); !s.ok()) return s;
     }
     const std::string gkey = GroupKeyString(c_.engine.group_by, GroupKeyOf(tx, c_.engine.group_by));
     line_.clear();
@@ -619,9 +654,7 @@ class Aggregator {
       if (!st.ok()) return;
       if (final_mode) {
         ++stats_.windows_emitted;
-        line_.clear();
-        AppendAggregateLine(g, start, start + c_.engine.window.size_ms, key, a, false, &line_);
-        st = Send(c_.aggregates_topic, GroupKeyString(g, key), line_);
+        st = SendAggregate(start, key, a, false);
       }
       if (st.ok()) st = producer_->SendTombstone(changelog_, cp, fmt::format("w{}:{}", start, key));
     };
@@ -637,9 +670,7 @@ class Aggregator {
       if (!st.ok()) return;
       if (!final_mode) {
         ++stats_.windows_emitted;
-        line_.clear();
-        AppendAggregateLine(g, start, start + c_.engine.window.size_ms, key, a, true, &line_);
-        st = Send(c_.aggregates_topic, GroupKeyString(g, key), line_);
+        st = SendAggregate(start, key, a, true);
       }
       std::string v;
       for (int64_t x : {a.count, a.sum_cents, a.min_cents, a.max_cents, a.purchases, a.refunds}) {

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <set>
 #include <string>
 
@@ -42,6 +43,13 @@ struct AggregateConfig {
   std::string late_topic = "transaction_late";
   std::string dlq_topic = "transaction_dlq";
   WireSpec wire;  // of the input topic
+  // When set, makes the input decoder instead of NewDecoder(wire): e.g. a schema registry's
+  // (registry/schema_resolver.h). A kSchemaUnavailable from it is no dead letter: the batch
+  // is abandoned and the run starts over from the last commit (at most 10 times in a row).
+  std::function<std::unique_ptr<Decoder>()> new_decoder;
+  // Non-zero: the aggregates and anomalies topics get Avro (schemas/aggregate.avsc,
+  // schemas/anomaly.avsc) in Confluent frames with these ids; zero: JSON lines.
+  uint32_t aggregate_schema_id = 0, anomaly_schema_id = 0;
   EngineConfig engine;
   int64_t commit_interval_ms = 200;
   bool exit_at_end = false;

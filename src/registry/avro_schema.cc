@@ -117,17 +117,21 @@ Result<std::shared_ptr<const AvroSchema>> AvroSchema::Parse(std::string_view tex
   s->normalized_ = norm.dump();
   // avro-c parses objects and arrays; a bare primitive name is given to it as {"type": name}.
   std::string for_avro = norm.is_string() ? Json{{"type", norm}}.dump() : s->normalized_;
-  if (avro_schema_from_json_length(for_avro.data(), for_avro.size(), &s->schema_) != 0) {
-    s->schema_ = nullptr;
-    return Status::Error(std::string("Invalid schema: ") + avro_strerror());
+  auto parsed = spate::AvroSchema::Parse(for_avro);
+  if (!parsed.ok()) {
+    // "invalid Avro schema: <avro-c's complaint>" -> Confluent's "Invalid schema: ..."
+    std::string_view why = parsed.status().message();
+    if (const size_t colon = why.find(": "); colon != std::string_view::npos) {
+      why.remove_prefix(colon + 2);
+    }
+    return Status::Error("Invalid schema: " + std::string(why));
   }
-  Collector{s.get()}.Walk(norm, s->schema_);
+  s->parsed_ = parsed.value();
+  Collector{s.get()}.Walk(norm, s->handle());
   return std::shared_ptr<const AvroSchema>(std::move(s));
 }
 
-AvroSchema::~AvroSchema() {
-  if (schema_ != nullptr) avro_schema_decref(schema_);
-}
+AvroSchema::~AvroSchema() = default;
 
 const std::vector<AvroSchema::FieldInfo>* AvroSchema::fields(avro_schema_t record) const {
   auto it = fields_.find(record);

@@ -3,6 +3,9 @@
 // a normal form that makes whitespace and key spelling differences irrelevant, and the Avro
 // specification's schema resolution rules, which decide compatibility.
 //
+// Parsing and validation are core/avro_schema.h's (one avro-c wrapper for the project); this
+// class adds what the registry needs on top: the normal form and the field details.
+//
 // Why not avro-c's resolver: avro_resolved_writer_new(writer, reader) fails whenever the reader
 // has a field the writer lacks, default or not ("TODO: Handle default values!" in
 // resolved-writer.c; avro-c's schema tree does not keep field defaults at all), so adding a
@@ -19,9 +22,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/avro_schema.h"
 #include "core/status.h"
-
-typedef struct avro_obj_t* avro_schema_t;  // avro.h's handle, without including avro.h
 
 namespace spate::registry {
 
@@ -36,7 +38,9 @@ class AvroSchema {
   // Compact JSON with the keys in their original order and {"type":"int"} written as "int":
   // two texts with the same normal form are the same schema to the registry (same id).
   const std::string& normalized() const { return normalized_; }
-  avro_schema_t handle() const { return schema_; }
+  avro_schema_t handle() const { return parsed_->handle(); }
+  // The generic schema (validation of datums, SameEncoding).
+  const spate::AvroSchema& parsed() const { return *parsed_; }
 
   struct FieldInfo {
     bool has_default = false;
@@ -49,7 +53,7 @@ class AvroSchema {
  private:
   AvroSchema() = default;
   friend struct Collector;
-  avro_schema_t schema_ = nullptr;
+  std::shared_ptr<const spate::AvroSchema> parsed_;
   std::string normalized_;
   std::map<avro_schema_t, std::vector<FieldInfo>> fields_;
   std::map<avro_schema_t, bool> enum_defaults_;

@@ -50,6 +50,13 @@ Status RegistryError(long status, const std::string& body) {
   return Status::Error(msg);
 }
 
+// The registry's error_code in a reply body, 0 when there is none.
+int ErrorCode(const std::string& body) {
+  Json j = Json::parse(body, nullptr, false);
+  if (!j.is_object() || !j.contains("error_code") || !j["error_code"].is_number_integer()) return 0;
+  return j["error_code"].get<int>();
+}
+
 std::string SchemaBody(const std::string& schema) { return Json{{"schema", schema}}.dump(); }
 
 }  // namespace
@@ -135,10 +142,15 @@ Result<RegistryClient::Response> RegistryClient::Call(const char* method, const 
 Result<int> RegistryClient::Register(const std::string& subject, const std::string& schema) {
   auto r = Call("POST", "/subjects/" + Escape(subject) + "/versions", SchemaBody(schema));
   if (!r.ok()) return r.status();
-  if (r.value().status != 200) return RegistryError(r.value().status, r.value().body);
-  Json j = Json::parse(r.value().body, nullptr, false);
+  return IdOf(r.value(), "register", schema);
+}
+
+// The "id" of a 200 reply to a register or lookup; the schema is then known by that id.
+Result<int> RegistryClient::IdOf(const Response& r, const char* what, const std::string& schema) {
+  if (r.status != 200) return RegistryError(r.status, r.body);
+  Json j = Json::parse(r.body, nullptr, false);
   if (!j.is_object() || !j.contains("id") || !j["id"].is_number_integer()) {
-    return Status::Error("schema registry: register: no id in the reply");
+    return Status::Error(std::string("schema registry: ") + what + ": no id in the reply");
   }
   const int id = j["id"].get<int>();
   std::lock_guard<std::mutex> lock(mu_);
@@ -146,14 +158,42 @@ Result<int> RegistryClient::Register(const std::string& subject, const std::stri
   return id;
 }
 
+Result<std::optional<int>> RegistryClient::Lookup(const std::string& subject,
+                                                  const std::string& schema) {
+  auto r = Call("POST", "/subjects/" + Escape(subject), SchemaBody(schema));
+  if (!r.ok()) return r.status();
+  // 40401 no such subject, 40403 not registered under it. A 404 without those codes is no
+  // registry's answer (a wrong URL path): an error, not a verdict.
+  if (r.value().status == 404 &&
+      (ErrorCode(r.value().body) == 40401 || ErrorCode(r.value().body) == 40403)) {
+    return std::optional<int>();
+  }
+  auto id = IdOf(r.value(), "lookup", schema);
+  if (!id.ok()) return id.status();
+  return std::optional<int>(id.value());
+}
+
 Result<std::string> RegistryClient::GetSchema(int id) {
+  auto r = FindSchema(id);
+  if (!r.ok()) return r.status();
+  if (!r.value()) {
+    return Status::Error("schema registry: HTTP 404 (error_code 40403): schema " +
+                         std::to_string(id) + " not found");
+  }
+  return *r.value();
+}
+
+Result<std::optional<std::string>> RegistryClient::FindSchema(int id) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = cache_.find(id);
-    if (it != cache_.end()) return it->second;
+    if (it != cache_.end()) return std::optional<std::string>(it->second);
   }
   auto r = Call("GET", "/schemas/ids/" + std::to_string(id), "");
   if (!r.ok()) return r.status();
+  if (r.value().status == 404 && ErrorCode(r.value().body) == 40403) {
+    return std::optional<std::string>();
+  }
   if (r.value().status != 200) return RegistryError(r.value().status, r.value().body);
   Json j = Json::parse(r.value().body, nullptr, false);
   if (!j.is_object() || !j.contains("schema") || !j["schema"].is_string()) {
@@ -162,7 +202,7 @@ Result<std::string> RegistryClient::GetSchema(int id) {
   std::string schema = j["schema"].get<std::string>();
   std::lock_guard<std::mutex> lock(mu_);
   cache_[id] = schema;
-  return schema;
+  return std::optional<std::string>(std::move(schema));
 }
 
 Result<bool> RegistryClient::CheckCompatibility(const std::string& subject,

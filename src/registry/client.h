@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -36,8 +37,16 @@ class RegistryClient {
   // POST /subjects/{subject}/versions: the schema's id (the same id for the same schema).
   // Errors carry the registry's error_code: "... (error_code 409): ...".
   Result<int> Register(const std::string& subject, const std::string& schema);
+  // POST /subjects/{subject}: the id of the schema if it is registered under the subject;
+  // nullopt when the registry answers 404 with 40401 (no such subject) or 40403 (not
+  // registered under it).
+  Result<std::optional<int>> Lookup(const std::string& subject, const std::string& schema);
   // GET /schemas/ids/{id}: the schema text; answered from the cache after the first call.
   Result<std::string> GetSchema(int id);
+  // GetSchema, but an id the registry does not know (404 with error_code 40403) is
+  // nullopt, not an error: an error
+  // then means the registry could not answer (unreachable, timeout, 5xx, a reply not JSON).
+  Result<std::optional<std::string>> FindSchema(int id);
   // POST /compatibility/subjects/{subject}/versions/{version}: would the subject accept it?
   Result<bool> CheckCompatibility(const std::string& subject, const std::string& schema,
                                   const std::string& version = "latest");
@@ -52,6 +61,7 @@ class RegistryClient {
     std::string body;
   };
   Result<Response> Call(const char* method, const std::string& path, const std::string& body);
+  Result<int> IdOf(const Response& r, const char* what, const std::string& schema);
 
   std::string base_;  // scheme://host[:port][/prefix], no credentials, no trailing slash
   std::string user_, password_;

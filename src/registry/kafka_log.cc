@@ -79,7 +79,10 @@ class KafkaLog : public SchemaLog {
     for (int attempt = 0; attempt < 50; ++attempt) {
       err = rd_kafka_query_watermark_offsets(consumer_->handle(), topic_.c_str(), 0, &low, &high,
                                              kTimeoutMs);
+      // The broker asked may not know a just-created topic yet (UNKNOWN_TOPIC_OR_PART: seen in
+      // kafka_registry on a loaded machine) or its leader.
       if (err != RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION &&
+          err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART &&
           err != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE &&
           err != RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION) {
         break;
