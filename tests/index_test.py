@@ -8,6 +8,9 @@
   outage   spate index runs on a transactions topic; OpenSearch is stopped for 60 s while more
            records arrive, then started again: every transactionId is indexed exactly once
            (count == distinct ids == expected), and the retries show in the metrics.
+  exact_avro  the same with the aggregates and anomalies in Avro (aggregate --output-format
+           avro, ids from spate registry) and spate index --format avro --schema-registry; a
+           frame of an unregistered id and one that does not decode go to the dead letters.
   dlq      documents that OpenSearch refuses (a wrong type, an unknown field) and one that is
            not JSON go to the dead-letter topic with OpenSearch's error; the valid ones are
            indexed unchanged.
@@ -123,21 +126,41 @@ def scrape(port, name):
                if line.startswith(name + "{") or line.startswith(name + " "))
 
 
-def test_exact(spate):
+def test_exact(spate, avro=False):
     n = 60_000
     tag = uuid.uuid4().hex[:6]
     t = topics("esx_" + tag)
     produce(spate, t["in"], n)
-    r = subprocess.run([spate, "aggregate", "--brokers", BROKERS, "--input", t["in"], "--group",
-                        "g_" + t["in"], "--aggregates-topic", t["agg"], "--totals-topic", t["tot"],
-                        "--anomalies-topic", t["anom"], "--late-topic", t["late"], "--dlq-topic",
-                        t["dlq"], "--metrics-addr", "", "--no-progress", "--commit-interval",
-                        "100ms", *ENGINE_ARGS, "-e"], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE, timeout=600)
-    assert r.returncode == 0, r.stderr.decode()
-    index = f"spate-esx-{tag}-{{topic}}"
-    s = run_index(index_cmd(spate, [t["agg"], t["anom"]], index, "gi_" + tag, dlq=t["dlq"]))
-    print(f"  spate index: {s}")
+    registry, out_format, in_format = None, [], []
+    if avro:
+        # The aggregator writes its aggregates and anomalies in Avro, ids from spate registry;
+        # spate index reads them back by id. Two frames it must refuse go in as well.
+        import registry_test
+        registry = registry_test.Registry(spate)
+        out_format = ["--output-format", "avro", "--schema-registry", registry.url]
+        in_format = ["--format", "avro", "--schema-registry", registry.url]
+    try:
+        r = subprocess.run([spate, "aggregate", "--brokers", BROKERS, "--input", t["in"], "--group",
+                            "g_" + t["in"], "--aggregates-topic", t["agg"], "--totals-topic",
+                            t["tot"], "--anomalies-topic", t["anom"], "--late-topic", t["late"],
+                            "--dlq-topic", t["dlq"], "--metrics-addr", "", "--no-progress",
+                            "--commit-interval", "100ms", *ENGINE_ARGS, *out_format, "-e"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600)
+        assert r.returncode == 0, r.stderr.decode()
+        bad = {}
+        if avro:
+            bad = {"unknown_schema": b"\x00\x00\x00\x99\x99" + b"\x02",  # id 39321: not registered
+                   "bad_avro": b"\x00\x00\x00\x00\x01" + b"\xff" * 3}  # id 1, not a datum
+            for payload in bad.values():
+                subprocess.run(["kcat", "-P", "-b", BROKERS, "-t", t["agg"], "-k", "bad"],
+                               input=payload, check=True)
+        index = f"spate-esx-{tag}-{{topic}}"
+        s = run_index(index_cmd(spate, [t["agg"], t["anom"]], index, "gi_" + tag, dlq=t["dlq"],
+                                extra=in_format))
+        print(f"  spate index: {s}")
+    finally:
+        if registry:
+            registry.stop()
 
     lines = recompute.split_lines(subprocess.run([spate, "gen", "--records", str(n), *GEN_ARGS],
                                                  check=True, stdout=subprocess.PIPE).stdout)
@@ -173,8 +196,11 @@ def test_exact(spate):
     if got_anom != want_anom:
         failures.append(f"anomalies differ: {sum(got_anom.values())} indexed, "
                         f"{sum(want_anom.values())} expected")
-    if s["deadLetters"] != 0:
-        failures.append(f"{s['deadLetters']} dead letters from valid documents")
+    if s["deadLetters"] != len(bad):
+        failures.append(f"{s['deadLetters']} dead letters, expected {len(bad)}")
+    got_dl = sorted(json.loads(line)["error"] for line in read(t["dlq"]) if '"topic"' in line)
+    if got_dl != sorted(bad):
+        failures.append(f"dead letters of spate index: {got_dl}, expected {sorted(bad)}")
     print(f"  {len(got)} window results ({want_n} transactions, {want_cents} cents), "
           f"{sum(got_anom.values())} anomalies indexed and equal to the recomputation")
     return failures
@@ -304,7 +330,8 @@ def test_dlq(spate):
     return failures
 
 
-TESTS = {"exact": test_exact, "outage": test_outage, "dlq": test_dlq}
+TESTS = {"exact": test_exact, "exact_avro": lambda spate: test_exact(spate, avro=True),
+         "outage": test_outage, "dlq": test_dlq}
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()

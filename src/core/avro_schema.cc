@@ -2,8 +2,10 @@
 
 #include <avro.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <type_traits>
@@ -91,11 +93,225 @@ void CollectLogicalTypes(const nlohmann::json& j, std::vector<std::string>* out)
   }
 }
 
+// The named types (records, enums, fixed) of a schema's JSON by full and by short name, so a
+// reference by name finds its definition.
+void CollectNamed(const nlohmann::json& j, const std::string& ns,
+                  std::map<std::string, const nlohmann::json*>* out) {
+  if (j.is_array()) {
+    for (const auto& b : j) CollectNamed(b, ns, out);
+    return;
+  }
+  if (!j.is_object()) return;
+  std::string inner = ns;
+  if (auto n = j.find("name");
+      n != j.end() && n->is_string() && j.contains("type") && j["type"].is_string()) {
+    const std::string t = j["type"];
+    if (t == "record" || t == "enum" || t == "fixed" || t == "error") {
+      std::string name = *n;
+      if (auto x = j.find("namespace"); x != j.end() && x->is_string()) inner = *x;
+      if (name.find('.') != std::string::npos) {
+        inner = name.substr(0, name.rfind('.'));
+        name = name.substr(name.rfind('.') + 1);
+      }
+      (*out)[inner.empty() ? name : inner + "." + name] = &j;
+      out->emplace(name, &j);
+    }
+  }
+  for (const char* k : {"type", "fields", "items", "values"}) {
+    if (auto v = j.find(k); v != j.end()) CollectNamed(*v, inner, out);
+  }
+}
+
+// Decimals of up to 16 bytes (precision 38); __extension__: GCC's 128-bit integers.
+__extension__ typedef __int128 Int128;
+__extension__ typedef unsigned __int128 UInt128;
+
+// Writes avro-c's generic value in AvroJson::kPlain form, walking the schema's JSON beside it
+// for what avro-c does not keep (logical types). Hand-written: avro-c's own JSON writer knows
+// neither decimals nor a form without union wrappers, and no Debian library does this.
+class PlainJsonWriter {
+ public:
+  explicit PlainJsonWriter(const std::map<std::string, const nlohmann::json*>& named)
+      : named_(named) {}
+
+  bool Write(avro_value_t* v, const nlohmann::json& schema, std::string* out) {
+    const nlohmann::json& s = Resolve(schema);
+    if (s.is_array()) {  // a union: the branch's value as it is
+      int d = 0;
+      avro_value_t branch;
+      if (avro_value_get_discriminant(v, &d) != 0 || d < 0 || static_cast<size_t>(d) >= s.size() ||
+          avro_value_get_current_branch(v, &branch) != 0) {
+        return false;
+      }
+      return Write(&branch, s[static_cast<size_t>(d)], out);
+    }
+    if (s.is_object() && s.contains("type") && !s["type"].is_string())
+      return Write(v, s["type"], out);
+    switch (avro_value_get_type(v)) {
+      case AVRO_NULL:
+        *out += "null";
+        return true;
+      case AVRO_BOOLEAN: {
+        int b = 0;
+        avro_value_get_boolean(v, &b);
+        *out += b ? "true" : "false";
+        return true;
+      }
+      case AVRO_INT32: {
+        int32_t x = 0;
+        avro_value_get_int(v, &x);
+        *out += std::to_string(x);
+        return true;
+      }
+      case AVRO_INT64: {
+        int64_t x = 0;
+        avro_value_get_long(v, &x);
+        *out += std::to_string(x);
+        return true;
+      }
+      case AVRO_FLOAT:
+      case AVRO_DOUBLE: {
+        double x = 0;
+        if (avro_value_get_type(v) == AVRO_FLOAT) {
+          float f = 0;
+          avro_value_get_float(v, &f);
+          x = f;
+        } else {
+          avro_value_get_double(v, &x);
+        }
+        *out += std::isfinite(x) ? nlohmann::json(x).dump() : "null";
+        return true;
+      }
+      case AVRO_STRING: {
+        const char* p = nullptr;
+        size_t n = 0;  // with the terminating NUL
+        avro_value_get_string(v, &p, &n);
+        String(std::string_view(p, n ? n - 1 : 0), out);
+        return true;
+      }
+      case AVRO_BYTES:
+      case AVRO_FIXED: {
+        const void* p = nullptr;
+        size_t n = 0;
+        if (avro_value_get_type(v) == AVRO_BYTES) {
+          avro_value_get_bytes(v, &p, &n);
+        } else {
+          avro_value_get_fixed(v, &p, &n);
+        }
+        std::string_view b(static_cast<const char*>(p), n);
+        if (s.is_object() && s.value("logicalType", "") == "decimal") {
+          return Decimal(b, s.value("scale", 0), out);
+        }
+        String(b, out);
+        return true;
+      }
+      case AVRO_ENUM: {
+        int i = 0;
+        avro_value_get_enum(v, &i);
+        if (!s.is_object() || !s.contains("symbols") || i < 0 ||
+            static_cast<size_t>(i) >= s["symbols"].size()) {
+          return false;
+        }
+        String(s["symbols"][static_cast<size_t>(i)].get<std::string>(), out);
+        return true;
+      }
+      case AVRO_ARRAY:
+      case AVRO_MAP: {
+        const bool map = avro_value_get_type(v) == AVRO_MAP;
+        if (!s.is_object() || !s.contains(map ? "values" : "items")) return false;
+        const nlohmann::json& inner = s[map ? "values" : "items"];
+        size_t n = 0;
+        avro_value_get_size(v, &n);
+        *out += map ? '{' : '[';
+        for (size_t i = 0; i < n; ++i) {
+          avro_value_t e;
+          const char* key = nullptr;
+          if (avro_value_get_by_index(v, i, &e, &key) != 0) return false;
+          if (i) *out += ',';
+          if (map) {
+            String(key ? key : "", out);
+            *out += ':';
+          }
+          if (!Write(&e, inner, out)) return false;
+        }
+        *out += map ? '}' : ']';
+        return true;
+      }
+      case AVRO_RECORD: {
+        if (!s.is_object() || !s.contains("fields")) return false;
+        const nlohmann::json& fields = s["fields"];
+        size_t n = 0;
+        avro_value_get_size(v, &n);
+        if (n != fields.size()) return false;
+        *out += '{';
+        bool first = true;
+        for (size_t i = 0; i < n; ++i) {
+          avro_value_t f;
+          if (avro_value_get_by_index(v, i, &f, nullptr) != 0) return false;
+          avro_value_t shown = f;
+          if (avro_value_get_type(&f) == AVRO_UNION &&
+              avro_value_get_current_branch(&f, &shown) != 0) {
+            return false;
+          }
+          if (avro_value_get_type(&shown) == AVRO_NULL) continue;  // as the JSON lines: absent
+          if (!first) *out += ',';
+          first = false;
+          String(fields[i].value("name", ""), out);
+          *out += ':';
+          if (!Write(&f, fields[i]["type"], out)) return false;
+        }
+        *out += '}';
+        return true;
+      }
+      case AVRO_UNION:
+      case AVRO_LINK:
+        return false;  // a union value against a non-union schema: they disagree
+    }
+    return false;
+  }
+
+ private:
+  const nlohmann::json& Resolve(const nlohmann::json& s) const {
+    if (s.is_string()) {
+      if (auto it = named_.find(s.get<std::string>()); it != named_.end()) return *it->second;
+    }
+    return s;
+  }
+  static void String(std::string_view text, std::string* out) {
+    *out += nlohmann::json(std::string(text))
+                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  // A decimal's bytes: the unscaled value, big-endian two's complement; printed with `scale`
+  // digits after the point.
+  static bool Decimal(std::string_view b, int scale, std::string* out) {
+    if (b.empty() || b.size() > 16 || scale < 0 || scale > 38) return false;
+    Int128 x = static_cast<int8_t>(b[0]);
+    for (size_t i = 1; i < b.size(); ++i) x = x * 256 + static_cast<uint8_t>(b[i]);
+    const bool neg = x < 0;
+    UInt128 u = neg ? static_cast<UInt128>(-(x + 1)) + 1 : static_cast<UInt128>(x);
+    std::string digits;
+    do {
+      digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(u % 10)));
+      u /= 10;
+    } while (u);
+    if (digits.size() <= static_cast<size_t>(scale)) {
+      digits.insert(0, static_cast<size_t>(scale) + 1 - digits.size(), '0');
+    }
+    if (neg) *out += '-';
+    *out += digits.substr(0, digits.size() - static_cast<size_t>(scale));
+    if (scale) *out += '.' + digits.substr(digits.size() - static_cast<size_t>(scale));
+    return true;
+  }
+  const std::map<std::string, const nlohmann::json*>& named_;
+};
+
 }  // namespace
 
 struct AvroSchema::Handles {
   avro_schema_t schema = nullptr;
   avro_value_iface_t* iface = nullptr;
+  nlohmann::json tree;                                 // the schema's JSON, for AvroJson::kPlain
+  std::map<std::string, const nlohmann::json*> named;  // into tree
   ~Handles() {
     if (iface) avro_value_iface_decref(iface);
     if (schema) avro_schema_decref(schema);
@@ -140,7 +356,9 @@ Result<std::shared_ptr<const AvroSchema>> AvroSchema::Parse(std::string_view jso
   }
   s->json_ = std::move(buf);
   // avro-c parsed it, so it is JSON.
-  CollectLogicalTypes(nlohmann::json::parse(json, nullptr, false), &s->logical_types_);
+  s->h_->tree = nlohmann::json::parse(json, nullptr, false);
+  CollectLogicalTypes(s->h_->tree, &s->logical_types_);
+  CollectNamed(s->h_->tree, "", &s->h_->named);
   return std::shared_ptr<const AvroSchema>(std::move(s));
 }
 
@@ -151,10 +369,10 @@ bool AvroSchema::SameEncoding(const AvroSchema& other) const {
          avro_schema_equal(h_->schema, other.h_->schema) != 0;
 }
 
-Status AvroSchema::Validate(std::string_view datum, std::string* json) const {
+Status AvroSchema::Validate(std::string_view datum, std::string* json, AvroJson form) const {
   std::unordered_set<void*> born;
   t_born = &born;
-  Status s = Read(datum, json);
+  Status s = Read(datum, json, form);
   t_born = nullptr;
   if (!s.ok()) {
     for (void* p : born) std::free(p);  // what avro-c lost on the failed read
@@ -162,7 +380,7 @@ Status AvroSchema::Validate(std::string_view datum, std::string* json) const {
   return s;
 }
 
-Status AvroSchema::Read(std::string_view datum, std::string* json) const {
+Status AvroSchema::Read(std::string_view datum, std::string* json, AvroJson form) const {
   ReaderPtr reader(avro_reader_memory(datum.data(), static_cast<int64_t>(datum.size())));
   if (!reader) return Status::Error("out of memory");
   Value value(h_->iface);
@@ -177,6 +395,14 @@ Status AvroSchema::Read(std::string_view datum, std::string* json) const {
     while (avro_read(reader.get(), &extra, 1) == 0) ++left;
     return Status::Error(std::to_string(left) + " trailing byte(s) after the " + name_ + " datum");
   }
+  if (json && form == AvroJson::kPlain) {
+    json->clear();
+    if (!PlainJsonWriter(h_->named).Write(value.get(), h_->tree, json)) {
+      return Status::Error("cannot write the " + name_ +
+                           " value as JSON: the value and the schema disagree");
+    }
+    return Status::Ok();
+  }
   if (json) {
     char* text = nullptr;
     if (avro_value_to_json(value.get(), 1, &text) != 0 || !text) {
@@ -189,7 +415,7 @@ Status AvroSchema::Read(std::string_view datum, std::string* json) const {
 }
 
 Status ValidateConfluent(const AvroSchema& schema, std::string_view message, uint32_t* schema_id,
-                         std::string* json) {
+                         std::string* json, AvroJson form) {
   if (message.size() < 5) {
     return Status::Error(std::to_string(message.size()) +
                          " bytes: shorter than the Confluent header (magic byte 0 and a 4-byte "
@@ -199,7 +425,7 @@ Status ValidateConfluent(const AvroSchema& schema, std::string_view message, uin
   if (u[0] != 0) return Status::Error("magic byte " + std::to_string(u[0]) + ", expected 0");
   *schema_id = static_cast<uint32_t>(u[1]) << 24 | static_cast<uint32_t>(u[2]) << 16 |
                static_cast<uint32_t>(u[3]) << 8 | u[4];
-  return schema.Validate(message.substr(5), json);
+  return schema.Validate(message.substr(5), json, form);
 }
 
 }  // namespace spate

@@ -16,6 +16,13 @@ typedef struct avro_obj_t* avro_schema_t;  // avro.h's handle, without including
 
 namespace spate {
 
+// How a decoded value is written as JSON: avro-c's own form (unions as {"type": value}, bytes
+// and decimals as strings), or the plain form of spate's JSON lines (union branches unwrapped,
+// record fields whose value is null left out, enums as their symbols, decimals as numbers with
+// their scale's digits, e.g. 1050.00), in which an Avro aggregate or anomaly reads exactly as
+// its JSON line.
+enum class AvroJson { kAvroC, kPlain };
+
 class AvroSchema {
  public:
   // Parses a schema in its JSON form (an .avsc file, or a registry's "schema" string). The
@@ -29,7 +36,8 @@ class AvroSchema {
   // Ok when it is exactly one valid value with no bytes left over; otherwise the reason
   // ("truncated or invalid: ...", "N trailing byte(s)"). With json != nullptr, a valid
   // value's JSON form as avro-c writes it (unions as {"type": value}, bytes as strings).
-  Status Validate(std::string_view datum, std::string* json = nullptr) const;
+  Status Validate(std::string_view datum, std::string* json = nullptr,
+                  AvroJson form = AvroJson::kAvroC) const;
 
   // The full name of a named schema (record, enum, fixed), else its type ("long", ...).
   const std::string& name() const { return name_; }
@@ -47,7 +55,7 @@ class AvroSchema {
  private:
   struct Handles;
   explicit AvroSchema(std::unique_ptr<Handles> h);
-  Status Read(std::string_view datum, std::string* json) const;  // Validate's work
+  Status Read(std::string_view datum, std::string* json, AvroJson form) const;  // Validate's work
   std::unique_ptr<Handles> h_;
   std::string name_, json_;
   // Every logicalType annotation of the text in document order: "decimal/18/2", "uuid", ...
@@ -62,6 +70,6 @@ std::string_view AnomalyAvsc();      // dev.spate.Anomaly
 // Validate after stripping the Confluent frame (magic byte 0, 4-byte big-endian schema id);
 // *schema_id receives the id. Fails on a missing or wrong frame.
 Status ValidateConfluent(const AvroSchema& schema, std::string_view message, uint32_t* schema_id,
-                         std::string* json = nullptr);
+                         std::string* json = nullptr, AvroJson form = AvroJson::kAvroC);
 
 }  // namespace spate

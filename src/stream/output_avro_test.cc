@@ -85,5 +85,61 @@ TEST(OutputAvro, AnomalyIsAValidDatumWithItsEvidence) {
   EXPECT_NE(json.find(R"("spanMs":10000,"countLimit":10,)"), std::string::npos) << json;
 }
 
+// The plain JSON form of a framed datum (AvroJson::kPlain).
+std::string Plain(std::string_view avsc, const std::string& msg) {
+  auto schema = AvroSchema::Parse(avsc);
+  EXPECT_TRUE(schema.ok());
+  if (!schema.ok()) return "";
+  uint32_t id = 0;
+  std::string json;
+  Status s = ValidateConfluent(*schema.value(), msg, &id, &json, AvroJson::kPlain);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return json;
+}
+
+std::string Line(std::string s) {
+  if (!s.empty() && s.back() == '\n') s.pop_back();
+  return s;
+}
+
+// What `spate index --format avro` relies on: an Avro output, read in the plain form, is its
+// JSON line, byte for byte.
+TEST(OutputAvro, PlainFormOfAnAggregateIsItsJsonLine) {
+  WindowAgg a;
+  a.Add(1'050, false);
+  a.Add(20'000, true);
+  a.Add(-7, false);
+  a.Add(123'456'789'012, false);
+  for (GroupBy g : {GroupBy::kMerchantId, GroupBy::kUserId, GroupBy::kCurrency}) {
+    for (bool update : {false, true}) {
+      std::string avro, line;
+      AppendAggregateAvro(g, 60'000, 120'000, 3, a, update, 4, &avro);
+      AppendAggregateLine(g, 60'000, 120'000, 3, a, update, &line);
+      EXPECT_EQ(Plain(AggregateAvsc(), avro), Line(line));
+    }
+  }
+}
+
+TEST(OutputAvro, PlainFormOfAnAnomalyIsItsJsonLine) {
+  RuleConfig rules;
+  Anomaly a{};
+  a.tx.transaction_id = *ParseUuid("1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b");
+  a.tx.user = 5;
+  a.tx.time_ms = 1'767'225'600'000;
+  a.tx.amount_cents = 30'000'005;
+  a.sequence = 99;
+  a.count = 11;
+  a.sum_cents = 200'000'000;
+  a.threshold_cents = rules.high_amount_cents;
+  for (Rule r :
+       {Rule::kHighAmount, Rule::kInternationalHigh, Rule::kVelocityCount, Rule::kVelocityAmount}) {
+    a.rule = r;
+    std::string avro, line;
+    AppendAnomalyAvro(a, rules, 2, &avro);
+    AppendAnomalyLine(a, rules, &line);
+    EXPECT_EQ(Plain(AnomalyAvsc(), avro), Line(line));
+  }
+}
+
 }  // namespace
 }  // namespace spate

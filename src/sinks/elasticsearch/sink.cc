@@ -227,6 +227,7 @@ class Sink {
   SinkSummary sum_;
   std::string fatal_;
   std::string line_;
+  std::string decoded_;  // the JSON line c_.decode made of the current record
 };
 
 void Sink::Add(Item it) {
@@ -255,7 +256,16 @@ Status Sink::OnMessage(const rd_kafka_message_t& m) {
   it.value.assign(static_cast<const char*>(m.payload), m.len);
   offsets_.Read(it.tp, m.offset);
   ++buffered_;
-  if (Status s = MakeDocument(it.value, &it.doc); !s.ok()) {
+  std::string_view line = it.value;
+  if (c_.decode) {
+    std::string dead_letter;
+    if (Status s = c_.decode(it.value, &decoded_, &dead_letter); !s.ok()) {
+      if (dead_letter.empty()) return s;
+      return DeadLetter(it, dead_letter, s.message());
+    }
+    line = decoded_;
+  }
+  if (Status s = MakeDocument(line, &it.doc); !s.ok()) {
     return DeadLetter(it, "bad_document", s.message());
   }
   Add(std::move(it));

@@ -40,6 +40,12 @@ struct SinkConfig {
   int64_t backoff_base_ms = 100, backoff_cap_ms = 30'000;
   int64_t commit_interval_ms = 1000;
   bool exit_at_end = false;
+  // Turns a record's value into the JSON line to index. Unset: the value is that line (the
+  // JSON outputs of spate aggregate). Set (`--format avro`): Ok with *json; an error with
+  // *dead_letter set (e.g. "unknown_schema") sends the record to the dead letters with that
+  // error and the message as reason; an error without it stops the sink, with nothing
+  // committed past the record.
+  std::function<Status(std::string_view value, std::string* json, std::string* dead_letter)> decode;
 };
 
 struct SinkSummary {
