@@ -11,6 +11,8 @@
   exact_avro  the same with the aggregates and anomalies in Avro (aggregate --output-format
            avro, ids from spate registry) and spate index --format avro --schema-registry; a
            frame of an unregistered id and one that does not decode go to the dead letters.
+  auth     TLS (--ca-file, --insecure, a client certificate), basic auth and an API key against
+           OpenSearch behind an HTTPS proxy that demands them; wrong or missing ones fail clearly.
   dlq      documents that OpenSearch refuses (a wrong type, an unknown field) and one that is
            not JSON go to the dead-letter topic with OpenSearch's error; the valid ones are
            indexed unchanged.
@@ -330,8 +332,140 @@ def test_dlq(spate):
     return failures
 
 
+
+class AuthProxy:
+    """HTTPS in front of the real OpenSearch node, as a secured cluster (or its gateway) is met
+    in production: TLS with a certificate from the test's own CA, optionally requiring a client
+    certificate, and an Authorization header that must equal `auth` (else 401 with an
+    Elasticsearch-style security error). Everything else is forwarded to OpenSearch."""
+
+    def __init__(self, certs, auth, client_ca=None):
+        import http.server
+        import ssl
+        import threading
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def forward(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) or None
+                if self.headers.get("Authorization") != auth:
+                    proxy.refused += 1
+                    out = json.dumps({"error": {"type": "security_exception", "reason":
+                                                "missing or wrong authentication"}, "status": 401})
+                    self.send(401, out.encode(), "application/json")
+                    return
+                req = urllib.request.Request(ES + self.path, data=body, method=self.command,
+                                             headers={"Content-Type": self.headers.get(
+                                                 "Content-Type", "application/json")})
+                try:
+                    with urllib.request.urlopen(req, timeout=60) as r:
+                        self.send(r.status, r.read(), r.headers.get("Content-Type"))
+                except urllib.error.HTTPError as e:
+                    self.send(e.code, e.read(), e.headers.get("Content-Type"))
+
+            def send(self, status, data, ctype):
+                self.send_response(status)
+                self.send_header("Content-Type", ctype or "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = forward
+
+        self.refused = 0
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(certs["server.pem"], certs["server.key"])
+        if client_ca:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(client_ca)
+        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"https://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def make_certs(d):
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, with openssl."""
+    def ssl_(*args):
+        subprocess.run(["openssl", *args], check=True, cwd=d, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+    ssl_("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+         "-days", "2", "-subj", "/CN=spate test CA")
+    for name, ext in (("server", "subjectAltName=IP:127.0.0.1"), ("client", "extendedKeyUsage=clientAuth")):
+        ssl_("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",
+             "-subj", f"/CN=spate {name}")
+        with open(os.path.join(d, f"{name}.ext"), "w") as f:
+            f.write(ext + "\n")
+        ssl_("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+             "-CAcreateserial", "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext")
+    return {n: os.path.join(d, n) for n in ("ca.pem", "server.pem", "server.key", "client.pem",
+                                              "client.key")}
+
+
+def test_auth(spate):
+    """spate index's TLS and authentication options against OpenSearch behind HTTPS that
+    demands them: basic auth, an API key, a client certificate; verified with --ca-file or
+    skipped with --insecure. Wrong or missing credentials stop it at start with a clear error,
+    and nothing is committed: the next run with the right ones indexes everything."""
+    tag = uuid.uuid4().hex[:6]
+    t = topics("esa_" + tag, ("in",))
+    n = 2_000
+    produce(spate, t["in"], n, clean_args(35))
+    basic = "Basic " + base64.b64encode(b"spate:s3cret").decode()
+    failures = []
+    with tempfile.TemporaryDirectory() as d:
+        certs = make_certs(d)
+        proxies = {"basic": AuthProxy(certs, basic), "apikey": AuthProxy(certs, "ApiKey a2V5OnNlY3JldA=="),
+                   "mtls": AuthProxy(certs, basic, client_ca=certs["ca.pem"])}
+        ca = ["--ca-file", certs["ca.pem"]]
+        client = ["--client-cert", certs["client.pem"], "--client-key", certs["client.key"]]
+        cases = [  # (name, proxy, options, must succeed, what the error must say)
+            ("no CA", "basic", ["--user", "spate", "--password", "s3cret"], False, "--ca-file"),
+            ("wrong password", "basic", [*ca, "--user", "spate", "--password", "nope"], False, "401"),
+            ("basic auth", "basic", [*ca, "--user", "spate", "--password", "s3cret"], True, None),
+            ("--insecure", "basic", ["--insecure", "--user", "spate", "--password", "s3cret"], True, None),
+            ("no API key", "apikey", ca, False, "401"),
+            ("API key", "apikey", [*ca, "--api-key", "a2V5OnNlY3JldA=="], True, None),
+            ("no client certificate", "mtls", [*ca, "--user", "spate", "--password", "s3cret"], False,
+             "--client-cert"),
+            ("client certificate", "mtls", [*ca, *client, "--user", "spate", "--password", "s3cret"], True, None),
+        ]
+        try:
+            for i, (name, px, opts, ok, says) in enumerate(cases):
+                index = f"spate-esa-{tag}-{i}"
+                cmd = index_cmd(spate, [t["in"]], index, f"ga_{tag}_{i}")
+                cmd[cmd.index("--es") + 1] = proxies[px].url
+                r = subprocess.run(cmd + opts, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   timeout=300)
+                err = r.stderr.decode(errors="replace")
+                if ok:
+                    got = count(index) if r.returncode == 0 else None
+                    print(f"  {name}: exit {r.returncode}, {got} documents")
+                    if r.returncode != 0 or got != n:
+                        failures.append(f"{name}: exit {r.returncode}, {got} documents of {n}: {err[-300:]}")
+                else:
+                    first = next((ln for ln in err.splitlines() if "error" in ln), err[-200:])
+                    print(f"  {name}: exit {r.returncode}: {first}")
+                    if r.returncode == 0 or (says and says not in err):
+                        failures.append(f"{name}: expected a clear failure mentioning {says!r}, "
+                                        f"got exit {r.returncode}: {err[-300:]}")
+                    if _exists(index) and count(index) > 0:
+                        failures.append(f"{name}: documents were indexed without the credentials")
+        finally:
+            for p in proxies.values():
+                p.close()
+    return failures
+
 TESTS = {"exact": test_exact, "exact_avro": lambda spate: test_exact(spate, avro=True),
-         "outage": test_outage, "dlq": test_dlq}
+         "outage": test_outage, "dlq": test_dlq, "auth": test_auth}
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()

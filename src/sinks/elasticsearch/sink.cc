@@ -635,9 +635,14 @@ Result<std::string> PrepareCluster(HttpClient& http, const SinkConfig& c) {
   const std::string& url = http.base_url();
   HttpResponse r = http.Request("GET", "/");
   if (r.status == 0) {
-    return Status::Error("cannot reach Elasticsearch/OpenSearch at " + url + ": " + r.error +
-                         " (is it running? deploy/opensearch/opensearch.sh up starts a local "
-                         "node; --es names another)");
+    const bool tls = url.rfind("https://", 0) == 0;
+    return Status::Error(
+        "cannot reach Elasticsearch/OpenSearch at " + url + ": " + r.error +
+        (tls ? " (TLS: --ca-file names the CA that signed the server's certificate, --insecure "
+               "skips the check, --client-cert/--client-key answer a server that asks for one; "
+               "or is it not running?)"
+             : " (is it running? deploy/opensearch/opensearch.sh up starts a local node; --es "
+               "names another)"));
   }
   if (r.status == 401 || r.status == 403) {
     return Status::Error(
