@@ -53,11 +53,11 @@ Status TxnProducer::Send(const std::string& topic, int32_t partition, std::strin
 Status TxnProducer::SendTombstone(const std::string& topic, int32_t partition,
                                   std::string_view key) {
   for (;;) {
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()), RD_KAFKA_V_VALUE(nullptr, 0),
-        RD_KAFKA_V_END);
+    rd_kafka_resp_err_t err =
+        rd_kafka_producev(rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
+                          RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+                          RD_KAFKA_V_VALUE(nullptr, 0), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Ok();
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       rd_kafka_poll(rk_.get(), 10);
@@ -78,8 +78,8 @@ TxnOutcome TxnProducer::SendOffsets(rd_kafka_t* consumer, int timeout_ms, std::s
   rd_kafka_position(consumer, offsets.get());
   std::unique_ptr<rd_kafka_consumer_group_metadata_t, void (*)(rd_kafka_consumer_group_metadata_t*)>
       meta(rd_kafka_consumer_group_metadata(consumer), rd_kafka_consumer_group_metadata_destroy);
-  rd_kafka_error_t* e = rd_kafka_send_offsets_to_transaction(rk_.get(), offsets.get(), meta.get(),
-                                                             timeout_ms);
+  rd_kafka_error_t* e =
+      rd_kafka_send_offsets_to_transaction(rk_.get(), offsets.get(), meta.get(), timeout_ms);
   return Handle(e, "send_offsets_to_transaction", timeout_ms, error);
 }
 
@@ -99,13 +99,22 @@ TxnOutcome TxnProducer::Commit(int timeout_ms, std::string* error) {
 }
 
 TxnOutcome TxnProducer::Abort(int timeout_ms, std::string* error) {
-  rd_kafka_error_t* e = rd_kafka_abort_transaction(rk_.get(), timeout_ms);
+  // A retriable error (e.g. a timeout while the epoch is bumped after
+  // OUT_OF_ORDER_SEQUENCE_NUMBER) leaves the abort in progress: the same call must be made
+  // again, or the next begin_transaction fails ("Conflicting abort_transaction API call is
+  // already in progress"). Anything else is left to a new producer (kFatal).
+  rd_kafka_error_t* e = nullptr;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    e = rd_kafka_abort_transaction(rk_.get(), timeout_ms);
+    if (!e || !rd_kafka_error_is_retriable(e)) break;
+    rd_kafka_error_destroy(e);
+    e = nullptr;
+  }
   in_txn_ = false;
   if (!e) return TxnOutcome::kAborted;
-  TxnOutcome o = rd_kafka_error_is_fatal(e) ? TxnOutcome::kFatal : TxnOutcome::kAborted;
   *error = std::string("abort_transaction: ") + rd_kafka_error_string(e);
   rd_kafka_error_destroy(e);
-  return o;
+  return TxnOutcome::kFatal;
 }
 
 TxnOutcome TxnProducer::Handle(rd_kafka_error_t* e, const char* what, int timeout_ms,
@@ -118,7 +127,7 @@ TxnOutcome TxnProducer::Handle(rd_kafka_error_t* e, const char* what, int timeou
   if (abort) {
     std::string ignored;
     return Abort(timeout_ms, &ignored) == TxnOutcome::kFatal ? TxnOutcome::kFatal
-                                                              : TxnOutcome::kAborted;
+                                                             : TxnOutcome::kAborted;
   }
   return TxnOutcome::kFatal;  // neither retriable nor abortable: nothing safe to do
 }

@@ -150,7 +150,12 @@ class Aggregator {
     bool done = false;
     int failed_batches = 0;  // in a row
     while (!done) {
-      if (Status s = producer_->Begin(); !s.ok()) return s;
+      if (Status s = producer_ ? producer_->Begin() : Status::Error("no producer"); !s.ok()) {
+        // E.g. an abort that librdkafka still has in progress: a new producer starts clean.
+        failure_ = s.message();
+        rewind_ = true;
+        new_producer_ = true;
+      }
       const auto batch_end = Clock::now() + std::chrono::milliseconds(c_.commit_interval_ms);
       while (Clock::now() < batch_end && !rewind_) {
         if (stop && stop()) {
@@ -176,7 +181,12 @@ class Aggregator {
         // Done again at once the first time (a rebalance); then waits a little longer each
         // time for what failed (a registry, a broker) to come back: 0 + 1 + ... + 5 s.
         std::this_thread::sleep_for(std::chrono::seconds(std::min(failed_batches - 1, 5)));
-        if (Status s = Rewind(); !s.ok()) return s;
+        if (Status s = Rewind(); !s.ok()) {
+          // E.g. no broker answered in time: tried again, bounded above.
+          failure_ = s.message();
+          rewind_ = true;
+          new_producer_ = new_producer_ || !producer_;
+        }
         continue;  // a stop requested meanwhile ends the loop: nothing uncommitted is left
       }
       failed_batches = 0;
@@ -306,7 +316,13 @@ class Aggregator {
     for (int32_t p : windows) windows_.erase(p);
     std::fprintf(stderr, "spate aggregate: %s %zu input and %zu window partitions\n",
                  lost ? "lost" : "handed over", inputs.size(), windows.size());
-    if (!rewind_) rebalance_status_ = producer_->Begin();
+    if (!rewind_) {
+      if (Status s = producer_->Begin(); !s.ok()) {
+        failure_ = s.message();  // Run() rewinds with a new producer
+        rewind_ = true;
+        new_producer_ = true;
+      }
+    }
   }
 
   // After a batch that could not commit (its transaction aborted, e.g. ILLEGAL_GENERATION in
@@ -318,12 +334,13 @@ class Aggregator {
   // cooperative-sticky), as a restart with a new consumer once did in the scale test.
   Status Rewind() {
     std::fprintf(stderr, "spate aggregate: %s; rewinding to the last commit\n", failure_.c_str());
-    if (producer_->in_transaction() || new_producer_) {
-      std::string error;
-      if (new_producer_ || producer_->Abort(kTimeoutMs, &error) == kafka::TxnOutcome::kFatal) {
-        // init_transactions fences the old producer and aborts what it left open.
-        if (Status s = NewProducer(); !s.ok()) return s;
-      }
+    std::string error;
+    if (new_producer_ || !producer_ ||
+        (producer_->in_transaction() &&
+         producer_->Abort(kTimeoutMs, &error) == kafka::TxnOutcome::kFatal)) {
+      // init_transactions fences the old producer and aborts what it left open.
+      new_producer_ = true;
+      if (Status s = NewProducer(); !s.ok()) return s;
     }
     new_producer_ = false;
     for (std::string& f : frames_) f.clear();
