@@ -171,13 +171,11 @@ class ConsumeCommand final : public Command {
   // A frame of another registered schema, as avro-c's JSON (unions as {"type": value}).
   static DecodeError DecodeGeneric(registry::SchemaResolver& resolver, std::string_view frame,
                                    std::string* json, std::string* reason) {
-    const auto* u = reinterpret_cast<const uint8_t*>(frame.data());
-    const uint32_t id = static_cast<uint32_t>(u[1]) << 24 | static_cast<uint32_t>(u[2]) << 16 |
-                        static_cast<uint32_t>(u[3]) << 8 | u[4];
+    uint32_t id = 0;
+    ReadConfluentHeader(frame, &id);  // the registry decoder found a frame
     registry::SchemaResolver::Resolved r = resolver.Resolve(id);
     if (!r.schema) return DecodeError::kSchemaMismatch;  // reason already set
-    uint32_t unused;
-    if (Status s = ValidateConfluent(*r.schema, frame, &unused, json); !s.ok()) {
+    if (Status s = r.schema->Validate(frame.substr(kConfluentHeaderSize), json); !s.ok()) {
       *reason = fmt::format("schema id {} ({}): {}", id, r.schema->name(), s.message());
       json->clear();
       return DecodeError::kBadAvro;

@@ -10,6 +10,7 @@
 #include "cli/kafka_options.h"
 #include "cli/options.h"
 #include "core/avro_schema.h"
+#include "core/codec.h"
 #include "core/duration.h"
 #include "kafka/broker_version.h"
 #include "obs/metrics.h"
@@ -123,13 +124,11 @@ class IndexCommand final : public Command {
     if (!r.ok()) return Status::Error("--schema-registry: " + r.status().message());
     std::shared_ptr<registry::SchemaResolver> resolver = r.value();
     c_.decode = [resolver](std::string_view v, std::string* json, std::string* dead) -> Status {
-      const auto* u = reinterpret_cast<const uint8_t*>(v.data());
-      if (v.size() < 5 || u[0] != 0) {
+      uint32_t id = 0;
+      if (!ReadConfluentHeader(v, &id)) {
         *dead = "bad_avro";
         return Status::Error("not a Confluent Avro frame (magic byte 0 and a 4-byte schema id)");
       }
-      const uint32_t id = static_cast<uint32_t>(u[1]) << 24 | static_cast<uint32_t>(u[2]) << 16 |
-                          static_cast<uint32_t>(u[3]) << 8 | u[4];
       for (int attempt = 1;; ++attempt) {
         registry::SchemaResolver::Resolved res = resolver->Resolve(id);
         if (res.kind == registry::SchemaResolver::Kind::kUnknown) {
@@ -146,8 +145,7 @@ class IndexCommand final : public Command {
           std::this_thread::sleep_for(std::chrono::seconds(5));
           continue;
         }
-        uint32_t unused = 0;
-        if (Status s = ValidateConfluent(*res.schema, v, &unused, json, AvroJson::kPlain);
+        if (Status s = res.schema->Validate(v.substr(kConfluentHeaderSize), json, AvroJson::kPlain);
             !s.ok()) {
           *dead = "bad_avro";
           return Status::Error(

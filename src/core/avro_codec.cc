@@ -76,8 +76,8 @@ class AvroDecoder final : public Decoder {
                   fmt::format("magic byte 0x{:02x}, expected 0: not in the Confluent wire format{}",
                               p_[0], p_[0] == '{' ? " (JSON?)" : ""));
     }
-    const uint32_t id = static_cast<uint32_t>(p_[1]) << 24 | static_cast<uint32_t>(p_[2]) << 16 |
-                        static_cast<uint32_t>(p_[3]) << 8 | p_[4];
+    uint32_t id = 0;
+    ReadConfluentHeader(msg, &id);  // its size and magic byte are checked above
     if (id != schema_id_) {
       return Fail(DecodeError::kUnknownSchema,
                   fmt::format("schema id {}, expected {} (dev.spate.Transaction)", id, schema_id_));

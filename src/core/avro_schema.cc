@@ -11,6 +11,8 @@
 #include <type_traits>
 #include <unordered_set>
 
+#include "core/codec.h"
+
 namespace spate {
 namespace {
 
@@ -421,10 +423,10 @@ Status ValidateConfluent(const AvroSchema& schema, std::string_view message, uin
                          " bytes: shorter than the Confluent header (magic byte 0 and a 4-byte "
                          "schema id)");
   }
-  const auto* u = reinterpret_cast<const uint8_t*>(message.data());
-  if (u[0] != 0) return Status::Error("magic byte " + std::to_string(u[0]) + ", expected 0");
-  *schema_id = static_cast<uint32_t>(u[1]) << 24 | static_cast<uint32_t>(u[2]) << 16 |
-               static_cast<uint32_t>(u[3]) << 8 | u[4];
+  if (!ReadConfluentHeader(message, schema_id)) {
+    return Status::Error("magic byte " + std::to_string(static_cast<unsigned char>(message[0])) +
+                         ", expected 0");
+  }
   return schema.Validate(message.substr(5), json, form);
 }
 

@@ -77,6 +77,15 @@ void Encode(const WireSpec& w, const Transaction& tx, std::string* out);
 
 // The Confluent wire format's frame: magic byte 0 and a 4-byte big-endian schema id.
 inline constexpr size_t kConfluentHeaderSize = 5;
+// The schema id of a Confluent frame; false when `frame` is shorter than the header or its
+// first byte is not the magic 0.
+inline bool ReadConfluentHeader(std::string_view frame, uint32_t* schema_id) {
+  if (frame.size() < kConfluentHeaderSize || frame[0] != 0) return false;
+  const auto* u = reinterpret_cast<const unsigned char*>(frame.data());
+  *schema_id = static_cast<uint32_t>(u[1]) << 24 | static_cast<uint32_t>(u[2]) << 16 |
+               static_cast<uint32_t>(u[3]) << 8 | u[4];
+  return true;
+}
 
 // A Decoder holds per-thread parser state; use one per thread. Not thread-safe.
 class Decoder {

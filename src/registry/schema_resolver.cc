@@ -104,12 +104,8 @@ class RegistryDecoder final : public Decoder {
   DecodeError Decode(std::string_view msg, size_t readable, Transaction* tx,
                      std::string* reason) override {
     // Not a frame: the fast decoder says why (bad_avro).
-    if (msg.size() < kConfluentHeaderSize || msg[0] != 0) {
-      return expected_->Decode(msg, readable, tx, reason);
-    }
-    const auto* u = reinterpret_cast<const uint8_t*>(msg.data());
-    const uint32_t id = static_cast<uint32_t>(u[1]) << 24 | static_cast<uint32_t>(u[2]) << 16 |
-                        static_cast<uint32_t>(u[3]) << 8 | u[4];
+    uint32_t id = 0;
+    if (!ReadConfluentHeader(msg, &id)) return expected_->Decode(msg, readable, tx, reason);
     if (id == resolver_->transaction_id() && id != 0) {
       return expected_->Decode(msg, readable, tx, reason);
     }
