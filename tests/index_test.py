@@ -238,6 +238,10 @@ def test_outage(spate):
         time.sleep(max(0.0, 60 - (time.time() - t0)))
         retries = scrape(port, "spate_sink_retries_total")
         errors = scrape(port, "spate_errors_total")
+        # Backpressure: with the index down, the sink reads no further than the batches in
+        # flight and two more (--batch-docs 500, --inflight 4), although 40,000 records wait.
+        ahead = scrape(port, "spate_records_received_total") - scrape(port,
+                                                                      "spate_records_sent_total")
         assert p.poll() is None, "spate index stopped during the outage: " + stderr()
         down = time.time() - t0
         subprocess.run([OPENSEARCH, "up"], check=True)
@@ -245,6 +249,9 @@ def test_outage(spate):
               f"again); meanwhile {int(retries)} documents retried, {int(errors)} errors counted")
         if retries == 0 or errors == 0:
             failures.append("no retries or errors were counted during the outage")
+        print(f"  records read and not yet acknowledged during the outage: {int(ahead)}")
+        if not 0 < ahead <= 500 * (4 + 2) + 1:
+            failures.append(f"{int(ahead)} records read ahead during the outage, expected 1..3001")
         want = set()
         for seed in (33, 34):
             out = subprocess.run([spate, "gen", "--records", "40000", *clean_args(seed)],

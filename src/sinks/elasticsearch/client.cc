@@ -161,7 +161,8 @@ void HttpClient::StartBulk(uint64_t tag, const std::string& path, std::string bo
 void HttpClient::Poll(int timeout_ms, std::vector<HttpResponse>* done) {
   int still = 0;
   curl_multi_perform(impl_->multi, &still);
-  if (!impl_->running.empty()) {
+  if (timeout_ms > 0) {
+    // curl_multi_poll, unlike curl_multi_wait, waits the timeout even without transfers.
     curl_multi_poll(impl_->multi, nullptr, 0, timeout_ms, nullptr);
     curl_multi_perform(impl_->multi, &still);
   }

@@ -52,7 +52,7 @@ class HttpClient {
   // from Poll() with the same tag. The body is owned by the client until then.
   void StartBulk(uint64_t tag, const std::string& path, std::string body);
   // Runs the transfers for up to timeout_ms (returns earlier when one finishes) and appends
-  // the finished ones to done.
+  // the finished ones to done. With none running it just waits timeout_ms.
   void Poll(int timeout_ms, std::vector<HttpResponse>* done);
   size_t inflight() const;
 

@@ -37,6 +37,8 @@ int64_t MsSince(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
 }
 
+int64_t MsUntil(Clock::time_point t) { return -MsSince(t); }
+
 // The metrics every sink reports (Vector's component spec, component="sink").
 struct SinkMetrics {
   explicit SinkMetrics(prometheus::Registry& reg) {
@@ -500,18 +502,32 @@ Result<SinkSummary> Sink::Run(const std::function<bool()>& stop, const ProgressF
   });
   if (Status s = consumer_->Subscribe(c_.topics); !s.ok()) return s;
 
-  // Read at most this many records ahead of the acknowledgements: during an outage the
-  // partitions are paused instead of filling memory (and the consumer keeps polling, so it
-  // stays in its group).
+  // Backpressure. At most max_buffered records are read ahead of the acknowledgements (the
+  // batches in flight and two more). Beyond that the sink stops polling the consumer, and
+  // librdkafka's prefetch queue (queued.max.messages.kbytes) holds the next records, ready the
+  // moment a request completes. Pausing the partitions there instead made the sink wait on
+  // Kafka for half its time (18k documents/s against 50k on the same node): librdkafka drops
+  // a paused partition's prefetched records and fetches them again on resume. The partitions
+  // are paused only when nothing could be read for kPauseAfterMs (the cluster is down or
+  // very slow), so that the consumer can be polled without reading, which keeps it in its
+  // group (max.poll.interval.ms) and serves rebalances.
+  constexpr int64_t kPauseAfterMs = 5000;
   const size_t max_buffered = c_.batch_docs * static_cast<size_t>(c_.max_inflight + 2);
   auto last_commit = Clock::now(), last_progress = Clock::now();
+  Clock::time_point full_since;  // since when buffered_ >= max_buffered; epoch: not full
   std::vector<HttpResponse> done;
   bool input_over = false;
   while (true) {
     if (!fatal_.empty()) return Status::Error(fatal_);
     if (stop()) input_over = true;
-    if (!input_over) {
-      Pause(buffered_ >= max_buffered);
+    const bool full = buffered_ >= max_buffered;
+    if (!full) {
+      full_since = Clock::time_point();
+    } else if (full_since == Clock::time_point()) {
+      full_since = Clock::now();
+    }
+    if (!input_over && (!full || MsSince(full_since) >= kPauseAfterMs)) {
+      Pause(full);
       // Poll Kafka briefly when requests run, so their completions are seen promptly.
       int wait = http_->inflight() > 0 || !current_.items.empty() || !ready_.empty() ? 0 : 50;
       for (size_t n = 0; n < c_.batch_docs; ++n) {
@@ -539,22 +555,27 @@ Result<SinkSummary> Sink::Run(const std::function<bool()>& stop, const ProgressF
           at_end_.size() >= consumer_->assigned_partitions()) {
         input_over = true;
       }
-    } else {
+    } else if (input_over) {
       consumer_->Poll(0);  // keeps the group membership and serves callbacks
     }
     bool draining = input_over;
     if (Status s = Flush(draining); !s.ok()) return s;
+    // Wait for the requests in flight. With none, and nothing to read, wait until the first
+    // retry or the filling batch is due rather than spin.
+    int64_t idle_ms = 0;
+    if (http_->inflight() > 0) {
+      idle_ms = 10;
+    } else if (ready_.empty() && (draining || full)) {
+      idle_ms = 100;
+      if (!retries_.empty()) idle_ms = std::min(idle_ms, MsUntil(retries_.front().ready));
+      if (!current_.items.empty())
+        idle_ms = std::min(idle_ms, c_.linger_ms - MsSince(current_.first));
+      idle_ms = std::max<int64_t>(idle_ms, 0);
+    }
     done.clear();
-    http_->Poll(http_->inflight() > 0 ? 10 : 0, &done);
+    http_->Poll(static_cast<int>(idle_ms), &done);
     for (HttpResponse& r : done) {
       if (Status s = OnResponse(r); !s.ok()) return s;
-    }
-    if (http_->inflight() == 0 && current_.items.empty() && ready_.empty() && !retries_.empty() &&
-        draining) {
-      // Only retries wait: sleep until the first is due rather than spin.
-      auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(retries_.front().ready -
-                                                                        Clock::now());
-      if (wait.count() > 0) consumer_->Poll(static_cast<int>(std::min<int64_t>(wait.count(), 100)));
     }
     dlq_->Poll(0);
     if (MsSince(last_commit) >= c_.commit_interval_ms) {
