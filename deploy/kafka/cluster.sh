@@ -180,16 +180,16 @@ wait_topic() {
   die "topic $name: not visible on every broker after 30 s"
 }
 
-create_topics() {
-  local t
-  java_cp org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --create --if-not-exists \
-    --topic financial_transactions --partitions "$PARTITIONS" --replication-factor 3 \
-    --config min.insync.replicas=2 >/dev/null
-  for t in "${TOPICS[@]}"; do
+create_topics() {  # TopicCommand creates one topic per JVM: they run together
+  local t pid pids=()
+  for t in financial_transactions "${TOPICS[@]}"; do
     java_cp org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --create --if-not-exists \
       --topic "$t" --partitions "$PARTITIONS" --replication-factor 3 \
-      --config min.insync.replicas=2 >/dev/null
+      --config min.insync.replicas=2 >/dev/null &
+    pids+=($!)
   done
+  for pid in "${pids[@]}"; do wait "$pid" || die "could not create the topics"; done
+  for t in financial_transactions "${TOPICS[@]}"; do wait_topic "$t" "$PARTITIONS"; done
 }
 
 # 39092-39095 and 49092-49095 lie inside Linux's default ephemeral port range (32768-60999): an
@@ -218,15 +218,19 @@ cmd_up() {
   fi
   echo "$topology" > "$DIR/topology"
   [ -f "$DIR/cluster.id" ] || java_cp kafka.tools.StorageTool random-uuid > "$DIR/cluster.id"
-  local id roles bport cport
+  local id roles bport cport pids=()
+  # The storage of every node is formatted at once: each format is a JVM start, CPU-bound, and
+  # three in parallel take the time of about one on two cores.
   while read -r id roles bport cport; do
     write_config "$id" "$roles" "$bport" "$cport"
     if [ ! -f "$DIR/node$id/data/meta.properties" ]; then
       java_cp kafka.tools.StorageTool format -t "$(cat "$DIR/cluster.id")" \
-        -c "$DIR/node$id/server.properties" --ignore-formatted >/dev/null
+        -c "$DIR/node$id/server.properties" --ignore-formatted >/dev/null &
+      pids+=($!)
     fi
-    start_node "$id"
   done < <(nodes)
+  for id in "${pids[@]}"; do wait "$id" || die "could not format the nodes' storage"; done
+  while read -r id _; do start_node "$id"; done < <(nodes)
   log "waiting for the quorum and 3 brokers on $BOOTSTRAP"
   wait_ready 120 || { cmd_status; die "cluster not ready after 120 s; logs in $DIR/node*/stdout.log"; }
   create_topics
