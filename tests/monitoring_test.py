@@ -38,14 +38,7 @@ import urllib.parse
 import urllib.request
 import uuid
 
-try:
-    import yaml  # python3-yaml (scripts/deps.sh)
-except ImportError:
-    # An interpreter of its own (pyenv, a venv) without PyYAML: Debian's package serves
-    # /usr/bin/python3.
-    if os.path.realpath(sys.executable) != "/usr/bin/python3" and os.path.exists("/usr/bin/python3"):
-        os.execv("/usr/bin/python3", ["/usr/bin/python3", *sys.argv])
-    raise
+from debian_yaml import yaml  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
