@@ -70,11 +70,12 @@ pid_of() {  # prints the pid if our node runs
 health() { curl -fsS --max-time 2 "$URL/_cluster/health" 2>/dev/null; }
 
 up() {
-  fetch
+  # Before fetch: a changed pom.xml makes fetch replace the jars, which a running node still reads.
   if pid=$(pid_of); then
     log "already running (pid $pid) on $URL"
     return
   fi
+  fetch
   # A port held by someone else would make the node fail later with a less clear message.
   if (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null; then
     die "127.0.0.1:$PORT is already in use by another process (SPATE_OPENSEARCH_PORT picks another)"
