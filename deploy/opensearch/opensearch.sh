@@ -8,41 +8,54 @@
 # The node is OpenSearch's server jar with the netty4 transport, common analysis and
 # mapper-extras plugins on the classpath, started by Launcher.java (compiled here with javac);
 # pom.xml pins the version (2.19.x, the last line that runs on Java 17). Running `up` twice is harmless.
+# Elasticsearch 7 starts the same way from deploy/elasticsearch/pom.xml:
+#   SPATE_SEARCH_ENGINE=elasticsearch deploy/opensearch/opensearch.sh up          (7.17.29)
+#   SPATE_SEARCH_VERSION=1.3.17 deploy/opensearch/opensearch.sh up                (OpenSearch 1.3)
 #
-# Environment: SPATE_CACHE (jar cache, default ~/.cache/spate), SPATE_OPENSEARCH_DIR (data, log,
-# pid; default /tmp/spate-opensearch), SPATE_OPENSEARCH_PORT (HTTP, default 9200; the transport
-# port is HTTP + 100, so 9300 for the default), SPATE_OPENSEARCH_HEAP (default 512m).
+# Environment: SPATE_SEARCH_ENGINE (opensearch or elasticsearch, default opensearch),
+# SPATE_SEARCH_VERSION (default: the engine's pom.xml), SPATE_CACHE (jar cache, default
+# ~/.cache/spate), SPATE_OPENSEARCH_DIR (data, log, pid; default /tmp/spate-opensearch),
+# SPATE_OPENSEARCH_PORT (HTTP, default 9200; the transport port is HTTP + 100, so 9300 for the
+# default), SPATE_OPENSEARCH_HEAP (default 512m).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-VERSION=$(sed -n 's:.*<opensearch.version>\(.*\)</opensearch.version>.*:\1:p' "$HERE/pom.xml")
+ENGINE=${SPATE_SEARCH_ENGINE:-opensearch}
+case "$ENGINE" in
+  opensearch) POM=$HERE/pom.xml ;;
+  elasticsearch) POM=$HERE/../elasticsearch/pom.xml ;;
+  *) echo "opensearch: error: SPATE_SEARCH_ENGINE is opensearch or elasticsearch (got '$ENGINE')" >&2
+     exit 2 ;;
+esac
+VERSION=${SPATE_SEARCH_VERSION:-$(sed -n "s:.*<$ENGINE.version>\(.*\)</$ENGINE.version>.*:\1:p" "$POM")}
 CACHE=${SPATE_CACHE:-$HOME/.cache/spate}
-LIBS=$CACHE/opensearch-$VERSION/libs
+LIBS=$CACHE/$ENGINE-$VERSION/libs
 DIR=${SPATE_OPENSEARCH_DIR:-/tmp/spate-opensearch}
 PORT=${SPATE_OPENSEARCH_PORT:-9200}
 TPORT=$((PORT + 100))
 HEAP=${SPATE_OPENSEARCH_HEAP:-512m}
 URL=http://127.0.0.1:$PORT
 
-log() { echo "opensearch: $*" >&2; }
-die() { echo "opensearch: error: $*" >&2; exit 1; }
+log() { echo "$ENGINE: $*" >&2; }
+die() { echo "$ENGINE: error: $*" >&2; exit 1; }
 
 fetch() {
-  if [ ! -f "$LIBS/.complete" ] || [ "$HERE/pom.xml" -nt "$LIBS/.complete" ]; then
+  if [ ! -f "$LIBS/.complete" ] || [ "$POM" -nt "$LIBS/.complete" ]; then
     command -v mvn >/dev/null || die "mvn not found (apt-get install maven)"
-    log "fetching OpenSearch $VERSION from Maven Central into $LIBS"
+    log "fetching $ENGINE $VERSION from Maven Central into $LIBS"
     rm -rf "$LIBS"
     mkdir -p "$LIBS"
-    mvn -q -B -f "$HERE/pom.xml" dependency:copy-dependencies -DoutputDirectory="$LIBS" \
-      -DincludeScope=runtime >&2 || die "could not resolve OpenSearch $VERSION from Maven Central"
+    mvn -q -B -f "$POM" dependency:copy-dependencies -DoutputDirectory="$LIBS" \
+      -D"$ENGINE.version=$VERSION" -DincludeScope=runtime >&2 \
+      || die "could not resolve $ENGINE $VERSION from Maven Central (README, \"OpenSearch, locally\", lists the versions that can be)"
     touch "$LIBS/.complete"
   fi
   # The launcher is rebuilt when its source changes.
-  local classes=$CACHE/opensearch-$VERSION/launcher
+  local classes=$CACHE/launcher
   if [ ! -f "$classes/Launcher.class" ] || [ "$HERE/Launcher.java" -nt "$classes/Launcher.class" ]; then
     command -v javac >/dev/null || die "javac not found (apt-get install openjdk-17-jdk-headless)"
     mkdir -p "$classes"
-    javac -cp "$LIBS/*" -d "$classes" "$HERE/Launcher.java" || die "could not compile Launcher.java"
+    javac -d "$classes" "$HERE/Launcher.java" || die "could not compile Launcher.java"
   fi
 }
 
@@ -57,11 +70,12 @@ pid_of() {  # prints the pid if our node runs
 health() { curl -fsS --max-time 2 "$URL/_cluster/health" 2>/dev/null; }
 
 up() {
-  fetch
+  # Before fetch: a changed pom.xml makes fetch replace the jars, which a running node still reads.
   if pid=$(pid_of); then
     log "already running (pid $pid) on $URL"
     return
   fi
+  fetch
   # A port held by someone else would make the node fail later with a less clear message.
   if (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null; then
     die "127.0.0.1:$PORT is already in use by another process (SPATE_OPENSEARCH_PORT picks another)"
@@ -73,7 +87,7 @@ up() {
     -Dfile.encoding=UTF-8 -Djava.awt.headless=true -Dio.netty.noUnsafe=true \
     -Dio.netty.noKeySetOptimization=true -Dio.netty.recycler.maxCapacityPerThread=0 \
     -Dlog4j.shutdownHookEnabled=false -Dlog4j2.disable.jmx=true \
-    -cp "$CACHE/opensearch-$VERSION/launcher:$LIBS/*" Launcher \
+    -cp "$CACHE/launcher:$LIBS/*" Launcher \
     -Epath.home="$DIR" -Epath.data="$DIR/data" -Epath.logs="$DIR/logs" \
     -Ecluster.name=spate -Enode.name=spate-os -Ediscovery.type=single-node \
     -Enetwork.host=127.0.0.1 -Ehttp.port="$PORT" -Etransport.port="$TPORT" \
@@ -119,9 +133,9 @@ case "${1:-}" in
   down) stop; rm -rf "$DIR" ;;
   status)
     if pid=$(pid_of); then
-      echo "opensearch $VERSION pid $pid $URL $(health || echo 'no answer')"
+      echo "$ENGINE $VERSION pid $pid $URL $(health || echo 'no answer')"
     else
-      echo "opensearch: not running"
+      echo "$ENGINE: not running"
     fi ;;
   *) echo "usage: $0 up|down|stop|status" >&2; exit 2 ;;
 esac
