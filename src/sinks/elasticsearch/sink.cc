@@ -687,10 +687,13 @@ Result<std::string> PrepareCluster(HttpClient& http, const SinkConfig& c) {
   bool opensearch = distribution == "opensearch";
   int major = std::atoi(std::string(number).c_str());
   std::string server = fmt::format("{} {}", opensearch ? "OpenSearch" : "Elasticsearch", number);
-  bool supported = opensearch ? (major >= 1 && major <= 3) : (major >= 7 && major <= 8);
-  if (!supported) {
-    Log().warn("spate index: {} is not a tested version (Elasticsearch 7/8, OpenSearch 1/2)",
-               server);
+  bool tested = opensearch ? (major == 1 || major == 2) : major == 7;
+  if (!tested) {
+    Log().warn(
+        "spate index: {} is not a version spate is tested against (Elasticsearch 7.17, "
+        "OpenSearch 1.3 and 2.19); it needs _bulk with external versions, _index_template and "
+        "scaled_float, as Elasticsearch 8 and OpenSearch 3 have them",
+        server);
   }
   HttpResponse h = http.Request("GET", "/_cluster/health");
   if (h.status == 200 && h.body.find(R"("status":"red")") != std::string::npos) {
