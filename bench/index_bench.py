@@ -5,8 +5,8 @@
 
 Needs the local Kafka cluster (deploy/kafka/cluster.sh up; SPATE_BROKERS) and OpenSearch
 (deploy/opensearch/opensearch.sh up; SPATE_OPENSEARCH_PORT). It makes N transactions with
-`spate gen` (no malformed records) into a fresh topic, indexes them once to warm the node up,
-then, in alternating order for --reps repetitions, into fresh indices with the same mapping:
+`spate gen` (no malformed records) into a fresh topic, then, in alternating order for --warmup
+uncounted and --reps counted repetitions, into fresh indices with the same mapping:
   - spate index -e on that topic (--batch-docs 2000, --inflight 4), wall time of the process;
   - opensearch-py's parallel_bulk (thread_count 4, chunk_size 2000) on the very documents
     spate sent (same _ids, sources and external versions, read from a file), wall time of the
@@ -94,7 +94,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--spate", default=str(ROOT / "build/spate"))
     ap.add_argument("--records", type=int, default=200_000)
-    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=1, help="uncounted repetitions first")
     a = ap.parse_args()
     py = venv_python()
     tag = uuid.uuid4().hex[:6]
@@ -108,13 +109,12 @@ def main():
     rows = {"spate index": [], "opensearch-py parallel_bulk": []}
     load = os.getloadavg()
     mapping = None
-    # A warm-up run (not counted): the node's JIT and caches are cold after a start.
-    timed([a.spate, "index", "--brokers", BROKERS, "--topic", topic, "--group", f"bench_{tag}_warm",
-           "--es", ES, "--index", f"bench-{tag}-warmup", "--metrics-addr", "", "--no-progress", "-e"])
-    es("DELETE", f"/bench-{tag}-warmup")
-    for rep in range(a.reps):
+    # Warm-up runs of both clients (not counted): the node's JIT and caches are cold after a
+    # start, and in earlier runs the first measured repetition of either client was the
+    # slowest by far.
+    for rep in range(-a.warmup, a.reps):
         # spate first in the first repetition: its template gives the mapping both use.
-        order = ["spate", "python"] if rep % 2 == 0 else ["python", "spate"]
+        order = ["spate", "python"] if (rep + a.warmup) % 2 == 0 else ["python", "spate"]
         for who in order:
             index = f"bench-{tag}-{who}-{rep}"
             if who == "spate":
@@ -135,12 +135,14 @@ def main():
             n = count(index)
             if n != a.records:
                 sys.exit(f"{name}: {n} documents in {index}, expected {a.records}")
-            rows[name].append((a.records / wall, cpu))
-            print(f"  {name}: {a.records / wall:,.0f} docs/s ({wall:.1f} s wall, {cpu:.1f} CPU-s)",
-                  file=sys.stderr)
+            if rep >= 0:
+                rows[name].append((a.records / wall, cpu))
+            print(f"  {name}: {a.records / wall:,.0f} docs/s ({wall:.1f} s wall, {cpu:.1f} CPU-s)"
+                  f"{' (warm-up)' if rep < 0 else ''}", file=sys.stderr)
             es("DELETE", f"/{index}")
     docs.unlink()
-    print(f"\n{a.records:,} transactions, {a.reps} runs each, alternating; load average at start "
+    print(f"\n{a.records:,} transactions, {a.reps} runs each after {a.warmup} warm-up, alternating; "
+          f"load average at start "
           f"{load[0]:.1f}\n")
     print("| client | docs/s (median) | CPU-s (median) | runs |")
     print("|---|---:|---:|---|")
