@@ -364,6 +364,13 @@ class Aggregator {
   }
 
   // Reads the tasks' changelog partitions to their end (read_committed) and rebuilds them.
+  //
+  // The end is the high watermark, not the first end-of-partition: read_committed stops at
+  // the last stable offset, and a transaction left open there (a member killed mid-batch;
+  // the coordinator aborts it only after transaction.timeout.ms and its next sweep) hides
+  // everything later owners committed after it. Restoring only up to it gave a task stale
+  // state while its input resumed from the newer committed offsets: results were lost (the
+  // scale test, in CI). So the restore waits until that transaction ends and reads on.
   Status Restore(const std::vector<int32_t>& inputs, const std::vector<int32_t>& windows) {
     std::vector<int32_t> parts;
     for (int32_t p : inputs) parts.push_back(p);
@@ -372,13 +379,33 @@ class Aggregator {
     if (!parts.empty()) {
       if (Status s = restorer_->Assign(changelog_, parts, RD_KAFKA_OFFSET_BEGINNING); !s.ok())
         return s;
-      std::set<int32_t> pending(parts.begin(), parts.end());
-      const auto deadline = Clock::now() + std::chrono::seconds(60);
+      std::set<int32_t> pending(parts.begin(), parts.end()), blocked;
+      // The reading itself takes seconds; an open transaction may take the transaction
+      // timeout (30 s by default) plus the coordinator's abort sweep (10 s) to end.
+      const auto deadline = Clock::now() + std::chrono::seconds(120);
       while (!pending.empty()) {
-        if (Clock::now() > deadline) return Status::Error("reading " + changelog_ + ": timed out");
+        if (Clock::now() > deadline) {
+          return Status::Error("reading " + changelog_ + ": timed out" +
+                               (blocked.empty() ? "" : " behind a transaction that stays open"));
+        }
         auto m = restorer_->Poll(500);
         if (!m) continue;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          int64_t low = 0, high = 0;
+          if (rd_kafka_get_watermark_offsets(restorer_->handle(), changelog_.c_str(), m->partition,
+                                             &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+              high > m->offset) {
+            // An open transaction at m->offset: another end-of-partition follows once it is
+            // committed or aborted.
+            if (blocked.insert(m->partition).second) {
+              std::fprintf(stderr,
+                           "spate aggregate: %s [%d]: waiting for the transaction open at "
+                           "offset %lld (up to the high watermark %lld) to end\n",
+                           changelog_.c_str(), m->partition, static_cast<long long>(m->offset),
+                           static_cast<long long>(high));
+            }
+            continue;
+          }
           pending.erase(m->partition);
           continue;
         }
