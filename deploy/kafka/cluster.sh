@@ -183,13 +183,10 @@ wait_topic() {
 create_topics() {  # TopicCommand creates one topic per JVM: they run together
   local t pid pids=()
   for t in financial_transactions "${TOPICS[@]}"; do
-    java_cp org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --create --if-not-exists \
-      --topic "$t" --partitions "$PARTITIONS" --replication-factor 3 \
-      --config min.insync.replicas=2 >/dev/null &
+    create_topic "$t" "$PARTITIONS" &
     pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid" || die "could not create the topics"; done
-  for t in financial_transactions "${TOPICS[@]}"; do wait_topic "$t" "$PARTITIONS"; done
 }
 
 # 39092-39095 and 49092-49095 lie inside Linux's default ephemeral port range (32768-60999): an
