@@ -12,7 +12,9 @@ uncounted and --reps counted repetitions, into fresh indices with the same mappi
     spate sent (same _ids, sources and external versions, read from a file), wall time of the
     Python process.
 Both are checked: each index must hold N documents afterwards. Prints a markdown table of
-documents/s and CPU-seconds (user + sys of the client process), and the machine's load.
+documents/s and CPU-seconds (user + sys) of the client process, and of the OpenSearch node and
+the Kafka brokers during the run (from their pid files: SPATE_OPENSEARCH_DIR, SPATE_KAFKA_DIR),
+and the machine's load.
 opensearch-py is installed into bench/.venv (SPATE_BENCH_VENV) on first use.
 """
 import argparse
@@ -57,17 +59,40 @@ def count(index):
     return es("GET", f"/{index}/_count")["count"]
 
 
+def process_cpu(pid_files):
+    """User + system CPU seconds of the processes named by the pid files (those that run)."""
+    total = 0.0
+    for f in pid_files:
+        try:
+            stat = Path(f"/proc/{Path(f).read_text().strip()}/stat").read_text()
+        except (OSError, ValueError):
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def server_cpu():
+    """CPU seconds so far of the OpenSearch node and of the Kafka brokers (their pid files)."""
+    node = Path(os.environ.get("SPATE_OPENSEARCH_DIR", "/tmp/spate-opensearch")) / "pid"
+    brokers = Path(os.environ.get("SPATE_KAFKA_DIR", "/tmp/spate-kafka")).glob("node*/pid")
+    return process_cpu([node]), process_cpu(brokers)
+
+
 def timed(cmd):
-    """Runs cmd; returns (stdout, wall seconds, CPU seconds of the child)."""
+    """Runs cmd; returns (stdout, wall seconds, CPU seconds of the child, of the OpenSearch
+    node and of the brokers meanwhile)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    node0, brokers0 = server_cpu()
     t0 = time.monotonic()
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     wall = time.monotonic() - t0
+    node1, brokers1 = server_cpu()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if r.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{r.stderr.decode()[-2000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return r.stdout.decode(), wall, cpu
+    return r.stdout.decode(), wall, cpu, node1 - node0, brokers1 - brokers0
 
 
 def bulk_file(spate, n, path):
@@ -118,7 +143,7 @@ def main():
         for who in order:
             index = f"bench-{tag}-{who}-{rep}"
             if who == "spate":
-                out, wall, cpu = timed([a.spate, "index", "--brokers", BROKERS, "--topic", topic,
+                out, wall, cpu, node_cpu, brokers_cpu = timed([a.spate, "index", "--brokers", BROKERS, "--topic", topic,
                                         "--group", f"bench_{index}", "--es", ES, "--index", index,
                                         "--metrics-addr", "", "--no-progress", "--json", "-e"])
                 name = "spate index"
@@ -129,29 +154,30 @@ def main():
                 es("PUT", f"/_index_template/bench-{tag}-python", {
                     "index_patterns": [f"bench-{tag}-python-*"], "priority": 300,
                     "template": {"mappings": mapping}})
-                out, wall, cpu = timed([py, str(ROOT / "bench/baselines/python/opensearch_parallel_bulk.py"),
+                out, wall, cpu, node_cpu, brokers_cpu = timed([py, str(ROOT / "bench/baselines/python/opensearch_parallel_bulk.py"),
                                         "--es", ES, "--index", index, "--docs", str(docs)])
                 name = "opensearch-py parallel_bulk"
             n = count(index)
             if n != a.records:
                 sys.exit(f"{name}: {n} documents in {index}, expected {a.records}")
             if rep >= 0:
-                rows[name].append((a.records / wall, cpu))
-            print(f"  {name}: {a.records / wall:,.0f} docs/s ({wall:.1f} s wall, {cpu:.1f} CPU-s)"
+                rows[name].append((a.records / wall, cpu, node_cpu, brokers_cpu))
+            print(f"  {name}: {a.records / wall:,.0f} docs/s ({wall:.1f} s wall, {cpu:.1f} CPU-s; "
+                  f"node {node_cpu:.1f}, brokers {brokers_cpu:.1f})"
                   f"{' (warm-up)' if rep < 0 else ''}", file=sys.stderr)
             es("DELETE", f"/{index}")
     docs.unlink()
     print(f"\n{a.records:,} transactions, {a.reps} runs each after {a.warmup} warm-up, alternating; "
           f"load average at start "
           f"{load[0]:.1f}\n")
-    print("| client | docs/s (median) | CPU-s (median) | runs |")
-    print("|---|---:|---:|---|")
+    print("| client | docs/s (median) | client CPU-s | node CPU-s | brokers CPU-s | runs |")
+    print("|---|---:|---:|---:|---:|---|")
     for name, r in rows.items():
-        print(f"| {name} | {statistics.median(x for x, _ in r):,.0f} | "
-              f"{statistics.median(c for _, c in r):.1f} | "
-              f"{', '.join(f'{x:,.0f}' for x, _ in r)} |")
-    s = statistics.median(x for x, _ in rows["spate index"])
-    p = statistics.median(x for x, _ in rows["opensearch-py parallel_bulk"])
+        med = [statistics.median(run[i] for run in r) for i in range(4)]
+        print(f"| {name} | {med[0]:,.0f} | {med[1]:.1f} | {med[2]:.1f} | {med[3]:.1f} | "
+              f"{', '.join(f'{run[0]:,.0f}' for run in r)} |")
+    s = statistics.median(run[0] for run in rows["spate index"])
+    p = statistics.median(run[0] for run in rows["opensearch-py parallel_bulk"])
     print(f"\nspate index / parallel_bulk: {s / p:.2f}x (target >= 2x)")
 
 
