@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A local Apache Kafka cluster in KRaft mode on 127.0.0.1, without Docker:
-#   deploy/kafka/cluster.sh up [--split]   fetch Kafka (cached), format, start, wait, create topics
+#   deploy/kafka/cluster.sh up [--split] [--fresh]   fetch Kafka (cached), format, start, wait,
+#                                          create topics; --fresh: delete earlier data first
 #   deploy/kafka/cluster.sh down           stop only the processes this script started
 #   deploy/kafka/cluster.sh status         one line per node
 #   deploy/kafka/cluster.sh kill NODE      kill -9 one node (failure tests)
@@ -202,8 +203,16 @@ reserve_ports() {
 }
 
 cmd_up() {
-  local topology=combined
-  [ "${1:-}" = --split ] && topology=split
+  local topology=combined arg
+  for arg in "$@"; do
+    case $arg in
+      --split) topology=split ;;
+      # An empty cluster: the data of earlier runs goes (the test fixtures use it; thousands of
+      # partitions left by earlier test runs slowed the brokers down until they failed).
+      --fresh) cmd_down; rm -rf "$DIR" ;;
+      *) die "up: unknown option $arg (--split, --fresh)" ;;
+    esac
+  done
   fetch
   fetch_agent
   reserve_ports
