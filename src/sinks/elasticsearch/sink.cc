@@ -607,6 +607,10 @@ std::string IndexFor(const std::string& pattern, const std::string& topic) {
 
 std::string IndexPattern(const std::string& pattern) { return IndexFor(pattern, "*"); }
 
+std::string IndexTemplateName(const std::string& pattern) {
+  return "spate-" + IndexFor(pattern, "all");
+}
+
 // Mapping decisions:
 // - keys and ids are keyword (exact match, terms aggregations), never analysed text;
 // - windowStart, windowEnd and transactionTime are dates in epoch milliseconds, as written;
@@ -700,13 +704,20 @@ Result<std::string> PrepareCluster(HttpClient& http, const SinkConfig& c) {
     return Status::Error(url + ": cluster health is red: " + h.body.substr(0, 300));
   }
   if (c.install_template) {
-    std::string pattern = IndexPattern(c.index);
-    std::string name = "spate-" + IndexFor(c.index, "all");
-    HttpResponse t = http.Request("PUT", "/_index_template/" + name, IndexTemplateBody(pattern));
+    std::string name = IndexTemplateName(c.index);
+    HttpResponse t =
+        http.Request("PUT", "/_index_template/" + name, IndexTemplateBody(IndexPattern(c.index)));
     if (t.status != 200) {
-      return Status::Error(
-          fmt::format("{}: installing the index template {} failed (HTTP {}{}): {}", url, name,
-                      t.status, t.status == 0 ? ", " + t.error : "", t.body.substr(0, 500)));
+      // A node without the mapper-extras module (e.g. Elasticsearch 8 assembled from Maven
+      // Central jars) refuses scaled_float; the way out is a template of one's own.
+      const bool no_scaled_float = t.body.find("scaled_float") != std::string::npos;
+      return Status::Error(fmt::format(
+          "{}: installing the index template {} failed (HTTP {}{}): {}{}", url, name, t.status,
+          t.status == 0 ? ", " + t.error : "", t.body.substr(0, 500),
+          no_scaled_float ? " (the node has no scaled_float: install a template of your own, "
+                            "e.g. spate index --print-template with another type for the "
+                            "amounts, and run with --no-template)"
+                          : ""));
     }
   }
   return server;
