@@ -691,12 +691,12 @@ Result<std::string> PrepareCluster(HttpClient& http, const SinkConfig& c) {
   bool opensearch = distribution == "opensearch";
   int major = std::atoi(std::string(number).c_str());
   std::string server = fmt::format("{} {}", opensearch ? "OpenSearch" : "Elasticsearch", number);
-  bool tested = opensearch ? (major == 1 || major == 2) : major == 7;
+  bool tested = opensearch ? (major == 1 || major == 2) : (major == 7 || major == 8);
   if (!tested) {
     Log().warn(
-        "spate index: {} is not a version spate is tested against (Elasticsearch 7.17, "
+        "spate index: {} is not a version spate is tested against (Elasticsearch 7.17 and 8.8, "
         "OpenSearch 1.3 and 2.19); it needs _bulk with external versions, _index_template and "
-        "scaled_float, as Elasticsearch 8 and OpenSearch 3 have them",
+        "scaled_float, as OpenSearch 3 and Elasticsearch 9 have them",
         server);
   }
   HttpResponse h = http.Request("GET", "/_cluster/health");
