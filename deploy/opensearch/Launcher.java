@@ -9,8 +9,9 @@
 // signatures used here are the same in both (OpenSearch 1-2, Elasticsearch 7), so the engine is
 // found by its package and called through reflection, one launcher for all. Node's
 // constructor that takes classpath plugins is protected (the engines' own test frameworks
-// subclass it); reflection reaches it the same way. Elasticsearch 8 differs in two places, each
-// found by the signature it has (startNode and configureLogging below).
+// subclass it); reflection reaches it the same way. Elasticsearch 8 differs in three places,
+// each found by what is on the classpath: Netty4Plugin's package (firstOf), LogConfigurator's
+// configure (configureLogging) and Node's constructor (startNode).
 import java.lang.reflect.Constructor;
 import java.lang.reflect.Field;
 import java.lang.reflect.InvocationTargetException;
