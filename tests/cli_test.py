@@ -6,6 +6,7 @@
 * bad command lines exit non-zero (not by a signal) with a short message on stderr that names
   the offending option, and no crash output;
 * --help works for spate, spate gen and spate run;
+* spate index --print-template prints the index template for --index without any service;
 * a rate-limited `spate run` serves Prometheus metrics over HTTP while it runs.
 Exit code 0 = all passed.
 """
@@ -69,6 +70,7 @@ def bad_cases(tmp: str) -> list:
         (["aggregate", "--output-format", "xml"], ["--output-format"]),
         (["gen", "--records", "3", "--format", "avro", "--schema-registry", "http://127.0.0.1:1"],
          ["127.0.0.1:1"]),
+        (["index", "--index", "", "--print-template"], ["--index"]),
         (run + ["--partitions", "0"], ["--partitions"]),
         (run + ["--threads", "0"], ["--threads"]),
         (gen + ["--threads", "0"], ["--threads"]),
@@ -127,6 +129,38 @@ def test_help(spate: str):
             missing = [n for n in names if n not in out]
             check(not missing, f"spate {args[0]} --help mentions {', '.join(names)}"
                                + (f" (missing {missing})" if missing else ""))
+
+
+def test_print_template(spate: str):
+    """spate index --print-template: the template spate would install for --index, on stdout as
+    JSON, its name on stderr; no Kafka or Elasticsearch needed (--es names a closed port)."""
+    print("index --print-template")
+    proc = subprocess.run([spate, "index", "--index", "spate-x-{topic}", "--es",
+                           "http://127.0.0.1:1", "--print-template"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=30)
+    err = proc.stderr.decode(errors="replace")
+    if not check(proc.returncode == 0, f"exit {proc.returncode} {err[-200:]!r}"):
+        return
+    try:
+        t = json.loads(proc.stdout)
+    except json.JSONDecodeError as e:
+        check(False, f"stdout is not JSON ({e}): {proc.stdout[:200]!r}")
+        return
+    check(t.get("index_patterns") == ["spate-x-*"], f"index_patterns {t.get('index_patterns')}")
+    check(t.get("priority") == 100 + len("spate-x-"),
+          f"priority {t.get('priority')}: 100 + the pattern's literal characters")
+    mappings = t["template"]["mappings"]
+    props = mappings["properties"]
+    check(mappings.get("dynamic") == "strict", "dynamic: strict")
+    want = {"merchantId": {"type": "keyword"},
+            "windowStart": {"type": "date", "format": "epoch_millis"},
+            "totalAmountCents": {"type": "long"},
+            "totalAmount": {"type": "scaled_float", "scaling_factor": 100},
+            "evidence": {"type": "object", "enabled": False}}
+    check(all(props.get(k) == v for k, v in want.items()),
+          "keys keyword, dates epoch_millis, cents long, amounts scaled_float x100, evidence "
+          f"not indexed ({ {k: props.get(k) for k in want} })")
+    check("/_index_template/spate-spate-x-all" in err, f"stderr names the template: {err.strip()!r}")
 
 
 METRICS = ("spate_records_received_total", "spate_records_sent_total", "spate_dead_letters_total",
@@ -241,6 +275,7 @@ def main() -> int:
         return 2
     test_bad_command_lines(spate)
     test_help(spate)
+    test_print_template(spate)
     test_metrics(spate)
     test_interrupt(spate)
     print(f"{len(FAILURES)} failure(s)" if FAILURES else "all CLI checks passed")

@@ -8,8 +8,10 @@
 # The node is OpenSearch's server jar with the netty4 transport, common analysis and
 # mapper-extras plugins on the classpath, started by Launcher.java (compiled here with javac);
 # pom.xml pins the version (2.19.x, the last line that runs on Java 17). Running `up` twice is harmless.
-# Elasticsearch 7 starts the same way from deploy/elasticsearch/pom.xml:
+# Elasticsearch 7 and 8 start the same way from deploy/elasticsearch/pom.xml:
 #   SPATE_SEARCH_ENGINE=elasticsearch deploy/opensearch/opensearch.sh up          (7.17.29)
+#   SPATE_SEARCH_ENGINE=elasticsearch SPATE_SEARCH_VERSION=8.8.2 deploy/opensearch/opensearch.sh up
+#     (the pom's es8 profile; no mapper-extras, so no scaled_float: README)
 #   SPATE_SEARCH_VERSION=1.3.17 deploy/opensearch/opensearch.sh up                (OpenSearch 1.3)
 #
 # Environment: SPATE_SEARCH_ENGINE (opensearch or elasticsearch, default opensearch),
@@ -45,7 +47,10 @@ fetch() {
     log "fetching $ENGINE $VERSION from Maven Central into $LIBS"
     rm -rf "$LIBS"
     mkdir -p "$LIBS"
-    mvn -q -B -f "$POM" dependency:copy-dependencies -DoutputDirectory="$LIBS" \
+    # Elasticsearch 8 publishes its plugins under other names: the pom's es8 profile.
+    local profile=()
+    if [ "$ENGINE" = elasticsearch ] && [ "${VERSION%%.*}" = 8 ]; then profile=(-Pes8); fi
+    mvn -q -B -f "$POM" "${profile[@]}" dependency:copy-dependencies -DoutputDirectory="$LIBS" \
       -D"$ENGINE.version=$VERSION" -DincludeScope=runtime >&2 \
       || die "could not resolve $ENGINE $VERSION from Maven Central (README, \"OpenSearch, locally\", lists the versions that can be)"
     touch "$LIBS/.complete"

@@ -66,6 +66,11 @@ class IndexCommand final : public Command {
     app_->add_flag("!--no-template", c_.install_template,
                    "Do not install the index template at start")
         ->group(e);
+    app_->add_flag("--print-template", print_template_,
+                   "Print the index template for --index (JSON, for PUT "
+                   "/_index_template/NAME) and exit; e.g. to install it yourself and run with "
+                   "--no-template")
+        ->group(e);
     const char* b = "Batching";
     app_->add_option("--batch-docs", c_.batch_docs, "Documents per _bulk request at most")
         ->group(b)
@@ -158,6 +163,14 @@ class IndexCommand final : public Command {
   }
 
   int Run() override {
+    if (c_.index.empty()) return UsageError("--index: must not be empty");
+    if (print_template_) {
+      // The body on stdout (to pipe into curl), the name spate would PUT it under on stderr.
+      std::printf("%s\n", es::IndexTemplateBody(es::IndexPattern(c_.index)).c_str());
+      std::fprintf(stderr, "spate index: the template spate installs as /_index_template/%s\n",
+                   es::IndexTemplateName(c_.index).c_str());
+      return 0;
+    }
     auto ms = [](const std::string& opt, const std::string& v, int64_t lo, int64_t* out) -> Status {
       auto d = ParseDurationMs(v);
       if (!d || *d < lo) {
@@ -176,7 +189,6 @@ class IndexCommand final : public Command {
       return UsageError(s.message());
     }
     if (c_.topics.empty()) return UsageError("--topic: at least one topic");
-    if (c_.index.empty()) return UsageError("--index: must not be empty");
     if (group_.empty()) return UsageError("--group: must not be empty");
     if (Status s = SetDecoder(); !s.ok()) return UsageError(s.message());
     Status cs = BuildClientConfig(kafka_flags_,
@@ -250,6 +262,7 @@ class IndexCommand final : public Command {
     return c;
   }();
   std::string group_ = "spate-index";
+  bool print_template_ = false;
   std::string linger_ = "1s", timeout_ = "60s", backoff_cap_ = "30s";
   ReportFlags report_;
 };

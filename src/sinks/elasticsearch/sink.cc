@@ -607,6 +607,10 @@ std::string IndexFor(const std::string& pattern, const std::string& topic) {
 
 std::string IndexPattern(const std::string& pattern) { return IndexFor(pattern, "*"); }
 
+std::string IndexTemplateName(const std::string& pattern) {
+  return "spate-" + IndexFor(pattern, "all");
+}
+
 // Mapping decisions:
 // - keys and ids are keyword (exact match, terms aggregations), never analysed text;
 // - windowStart, windowEnd and transactionTime are dates in epoch milliseconds, as written;
@@ -687,12 +691,12 @@ Result<std::string> PrepareCluster(HttpClient& http, const SinkConfig& c) {
   bool opensearch = distribution == "opensearch";
   int major = std::atoi(std::string(number).c_str());
   std::string server = fmt::format("{} {}", opensearch ? "OpenSearch" : "Elasticsearch", number);
-  bool tested = opensearch ? (major == 1 || major == 2) : major == 7;
+  bool tested = opensearch ? (major == 1 || major == 2) : (major == 7 || major == 8);
   if (!tested) {
     Log().warn(
-        "spate index: {} is not a version spate is tested against (Elasticsearch 7.17, "
+        "spate index: {} is not a version spate is tested against (Elasticsearch 7.17 and 8.8, "
         "OpenSearch 1.3 and 2.19); it needs _bulk with external versions, _index_template and "
-        "scaled_float, as Elasticsearch 8 and OpenSearch 3 have them",
+        "scaled_float, as OpenSearch 3 and Elasticsearch 9 have them",
         server);
   }
   HttpResponse h = http.Request("GET", "/_cluster/health");
@@ -700,13 +704,20 @@ Result<std::string> PrepareCluster(HttpClient& http, const SinkConfig& c) {
     return Status::Error(url + ": cluster health is red: " + h.body.substr(0, 300));
   }
   if (c.install_template) {
-    std::string pattern = IndexPattern(c.index);
-    std::string name = "spate-" + IndexFor(c.index, "all");
-    HttpResponse t = http.Request("PUT", "/_index_template/" + name, IndexTemplateBody(pattern));
+    std::string name = IndexTemplateName(c.index);
+    HttpResponse t =
+        http.Request("PUT", "/_index_template/" + name, IndexTemplateBody(IndexPattern(c.index)));
     if (t.status != 200) {
-      return Status::Error(
-          fmt::format("{}: installing the index template {} failed (HTTP {}{}): {}", url, name,
-                      t.status, t.status == 0 ? ", " + t.error : "", t.body.substr(0, 500)));
+      // A node without the mapper-extras module (e.g. Elasticsearch 8 assembled from Maven
+      // Central jars) refuses scaled_float; the way out is a template of one's own.
+      const bool no_scaled_float = t.body.find("scaled_float") != std::string::npos;
+      return Status::Error(fmt::format(
+          "{}: installing the index template {} failed (HTTP {}{}): {}{}", url, name, t.status,
+          t.status == 0 ? ", " + t.error : "", t.body.substr(0, 500),
+          no_scaled_float ? " (the node has no scaled_float: install a template of your own, "
+                            "e.g. spate index --print-template with another type for the "
+                            "amounts, and run with --no-template)"
+                          : ""));
     }
   }
   return server;

@@ -65,6 +65,9 @@ std::string IndexPattern(const std::string& pattern);
 // The index template's body (composable, `_index_template`): keyword keys, epoch-millisecond
 // dates, exact amounts (see the .cc for the mapping and why).
 std::string IndexTemplateBody(const std::string& index_pattern);
+// The name spate installs that template under for an --index pattern: "spate-" + the pattern
+// with {topic} replaced by "all".
+std::string IndexTemplateName(const std::string& pattern);
 
 // Checks the cluster (reachable, credentials, version, health) and installs the template.
 // Returns "Elasticsearch 8.x.y" / "OpenSearch 2.x.y", or a clear error.
