@@ -14,7 +14,7 @@ uncounted and --reps counted repetitions, into fresh indices with the same mappi
 Both are checked: each index must hold N documents afterwards. Prints a markdown table of
 documents/s and CPU-seconds (user + sys) of the client process, and of the OpenSearch node and
 the Kafka brokers during the run (from their pid files: SPATE_OPENSEARCH_DIR, SPATE_KAFKA_DIR),
-and the machine's load.
+the machine's load, and the ceiling that the node's and brokers' CPU put on any client here.
 opensearch-py is installed into bench/.venv (SPATE_BENCH_VENV) on first use.
 """
 import argparse
@@ -179,6 +179,15 @@ def main():
     s = statistics.median(run[0] for run in rows["spate index"])
     p = statistics.median(run[0] for run in rows["opensearch-py parallel_bulk"])
     print(f"\nspate index / parallel_bulk: {s / p:.2f}x (target >= 2x)")
+    # The node and the brokers share this machine's cores with the client. Even a client that
+    # cost no CPU at all could not index faster than the cores can run the node and the
+    # brokers for these documents (their CPU-s in spate's runs).
+    cores = os.cpu_count()
+    server = statistics.median(run[2] + run[3] for run in rows["spate index"])
+    ceiling = a.records / (server / cores)
+    print(f"ceiling for any client on these {cores} cores (node + brokers: {server:.1f} CPU-s "
+          f"in spate's runs): {ceiling:,.0f} docs/s = {ceiling / p:.2f}x parallel_bulk; "
+          f"spate index reaches {s / ceiling:.0%} of it")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@
   scale   three members of one group while records arrive: one is killed and its partitions
           move, state and all, to another; a third joins and takes some over. Still exact.
 """
-import argparse
 import base64
 import collections
 import json
@@ -25,6 +24,7 @@ import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import checks  # noqa: E402
 import recompute  # noqa: E402
 
 CLUSTER = os.path.join(os.path.dirname(HERE), "deploy", "kafka", "cluster.sh")
@@ -294,12 +294,4 @@ TESTS = {"exact": test_exact, "crash": test_crash, "broker_kill": test_broker_ki
          "scale": test_scale}
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--spate", required=True)
-    ap.add_argument("test", choices=sorted(TESTS))
-    a = ap.parse_args()
-    fails = TESTS[a.test](a.spate)
-    for f in fails:
-        print("FAIL:", f)
-    print(f"aggregate {a.test}: " + ("FAILED" if fails else "exactly the recomputed results"))
-    sys.exit(1 if fails else 0)
+    sys.exit(checks.run_named(TESTS, "aggregate", ok="exactly the recomputed results"))

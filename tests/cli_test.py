@@ -25,16 +25,10 @@ import time
 import urllib.error
 import urllib.request
 
-FAILURES = []
+from checks import FAILURES, check
+
 CRASH_MARKERS = ("Traceback", "terminate called", "Segmentation fault", "Aborted",
                  "core dumped", "AddressSanitizer", "runtime error:", "what():")
-
-
-def check(cond: bool, what: str) -> bool:
-    print(("  ok    " if cond else "  FAIL  ") + what)
-    if not cond:
-        FAILURES.append(what)
-    return cond
 
 
 def bad_cases(tmp: str) -> list:

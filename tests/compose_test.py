@@ -28,21 +28,13 @@ import subprocess
 import sys
 
 from debian_yaml import yaml  # noqa: E402
+from checks import FAILURES, check  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 DEPLOY = os.path.join(ROOT, "deploy")
 COMPOSE = os.path.join(DEPLOY, "compose.yaml")
 CLUSTER = os.path.join(DEPLOY, "kafka", "cluster.sh")
-
-FAILURES = []
-
-
-def check(cond, msg):
-    if not cond:
-        FAILURES.append(msg)
-        print("FAIL:", msg)
-    return cond
 
 
 def read(path):

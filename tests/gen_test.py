@@ -28,17 +28,10 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import recompute as rc  # noqa: E402
+from checks import FAILURES, check  # noqa: E402
 
 _AMOUNT_RE = re.compile(rb'"amount":(-?[0-9][^,}]*)')
 _TWO_DECIMALS_RE = re.compile(rb"(0|[1-9][0-9]*)\.[0-9]{2}")
-FAILURES = []
-
-
-def check(cond: bool, what: str) -> bool:
-    print(("  ok    " if cond else "  FAIL  ") + what)
-    if not cond:
-        FAILURES.append(what)
-    return cond
 
 
 def gen(spate: str, *args: str) -> bytes:

@@ -28,7 +28,6 @@ Environment: SPATE_BROKERS (the cluster of deploy/kafka/cluster.sh), SPATE_OPENS
 (deploy/opensearch/opensearch.sh, default 9200) and SPATE_OPENSEARCH_DIR; for another engine
 also SPATE_SEARCH_ENGINE and SPATE_SEARCH_VERSION (outage restarts the node with them).
 """
-import argparse
 import base64
 import collections
 import json
@@ -44,6 +43,7 @@ import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import checks  # noqa: E402
 import recompute  # noqa: E402
 
 ROOT = os.path.dirname(HERE)
@@ -539,12 +539,4 @@ TESTS = {"exact": test_exact, "exact_avro": lambda spate: test_exact(spate, avro
          "outage": test_outage, "dlq": test_dlq, "auth": test_auth}
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--spate", required=True)
-    ap.add_argument("test", choices=sorted(TESTS))
-    a = ap.parse_args()
-    fails = TESTS[a.test](a.spate)
-    for f in fails:
-        print("FAIL:", f)
-    print(f"index {a.test}: " + ("FAILED" if fails else "OK"))
-    sys.exit(1 if fails else 0)
+    sys.exit(checks.run_named(TESTS, "index"))

@@ -39,6 +39,7 @@ import urllib.request
 import uuid
 
 from debian_yaml import yaml  # noqa: E402
+from checks import FAILURES, check  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -53,15 +54,6 @@ METRICS_OFF = int(os.environ.get("SPATE_METRICS_PORT_OFFSET", "0"))
 # What Grafana puts in place of its variables. $__rate_interval is at least 4 x the data
 # source's scrape interval (timeInterval 5s); "All" of a multi-value variable is its allValue.
 GRAFANA_VARS = {"$__rate_interval": "20s", "$__interval": "5s", "$__range": "5m"}
-
-FAILURES = []
-
-
-def check(cond, msg):
-    if not cond:
-        FAILURES.append(msg)
-        print("FAIL:", msg)
-    return cond
 
 
 def promtool(*args, **kw):

@@ -23,19 +23,13 @@ import urllib.error
 import urllib.request
 import uuid
 
+from checks import FAILURES, check
+
 BROKERS = os.environ.get("SPATE_BROKERS", "127.0.0.1:29092,127.0.0.1:39092,127.0.0.1:49092")
-FAILURES = []
 CT = "application/vnd.schemaregistry.v1+json"
 V1 = json.dumps({"type": "record", "name": "Tx", "fields": [{"name": "id", "type": "string"}]})
 V2_NO_DEFAULT = json.dumps({"type": "record", "name": "Tx", "fields": [
     {"name": "id", "type": "string"}, {"name": "n", "type": "int"}]})
-
-
-def check(cond: bool, what: str) -> bool:
-    print(("  ok    " if cond else "  FAIL  ") + what)
-    if not cond:
-        FAILURES.append(what)
-    return cond
 
 
 def start(spate: str, topic: str):

@@ -23,7 +23,8 @@ import subprocess
 import sys
 import tempfile
 
-FAILURES = []
+from checks import FAILURES, check
+
 
 V1 = json.dumps({"type": "record", "name": "Tx", "namespace": "spate",
                  "fields": [{"name": "id", "type": "string"}]})
@@ -34,13 +35,6 @@ V3_NO_DEFAULT = json.dumps({"type": "record", "name": "Tx", "namespace": "spate"
                             "fields": [{"name": "id", "type": "string"},
                                        {"name": "amount", "type": "long", "default": 0},
                                        {"name": "currency", "type": "string"}]})
-
-
-def check(cond: bool, what: str) -> bool:
-    print(("  ok    " if cond else "  FAIL  ") + what)
-    if not cond:
-        FAILURES.append(what)
-    return cond
 
 
 class Registry:
