@@ -63,6 +63,8 @@ Status MakeDocument(std::string_view json, Document* out) {
     }
   }
   out->id.clear();
+  // Room for the cents twins too, so that appending them does not move the source again.
+  out->source.reserve(json.size() + kAmountFields.size() * 32);
   out->source.assign(json);
   while (!out->source.empty() &&
          (out->source.back() == '\n' || out->source.back() == '\r' || out->source.back() == ' ')) {

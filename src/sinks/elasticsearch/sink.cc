@@ -120,17 +120,19 @@ class OffsetTracker {
     int32_t partition = 0;
     uint64_t epoch = 0;  // bumped on every (re)assignment: older items are ignored
     bool assigned = false;
+    bool at_end = false;                        // read to its end (-e)
     std::deque<std::pair<int64_t, bool>> open;  // offset, finished
     int64_t next = -1;                          // offset after the last one read
     int64_t committed = -1;
   };
 
-  int Find(const std::string& topic, int32_t partition) {
+  // By the topic's name as librdkafka has it: no string is made for a partition already known.
+  int Find(std::string_view topic, int32_t partition) {
     for (size_t i = 0; i < parts_.size(); ++i) {
       if (parts_[i].partition == partition && parts_[i].topic == topic) return static_cast<int>(i);
     }
     Partition p;
-    p.topic = topic;
+    p.topic = std::string(topic);
     p.partition = partition;
     parts_.push_back(std::move(p));
     return static_cast<int>(parts_.size() - 1);
@@ -139,11 +141,13 @@ class OffsetTracker {
     Partition& p = parts_[tp];
     ++p.epoch;
     p.assigned = true;
+    p.at_end = false;
     p.open.clear();
     p.next = p.committed = -1;
   }
   void Revoke(int tp) {
     parts_[tp].assigned = false;
+    parts_[tp].at_end = false;
     parts_[tp].open.clear();
   }
   void Read(int tp, int64_t offset) {
@@ -169,6 +173,10 @@ class OffsetTracker {
     return c > p.committed ? c : -1;
   }
   std::vector<Partition>& parts() { return parts_; }
+  size_t AtEnd() const {
+    return static_cast<size_t>(std::count_if(
+        parts_.begin(), parts_.end(), [](const Partition& p) { return p.assigned && p.at_end; }));
+  }
 
  private:
   std::vector<Partition> parts_;
@@ -225,7 +233,6 @@ class Sink {
   size_t buffered_ = 0;  // items read and not finished
   bool paused_ = false;
   Clock::time_point last_warn_;
-  std::map<std::pair<std::string, int32_t>, bool> at_end_;  // partitions read to their end
   SinkSummary sum_;
   std::string fatal_;
   std::string line_;
@@ -250,8 +257,8 @@ Status Sink::OnMessage(const rd_kafka_message_t& m) {
   ++sum_.received;
   m_.received->Increment();
   Item it;
-  std::string topic = rd_kafka_topic_name(m.rkt);
-  it.tp = offsets_.Find(topic, m.partition);
+  it.tp = offsets_.Find(rd_kafka_topic_name(m.rkt), m.partition);
+  offsets_.parts()[it.tp].at_end = false;
   it.epoch = offsets_.parts()[it.tp].epoch;
   it.offset = m.offset;
   if (m.key) it.key.assign(static_cast<const char*>(m.key), m.key_len);
@@ -497,7 +504,6 @@ Result<SinkSummary> Sink::Run(const std::function<bool()>& stop, const ProgressF
     for (int tp : tps) {
       buffered_ -= std::min(buffered_, offsets_.parts()[tp].open.size());
       offsets_.Revoke(tp);
-      at_end_.erase({offsets_.parts()[tp].topic, offsets_.parts()[tp].partition});
     }
   });
   if (Status s = consumer_->Subscribe(c_.topics); !s.ok()) return s;
@@ -534,7 +540,7 @@ Result<SinkSummary> Sink::Run(const std::function<bool()>& stop, const ProgressF
         auto m = consumer_->Poll(n == 0 ? wait : 0);
         if (!m) break;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-          at_end_[{rd_kafka_topic_name(m->rkt), m->partition}] = true;
+          offsets_.parts()[offsets_.Find(rd_kafka_topic_name(m->rkt), m->partition)].at_end = true;
           continue;
         }
         if (m->err) {
@@ -547,12 +553,11 @@ Result<SinkSummary> Sink::Run(const std::function<bool()>& stop, const ProgressF
           Log().warn("spate index: {}", kafka::ErrorText(m->err));
           continue;
         }
-        at_end_.erase({rd_kafka_topic_name(m->rkt), m->partition});
         if (Status s = OnMessage(*m); !s.ok()) return s;
         if (buffered_ >= max_buffered) break;
       }
       if (c_.exit_at_end && consumer_->assigned_partitions() > 0 &&
-          at_end_.size() >= consumer_->assigned_partitions()) {
+          offsets_.AtEnd() >= consumer_->assigned_partitions()) {
         input_over = true;
       }
     } else if (input_over) {
