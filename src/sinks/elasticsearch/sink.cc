@@ -153,7 +153,9 @@ class OffsetTracker {
   void Read(int tp, int64_t offset) {
     parts_[tp].open.emplace_back(offset, false);
     parts_[tp].next = offset + 1;
+    parts_[tp].at_end = false;
   }
+  void ReadToEnd(int tp) { parts_[tp].at_end = true; }
   // Marks the item's offset finished; false if it was not open (read under an earlier
   // assignment of its partition, since revoked).
   bool Finish(const Item& it) {
@@ -258,7 +260,6 @@ Status Sink::OnMessage(const rd_kafka_message_t& m) {
   m_.received->Increment();
   Item it;
   it.tp = offsets_.Find(rd_kafka_topic_name(m.rkt), m.partition);
-  offsets_.parts()[it.tp].at_end = false;
   it.epoch = offsets_.parts()[it.tp].epoch;
   it.offset = m.offset;
   if (m.key) it.key.assign(static_cast<const char*>(m.key), m.key_len);
@@ -540,7 +541,7 @@ Result<SinkSummary> Sink::Run(const std::function<bool()>& stop, const ProgressF
         auto m = consumer_->Poll(n == 0 ? wait : 0);
         if (!m) break;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-          offsets_.parts()[offsets_.Find(rd_kafka_topic_name(m->rkt), m->partition)].at_end = true;
+          offsets_.ReadToEnd(offsets_.Find(rd_kafka_topic_name(m->rkt), m->partition));
           continue;
         }
         if (m->err) {
