@@ -227,7 +227,15 @@ class Member:
                 self.cond.wait(min(left, 1.0))
 
     def finish(self, timeout=300):
-        out, _ = self.p.communicate(timeout=timeout)
+        try:
+            out, _ = self.p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # Its own last lines say where it stood; the bare timeout said nothing.
+            self.p.kill()
+            self.p.communicate()
+            self.reader.join(timeout=10)
+            raise AssertionError(f"member {self.name} did not finish in {timeout} s:\n    " +
+                                 "\n    ".join(ln for ln in self.lines[-15:] if "CONFWARN" not in ln))
         self.reader.join(timeout=10)
         log = [ln for ln in self.lines if "CONFWARN" not in ln]
         print(f"  member {self.name} (exit {self.p.returncode}):\n    " + "\n    ".join(log[-8:]))
