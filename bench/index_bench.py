@@ -121,6 +121,8 @@ def main():
     ap.add_argument("--records", type=int, default=200_000)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=1, help="uncounted repetitions first")
+    ap.add_argument("--no-id-bloom-filter", action="store_true",
+                    help="spate index --no-id-bloom-filter, and the same template for Python")
     a = ap.parse_args()
     py = venv_python()
     tag = uuid.uuid4().hex[:6]
@@ -133,7 +135,7 @@ def main():
     bulk_file(a.spate, a.records, docs)
     rows = {"spate index": [], "opensearch-py parallel_bulk": []}
     load = os.getloadavg()
-    mapping = None
+    template = None
     # Warm-up runs of both clients (not counted): the node's JIT and caches are cold after a
     # start, and in earlier runs the first measured repetition of either client was the
     # slowest by far.
@@ -145,15 +147,19 @@ def main():
             if who == "spate":
                 out, wall, cpu, node_cpu, brokers_cpu = timed([a.spate, "index", "--brokers", BROKERS, "--topic", topic,
                                         "--group", f"bench_{index}", "--es", ES, "--index", index,
-                                        "--metrics-addr", "", "--no-progress", "--json", "-e"])
+                                        "--metrics-addr", "", "--no-progress", "--json", "-e",
+                                        *(["--no-id-bloom-filter"] if a.no_id_bloom_filter else [])])
                 name = "spate index"
-                if mapping is None:
-                    mapping = es("GET", f"/{index}/_mapping")[index]["mappings"]
+                if template is None:
+                    template = es("GET", f"/_index_template/spate-{index}")[
+                        "index_templates"][0]["index_template"]["template"]
+                    print(f"  template settings: {template.get('settings', {})}", file=sys.stderr)
+                es("DELETE", f"/_index_template/spate-{index}")
             else:
-                # The mapping spate installed (its template) for the Python indices too.
+                # The template spate installed (mapping and settings) for the Python indices too.
                 es("PUT", f"/_index_template/bench-{tag}-python", {
                     "index_patterns": [f"bench-{tag}-python-*"], "priority": 300,
-                    "template": {"mappings": mapping}})
+                    "template": template})
                 out, wall, cpu, node_cpu, brokers_cpu = timed([py, str(ROOT / "bench/baselines/python/opensearch_parallel_bulk.py"),
                                         "--es", ES, "--index", index, "--docs", str(docs)])
                 name = "opensearch-py parallel_bulk"
@@ -167,14 +173,18 @@ def main():
                   f"{' (warm-up)' if rep < 0 else ''}", file=sys.stderr)
             es("DELETE", f"/{index}")
     docs.unlink()
+    es("DELETE", f"/_index_template/bench-{tag}-python")
+    bloom = template.get("settings", {}).get("index", {}).get("optimize_doc_id_lookup")
     print(f"\n{a.records:,} transactions, {a.reps} runs each after {a.warmup} warm-up, alternating; "
-          f"load average at start "
+          f"_id bloom filter {'on' if bloom else 'off'}; load average at start "
           f"{load[0]:.1f}\n")
-    print("| client | docs/s (median) | client CPU-s | node CPU-s | brokers CPU-s | runs |")
-    print("|---|---:|---:|---:|---:|---|")
+    print("| client | docs/s (median) | client CPU-s | node CPU-s | node µs/doc | brokers CPU-s "
+          "| runs |")
+    print("|---|---:|---:|---:|---:|---:|---|")
     for name, r in rows.items():
         med = [statistics.median(run[i] for run in r) for i in range(4)]
-        print(f"| {name} | {med[0]:,.0f} | {med[1]:.1f} | {med[2]:.1f} | {med[3]:.1f} | "
+        print(f"| {name} | {med[0]:,.0f} | {med[1]:.1f} | {med[2]:.1f} | "
+              f"{med[2] / a.records * 1e6:.1f} | {med[3]:.1f} | "
               f"{', '.join(f'{run[0]:,.0f}' for run in r)} |")
     s = statistics.median(run[0] for run in rows["spate index"])
     p = statistics.median(run[0] for run in rows["opensearch-py parallel_bulk"])

@@ -152,6 +152,21 @@ def has_scaled_float():
     return True
 
 
+def check_id_bloom_filter(index, failures):
+    """spate's template turns on the bloom filter on _id where the node has it (OpenSearch
+    2.13 and later) and leaves it out elsewhere (other nodes refuse the setting)."""
+    version = es("GET", "/")["version"]
+    major, minor = (int(x) for x in version["number"].split(".")[:2])
+    want = version.get("distribution") == "opensearch" and (major, minor) >= (2, 13)
+    settings = es("GET", f"/{index}/_settings")[index]["settings"]["index"]
+    got = settings.get("optimize_doc_id_lookup", {}).get("fuzzy_set", {}).get("enabled") == "true"
+    if got != want:
+        failures.append(f"{index}: _id bloom filter {'on' if got else 'off'} on "
+                        f"{version.get('distribution', 'elasticsearch')} {version['number']}")
+    print(f"  _id bloom filter {'on' if got else 'off'} ({version.get('distribution', 'elasticsearch')} "
+          f"{version['number']})")
+
+
 def own_template(spate, index, failures):
     """The extra spate index options for `index`: none on a node with scaled_float (spate
     installs its template). On one without: spate index must refuse to start with a hint (and
@@ -228,6 +243,8 @@ def test_exact(spate, avro=False):
                                                       window_ms=10_000, hop_ms=5_000,
                                                       lateness_ms=5_000))
     agg_index = index.replace("{topic}", t["agg"])
+    if "--no-template" not in extra:
+        check_id_bloom_filter(agg_index, failures)
     docs = all_docs(agg_index)
     ids = [i for i, _ in docs]
     got = sorted((d["windowStart"], d["windowEnd"], d["merchantId"], d["transactionCount"],

@@ -66,10 +66,16 @@ class IndexCommand final : public Command {
     app_->add_flag("!--no-template", c_.install_template,
                    "Do not install the index template at start")
         ->group(e);
+    app_->add_flag("!--no-id-bloom-filter", c_.id_bloom_filter,
+                   "Leave OpenSearch's bloom filter on _id out of the template. By default spate "
+                   "enables it on OpenSearch 2.13+: every document has an _id of its own, which "
+                   "the node looks up before writing it, and the filter saves most lookups")
+        ->group(e);
     app_->add_flag("--print-template", print_template_,
                    "Print the index template for --index (JSON, for PUT "
                    "/_index_template/NAME) and exit; e.g. to install it yourself and run with "
-                   "--no-template")
+                   "--no-template. It leaves out the one setting spate adds on OpenSearch 2.13+ "
+                   "(index.optimize_doc_id_lookup.fuzzy_set.enabled: a bloom filter on _id)")
         ->group(e);
     const char* b = "Batching";
     app_->add_option("--batch-docs", c_.batch_docs, "Documents per _bulk request at most")

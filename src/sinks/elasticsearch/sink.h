@@ -32,6 +32,7 @@ struct SinkConfig {
   std::string dlq_topic = "transaction_dlq";
   HttpOptions http;
   bool install_template = true;
+  bool id_bloom_filter = true;  // in that template, where the server has it (OpenSearch 2.13+)
   // Batches as kafka-connect-elasticsearch's defaults: 2000 documents, 5 MiB, 1 s linger.
   size_t batch_docs = 2000;
   size_t batch_bytes = 5 << 20;
@@ -63,8 +64,12 @@ struct SinkSummary {
 std::string IndexFor(const std::string& pattern, const std::string& topic);
 std::string IndexPattern(const std::string& pattern);
 // The index template's body (composable, `_index_template`): keyword keys, epoch-millisecond
-// dates, exact amounts (see the .cc for the mapping and why).
-std::string IndexTemplateBody(const std::string& index_pattern);
+// dates, exact amounts (see the .cc for the mapping and why). id_bloom_filter adds OpenSearch's
+// bloom filter on _id (2.13 and later; other servers refuse the setting).
+std::string IndexTemplateBody(const std::string& index_pattern, bool id_bloom_filter = false);
+// Whether a server (GET /'s version.distribution and version.number) takes the _id bloom
+// filter setting: OpenSearch 2.13 and later (2.12 had it behind a feature flag).
+bool HasIdBloomFilter(bool opensearch, std::string_view version);
 // The name spate installs that template under for an --index pattern: "spate-" + the pattern
 // with {topic} replaced by "all".
 std::string IndexTemplateName(const std::string& pattern);
