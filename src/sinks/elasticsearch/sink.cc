@@ -536,10 +536,17 @@ Result<SinkSummary> Sink::Run(const std::function<bool()>& stop, const ProgressF
     }
     if (!input_over && (!full || MsSince(full_since) >= kPauseAfterMs)) {
       Pause(full);
-      // Poll Kafka briefly when requests run, so their completions are seen promptly.
-      int wait = http_->inflight() > 0 || !current_.items.empty() || !ready_.empty() ? 0 : 50;
+      // Poll Kafka briefly when requests run, so their completions are seen promptly. With
+      // none, wait for records, but only until the filling batch's linger is over: waiting
+      // 0 ms there spun a core for the whole linger whenever records came slowly.
+      int64_t wait = 50;
+      if (http_->inflight() > 0 || !ready_.empty()) {
+        wait = 0;
+      } else if (!current_.items.empty()) {
+        wait = std::clamp<int64_t>(c_.linger_ms - MsSince(current_.first), 0, 50);
+      }
       for (size_t n = 0; n < c_.batch_docs; ++n) {
-        auto m = consumer_->Poll(n == 0 ? wait : 0);
+        auto m = consumer_->Poll(n == 0 ? static_cast<int>(wait) : 0);
         if (!m) break;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
           offsets_.ReadToEnd(offsets_.Find(rd_kafka_topic_name(m->rkt), m->partition));
