@@ -174,6 +174,7 @@ void HttpClient::Poll(int timeout_ms, std::vector<HttpResponse>* done) {
     Impl::Finish(it->second.get(), m->data.result);
     curl_multi_remove_handle(impl_->multi, m->easy_handle);
     done->push_back(std::move(it->second->response));
+    done->back().request_body = std::move(it->second->body);
     impl_->running.erase(it);
   }
 }

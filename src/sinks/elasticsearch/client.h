@@ -35,6 +35,8 @@ struct HttpResponse {
   bool timed_out = false;  // the transfer failed by timeout
   std::string body;
   double seconds = 0;  // total time of the transfer
+  // The request's body, handed back: a request retried as a whole is sent again as it was.
+  std::string request_body;
 };
 
 class HttpClient {

@@ -102,14 +102,24 @@ struct SinkMetrics {
 };
 
 // A record on its way to the index: where it came from (to commit and to dead-letter it) and
-// its document.
+// where its `_bulk` lines are in its batch's body. The librdkafka message itself is kept for
+// the dead letters (key and value), so the record is never copied; the document is written
+// once, straight into the body that is sent.
 struct Item {
   int tp = 0;          // index into OffsetTracker's partitions
   uint64_t epoch = 0;  // the assignment it was read under
   int64_t offset = 0;
   int attempts = 0;
-  std::string key, value;  // the Kafka record, for the dead letters
-  Document doc;
+  kafka::MessagePtr msg;
+  size_t begin = 0, size = 0;  // its action and source lines in Batch::body
+
+  std::string_view key() const {
+    return msg->key ? std::string_view(static_cast<const char*>(msg->key), msg->key_len)
+                    : std::string_view();
+  }
+  std::string_view value() const {
+    return std::string_view(static_cast<const char*>(msg->payload), msg->len);
+  }
 };
 
 // Per partition, the offsets read and not yet finished (indexed or dead-lettered), in order:
@@ -185,12 +195,21 @@ class OffsetTracker {
   std::vector<Partition> parts_;
 };
 
-// A batch: its items and, while sent, the request's tag.
+// A batch: its items and the `_bulk` body they are written in (handed to the HTTP client
+// while the request runs, and back with its response).
 struct Batch {
   std::vector<Item> items;
-  size_t bytes = 0;
+  std::string body;
   Clock::time_point first;
   Clock::time_point ready;  // retries: not before
+
+  // Appends the item's lines, taken from another batch's body.
+  void Take(Item it, std::string_view from) {
+    std::string_view lines = from.substr(it.begin, it.size);
+    it.begin = body.size();
+    body.append(lines);
+    items.push_back(std::move(it));
+  }
 };
 
 class Sink {
@@ -207,15 +226,16 @@ class Sink {
   Result<SinkSummary> Run(const std::function<bool()>& stop, const ProgressFn& progress);
 
  private:
-  Status OnMessage(const rd_kafka_message_t& m);
-  void Add(Item it);
+  Status OnMessage(kafka::MessagePtr m);
+  void Add(Item it, const Document& doc);
   void Seal();
   Status Flush(bool force);
   Status Send(Batch b);
   Status OnResponse(HttpResponse& r);
   Status DeadLetter(Item& it, const std::string& error, const std::string& reason);
   Status Commit(const std::vector<int>& only = {});
-  void Retry(std::vector<Item> items);
+  void Retry(Batch b);
+  const std::string& IndexOf(int tp);
   size_t Buffered() const { return buffered_; }
   void Pause(bool pause);
 
@@ -227,8 +247,8 @@ class Sink {
   std::unique_ptr<kafka::Consumer> consumer_;
   std::unique_ptr<kafka::Producer> dlq_;
   OffsetTracker offsets_;
-  std::map<std::string, std::string> index_of_topic_;
-  Batch current_;              // filling
+  std::vector<std::string> index_of_tp_;  // the index name per OffsetTracker partition
+  Batch current_;                         // filling
   std::deque<Batch> ready_;    // full or lingered long enough, waiting for a request slot
   std::deque<Batch> retries_;  // ordered by the time they may be sent again
   std::map<uint64_t, Batch> running_;
@@ -240,13 +260,28 @@ class Sink {
   std::string fatal_;
   std::string line_;
   std::string decoded_;  // the JSON line c_.decode made of the current record
+  Document doc_;         // the current record's document (its buffers are reused)
 };
 
-void Sink::Add(Item it) {
-  size_t bytes = it.doc.source.size() + it.doc.id.size() + 100;  // + the action line
-  if (!current_.items.empty() && current_.bytes + bytes > c_.batch_bytes) Seal();
-  if (current_.items.empty()) current_.first = Clock::now();
-  current_.bytes += bytes;
+const std::string& Sink::IndexOf(int tp) {
+  if (static_cast<size_t>(tp) >= index_of_tp_.size()) index_of_tp_.resize(tp + 1);
+  std::string& index = index_of_tp_[tp];
+  if (index.empty()) index = IndexFor(c_.index, offsets_.parts()[tp].topic);
+  return index;
+}
+
+void Sink::Add(Item it, const Document& doc) {
+  const std::string& index = IndexOf(it.tp);
+  // The action line is about 90 bytes besides the index and the _id.
+  size_t bytes = doc.source.size() + doc.id.size() + index.size() + 100;
+  if (!current_.items.empty() && current_.body.size() + bytes > c_.batch_bytes) Seal();
+  if (current_.items.empty()) {
+    current_.first = Clock::now();
+    current_.body.reserve(std::min(c_.batch_bytes, bytes * c_.batch_docs));
+  }
+  it.begin = current_.body.size();
+  AppendBulkIndex(index, doc, it.offset, &current_.body);
+  it.size = current_.body.size() - it.begin;
   current_.items.push_back(std::move(it));
   if (current_.items.size() >= c_.batch_docs) Seal();
 }
@@ -256,30 +291,29 @@ void Sink::Seal() {
   current_ = Batch();
 }
 
-Status Sink::OnMessage(const rd_kafka_message_t& m) {
+Status Sink::OnMessage(kafka::MessagePtr m) {
   ++sum_.received;
   m_.received->Increment();
   Item it;
-  it.tp = offsets_.Find(rd_kafka_topic_name(m.rkt), m.partition);
+  it.tp = offsets_.Find(rd_kafka_topic_name(m->rkt), m->partition);
   it.epoch = offsets_.parts()[it.tp].epoch;
-  it.offset = m.offset;
-  if (m.key) it.key.assign(static_cast<const char*>(m.key), m.key_len);
-  it.value.assign(static_cast<const char*>(m.payload), m.len);
-  offsets_.Read(it.tp, m.offset);
+  it.offset = m->offset;
+  it.msg = std::move(m);
+  offsets_.Read(it.tp, it.offset);
   ++buffered_;
-  std::string_view line = it.value;
+  std::string_view line = it.value();
   if (c_.decode) {
     std::string dead_letter;
-    if (Status s = c_.decode(it.value, &decoded_, &dead_letter); !s.ok()) {
+    if (Status s = c_.decode(line, &decoded_, &dead_letter); !s.ok()) {
       if (dead_letter.empty()) return s;
       return DeadLetter(it, dead_letter, s.message());
     }
     line = decoded_;
   }
-  if (Status s = MakeDocument(line, &it.doc); !s.ok()) {
+  if (Status s = MakeDocument(line, &doc_); !s.ok()) {
     return DeadLetter(it, "bad_document", s.message());
   }
-  Add(std::move(it));
+  Add(std::move(it), doc_);
   return Status::Ok();
 }
 
@@ -301,15 +335,7 @@ Status Sink::Flush(bool force) {
 }
 
 Status Sink::Send(Batch b) {
-  std::string body;
-  body.reserve(b.bytes + 64);
   for (Item& it : b.items) {
-    const std::string& topic = offsets_.parts()[it.tp].topic;
-    auto idx = index_of_topic_.find(topic);
-    if (idx == index_of_topic_.end()) {
-      idx = index_of_topic_.emplace(topic, IndexFor(c_.index, topic)).first;
-    }
-    AppendBulkIndex(idx->second, it.doc, it.offset, &body);
     if (it.attempts++ > 0) {
       ++sum_.retries;
       m_.retries->Increment();
@@ -318,22 +344,18 @@ Status Sink::Send(Batch b) {
   uint64_t tag = next_tag_++;
   m_.batch->Observe(static_cast<double>(b.items.size()));
   // filter_path keeps the response to what is read: a fifth of its size.
-  http_->StartBulk(tag, "/_bulk?filter_path=errors,items.*.status,items.*.error", std::move(body));
+  http_->StartBulk(tag, "/_bulk?filter_path=errors,items.*.status,items.*.error",
+                   std::move(b.body));
   running_.emplace(tag, std::move(b));
   ++sum_.requests;
   m_.inflight->Set(static_cast<double>(running_.size()));
   return Status::Ok();
 }
 
-void Sink::Retry(std::vector<Item> items) {
-  if (items.empty()) return;
-  Batch b;
+void Sink::Retry(Batch b) {
+  if (b.items.empty()) return;
   int attempt = 0;
-  for (const Item& it : items) {
-    attempt = std::max(attempt, it.attempts);
-    b.bytes += it.doc.source.size() + it.doc.id.size() + 100;
-  }
-  b.items = std::move(items);
+  for (const Item& it : b.items) attempt = std::max(attempt, it.attempts);
   b.ready = Clock::now() + std::chrono::milliseconds(backoff_.Delay(attempt - 1));
   // Keep the queue ordered by readiness, so Flush() can look at the front only.
   auto pos = retries_.end();
@@ -346,6 +368,7 @@ Status Sink::OnResponse(HttpResponse& r) {
   m_.inflight->Set(static_cast<double>(running_.size()));
   m_.duration->Observe(r.seconds);
   Batch& b = node.mapped();
+  b.body = std::move(r.request_body);
   switch (ClassifyRequest(r.status)) {
     case RequestAction::kRetry: {
       std::string type = r.status == 0     ? (r.timed_out ? "timeout" : "connection")
@@ -361,7 +384,7 @@ Status Sink::OnResponse(HttpResponse& r) {
                    r.status == 0 ? r.error : "HTTP " + std::to_string(r.status),
                    r.body.substr(0, 200));
       }
-      Retry(std::move(b.items));
+      Retry(std::move(b));
       return Status::Ok();
     }
     case RequestAction::kFatal:
@@ -380,7 +403,7 @@ Status Sink::OnResponse(HttpResponse& r) {
     m_.Error("bad_response").Increment();
     return s;
   }
-  std::vector<Item> again;
+  Batch again;
   uint64_t done = 0;
   for (size_t i = 0; i < results.size(); ++i) {
     Item& it = b.items[i];
@@ -397,7 +420,7 @@ Status Sink::OnResponse(HttpResponse& r) {
         break;
       case ItemAction::kRetry:
         m_.Error(ir.status == 429 ? "item_429" : "item_5xx").Increment();
-        again.push_back(std::move(it));
+        again.Take(std::move(it), b.body);
         break;
       case ItemAction::kDeadLetter: {
         m_.Error("item_" + std::to_string(ir.status)).Increment();
@@ -423,9 +446,9 @@ Status Sink::DeadLetter(Item& it, const std::string& error, const std::string& r
   pos.sequence = static_cast<uint64_t>(it.offset);
   pos.partition = static_cast<uint32_t>(offsets_.parts()[it.tp].partition);
   pos.offset = static_cast<uint64_t>(it.offset);
-  AppendSinkDeadLetterLine(pos, offsets_.parts()[it.tp].topic, error, reason, it.key, it.value,
+  AppendSinkDeadLetterLine(pos, offsets_.parts()[it.tp].topic, error, reason, it.key(), it.value(),
                            &line_);
-  if (Status s = dlq_->Send(it.key, line_); !s.ok()) return s;
+  if (Status s = dlq_->Send(it.key(), line_); !s.ok()) return s;
   ++sum_.dead_letters;
   m_.Dropped(error).Increment();
   if (offsets_.Finish(it)) --buffered_;
@@ -562,7 +585,7 @@ Result<SinkSummary> Sink::Run(const std::function<bool()>& stop, const ProgressF
           Log().warn("spate index: {}", kafka::ErrorText(m->err));
           continue;
         }
-        if (Status s = OnMessage(*m); !s.ok()) return s;
+        if (Status s = OnMessage(std::move(m)); !s.ok()) return s;
         if (buffered_ >= max_buffered) break;
       }
       if (c_.exit_at_end && consumer_->assigned_partitions() > 0 &&
