@@ -424,9 +424,11 @@ class AuthProxy:
     """HTTPS in front of the real OpenSearch node, as a secured cluster (or its gateway) is met
     in production: TLS with a certificate from the test's own CA, optionally requiring a client
     certificate, and an Authorization header that must equal `auth` (else 401 with an
-    Elasticsearch-style security error). Everything else is forwarded to OpenSearch."""
+    Elasticsearch-style security error). With read_only, a user without write permission:
+    `_bulk` is refused with 403 (after the start's checks and template succeed). Everything
+    else is forwarded to OpenSearch."""
 
-    def __init__(self, certs, auth, client_ca=None):
+    def __init__(self, certs, auth, client_ca=None, read_only=False):
         import http.server
         import ssl
         import threading
@@ -443,6 +445,12 @@ class AuthProxy:
                     out = json.dumps({"error": {"type": "security_exception", "reason":
                                                 "missing or wrong authentication"}, "status": 401})
                     self.send(401, out.encode(), "application/json")
+                    return
+                if read_only and "_bulk" in self.path:
+                    out = json.dumps({"error": {"type": "security_exception", "reason":
+                                                "no permissions for [indices:data/write/bulk]"},
+                                      "status": 403})
+                    self.send(403, out.encode(), "application/json")
                     return
                 req = urllib.request.Request(ES + self.path, data=body, method=self.command,
                                              headers={"Content-Type": self.headers.get(
@@ -512,7 +520,8 @@ def test_auth(spate):
     with tempfile.TemporaryDirectory() as d:
         certs = make_certs(d)
         proxies = {"basic": AuthProxy(certs, basic), "apikey": AuthProxy(certs, "ApiKey a2V5OnNlY3JldA=="),
-                   "mtls": AuthProxy(certs, basic, client_ca=certs["ca.pem"])}
+                   "mtls": AuthProxy(certs, basic, client_ca=certs["ca.pem"]),
+                   "read-only": AuthProxy(certs, basic, read_only=True)}
         ca = ["--ca-file", certs["ca.pem"]]
         client = ["--client-cert", certs["client.pem"], "--client-key", certs["client.key"]]
         cases = [  # (name, proxy, options, must succeed, what the error must say)
@@ -525,6 +534,10 @@ def test_auth(spate):
             ("no client certificate", "mtls", [*ca, "--user", "spate", "--password", "s3cret"], False,
              "--client-cert"),
             ("client certificate", "mtls", [*ca, *client, "--user", "spate", "--password", "s3cret"], True, None),
+            # Refused mid-run, with records read and in flight: a clear error, not a crash or
+            # a hang on the way out, and nothing committed (checked below).
+            ("no write permission", "read-only", [*ca, "--user", "spate", "--password", "s3cret"],
+             False, "403"),
         ]
         try:
             for i, (name, px, opts, ok, says) in enumerate(cases):
@@ -545,8 +558,22 @@ def test_auth(spate):
                     if r.returncode == 0 or (says and says not in err):
                         failures.append(f"{name}: expected a clear failure mentioning {says!r}, "
                                         f"got exit {r.returncode}: {err[-300:]}")
+                    if r.returncode != 1:
+                        failures.append(f"{name}: exit {r.returncode}, expected 1 (an error)")
                     if _exists(index) and count(index) > 0:
                         failures.append(f"{name}: documents were indexed without the credentials")
+            # The refused run committed nothing: its group, given write permission, indexes all.
+            i = len(cases) - 1
+            cmd = index_cmd(spate, [t["in"]], f"spate-esa-{tag}-{i}", f"ga_{tag}_{i}")
+            cmd[cmd.index("--es") + 1] = proxies["basic"].url
+            r = subprocess.run(cmd + [*ca, "--user", "spate", "--password", "s3cret"] + template,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+            got = count(f"spate-esa-{tag}-{i}") if r.returncode == 0 else None
+            print(f"  the refused run's group again, with write permission: exit {r.returncode}, "
+                  f"{got} documents")
+            if got != n:
+                failures.append(f"after the refused run: exit {r.returncode}, {got} documents of "
+                                f"{n}: {r.stderr.decode(errors='replace')[-300:]}")
         finally:
             for p in proxies.values():
                 p.close()

@@ -33,8 +33,11 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& conf, Sta
   return c;
 }
 
-Consumer::~Consumer() {
-  if (rk_) rd_kafka_consumer_close(rk_.get());
+Consumer::~Consumer() { Close(); }
+
+void Consumer::Close() {
+  if (rk_ && !closed_) rd_kafka_consumer_close(rk_.get());
+  closed_ = true;
 }
 
 Status Consumer::AssignAll(const std::string& topic, int64_t offset, int timeout_ms) {

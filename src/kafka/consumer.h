@@ -30,6 +30,10 @@ class Consumer {
   static Result<std::unique_ptr<Consumer>> Create(const ClientConfig& conf,
                                                   StatsExporter* stats = nullptr);
   ~Consumer();
+  // Leaves the group: the rebalance handler sees its partitions revoked, then the consumer
+  // reads nothing more. The destructor does it if it was not done; call it first when the
+  // handler needs the Consumer (a unique_ptr being reset is already null in the handler).
+  void Close();
 
   // Assigns every partition of topic, starting at `offset` (RD_KAFKA_OFFSET_BEGINNING, _END,
   // or an absolute offset). Fails clearly if the topic does not exist.
@@ -69,6 +73,7 @@ class Consumer {
   static int OnStats(rd_kafka_t* rk, char* json, size_t len, void* opaque);
 
   HandlePtr rk_;
+  bool closed_ = false;
   size_t assigned_ = 0;
   StatsExporter* exporter_ = nullptr;
   RebalanceHandler on_rebalance_;

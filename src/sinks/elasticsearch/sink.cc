@@ -220,8 +220,19 @@ class Sink {
         stats_(reg, "index-consumer"),
         backoff_(c.backoff_base_ms, c.backoff_cap_ms) {}
 
-  // The consumer is closed first, while everything its last revocation commits is alive.
-  ~Sink() { consumer_.reset(); }
+  // On every way out, an error with records in flight included:
+  // - the consumer leaves its group first, while consumer_ is set and everything its last
+  //   revocation commits (what is finished) is alive;
+  // - then the batches go: their items hold librdkafka messages, and rd_kafka_destroy() waits
+  //   for every message of its handle to be destroyed.
+  ~Sink() {
+    if (consumer_) consumer_->Close();
+    current_ = Batch();
+    ready_.clear();
+    retries_.clear();
+    running_.clear();
+    consumer_.reset();
+  }
 
   Result<SinkSummary> Run(const std::function<bool()>& stop, const ProgressFn& progress);
 
