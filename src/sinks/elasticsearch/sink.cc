@@ -220,18 +220,13 @@ class Sink {
         stats_(reg, "index-consumer"),
         backoff_(c.backoff_base_ms, c.backoff_cap_ms) {}
 
-  // On every way out, an error with records in flight included:
-  // - the consumer leaves its group first, while consumer_ is set and everything its last
-  //   revocation commits (what is finished) is alive;
-  // - then the batches go: their items hold librdkafka messages, and rd_kafka_destroy() waits
-  //   for every message of its handle to be destroyed.
+  // On every way out, an error with records in flight included, the consumer leaves its
+  // group first, while consumer_ is set and everything its last revocation commits (what is
+  // finished, dead letters flushed) is alive. The members then go in reverse order: the
+  // batches, declared after consumer_, before it, as rd_kafka_destroy() waits for every
+  // librdkafka message their items hold.
   ~Sink() {
     if (consumer_) consumer_->Close();
-    current_ = Batch();
-    ready_.clear();
-    retries_.clear();
-    running_.clear();
-    consumer_.reset();
   }
 
   Result<SinkSummary> Run(const std::function<bool()>& stop, const ProgressFn& progress);
@@ -255,7 +250,7 @@ class Sink {
   kafka::StatsExporter stats_;
   Backoff backoff_;
   std::unique_ptr<HttpClient> http_;
-  std::unique_ptr<kafka::Consumer> consumer_;
+  std::unique_ptr<kafka::Consumer> consumer_;  // before the batches (see ~Sink)
   std::unique_ptr<kafka::Producer> dlq_;
   OffsetTracker offsets_;
   std::vector<std::string> index_of_tp_;  // the index name per OffsetTracker partition
