@@ -11,10 +11,10 @@
 #include "bench_data.h"
 #include "core/avro_schema.h"
 #include "core/codec.h"
-#include "registry/registry.h"
-#include "registry/schema_resolver.h"
-#include "registry/server.h"
-#include "registry/store.h"
+#include "registry/server/registry.h"
+#include "registry/client/schema_resolver.h"
+#include "registry/server/server.h"
+#include "registry/server/store.h"
 
 namespace spate::bench {
 namespace {

@@ -9,10 +9,10 @@
 #include "core/avro_schema.h"
 #include "core/duration.h"
 #include "kafka/broker_version.h"
-#include "obs/metrics.h"
-#include "obs/progress.h"
-#include "pipeline/kafka_aggregator.h"
-#include "registry/schema_resolver.h"
+#include "obs/metrics_server.h"
+#include "runner/kafka/aggregator.h"
+#include "stream/progress.h"
+#include "registry/client/schema_resolver.h"
 
 namespace spate::cli {
 namespace {
@@ -104,8 +104,8 @@ class AggregateCommand final : public Command {
       auto client = registry::RegistryClient::Create(ro.client);
       if (!client.ok()) return UsageError("--schema-registry: " + client.status().message());
       for (auto [topic, avsc, id] :
-           {std::tuple{c_.aggregates_topic, AggregateAvsc(), &c_.aggregate_schema_id},
-            std::tuple{c_.anomalies_topic, AnomalyAvsc(), &c_.anomaly_schema_id}}) {
+           {std::tuple{c_.aggregates_topic, AggregateAvsc(), &c_.encoding.aggregate_schema_id},
+            std::tuple{c_.anomalies_topic, AnomalyAvsc(), &c_.encoding.anomaly_schema_id}}) {
         const std::string subject = registry::TopicNameStrategy(topic);
         auto got = client.value()->Register(subject, std::string(avsc));
         if (!got.ok()) {
@@ -119,25 +119,22 @@ class AggregateCommand final : public Command {
     auto server = MetricsServer::Start(report_.metrics_addr);
     if (!server.ok()) return RuntimeError(server.status().message());
     AnnounceMetrics("aggregate", report_.metrics_addr, *server.value());
-    PipelineMetrics metrics(server.value()->registry());
     InstallStopSignals();
-    ProgressFn progress;
+    EngineHooks hooks;
+    hooks.metrics = &server.value()->registry();
+    hooks.stop = [] { return StopRequested(); };
     if (report_.show_progress()) {
-      progress = [](const ProgressSnapshot& s) {
+      hooks.progress = [](const ProgressSnapshot& s) {
         std::fprintf(stderr, "%s\n", ProgressLine(s).c_str());
       };
     }
-    auto r = RunAggregate(
-        c_, &metrics, &server.value()->registry(), [] { return StopRequested(); }, progress);
+    auto r = RunAggregate(c_, hooks);
     if (!r.ok()) return RuntimeError(r.status().message());
     const AggregateSummary& s = r.value();
-    RunSummary rs;
-    rs.stats = s.stats;
-    rs.elapsed_seconds = s.elapsed_seconds;
     std::fprintf(stderr,
                  "spate aggregate: %s; %llu transactions, %llu state entries restored, %llu "
                  "rewinds\n",
-                 SummaryText(rs).c_str(), static_cast<unsigned long long>(s.transactions),
+                 SummaryLine(s.stats, s.elapsed_seconds).c_str(), static_cast<unsigned long long>(s.transactions),
                  static_cast<unsigned long long>(s.restored_entries),
                  static_cast<unsigned long long>(s.rewinds));
     if (report_.json) {

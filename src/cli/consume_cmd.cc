@@ -12,8 +12,8 @@
 #include "core/codec.h"
 #include "kafka/broker_version.h"
 #include "kafka/consumer.h"
-#include "obs/metrics.h"
-#include "registry/schema_resolver.h"
+#include "obs/metrics_server.h"
+#include "registry/client/schema_resolver.h"
 #include "stream/output_format.h"
 
 namespace spate::cli {
@@ -62,9 +62,9 @@ class ConsumeCommand final : public Command {
     }
     int64_t start;
     if (offset_ == "beginning") {
-      start = RD_KAFKA_OFFSET_BEGINNING;
+      start = kafka::kOffsetBeginning;
     } else if (offset_ == "end") {
-      start = RD_KAFKA_OFFSET_END;
+      start = kafka::kOffsetEnd;
     } else {
       try {
         size_t used = 0;
@@ -76,14 +76,10 @@ class ConsumeCommand final : public Command {
       }
     }
     kafka::ClientConfig conf;
-    std::vector<std::pair<std::string, std::string>> defaults = {
-        {"isolation.level", "read_committed"},
-        {"enable.partition.eof", "true"},
-        {"enable.auto.commit", group_.empty() ? "false" : "true"},
-        {"auto.offset.reset", "earliest"}};
+    // In a group, offsets are committed as kcat -G does (auto commit); alone, never.
+    kafka::Settings defaults = kafka::ReaderSettings(/*auto_commit=*/!group_.empty());
     if (!group_.empty()) {
-      defaults.emplace_back("group.id", group_);
-      defaults.emplace_back("partition.assignment.strategy", "cooperative-sticky");
+      for (auto& kv : kafka::GroupSettings(group_)) defaults.push_back(std::move(kv));
     }
     Status cs = BuildClientConfig(kafka_flags_, defaults, &conf);
     if (!cs.ok()) return cs.message() == "list" ? 0 : UsageError(cs.message());
@@ -109,21 +105,22 @@ class ConsumeCommand final : public Command {
     while (!StopRequested() && (count_ == 0 || printed < count_)) {
       auto m = c.Poll(200);
       if (!m) continue;
-      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        at_end.insert(m->partition);
+      if (m.partition_eof()) {
+        at_end.insert(m.partition());
         if (exit_at_end_ && c.assigned_partitions() > 0 && at_end.size() >= c.assigned_partitions()) break;
         continue;
       }
-      if (m->err) {
-        std::fprintf(stderr, "spate consume: %s\n", kafka::ErrorText(m->err).c_str());
-        if (m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+      if (m.err()) {
+        std::fprintf(stderr, "spate consume: %s\n", kafka::ErrorText(m.err()).c_str());
+        if (m.err() == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+            m.err() == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
           return RuntimeError("cannot consume " + topic_);
         }
         ++errors;
         continue;
       }
-      at_end.erase(m->partition);
-      std::string_view value(static_cast<const char*>(m->payload), m->len);
+      at_end.erase(m.partition());
+      std::string_view value = m.payload();
       std::string decoded;
       if (wire.format != WireFormat::kJson) {
         DecodeError e = decoder->Decode(value, value.size(), &tx, &reason);
@@ -132,7 +129,7 @@ class ConsumeCommand final : public Command {
         if (e == DecodeError::kSchemaUnavailable) return RuntimeError(reason);
         if (e != DecodeError::kNone) {
           std::fprintf(stderr, "spate consume: %s [%d] offset %lld: %s: %s\n", topic_.c_str(),
-                       m->partition, static_cast<long long>(m->offset),
+                       m.partition(), static_cast<long long>(m.offset()),
                        std::string(DecodeErrorName(e)).c_str(), reason.c_str());
           ++errors;
           continue;
@@ -142,12 +139,10 @@ class ConsumeCommand final : public Command {
       }
       line.clear();
       if (envelope_) {
-        rd_kafka_timestamp_type_t tstype;
-        int64_t ts = rd_kafka_message_timestamp(m.get(), &tstype);
         line = fmt::format(R"({{"topic":"{}","partition":{},"offset":{},"timestamp":{},"key":)",
-                           topic_, m->partition, m->offset, ts);
-        if (m->key) {
-          AppendJsonString(std::string_view(static_cast<const char*>(m->key), m->key_len), &line);
+                           topic_, m.partition(), m.offset(), m.timestamp_ms().value_or(-1));
+        if (m.has_key()) {
+          AppendJsonString(m.key(), &line);
         } else {
           line += "null";
         }

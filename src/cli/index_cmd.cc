@@ -13,8 +13,8 @@
 #include "core/codec.h"
 #include "core/duration.h"
 #include "kafka/broker_version.h"
-#include "obs/metrics.h"
-#include "registry/schema_resolver.h"
+#include "obs/metrics_server.h"
+#include "registry/client/schema_resolver.h"
 #include "sinks/elasticsearch/sink.h"
 
 namespace spate::cli {
@@ -197,14 +197,9 @@ class IndexCommand final : public Command {
     if (c_.topics.empty()) return UsageError("--topic: at least one topic");
     if (group_.empty()) return UsageError("--group: must not be empty");
     if (Status s = SetDecoder(); !s.ok()) return UsageError(s.message());
-    Status cs = BuildClientConfig(kafka_flags_,
-                                  {{"group.id", group_},
-                                   {"isolation.level", "read_committed"},
-                                   {"enable.partition.eof", "true"},
-                                   {"enable.auto.commit", "false"},
-                                   {"auto.offset.reset", "earliest"},
-                                   {"partition.assignment.strategy", "cooperative-sticky"}},
-                                  &c_.consumer);
+    kafka::Settings reader = kafka::ReaderSettings();
+    for (auto& kv : kafka::GroupSettings(group_)) reader.push_back(std::move(kv));
+    Status cs = BuildClientConfig(kafka_flags_, reader, &c_.consumer);
     if (!cs.ok()) return cs.message() == "list" ? 0 : UsageError(cs.message());
     c_.consumer = c_.consumer.For(kafka::ClientConfig::Role::kConsumer);
     Status ps = BuildClientConfig(kafka_flags_, {{"acks", "all"}, {"enable.idempotence", "true"}},
@@ -217,9 +212,11 @@ class IndexCommand final : public Command {
     if (!server.ok()) return RuntimeError(server.status().message());
     AnnounceMetrics("index", report_.metrics_addr, *server.value());
     InstallStopSignals();
-    es::ProgressFn progress;
+    es::IndexHooks hooks;
+    hooks.metrics = &server.value()->registry();
+    hooks.stop = [] { return StopRequested(); };
     if (report_.show_progress()) {
-      progress = [](const es::SinkSummary& s) {
+      hooks.progress = [](const es::SinkSummary& s) {
         std::fprintf(stderr,
                      "spate index: %llu received, %llu indexed, %llu dead letters, %llu retries, "
                      "%.0f docs/s\n",
@@ -230,8 +227,7 @@ class IndexCommand final : public Command {
                      s.elapsed_seconds > 0 ? s.indexed / s.elapsed_seconds : 0.0);
       };
     }
-    auto r = es::RunIndexSink(
-        c_, server.value()->registry(), [] { return StopRequested(); }, progress);
+    auto r = es::RunIndexSink(c_, hooks);
     if (!r.ok()) return RuntimeError(r.status().message());
     const es::SinkSummary& s = r.value();
     double rate = s.elapsed_seconds > 0 ? (s.indexed + s.superseded) / s.elapsed_seconds : 0;

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "obs/metrics.h"
+#include "obs/metrics_server.h"
 
 namespace spate::cli {
 namespace {

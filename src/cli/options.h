@@ -13,8 +13,8 @@
 #include "core/status.h"
 #include "gen/generator.h"
 #include "gen/source.h"
-#include "pipeline/embedded.h"
-#include "registry/client.h"
+#include "stream/engine_config.h"
+#include "registry/client/client.h"
 
 namespace spate::cli {
 

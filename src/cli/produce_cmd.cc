@@ -10,7 +10,7 @@
 #include "gen/source.h"
 #include "kafka/broker_version.h"
 #include "kafka/producer.h"
-#include "obs/metrics.h"
+#include "obs/metrics_server.h"
 #include "obs/progress.h"
 
 namespace spate::cli {

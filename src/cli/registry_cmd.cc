@@ -7,9 +7,9 @@
 
 #include "cli/commands.h"
 #include "cli/kafka_options.h"
-#include "registry/registry.h"
-#include "registry/server.h"
-#include "registry/store.h"
+#include "registry/server/registry.h"
+#include "registry/server/server.h"
+#include "registry/server/store.h"
 
 namespace spate::cli {
 namespace {

@@ -5,10 +5,10 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "obs/metrics.h"
-#include "obs/progress.h"
-#include "pipeline/embedded.h"
-#include "sinks/file/file_sink.h"
+#include "obs/metrics_server.h"
+#include "runner/embedded/embedded.h"
+#include "stream/progress.h"
+#include "sinks/file_sink.h"
 
 namespace spate::cli {
 namespace {
@@ -54,18 +54,17 @@ class RunCommand final : public Command {
     auto server = MetricsServer::Start(report_.metrics_addr);
     if (!server.ok()) return RuntimeError(server.status().message());
     AnnounceMetrics("run", report_.metrics_addr, *server.value());
-    PipelineMetrics metrics(server.value()->registry());
     InstallStopSignals();
 
-    bool show_progress = report_.show_progress();
-    ProgressFn progress;
-    if (show_progress) {
-      progress = [](const ProgressSnapshot& s) {
+    EngineHooks hooks;
+    hooks.metrics = &server.value()->registry();
+    hooks.stop = [] { return StopRequested(); };
+    if (report_.show_progress()) {
+      hooks.progress = [](const ProgressSnapshot& s) {
         std::fprintf(stderr, "%s\n", ProgressLine(s).c_str());
       };
     }
-    auto result = RunEmbedded(c, sink.value().get(), &metrics, progress,
-                              [] { return StopRequested(); });
+    auto result = RunEmbedded(c, *sink.value(), hooks);
     Status closed = sink.value()->Close();
     if (!result.ok()) return RuntimeError(result.status().message());
     if (!closed.ok()) return RuntimeError(closed.message());
@@ -76,7 +75,7 @@ class RunCommand final : public Command {
     f << json << "\n";
     if (!f.good()) return RuntimeError("cannot write " + out_ + "/summary.json");
     if (report_.json) std::printf("%s\n", json.c_str());
-    std::fprintf(stderr, "spate run: %s\n", SummaryText(summary).c_str());
+    std::fprintf(stderr, "spate run: %s\n", SummaryLine(summary.stats, summary.elapsed_seconds).c_str());
     if (StopRequested()) std::fprintf(stderr, "spate run: interrupted; outputs are complete up to there\n");
     return 0;
   }

@@ -14,4 +14,23 @@ std::string ErrorText(rd_kafka_resp_err_t err) {
   return std::string(rd_kafka_err2name(err)) + ": " + rd_kafka_err2str(err);
 }
 
+PartitionListPtr ToList(const std::vector<TopicPartition>& parts) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(parts.size())));
+  for (const TopicPartition& tp : parts) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset =
+        tp.offset;
+  }
+  return list;
+}
+
+std::vector<TopicPartition> FromList(const rd_kafka_topic_partition_list_t& list) {
+  std::vector<TopicPartition> parts;
+  parts.reserve(static_cast<size_t>(list.cnt));
+  for (int i = 0; i < list.cnt; ++i) {
+    const auto& e = list.elems[i];
+    parts.push_back({e.topic, e.partition, e.offset});
+  }
+  return parts;
+}
+
 }  // namespace spate::kafka

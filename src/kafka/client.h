@@ -1,11 +1,16 @@
 #pragma once
-// RAII over librdkafka handles. Each rd_kafka_t, topic and partition list is owned by a
-// unique_ptr with its deleter; rd_kafka_new takes ownership of the conf only on success.
+// RAII over librdkafka handles, and what every client can do beyond its role. Each rd_kafka_t,
+// topic and partition list is owned by a unique_ptr with its deleter; rd_kafka_new takes
+// ownership of the conf only on success. Code outside src/kafka/ uses these classes and never
+// calls librdkafka itself.
 
 #include <librdkafka/rdkafka.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/status.h"
 #include "kafka/config.h"
@@ -34,5 +39,55 @@ Result<HandlePtr> NewHandle(rd_kafka_type_t type, ConfPtr conf);
 
 // "Broken: <what>: <librdkafka's words>"
 std::string ErrorText(rd_kafka_resp_err_t err);
+
+// Logical offsets, as librdkafka and kcat take them.
+inline constexpr int64_t kOffsetBeginning = RD_KAFKA_OFFSET_BEGINNING;
+inline constexpr int64_t kOffsetEnd = RD_KAFKA_OFFSET_END;
+
+// A partition of a topic, with an offset where one is meant (a position, a commit).
+struct TopicPartition {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = RD_KAFKA_OFFSET_INVALID;
+};
+// The list in librdkafka's form, and back.
+PartitionListPtr ToList(const std::vector<TopicPartition>& parts);
+std::vector<TopicPartition> FromList(const rd_kafka_topic_partition_list_t& list);
+
+struct TopicSpec {
+  std::string name;
+  int partitions = 1;
+  int replication_factor = -1;  // -1: the broker's default.replication.factor
+  std::vector<std::pair<std::string, std::string>> configs;
+};
+
+struct Watermarks {
+  int64_t low = 0, high = 0;  // the first offset, and the offset after the last
+};
+
+// What any client handle can do: metadata and topic administration (librdkafka runs them on
+// producers and consumers alike). Single-threaded, like the client it belongs to.
+class Client {
+ public:
+  virtual ~Client() = default;
+
+  // Reaches the cluster (a metadata request), or says why not.
+  Status Ping(int timeout_ms) const;
+  // The topic's partition count, or an error naming the topic. Retries "unknown topic" and
+  // "no leader" until the deadline: a topic created moments ago may not be known everywhere.
+  Result<int> PartitionCount(const std::string& topic, int timeout_ms) const;
+  // Creates the topic unless it exists (an existing topic is accepted as it is).
+  Status EnsureTopic(const TopicSpec& spec, int timeout_ms) const;
+  // A partition's watermarks, asked of its leader (retrying while a just-created topic has
+  // no leader yet).
+  Result<Watermarks> QueryWatermarks(const std::string& topic, int32_t partition,
+                                     int timeout_ms) const;
+
+  // For src/kafka/ only: the handle, for librdkafka calls between clients.
+  rd_kafka_t* handle() const { return rk_.get(); }
+
+ protected:
+  HandlePtr rk_;
+};
 
 }  // namespace spate::kafka

@@ -12,6 +12,10 @@ void ClientConfig::Set(std::string key, std::string value) {
   entries_.emplace_back(std::move(key), std::move(value));
 }
 
+void ClientConfig::SetAll(const Settings& settings) {
+  for (const auto& [k, v] : settings) Set(k, v);
+}
+
 Status ClientConfig::SetFromArg(const std::string& kv) {
   size_t eq = kv.find('=');
   if (eq == std::string::npos || eq == 0) {
@@ -100,6 +104,17 @@ ClientConfig ClientConfig::For(Role role) const {
     if (it == scopes.end() || it->second != other) out.Set(k, v);
   }
   return out;
+}
+
+Settings ReaderSettings(bool auto_commit, bool partition_eof) {
+  return {{"isolation.level", "read_committed"},
+          {"enable.partition.eof", partition_eof ? "true" : "false"},
+          {"enable.auto.commit", auto_commit ? "true" : "false"},
+          {"auto.offset.reset", "earliest"}};
+}
+
+Settings GroupSettings(const std::string& group) {
+  return {{"group.id", group}, {"partition.assignment.strategy", "cooperative-sticky"}};
 }
 
 void PrintProperties() { rd_kafka_conf_properties_show(stdout); }

@@ -19,9 +19,12 @@ struct ConfDeleter {
 };
 using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
 
+using Settings = std::vector<std::pair<std::string, std::string>>;
+
 class ClientConfig {
  public:
   void Set(std::string key, std::string value);
+  void SetAll(const Settings& settings);
   // "key=value" from -X.
   Status SetFromArg(const std::string& kv);
   // A properties file from -F.
@@ -42,6 +45,14 @@ class ClientConfig {
  private:
   std::vector<std::pair<std::string, std::string>> entries_;
 };
+
+// How every spate consumer reads: committed records only (isolation.level=read_committed),
+// the end of each partition reported (enable.partition.eof, unless !partition_eof), from the
+// beginning where nothing is committed (auto.offset.reset=earliest), and offsets committed by
+// spate itself once the work is done (enable.auto.commit=false) unless auto_commit.
+Settings ReaderSettings(bool auto_commit = false, bool partition_eof = true);
+// A member of consumer group `group`, with cooperative rebalancing (cooperative-sticky).
+Settings GroupSettings(const std::string& group);
 
 // Prints every librdkafka property with its default and description (-X list).
 void PrintProperties();

@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include "kafka/admin.h"
-
 namespace spate::kafka {
 
 Result<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& conf, StatsExporter* stats) {
@@ -41,7 +39,7 @@ void Consumer::Close() {
 }
 
 Status Consumer::AssignAll(const std::string& topic, int64_t offset, int timeout_ms) {
-  auto n = PartitionCount(rk_.get(), topic, timeout_ms);  // retries a just-created topic
+  auto n = PartitionCount(topic, timeout_ms);  // retries a just-created topic
   if (!n.ok()) return n.status();
   PartitionListPtr list(rd_kafka_topic_partition_list_new(n.value()));
   for (int i = 0; i < n.value(); ++i) {
@@ -108,6 +106,45 @@ Status Consumer::SeekToCommitted(int timeout_ms) {
   return Status::Ok();
 }
 
+Result<std::vector<TopicPartition>> Consumer::Assignment() const {
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_resp_err_t err = rd_kafka_assignment(rk_.get(), &raw)) {
+    return Status::Error("assignment: " + ErrorText(err));
+  }
+  PartitionListPtr list(raw);
+  return FromList(*list);
+}
+
+Status Consumer::Commit(const std::vector<TopicPartition>& offsets) {
+  if (offsets.empty()) return Status::Ok();
+  PartitionListPtr list = ToList(offsets);
+  if (rd_kafka_resp_err_t err = rd_kafka_commit(rk_.get(), list.get(), 0)) {
+    return Status::Error(ErrorText(err));
+  }
+  return Status::Ok();
+}
+
+void Consumer::PauseAll(bool pause) {
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_assignment(rk_.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  PartitionListPtr list(raw);
+  if (pause) {
+    rd_kafka_pause_partitions(rk_.get(), list.get());
+  } else {
+    rd_kafka_resume_partitions(rk_.get(), list.get());
+  }
+}
+
+std::optional<Watermarks> Consumer::CachedWatermarks(const std::string& topic,
+                                                     int32_t partition) const {
+  Watermarks w;
+  if (rd_kafka_get_watermark_offsets(rk_.get(), topic.c_str(), partition, &w.low, &w.high) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return std::nullopt;
+  }
+  return w;
+}
+
 int Consumer::OnStats(rd_kafka_t*, char* json, size_t len, void* opaque) {
   static_cast<Consumer*>(opaque)->exporter_->Update(std::string_view(json, len));
   return 0;  // librdkafka frees json
@@ -122,7 +159,7 @@ void Consumer::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   const bool cooperative = protocol && std::string_view(protocol) == "COOPERATIVE";
   if (c->on_rebalance_) {
     c->on_rebalance_(err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS, rd_kafka_assignment_lost(rk) != 0,
-                     *parts);
+                     FromList(*parts));
   }
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     if (cooperative) {

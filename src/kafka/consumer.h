@@ -6,22 +6,19 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/status.h"
 #include "kafka/client.h"
 #include "kafka/config.h"
+#include "kafka/message.h"
 #include "kafka/stats_exporter.h"
 
 namespace spate::kafka {
 
-struct MessageDeleter {
-  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
-};
-using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
-
-class Consumer {
+class Consumer : public Client {
  public:
   // conf must hold bootstrap.servers; group.id is set for group mode. spate's defaults:
   // isolation.level=read_committed, enable.partition.eof=true.
@@ -35,8 +32,8 @@ class Consumer {
   // handler needs the Consumer (a unique_ptr being reset is already null in the handler).
   void Close();
 
-  // Assigns every partition of topic, starting at `offset` (RD_KAFKA_OFFSET_BEGINNING, _END,
-  // or an absolute offset). Fails clearly if the topic does not exist.
+  // Assigns every partition of topic, starting at `offset` (kOffsetBeginning, kOffsetEnd, or
+  // an absolute offset). Fails clearly if the topic does not exist.
   Status AssignAll(const std::string& topic, int64_t offset, int timeout_ms = 10'000);
   // Assigns these partitions of topic, each starting at `offset` (replaces the assignment).
   Status Assign(const std::string& topic, const std::vector<int32_t>& partitions, int64_t offset);
@@ -54,17 +51,24 @@ class Consumer {
   // unassign, so a handler can restore state before the first fetch, or commit work on
   // revoked partitions while they are still its own.
   using RebalanceHandler =
-      std::function<void(bool assign, bool lost, const rd_kafka_topic_partition_list_t& parts)>;
+      std::function<void(bool assign, bool lost, const std::vector<TopicPartition>& parts)>;
   void OnRebalance(RebalanceHandler handler) { on_rebalance_ = std::move(handler); }
 
-  // The next message or event (check ->err: RD_KAFKA_RESP_ERR__PARTITION_EOF marks a
-  // partition's end), or nullptr on timeout.
-  MessagePtr Poll(int timeout_ms) {
-    return MessagePtr(rd_kafka_consumer_poll(rk_.get(), timeout_ms));
-  }
+  // The next message or event (see Message), or an empty Message on timeout.
+  Message Poll(int timeout_ms) { return Message(rd_kafka_consumer_poll(rk_.get(), timeout_ms)); }
+
+  // The partitions assigned now (offsets not set).
+  Result<std::vector<TopicPartition>> Assignment() const;
+  // Commits these offsets (each the next offset to read) for the group, synchronously.
+  Status Commit(const std::vector<TopicPartition>& offsets);
+  // Pauses or resumes fetching for every assigned partition. librdkafka drops what it had
+  // prefetched for a paused partition and fetches it again on resume.
+  void PauseAll(bool pause);
+  // The watermarks last seen for a partition this consumer fetches (no request: librdkafka's
+  // cached values, refreshed by every fetch response), if any.
+  std::optional<Watermarks> CachedWatermarks(const std::string& topic, int32_t partition) const;
 
   size_t assigned_partitions() const { return assigned_; }
-  rd_kafka_t* handle() const { return rk_.get(); }
 
  private:
   Consumer() = default;
@@ -72,7 +76,6 @@ class Consumer {
                           rd_kafka_topic_partition_list_t* parts, void* opaque);
   static int OnStats(rd_kafka_t* rk, char* json, size_t len, void* opaque);
 
-  HandlePtr rk_;
   bool closed_ = false;
   size_t assigned_ = 0;
   StatsExporter* exporter_ = nullptr;

@@ -11,6 +11,9 @@ uint64_t NowMicros() {
                                    .count());
 }
 
+// The opaque of SendAndWait's record, where Send's carry their enqueue time: never a time.
+void* const kAwaitedMarker = reinterpret_cast<void*>(~uintptr_t{0});
+
 }  // namespace
 
 Result<std::unique_ptr<Producer>> Producer::Create(const ClientConfig& conf,
@@ -83,6 +86,29 @@ Status Producer::Send(std::string_view key, std::string_view value) {
   }
 }
 
+Result<int64_t> Producer::SendAndWait(std::string_view key, std::string_view value,
+                                      int timeout_ms) {
+  if (!fatal_.empty()) return Status::Error(fatal_);
+  awaited_ = Awaited();
+  const int rc = rd_kafka_produce(
+      topic_.get(), RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+      value.empty() ? nullptr : const_cast<char*>(value.data()), value.size(), key.data(),
+      key.size(), kAwaitedMarker);
+  const std::string topic = rd_kafka_topic_name(topic_.get());
+  if (rc != 0) return Status::Error("cannot produce to " + topic + ": " + ErrorText(rd_kafka_last_error()));
+  rd_kafka_flush(rk_.get(), timeout_ms);  // serves the delivery report
+  if (!awaited_.done) {
+    // Its report could still come later and be taken for the next record's: purge it first.
+    rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_flush(rk_.get(), 1'000);
+    return Status::Error("no acknowledgement from Kafka for a write to " + topic);
+  }
+  if (awaited_.err) {
+    return Status::Error("write to " + topic + " failed: " + ErrorText(awaited_.err));
+  }
+  return awaited_.offset;
+}
+
 int Producer::Flush(int timeout_ms) {
   rd_kafka_flush(rk_.get(), timeout_ms);
   return rd_kafka_outq_len(rk_.get());
@@ -90,6 +116,10 @@ int Producer::Flush(int timeout_ms) {
 
 void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
   auto* p = static_cast<Producer*>(opaque);
+  if (m->_private == kAwaitedMarker) {
+    p->awaited_ = {true, m->err, m->offset};
+    return;
+  }
   if (m->err) {
     ++p->stats_.failed;
     ++p->stats_.failures[m->err];

@@ -29,7 +29,7 @@ struct ProducerStats {
   LatencyHistogram interval_latency;  // the same since the last ResetInterval()
 };
 
-class Producer {
+class Producer : public Client {
  public:
   // conf must hold bootstrap.servers. Fails with a clear message on a bad property.
   // With stats, librdkafka's statistics are exported every second (it must outlive the producer).
@@ -40,6 +40,11 @@ class Producer {
   // spate's default: Java-compatible). Blocks in Poll() while the local queue is full.
   // Returns an error once the producer hit a fatal error.
   Status Send(std::string_view key, std::string_view value);
+  // Sends one record and waits until it is acknowledged, serving delivery reports: its offset,
+  // or why it failed. An empty value is sent as null (a tombstone). For writers that must know
+  // where each record landed, one at a time (the schema registry's log); not counted in
+  // stats(). On timeout the record is purged, so it is not written later behind the caller.
+  Result<int64_t> SendAndWait(std::string_view key, std::string_view value, int timeout_ms);
   // Serves delivery reports for up to timeout_ms.
   void Poll(int timeout_ms) { rd_kafka_poll(rk_.get(), timeout_ms); }
   // Waits for outstanding deliveries; returns how many are still queued at the deadline.
@@ -49,16 +54,21 @@ class Producer {
   const ProducerStats& stats() const { return stats_; }
   // Starts a new progress interval (interval_latency).
   void ResetInterval() { stats_.interval_latency = LatencyHistogram(); }
-  rd_kafka_t* handle() const { return rk_.get(); }
-
  private:
   Producer() = default;
   static void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque);
   static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   static int OnStats(rd_kafka_t* rk, char* json, size_t len, void* opaque);
 
-  HandlePtr rk_;
+  // SendAndWait's record: its delivery report lands here (one at a time).
+  struct Awaited {
+    bool done = false;
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    int64_t offset = -1;
+  };
+
   TopicPtr topic_;
+  Awaited awaited_;
   ProducerStats stats_;
   std::string fatal_;
   StatsExporter* exporter_ = nullptr;

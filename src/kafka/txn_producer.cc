@@ -67,7 +67,8 @@ Status TxnProducer::SendTombstone(const std::string& topic, int32_t partition,
   }
 }
 
-TxnOutcome TxnProducer::SendOffsets(rd_kafka_t* consumer, int timeout_ms, std::string* error) {
+TxnOutcome TxnProducer::SendOffsets(const Consumer& c, int timeout_ms, std::string* error) {
+  rd_kafka_t* consumer = c.handle();
   rd_kafka_topic_partition_list_t* raw = nullptr;
   if (rd_kafka_resp_err_t err = rd_kafka_assignment(consumer, &raw)) {
     *error = "assignment: " + ErrorText(err);

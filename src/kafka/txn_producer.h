@@ -15,12 +15,13 @@
 #include "core/status.h"
 #include "kafka/client.h"
 #include "kafka/config.h"
+#include "kafka/consumer.h"
 
 namespace spate::kafka {
 
 enum class TxnOutcome { kCommitted, kAborted, kFatal };
 
-class TxnProducer {
+class TxnProducer : public Client {
  public:
   // conf must hold bootstrap.servers and transactional.id; runs init_transactions (which also
   // fences an older instance with the same transactional.id and aborts what it left open).
@@ -34,7 +35,7 @@ class TxnProducer {
   // Enqueues a tombstone (null value) for key: compaction then drops the key.
   Status SendTombstone(const std::string& topic, int32_t partition, std::string_view key);
   // Adds the consumer's current positions (for its assignment) to the transaction.
-  TxnOutcome SendOffsets(rd_kafka_t* consumer, int timeout_ms, std::string* error);
+  TxnOutcome SendOffsets(const Consumer& consumer, int timeout_ms, std::string* error);
   // Commits; retries retriable errors until timeout; aborts on abortable ones.
   TxnOutcome Commit(int timeout_ms, std::string* error);
   // Aborts the open transaction (after a processing failure).
@@ -42,7 +43,6 @@ class TxnProducer {
 
   bool in_transaction() const { return in_txn_; }
   uint64_t delivery_failures() const { return delivery_failures_; }
-  rd_kafka_t* handle() const { return rk_.get(); }
 
  private:
   TxnProducer() = default;
@@ -50,7 +50,6 @@ class TxnProducer {
   TxnOutcome Handle(rd_kafka_error_t* e, const char* what, int timeout_ms, std::string* error);
   static void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque);
 
-  HandlePtr rk_;
   bool in_txn_ = false;
   uint64_t delivery_failures_ = 0;
 };

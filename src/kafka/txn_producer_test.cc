@@ -47,11 +47,11 @@ std::vector<std::string> ReadCommitted(const std::string& bootstrap, const std::
   for (int i = 0; i < 300 && at_end.size() < cons.assigned_partitions(); ++i) {
     auto m = cons.Poll(100);
     if (!m) continue;
-    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      at_end.insert(m->partition);
-    } else if (!m->err) {
-      at_end.erase(m->partition);
-      values.emplace_back(static_cast<const char*>(m->payload), m->len);
+    if (m.partition_eof()) {
+      at_end.insert(m.partition());
+    } else if (!m.err()) {
+      at_end.erase(m.partition());
+      values.emplace_back(m.payload());
     }
   }
   return values;

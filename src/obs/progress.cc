@@ -2,61 +2,8 @@
 
 #include <unistd.h>
 
-#include <fmt/format.h>
-
 namespace spate {
 
 bool StderrIsTerminal() { return isatty(STDERR_FILENO) == 1; }
-
-std::string ProgressLine(const ProgressSnapshot& s) {
-  double secs = s.elapsed_seconds > 0 ? s.elapsed_seconds : 1e-9;
-  return fmt::format(
-      "{} records, {:.1f} rec/s ({:.2f} MB/s), {} open windows, {} late, {} dead letters",
-      s.stats.records, static_cast<double>(s.stats.records) / secs,
-      static_cast<double>(s.stats.bytes) / secs / 1e6, s.open_windows, s.stats.late,
-      s.stats.dead_letters);
-}
-
-std::string SummaryText(const RunSummary& s) {
-  const PipelineStats& t = s.stats;
-  double secs = s.elapsed_seconds > 0 ? s.elapsed_seconds : 1e-9;
-  return fmt::format(
-      "{} records in {:.2f} s, {:.1f} rec/s ({:.2f} MB/s): {} valid, {} dead letters, "
-      "{} late ({} partially), {} window results, {} totals, {} anomalies",
-      t.records, s.elapsed_seconds, static_cast<double>(t.records) / secs,
-      static_cast<double>(t.bytes) / secs / 1e6, t.valid, t.dead_letters, t.late,
-      t.partially_late, t.windows_emitted, t.totals_emitted, t.anomalies);
-}
-
-std::string SummaryJson(const RunSummary& s, const RunConfig& c) {
-  const PipelineStats& t = s.stats;
-  double secs = s.elapsed_seconds > 0 ? s.elapsed_seconds : 1e-9;
-  std::string by_rule, by_error;
-  for (int r = 0; r < kRuleCount; ++r) {
-    by_rule += fmt::format(R"({}"{}":{})", r ? "," : "", RuleName(static_cast<Rule>(r)),
-                           t.anomalies_by_rule[r]);
-  }
-  for (int e = 1; e < kDecodeErrorCount; ++e) {
-    if (!IsDeadLetter(static_cast<DecodeError>(e))) continue;
-    by_error += fmt::format(R"({}"{}":{})", e > 1 ? "," : "",
-                            DecodeErrorName(static_cast<DecodeError>(e)), t.dead_letters_by_error[e]);
-  }
-  auto opt_time = [](int64_t v) { return v == INT64_MIN ? std::string("null") : std::to_string(v); };
-  return fmt::format(
-      R"({{"records":{},"bytes":{},"valid":{},"deadLetters":{},"deadLettersByError":{{{}}},)"
-      R"("aggregated":{},"late":{},"partiallyLate":{},"windowsEmitted":{},"totalsEmitted":{},)"
-      R"("anomalies":{},"anomaliesByRule":{{{}}},"watermark":{},"maxEventTime":{},)"
-      R"("elapsedSeconds":{:.6f},"recordsPerSecond":{:.1f},"megabytesPerSecond":{:.3f},)"
-      R"("config":{{"seed":{},"partitions":{},"batchSize":{},"windowMs":{},"hopMs":{},)"
-      R"("latenessMs":{},"groupBy":"{}","emit":"{}","format":"{}","workers":{},"generatorThreads":{}}}}})",
-      t.records, t.bytes, t.valid, t.dead_letters, by_error, t.aggregated, t.late,
-      t.partially_late, t.windows_emitted, t.totals_emitted, t.anomalies, by_rule,
-      opt_time(s.watermark), opt_time(s.max_event_time), s.elapsed_seconds,
-      static_cast<double>(t.records) / secs, static_cast<double>(t.bytes) / secs / 1e6,
-      c.gen.seed, c.source.partitions, c.source.batch_size, c.engine.window.size_ms,
-      c.engine.window.hop_ms, c.engine.lateness_ms, GroupByField(c.engine.group_by),
-      c.engine.emit == EmitMode::kFinal ? "final" : "changes",
-      WireFormatName(c.source.wire.format), c.workers, c.source.threads);
-}
 
 }  // namespace spate

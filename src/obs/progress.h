@@ -1,22 +1,30 @@
 #pragma once
-// Progress and summary lines in the style of kafka-producer-perf-test, on stderr.
+// How a runner reports while it runs. Every runner (`spate run`, `spate aggregate`,
+// `spate index`) takes its configuration, then RunHooks: where to register its metrics, when
+// to stop, and whom to tell its progress, about once a second, in a snapshot of its kind.
 
-#include <cstdint>
-#include <string>
+#include <functional>
 
-#include "pipeline/embedded.h"
+namespace prometheus {
+class Registry;
+}
 
 namespace spate {
 
+template <typename Snapshot>
+using ProgressFn = std::function<void(const Snapshot&)>;
+
+template <typename Snapshot>
+struct RunHooks {
+  // The process's registry (obs/metrics_server.h); null keeps no metrics.
+  prometheus::Registry* metrics = nullptr;
+  // Polled between batches: true ends the run there, with what was done kept.
+  std::function<bool()> stop;
+  // Called about once a second; may be empty.
+  ProgressFn<Snapshot> progress;
+};
+
 // True when stderr is a terminal (progress lines are shown by default only then).
 bool StderrIsTerminal();
-
-// "1200000 records, 2400000.0 rec/s (612.30 MB/s), 12 open windows, 0 late, 3 dead letters"
-std::string ProgressLine(const ProgressSnapshot& s);
-
-// The final summary as a JSON object (summary.json and `--json`).
-std::string SummaryJson(const RunSummary& s, const RunConfig& c);
-// The final summary for people.
-std::string SummaryText(const RunSummary& s);
 
 }  // namespace spate

@@ -1,17 +1,17 @@
 #pragma once
-// Where the pipeline's outputs go. One sink receives all five output streams; a flush hands
-// it complete JSON lines. Implementations: sinks/file (JSON lines files); Kafka and
-// Elasticsearch sinks follow the same shape.
+// Where the embedded runner (`spate run`) writes its outputs: after each batch, the records
+// its steps emitted, sorted and joined into newline-terminated JSON lines, one Write per
+// output. Implementations: sinks/file (a JSON-lines file per output) and sinks/memory (tests
+// and benchmarks). The Kafka runner does not use it: it sends each record to its output
+// topic inside a transaction (runner/kafka). `spate index` is a sink of another kind: it
+// reads Kafka topics into Elasticsearch (sinks/elasticsearch).
 
 #include <string_view>
 
 #include "core/status.h"
+#include "stream/output.h"
 
 namespace spate {
-
-enum class Output { kAggregates, kTotals, kAnomalies, kLate, kDeadLetters };
-inline constexpr int kOutputCount = 5;
-std::string_view OutputName(Output o);  // "aggregates", "totals", ...
 
 class OutputSink {
  public:

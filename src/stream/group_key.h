@@ -27,7 +27,8 @@ inline uint32_t GroupKeyOf(const Transaction& tx, GroupBy g) {
   return 0;
 }
 
-// The key as it appears on the wire ("merchant7", "EU").
+// The key as it appears on the wire ("merchant7", "EU"), as a string or appended to *out.
 std::string GroupKeyString(GroupBy g, uint32_t key);
+void AppendGroupKey(GroupBy g, uint32_t key, std::string* out);
 
 }  // namespace spate

@@ -110,16 +110,11 @@ struct Item {
   uint64_t epoch = 0;  // the assignment it was read under
   int64_t offset = 0;
   int attempts = 0;
-  kafka::MessagePtr msg;
+  kafka::Message msg;
   size_t begin = 0, size = 0;  // its action and source lines in Batch::body
 
-  std::string_view key() const {
-    return msg->key ? std::string_view(static_cast<const char*>(msg->key), msg->key_len)
-                    : std::string_view();
-  }
-  std::string_view value() const {
-    return std::string_view(static_cast<const char*>(msg->payload), msg->len);
-  }
+  std::string_view key() const { return msg.key(); }
+  std::string_view value() const { return msg.payload(); }
 };
 
 // Per partition, the offsets read and not yet finished (indexed or dead-lettered), in order:
@@ -229,10 +224,10 @@ class Sink {
     if (consumer_) consumer_->Close();
   }
 
-  Result<SinkSummary> Run(const std::function<bool()>& stop, const ProgressFn& progress);
+  Result<SinkSummary> Run(const IndexHooks& hooks);
 
  private:
-  Status OnMessage(kafka::MessagePtr m);
+  Status OnMessage(kafka::Message m);
   void Add(Item it, const Document& doc);
   void Seal();
   Status Flush(bool force);
@@ -297,13 +292,13 @@ void Sink::Seal() {
   current_ = Batch();
 }
 
-Status Sink::OnMessage(kafka::MessagePtr m) {
+Status Sink::OnMessage(kafka::Message m) {
   ++sum_.received;
   m_.received->Increment();
   Item it;
-  it.tp = offsets_.Find(rd_kafka_topic_name(m->rkt), m->partition);
+  it.tp = offsets_.Find(m.topic(), m.partition());
   it.epoch = offsets_.parts()[it.tp].epoch;
-  it.offset = m->offset;
+  it.offset = m.offset();
   it.msg = std::move(m);
   offsets_.Read(it.tp, it.offset);
   ++buffered_;
@@ -467,7 +462,7 @@ Status Sink::Commit(const std::vector<int>& only) {
                          " were not acknowledged: offsets not committed (" +
                          (dlq_->fatal_error().empty() ? "see the log" : dlq_->fatal_error()) + ")");
   }
-  kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(4));
+  std::vector<kafka::TopicPartition> list;
   std::vector<std::pair<int, int64_t>> commits;
   auto& parts = offsets_.parts();
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -476,16 +471,14 @@ Status Sink::Commit(const std::vector<int>& only) {
     }
     int64_t o = offsets_.Committable(static_cast<int>(i));
     if (o < 0) continue;
-    rd_kafka_topic_partition_list_add(list.get(), parts[i].topic.c_str(), parts[i].partition)
-        ->offset = o;
+    list.push_back({parts[i].topic, parts[i].partition, o});
     commits.emplace_back(static_cast<int>(i), o);
   }
   if (commits.empty()) return Status::Ok();
-  rd_kafka_resp_err_t err = rd_kafka_commit(consumer_->handle(), list.get(), 0);
-  if (err) {
+  if (Status s = consumer_->Commit(list); !s.ok()) {
     // Not fatal: the documents are in the index; a later commit covers these offsets.
     m_.Error("commit").Increment();
-    Log().warn("spate index: offset commit failed: {}", kafka::ErrorText(err));
+    Log().warn("spate index: offset commit failed: {}", s.message());
     return Status::Ok();
   }
   for (auto [i, o] : commits) parts[i].committed = o;
@@ -494,18 +487,11 @@ Status Sink::Commit(const std::vector<int>& only) {
 
 void Sink::Pause(bool pause) {
   if (pause == paused_) return;
-  rd_kafka_topic_partition_list_t* raw = nullptr;
-  if (rd_kafka_assignment(consumer_->handle(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
-  kafka::PartitionListPtr list(raw);
-  if (pause) {
-    rd_kafka_pause_partitions(consumer_->handle(), list.get());
-  } else {
-    rd_kafka_resume_partitions(consumer_->handle(), list.get());
-  }
+  consumer_->PauseAll(pause);
   paused_ = pause;
 }
 
-Result<SinkSummary> Sink::Run(const std::function<bool()>& stop, const ProgressFn& progress) {
+Result<SinkSummary> Sink::Run(const IndexHooks& hooks) {
   auto start = Clock::now();
   auto http = HttpClient::Create(c_.http);
   if (!http.ok()) return http.status();
@@ -522,10 +508,9 @@ Result<SinkSummary> Sink::Run(const std::function<bool()>& stop, const ProgressF
   consumer_ = std::move(consumer).value();
   // Partitions taken away: commit what is finished while they are still ours; records read
   // and not yet acknowledged will be read again by the next owner (same _id: no duplicate).
-  consumer_->OnRebalance([this](bool assign, bool, const rd_kafka_topic_partition_list_t& ps) {
+  consumer_->OnRebalance([this](bool assign, bool, const std::vector<kafka::TopicPartition>& ps) {
     std::vector<int> tps;
-    for (int i = 0; i < ps.cnt; ++i)
-      tps.push_back(offsets_.Find(ps.elems[i].topic, ps.elems[i].partition));
+    for (const kafka::TopicPartition& p : ps) tps.push_back(offsets_.Find(p.topic, p.partition));
     if (assign) {
       for (int tp : tps) offsets_.Assign(tp);
       paused_ = false;  // new partitions are not paused; Pause() re-checks on the next turn
@@ -556,7 +541,7 @@ Result<SinkSummary> Sink::Run(const std::function<bool()>& stop, const ProgressF
   bool input_over = false;
   while (true) {
     if (!fatal_.empty()) return Status::Error(fatal_);
-    if (stop()) input_over = true;
+    if (hooks.stop && hooks.stop()) input_over = true;
     const bool full = buffered_ >= max_buffered;
     if (!full) {
       full_since = Clock::time_point();
@@ -577,18 +562,18 @@ Result<SinkSummary> Sink::Run(const std::function<bool()>& stop, const ProgressF
       for (size_t n = 0; n < c_.batch_docs; ++n) {
         auto m = consumer_->Poll(n == 0 ? static_cast<int>(wait) : 0);
         if (!m) break;
-        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-          offsets_.ReadToEnd(offsets_.Find(rd_kafka_topic_name(m->rkt), m->partition));
+        if (m.partition_eof()) {
+          offsets_.ReadToEnd(offsets_.Find(m.topic(), m.partition()));
           continue;
         }
-        if (m->err) {
-          if (m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
-              m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
-              m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
-            return Status::Error("cannot consume: " + kafka::ErrorText(m->err));
+        if (m.err()) {
+          if (m.err() == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+              m.err() == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+              m.err() == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+            return Status::Error("cannot consume: " + kafka::ErrorText(m.err()));
           }
           m_.Error("kafka").Increment();
-          Log().warn("spate index: {}", kafka::ErrorText(m->err));
+          Log().warn("spate index: {}", kafka::ErrorText(m.err()));
           continue;
         }
         if (Status s = OnMessage(std::move(m)); !s.ok()) return s;
@@ -625,9 +610,9 @@ Result<SinkSummary> Sink::Run(const std::function<bool()>& stop, const ProgressF
       if (Status s = Commit(); !s.ok()) return s;
       last_commit = Clock::now();
     }
-    if (progress && MsSince(last_progress) >= 1000) {
+    if (hooks.progress && MsSince(last_progress) >= 1000) {
       sum_.elapsed_seconds = std::chrono::duration<double>(Clock::now() - start).count();
-      progress(sum_);
+      hooks.progress(sum_);
       last_progress = Clock::now();
     }
     if (draining && buffered_ == 0 && http_->inflight() == 0 && retries_.empty() &&
@@ -785,10 +770,10 @@ Result<std::string> PrepareCluster(HttpClient& http, const SinkConfig& c) {
   return server;
 }
 
-Result<SinkSummary> RunIndexSink(const SinkConfig& c, prometheus::Registry& registry,
-                                 const std::function<bool()>& stop, const ProgressFn& progress) {
-  Sink sink(c, registry);
-  return sink.Run(stop, progress);
+Result<SinkSummary> RunIndexSink(const SinkConfig& c, const IndexHooks& hooks) {
+  prometheus::Registry unexposed;  // no hooks.metrics: the series are kept, not served
+  Sink sink(c, hooks.metrics ? *hooks.metrics : unexposed);
+  return sink.Run(hooks);
 }
 
 }  // namespace spate::es

@@ -20,6 +20,7 @@
 
 #include "core/status.h"
 #include "kafka/config.h"
+#include "obs/progress.h"
 #include "sinks/elasticsearch/client.h"
 
 namespace spate::es {
@@ -78,8 +79,9 @@ std::string IndexTemplateName(const std::string& pattern);
 // Returns "Elasticsearch 8.x.y" / "OpenSearch 2.x.y", or a clear error.
 Result<std::string> PrepareCluster(HttpClient& http, const SinkConfig& c);
 
-using ProgressFn = std::function<void(const SinkSummary&)>;
-Result<SinkSummary> RunIndexSink(const SinkConfig& c, prometheus::Registry& registry,
-                                 const std::function<bool()>& stop, const ProgressFn& progress);
+// Runs until the input is exhausted (exit_at_end), hooks.stop() returns true, or a fatal
+// error. Progress snapshots are the summary so far.
+using IndexHooks = RunHooks<SinkSummary>;
+Result<SinkSummary> RunIndexSink(const SinkConfig& c, const IndexHooks& hooks);
 
 }  // namespace spate::es

@@ -1,0 +1,284 @@
+// The REST API end to end in one process: a Registry behind a RegistryServer on an ephemeral
+// port, driven by a raw HTTP client (status codes and bodies) and by RegistryClient.
+
+#include "registry/server/registry.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "registry/client/client.h"
+#include "registry/server/server.h"
+#include "registry/server/store.h"
+
+namespace spate::registry {
+namespace {
+
+using Json = nlohmann::json;
+
+const std::string kV1 = R"({"type":"record","name":"Tx","fields":[{"name":"id","type":"string"}]})";
+const std::string kV2 =  // adds a field with a default: backward compatible
+    R"({"type":"record","name":"Tx","fields":[{"name":"id","type":"string"},)"
+    R"({"name":"amount","type":"long","default":0}]})";
+const std::string kV3NoDefault =  // adds a field without a default: not backward compatible
+    R"({"type":"record","name":"Tx","fields":[{"name":"id","type":"string"},)"
+    R"({"name":"amount","type":"long","default":0},{"name":"cur","type":"string"}]})";
+
+std::string Body(const std::string& schema) { return Json{{"schema", schema}}.dump(); }
+
+ClientOptions Options(const std::string& url, const std::string& basic_auth = "") {
+  ClientOptions o;
+  o.url = url;
+  o.basic_auth = basic_auth;
+  return o;
+}
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  void StartWith(std::unique_ptr<SchemaLog> log, const std::string& auth = "") {
+    server_.reset();
+    auto r = Registry::Open(std::move(log));
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    registry_ = std::move(r).value();
+    auto s = RegistryServer::Start(registry_.get(), "127.0.0.1:0", auth);
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    server_ = std::move(s).value();
+    http_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
+  }
+  void SetUp() override { StartWith(NewMemoryLog()); }
+
+  std::string Url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
+
+  // (status, body as JSON) of one request.
+  std::pair<int, Json> Do(const std::string& method, const std::string& path,
+                          const std::string& body = "") {
+    const char* ct = "application/vnd.schemaregistry.v1+json";
+    httplib::Result r = method == "GET"    ? http_->Get(path.c_str())
+                        : method == "POST" ? http_->Post(path.c_str(), body, ct)
+                        : method == "PUT"  ? http_->Put(path.c_str(), body, ct)
+                                           : http_->Delete(path.c_str());
+    EXPECT_TRUE(r) << method << " " << path;
+    if (!r) return {0, Json()};
+    return {r->status, Json::parse(r->body, nullptr, false)};
+  }
+
+  static int Code(const Json& j) { return j.is_object() ? j.value("error_code", 0) : 0; }
+
+  std::unique_ptr<Registry> registry_;
+  std::unique_ptr<RegistryServer> server_;
+  std::unique_ptr<httplib::Client> http_;
+};
+
+TEST_F(RegistryTest, RegisterAndReadBack) {
+  auto [st, reg] = Do("POST", "/subjects/tx-value/versions", Body(kV1));
+  ASSERT_EQ(st, 200) << reg.dump();
+  const int id = reg["id"].get<int>();
+  // The same schema, spelled differently, is the same schema: same id, no new version.
+  std::string spaced =
+      "{ \"type\": \"record\", \"name\": \"Tx\",\n \"fields\": [ {\"name\": "
+      "\"id\", \"type\": {\"type\": \"string\"}} ] }";
+  EXPECT_EQ(Do("POST", "/subjects/tx-value/versions", Body(spaced)).second["id"], id);
+  EXPECT_EQ(Do("GET", "/subjects/tx-value/versions").second, Json::array({1}));
+  EXPECT_EQ(Do("GET", "/subjects").second, Json::array({"tx-value"}));
+
+  auto [st2, v] = Do("GET", "/subjects/tx-value/versions/latest");
+  EXPECT_EQ(st2, 200);
+  EXPECT_EQ(v["subject"], "tx-value");
+  EXPECT_EQ(v["version"], 1);
+  EXPECT_EQ(v["id"], id);
+  EXPECT_EQ(Json::parse(v["schema"].get<std::string>()), Json::parse(kV1));
+  EXPECT_EQ(Do("GET", "/subjects/tx-value/versions/1/schema").second, Json::parse(kV1));
+  EXPECT_EQ(Do("GET", "/schemas/ids/" + std::to_string(id)).second["schema"], v["schema"]);
+  EXPECT_EQ(Do("GET", "/schemas/ids/" + std::to_string(id) + "/versions").second,
+            Json::parse(R"([{"subject":"tx-value","version":1}])"));
+
+  // A compatible evolution becomes version 2 with a new id; the same schema in another
+  // subject keeps its id.
+  const int id2 = Do("POST", "/subjects/tx-value/versions", Body(kV2)).second["id"].get<int>();
+  EXPECT_NE(id2, id);
+  EXPECT_EQ(Do("GET", "/subjects/tx-value/versions").second, Json::array({1, 2}));
+  EXPECT_EQ(Do("POST", "/subjects/other-value/versions", Body(kV2)).second["id"], id2);
+
+  auto [st3, found] = Do("POST", "/subjects/tx-value", Body(kV1));
+  EXPECT_EQ(st3, 200);
+  EXPECT_EQ(found["version"], 1);
+  EXPECT_EQ(found["id"], id);
+}
+
+TEST_F(RegistryTest, ErrorCodes) {
+  Do("POST", "/subjects/tx-value/versions", Body(kV1));
+  auto expect = [&](const std::string& m, const std::string& p, const std::string& b, int status,
+                    int code) {
+    auto [st, j] = Do(m, p, b);
+    EXPECT_EQ(st, status) << m << " " << p << ": " << j.dump();
+    EXPECT_EQ(Code(j), code) << m << " " << p << ": " << j.dump();
+    EXPECT_TRUE(j.is_object() && j["message"].is_string()) << j.dump();
+  };
+  expect("GET", "/subjects/nope/versions", "", 404, 40401);
+  expect("GET", "/subjects/nope/versions/1", "", 404, 40401);
+  expect("GET", "/subjects/tx-value/versions/7", "", 404, 40402);
+  expect("GET", "/subjects/tx-value/versions/abc", "", 422, 42202);
+  expect("GET", "/subjects/tx-value/versions/0", "", 422, 42202);
+  expect("GET", "/schemas/ids/999", "", 404, 40403);
+  expect("POST", "/subjects/tx-value", Body(kV2), 404, 40403);
+  expect("POST", "/subjects/nope", Body(kV1), 404, 40401);
+  expect("POST", "/subjects/tx-value/versions", Body(kV3NoDefault), 409, 409);
+  expect("POST", "/subjects/tx-value/versions", Body(R"({"type":"record","name":"X"})"), 422,
+         42201);
+  expect("POST", "/subjects/tx-value/versions", Body("not json"), 422, 42201);
+  expect("POST", "/subjects/tx-value/versions", "{}", 422, 42201);
+  expect("PUT", "/config", R"({"compatibility":"SOMETIMES"})", 422, 42203);
+  expect("GET", "/config/tx-value", "", 404, 40408);
+  expect("DELETE", "/subjects/nope", "", 404, 40401);
+  expect("POST", "/compatibility/subjects/nope/versions/latest", Body(kV1), 404, 40401);
+  expect("GET", "/no/such/route", "", 404, 404);
+}
+
+TEST_F(RegistryTest, ConfigAndCompatibility) {
+  EXPECT_EQ(Do("GET", "/config").second["compatibilityLevel"], "BACKWARD");
+  Do("POST", "/subjects/tx-value/versions", Body(kV1));
+  auto compat = [&](const std::string& schema) {
+    return Do("POST", "/compatibility/subjects/tx-value/versions/latest", Body(schema))
+        .second["is_compatible"];
+  };
+  EXPECT_EQ(compat(kV2), true);
+  EXPECT_EQ(compat(kV3NoDefault), false);
+  // NONE for the subject: anything goes; the global level is unchanged.
+  EXPECT_EQ(Do("PUT", "/config/tx-value", R"({"compatibility":"NONE"})").second["compatibility"],
+            "NONE");
+  EXPECT_EQ(Do("GET", "/config/tx-value").second["compatibilityLevel"], "NONE");
+  EXPECT_EQ(Do("GET", "/config").second["compatibilityLevel"], "BACKWARD");
+  EXPECT_EQ(compat(kV3NoDefault), true);
+  EXPECT_EQ(Do("POST", "/subjects/tx-value/versions", Body(kV3NoDefault)).first, 200);
+  // Back to the global level once the subject's is deleted.
+  EXPECT_EQ(Do("DELETE", "/config/tx-value").first, 200);
+  EXPECT_EQ(Do("GET", "/config/tx-value?defaultToGlobal=true").second["compatibilityLevel"],
+            "BACKWARD");
+  EXPECT_EQ(Do("PUT", "/config", R"({"compatibility":"FULL_TRANSITIVE"})").first, 200);
+  EXPECT_EQ(Do("GET", "/config").second["compatibilityLevel"], "FULL_TRANSITIVE");
+  auto verbose = Do("POST", "/compatibility/subjects/tx-value/versions/1?verbose=true",
+                    Body(R"({"type":"record","name":"Tx","fields":[{"name":"id","type":"int"}]})"));
+  EXPECT_EQ(verbose.second["is_compatible"], false);
+  EXPECT_EQ(verbose.second["messages"].size(), 1u);
+}
+
+TEST_F(RegistryTest, SoftDelete) {
+  Do("POST", "/subjects/tx-value/versions", Body(kV1));
+  const int id2 = Do("POST", "/subjects/tx-value/versions", Body(kV2)).second["id"].get<int>();
+  EXPECT_EQ(Do("DELETE", "/subjects/tx-value/versions/2").second, 2);
+  EXPECT_EQ(Do("GET", "/subjects/tx-value/versions").second, Json::array({1}));
+  EXPECT_EQ(Do("GET", "/subjects/tx-value/versions/2").first, 404);
+  // Ids are never reused and still resolve (data written with them must stay readable).
+  EXPECT_EQ(Do("GET", "/schemas/ids/" + std::to_string(id2)).first, 200);
+  EXPECT_EQ(Do("DELETE", "/subjects/tx-value").second, Json::array({1}));
+  EXPECT_EQ(Do("GET", "/subjects").second, Json::array());
+  EXPECT_EQ(Do("GET", "/subjects?deleted=true").second, Json::array({"tx-value"}));
+  EXPECT_EQ(Do("GET", "/subjects/tx-value/versions").first, 404);
+  // Registering again continues the version numbers.
+  EXPECT_EQ(Do("POST", "/subjects/tx-value/versions", Body(kV1)).first, 200);
+  EXPECT_EQ(Do("GET", "/subjects/tx-value/versions").second, Json::array({3}));
+}
+
+TEST_F(RegistryTest, Client) {
+  auto c = RegistryClient::Create(Options(Url()));
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  RegistryClient& client = *c.value();
+  const std::string subject = TopicNameStrategy("financial_transactions");
+  EXPECT_EQ(subject, "financial_transactions-value");
+  auto id = client.Register(subject, kV1);
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  EXPECT_EQ(client.Register(subject, kV1).value(), id.value());
+
+  // A second client: the first lookup asks the server, the second is answered from the cache.
+  auto c2 = RegistryClient::Create(Options(Url())).value();
+  auto s = c2->GetSchema(id.value());
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(Json::parse(s.value()), Json::parse(kV1));
+  const uint64_t before = c2->requests();
+  EXPECT_EQ(c2->GetSchema(id.value()).value(), s.value());
+  EXPECT_EQ(c2->requests(), before);
+
+  EXPECT_TRUE(client.CheckCompatibility(subject, kV2).value());
+  EXPECT_FALSE(client.CheckCompatibility(subject, kV3NoDefault).value());
+  auto incompatible = client.Register(subject, kV3NoDefault);
+  ASSERT_FALSE(incompatible.ok());
+  EXPECT_NE(incompatible.status().message().find("error_code 409"), std::string::npos);
+  auto missing = client.GetSchema(12345);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("40403"), std::string::npos);
+  auto invalid = client.Register(subject, "{\"type\":\"nope\"}");
+  ASSERT_FALSE(invalid.ok());
+  EXPECT_NE(invalid.status().message().find("42201"), std::string::npos);
+}
+
+TEST_F(RegistryTest, ClientBasicAuth) {
+  StartWith(NewMemoryLog(), "alice:s3cret");
+  EXPECT_EQ(Do("GET", "/subjects").first, 401);
+  const std::string host = "127.0.0.1:" + std::to_string(server_->port());
+  auto in_url = RegistryClient::Create(Options("http://alice:s3cret@" + host)).value();
+  EXPECT_TRUE(in_url->Register("a-value", kV1).ok());
+  auto by_option = RegistryClient::Create(Options("http://" + host, "alice:s3cret")).value();
+  EXPECT_TRUE(by_option->Register("a-value", kV1).ok());
+  auto wrong = RegistryClient::Create(Options("http://alice:wrong@" + host)).value();
+  auto r = wrong->Register("a-value", kV1);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("401"), std::string::npos);
+  EXPECT_FALSE(RegistryClient::Create(Options("ftp://x")).ok());
+}
+
+TEST_F(RegistryTest, ClientReportsUnreachableServer) {
+  const int port = server_->port();
+  server_->Stop();
+  auto c = RegistryClient::Create(Options("http://127.0.0.1:" + std::to_string(port))).value();
+  auto r = c->Register("a-value", kV1);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("schema registry"), std::string::npos);
+}
+
+TEST_F(RegistryTest, FileStoreSurvivesARestart) {
+  const std::string path =
+      ::testing::TempDir() + "/spate-registry-" + std::to_string(::getpid()) + ".jsonl";
+  std::filesystem::remove(path);
+  StartWith(NewFileLog(path));
+  const int id1 = Do("POST", "/subjects/tx-value/versions", Body(kV1)).second["id"].get<int>();
+  const int id2 = Do("POST", "/subjects/tx-value/versions", Body(kV2)).second["id"].get<int>();
+  Do("PUT", "/config/tx-value", R"({"compatibility":"FULL"})");
+  Do("DELETE", "/subjects/tx-value/versions/1");
+  // A torn last line, as a crash in the middle of a write leaves it, is ignored.
+  std::FILE* f = std::fopen(path.c_str(), "a");
+  std::fputs("{\"key\":\"{\\\"keyty", f);
+  std::fclose(f);
+
+  StartWith(NewFileLog(path));  // a new process, as far as the registry can tell
+  EXPECT_EQ(Do("GET", "/subjects/tx-value/versions").second, Json::array({2}));
+  EXPECT_EQ(Do("GET", "/subjects/tx-value/versions/latest").second["id"], id2);
+  EXPECT_EQ(Do("GET", "/schemas/ids/" + std::to_string(id1)).first, 200);
+  EXPECT_EQ(Do("GET", "/config/tx-value").second["compatibilityLevel"], "FULL");
+  // New ids continue after the largest one stored.
+  const std::string v4 =
+      R"({"type":"record","name":"Tx","fields":[{"name":"id","type":"string"},)"
+      R"({"name":"amount","type":"long","default":0},{"name":"n","type":"int","default":1}]})";
+  EXPECT_EQ(Do("POST", "/subjects/tx-value/versions", Body(v4)).second["id"], id2 + 1);
+  server_.reset();
+  registry_.reset();
+  std::filesystem::remove(path);
+}
+
+TEST(RegistryServerTest, PortInUseIsAClearError) {
+  auto r = Registry::Open(NewMemoryLog());
+  ASSERT_TRUE(r.ok());
+  auto first = RegistryServer::Start(r.value().get(), "127.0.0.1:0");
+  ASSERT_TRUE(first.ok());
+  auto second =
+      RegistryServer::Start(r.value().get(), "127.0.0.1:" + std::to_string(first.value()->port()));
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.status().message().find("cannot listen"), std::string::npos);
+  EXPECT_FALSE(RegistryServer::Start(r.value().get(), "nocolon").ok());
+}
+
+}  // namespace
+}  // namespace spate::registry

@@ -1,0 +1,40 @@
+#pragma once
+// The Confluent Schema Registry REST API over HTTP (cpp-httplib), in front of a Registry.
+// Requests run on httplib's worker threads; the accept loop on a thread of its own.
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "core/status.h"
+#include "registry/server/registry.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace spate::registry {
+
+class RegistryServer {
+ public:
+  // Binds host:port (port 0: any free port) and starts serving. The registry must outlive the
+  // server. basic_auth "user:password" makes every request carry those credentials ("" = open).
+  static Result<std::unique_ptr<RegistryServer>> Start(Registry* registry,
+                                                       const std::string& listen,
+                                                       const std::string& basic_auth = "");
+  ~RegistryServer();  // Stop()
+
+  // Stops accepting, finishes the requests in flight, joins the thread. Idempotent.
+  void Stop();
+  int port() const { return port_; }
+  const std::string& host() const { return host_; }
+
+ private:
+  RegistryServer() = default;
+  std::unique_ptr<httplib::Server> http_;
+  std::thread thread_;
+  std::string host_;
+  int port_ = 0;
+};
+
+}  // namespace spate::registry

@@ -1,0 +1,398 @@
+#include "runner/kafka/aggregator.h"
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "kafka/errors.h"
+#include "kafka/stats_exporter.h"
+#include "obs/log.h"
+#include "runner/kafka/changelog.h"
+#include "runner/kafka/setup.h"
+#include "runner/kafka/tasks.h"
+#include "stream/metrics.h"
+
+namespace spate {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int kTimeoutMs = 30'000;
+
+spdlog::logger& Log() { return Logger("aggregate"); }
+
+// One member of the group: its clients, its tasks, and the loop of batches.
+class Aggregator {
+ public:
+  Aggregator(const AggregateConfig& c, const EngineHooks& hooks)
+      : c_(c),
+        hooks_(hooks),
+        decoder_(c.new_decoder ? c.new_decoder() : NewDecoder(c.wire)),
+        binary_(NewDecoder(WireFormat::kBinary)) {
+    if (hooks.metrics) {
+      metrics_.emplace(*hooks.metrics);
+      exporter_ = std::make_unique<kafka::StatsExporter>(*hooks.metrics, "aggregate");
+    }
+  }
+  // librdkafka revokes the assignment when the consumer closes: that must not commit.
+  ~Aggregator() {
+    if (consumer_) consumer_->OnRebalance(nullptr);
+  }
+
+  AggregateSummary Summary() const {
+    AggregateSummary s;
+    s.stats = stats_;
+    s.elapsed_seconds = std::chrono::duration<double>(Clock::now() - t0_).count();
+    s.transactions = transactions_;
+    s.rewinds = rewinds_;
+    s.restored_entries = restored_;
+    s.held_inputs = held_inputs_;
+    s.held_windows = held_windows_;
+    return s;
+  }
+
+  // Runs until the input is exhausted (-e), stop() or an error; Summary() tells what was done.
+  Status Run() {
+    if (Status s = Connect(); !s.ok()) return s;
+    consumer_->OnRebalance(
+        [this](bool assign, bool lost, const std::vector<kafka::TopicPartition>& p) {
+          OnRebalance(assign, lost, p);
+        });
+    if (Status s = consumer_->Subscribe({c_.input, output_->repartition_topic()}); !s.ok()) {
+      return s;
+    }
+    auto last_progress = t0_;
+    bool done = false;
+    int failed_batches = 0;  // in a row
+    while (!done) {
+      if (Status s = producer_ ? producer_->Begin() : Status::Error("no producer"); !s.ok()) {
+        // E.g. an abort that librdkafka still has in progress: a new producer starts clean.
+        failure_ = s.message();
+        rewind_ = true;
+        new_producer_ = true;
+      }
+      const auto batch_end = Clock::now() + std::chrono::milliseconds(c_.commit_interval_ms);
+      while (Clock::now() < batch_end && !rewind_) {
+        if (hooks_.stop && hooks_.stop()) {
+          done = true;
+          break;
+        }
+        kafka::Message m = consumer_->Poll(20);
+        if (!rebalance_status_.ok()) return rebalance_status_;
+        if (!m || rewind_) continue;  // after a failed batch, m is read again after the rewind
+        if (Status s = Dispatch(m); !s.ok()) {
+          if (!rewind_) return s;
+          failure_ = s.message();
+        }
+      }
+      if (!rewind_) {
+        Status s = CommitBatch();
+        if (!s.ok() && !rewind_) return s;
+        if (!s.ok()) failure_ = s.message();
+      }
+      if (rewind_) {
+        // Ten failed batches in a row: something is persistently wrong.
+        if (++failed_batches > 10) return Status::Error(failure_);
+        // Done again at once the first time (a rebalance); then waits a little longer each
+        // time for what failed (a registry, a broker) to come back: 0 + 1 + ... + 5 s.
+        std::this_thread::sleep_for(std::chrono::seconds(std::min(failed_batches - 1, 5)));
+        if (Status s = Rewind(); !s.ok()) {
+          // E.g. no broker answered in time: tried again, bounded above.
+          failure_ = s.message();
+          rewind_ = true;
+          new_producer_ = new_producer_ || !producer_;
+        }
+        continue;  // a stop requested meanwhile ends the loop: nothing uncommitted is left
+      }
+      failed_batches = 0;
+      auto now = Clock::now();
+      if (hooks_.progress && now - last_progress >= std::chrono::seconds(1)) {
+        last_progress = now;
+        hooks_.progress({stats_, OpenWindows(), ProcessWatermark(),
+                         std::chrono::duration<double>(now - t0_).count()});
+      }
+      if (c_.exit_at_end && Finished()) done = true;
+    }
+    return Status::Ok();
+  }
+
+ private:
+  // The transactional producer; a new one (same transactional.id) replaces a failed one.
+  Status NewProducer() {
+    producer_.reset();
+    auto p = NewTransactionalProducer(c_);
+    if (!p.ok()) return p.status();
+    producer_ = std::move(p).value();
+    if (output_) output_->set_producer(producer_.get());
+    return Status::Ok();
+  }
+
+  Status Connect() {
+    if (Status s = NewProducer(); !s.ok()) return s;
+    auto n = PrepareTopics(*producer_, c_);
+    if (!n.ok()) return n.status();
+    inputs_ = n.value();
+    fingerprint_ = ChangelogFingerprint(c_, inputs_);
+    output_.emplace(c_, /*windows_partitions=*/inputs_);
+    output_->set_producer(producer_.get());
+    auto consumer = NewGroupConsumer(c_, exporter_.get(), &session_timeout_ms_);
+    if (!consumer.ok()) return consumer.status();
+    consumer_ = std::move(consumer).value();
+    auto restorer = NewRestorer(c_);
+    if (!restorer.ok()) return restorer.status();
+    restorer_ = std::move(restorer).value();
+    return Status::Ok();
+  }
+
+  // The group gives or takes partitions (called from inside Poll). Given: tasks are created
+  // and their state restored before librdkafka starts fetching. Handed over: the open batch,
+  // which holds work on them, is committed first. Lost: this batch cannot commit; start over.
+  void OnRebalance(bool assign, bool lost, const std::vector<kafka::TopicPartition>& parts) {
+    if (!rebalance_status_.ok()) return;
+    std::vector<int32_t> inputs, windows;
+    for (const kafka::TopicPartition& tp : parts) {
+      (c_.input == tp.topic ? inputs : windows).push_back(tp.partition);
+    }
+    last_rebalance_ = Clock::now();
+    if (assign) {
+      // After a failed batch the tasks are rebuilt by the rewind, these with the others.
+      if (!rewind_) rebalance_status_ = Restore(inputs, windows);
+      Log().info("assigned {} input and {} window partitions", inputs.size(), windows.size());
+      return;
+    }
+    if (lost) {
+      // Maybe another member's already: nothing of this batch may commit.
+      failure_ = "partitions lost";
+      rewind_ = true;
+    } else if (!rewind_) {
+      Status s = CommitBatch();
+      if (!s.ok() && !rewind_) {
+        rebalance_status_ = s;
+        return;
+      }
+      if (!s.ok()) failure_ = s.message();
+    }
+    for (int32_t p : inputs) sources_.erase(p);
+    for (int32_t p : windows) windows_.erase(p);
+    Log().info("{} {} input and {} window partitions", lost ? "lost" : "handed over",
+               inputs.size(), windows.size());
+    if (!rewind_) {
+      if (Status s = producer_->Begin(); !s.ok()) {
+        failure_ = s.message();  // Run() rewinds with a new producer
+        rewind_ = true;
+        new_producer_ = true;
+      }
+    }
+  }
+
+  // After a batch that could not commit (its transaction aborted, e.g. ILLEGAL_GENERATION in
+  // a rebalance; the producer failed; or partitions were lost), goes back to the last commit
+  // without leaving the group: the open transaction is aborted (or the producer replaced),
+  // every task is rebuilt from its changelog, and every assigned partition is sought back to
+  // its committed position. Keeping the consumer matters: a new one under the same static
+  // group.instance.id could leave partitions assigned to nobody (librdkafka 2.0.2,
+  // cooperative-sticky), as a restart with a new consumer once did in the scale test.
+  Status Rewind() {
+    Log().info("{}; rewinding to the last commit", failure_);
+    std::string error;
+    if (new_producer_ || !producer_ ||
+        (producer_->in_transaction() &&
+         producer_->Abort(kTimeoutMs, &error) == kafka::TxnOutcome::kFatal)) {
+      // init_transactions fences the old producer and aborts what it left open.
+      new_producer_ = true;
+      if (Status s = NewProducer(); !s.ok()) return s;
+    }
+    new_producer_ = false;
+    output_->ClearFrames();
+    sources_.clear();
+    windows_.clear();
+    auto assigned = consumer_->Assignment();
+    if (!assigned.ok()) return assigned.status();
+    std::vector<int32_t> inputs, windows;
+    for (const kafka::TopicPartition& tp : assigned.value()) {
+      (c_.input == tp.topic ? inputs : windows).push_back(tp.partition);
+    }
+    if (Status s = consumer_->SeekToCommitted(kTimeoutMs); !s.ok()) return s;
+    if (Status s = Restore(inputs, windows); !s.ok()) return s;
+    rewind_ = false;
+    ++rewinds_;
+    return Status::Ok();
+  }
+
+  // Creates the tasks of these partitions, rebuilt from their changelog partitions.
+  Status Restore(const std::vector<int32_t>& inputs, const std::vector<int32_t>& windows) {
+    std::vector<int32_t> parts;
+    for (int32_t p : inputs) parts.push_back(p);
+    for (int32_t p : windows) parts.push_back(inputs_ + p);
+    std::map<int32_t, TaskState> state;
+    if (Status s = ReadChangelog(*restorer_, output_->changelog_topic(), parts, &state); !s.ok()) {
+      return s;
+    }
+    for (int32_t p : parts) {
+      TaskState& kv = state[p];
+      if (!kv.empty() && kv["m"] != fingerprint_) {
+        return Status::Error("the state in " + output_->changelog_topic() +
+                             " was written with other settings (" + kv["m"] +
+                             "); use another --group, or the same settings");
+      }
+      restored_ += kv.size();
+      if (p < inputs_) {
+        held_inputs_.insert(p);
+        sources_.erase(p);
+        sources_.try_emplace(p, p, c_, &stats_).first->second.Restore(kv);
+      } else {
+        const int32_t r = p - inputs_;
+        held_windows_.insert(r);
+        windows_.erase(r);
+        windows_.try_emplace(r, r, c_, inputs_, &stats_).first->second.Restore(kv);
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status Dispatch(const kafka::Message& m) {
+    if (!m.has_topic()) {  // a consumer-level event, not about one partition
+      if (m.err() && kafka::Classify(m.err()) == kafka::ErrorClass::kFatal) {
+        return Status::Error("consumer: " + kafka::ErrorText(m.err()));
+      }
+      return Status::Ok();
+    }
+    const bool input = c_.input == m.topic();
+    auto src = input ? sources_.find(m.partition()) : sources_.end();
+    auto win = input ? windows_.end() : windows_.find(m.partition());
+    // A message of a partition just handed over (librdkafka drops those; be safe).
+    if (input ? src == sources_.end() : win == windows_.end()) return Status::Ok();
+    if (m.partition_eof()) {
+      input ? src->second.ReadToEnd() : win->second.ReadToEnd();
+      return Status::Ok();
+    }
+    if (m.err()) {
+      if (kafka::Classify(m.err()) == kafka::ErrorClass::kFatal) {
+        return Status::Error("consumer: " + kafka::ErrorText(m.err()));
+      }
+      return Status::Ok();  // retriable: librdkafka recovers
+    }
+    if (!input) return win->second.ProcessFrame(m, *binary_, *output_);
+    ++stats_.records;
+    stats_.bytes += m.payload().size();
+    if (auto ts = m.timestamp_ms()) oldest_ms_ = std::min(oldest_ms_, *ts);
+    Verdict verdict;
+    Status s = src->second.Process(m, *decoder_, *output_, &verdict);
+    // No verdict on the record: dead-lettering it would be wrong, skipping it would lose it.
+    // The batch is done again (Rewind) once the registry answers.
+    if (verdict == Verdict::kUnavailable) rewind_ = true;
+    return s;
+  }
+
+  // Ends the micro-batch: both stages' end-of-batch work, then the outputs, the state changes
+  // and the input positions commit as one transaction.
+  Status CommitBatch() {
+    for (auto& [p, t] : sources_) {
+      if (Status s = t.Commit(*output_, fingerprint_); !s.ok()) return s;
+    }
+    if (Status s = output_->SendFrames(); !s.ok()) return s;
+    for (auto& [r, w] : windows_) {
+      if (Status s = w.Commit(*output_, fingerprint_); !s.ok()) return s;
+    }
+    std::string error;
+    const int64_t oldest = std::exchange(oldest_ms_, INT64_MAX);
+    kafka::TxnOutcome o = producer_->SendOffsets(*consumer_, kTimeoutMs, &error);
+    if (o == kafka::TxnOutcome::kCommitted) o = producer_->Commit(kTimeoutMs, &error);
+    switch (o) {
+      case kafka::TxnOutcome::kCommitted:
+        ++transactions_;
+        if (metrics_) {
+          if (oldest != INT64_MAX) {
+            // The batch's oldest input record, from its Kafka timestamp to its results
+            // becoming visible: what a downstream reader waits at worst.
+            const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count();
+            metrics_->ObserveLatency(
+                std::chrono::milliseconds(std::max<int64_t>(0, now_ms - oldest)));
+          }
+          metrics_->Publish(stats_);
+          metrics_->SetWatermark(ProcessWatermark(), OpenWindows());
+        }
+        return Status::Ok();
+      case kafka::TxnOutcome::kAborted:
+        // The batch's effects are gone, but the tasks already hold them: Rewind().
+        rewind_ = true;
+        return Status::Error("transaction aborted (" + error + ")");
+      case kafka::TxnOutcome::kFatal:
+        // E.g. a message timed out while a broker died (the epoch must be bumped): a new
+        // producer with the same transactional.id recovers; Run() bounds the retries.
+        rewind_ = true;
+        new_producer_ = true;
+        return Status::Error("transaction failed: " + error);
+    }
+    return Status::Error("unreachable");
+  }
+
+  // -e: every task this member holds has finished (called after a commit). A member that
+  // holds none waits out a session timeout without rebalances first: a cooperative rebalance
+  // gives a newcomer its partitions only in a second round, and a static member that leaves
+  // keeps whatever it was given from everyone else until its session expires.
+  bool Finished() const {
+    if (sources_.empty() && windows_.empty()) {
+      return last_rebalance_ != Clock::time_point() &&
+             Clock::now() - last_rebalance_ > std::chrono::milliseconds(session_timeout_ms_);
+    }
+    for (const auto& [p, t] : sources_) {
+      if (!t.Finished()) return false;
+    }
+    for (const auto& [r, w] : windows_) {
+      if (!w.Finished()) return false;
+    }
+    return true;
+  }
+
+  int64_t ProcessWatermark() const {
+    if (windows_.empty()) return kNoWatermark;
+    int64_t wm = INT64_MAX;
+    for (const auto& [r, w] : windows_) wm = std::min(wm, w.watermark());
+    return wm;
+  }
+  size_t OpenWindows() const {
+    size_t n = 0;
+    for (const auto& [r, w] : windows_) n += w.open_windows();
+    return n;
+  }
+
+  const AggregateConfig& c_;
+  const EngineHooks& hooks_;
+  std::optional<PipelineMetrics> metrics_;
+  std::unique_ptr<kafka::StatsExporter> exporter_;
+  std::unique_ptr<kafka::TxnProducer> producer_;
+  std::unique_ptr<kafka::Consumer> consumer_, restorer_;
+  std::optional<TaskOutput> output_;
+  int inputs_ = 0;  // partition count of the input (and of the repartition topic)
+  std::string fingerprint_;
+  std::unique_ptr<Decoder> decoder_, binary_;
+  PipelineStats stats_;  // before the tasks, which count into it
+  std::map<int32_t, SourceTask> sources_;
+  std::map<int32_t, WindowTask> windows_;
+  std::set<int32_t> held_inputs_, held_windows_;
+  Status rebalance_status_;
+  bool rewind_ = false;        // the open batch cannot commit: Rewind() before the next
+  bool new_producer_ = false;  // ... with a new producer
+  std::string failure_;        // why
+  uint64_t rewinds_ = 0;
+  int64_t oldest_ms_ = INT64_MAX;  // Kafka timestamp of the batch's oldest input record
+  int session_timeout_ms_ = 30'000;
+  Clock::time_point last_rebalance_;
+  const Clock::time_point t0_ = Clock::now();
+  uint64_t transactions_ = 0, restored_ = 0;
+};
+
+}  // namespace
+
+Result<AggregateSummary> RunAggregate(const AggregateConfig& config, const EngineHooks& hooks) {
+  Aggregator a(config, hooks);
+  if (Status s = a.Run(); !s.ok()) return s;
+  return a.Summary();
+}
+
+}  // namespace spate

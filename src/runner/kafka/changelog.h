@@ -1,0 +1,56 @@
+#pragma once
+// The tasks' state in <group>-changelog: a compacted topic with one partition per task, input
+// task p in partition p and window task r in partition P + r (P input partitions). Keys say
+// what an entry is; values are little-endian int64s:
+//   "m"               every task: the fingerprint of the engine settings (text)
+//   "p"               input task: the largest event time it has read
+//   "u<user>"         input task: a user's rule state (AnomalyDetector::ExportUser)
+//   "s<source>"       window task: the last marker from input partition <source>: its
+//                     largest event time, and whether it was read to its end
+//   "w<start>:<key>"  window task: an open window's aggregate: count, sum, min, max,
+//                     purchases, refunds; a tombstone once the window closed
+//   "t<key>"          window task: a key's all-time total: count, sum
+// A restart with other settings would misread the state: the fingerprint refuses it.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "kafka/consumer.h"
+#include "runner/kafka/aggregator.h"
+
+namespace spate {
+
+// One task's entries, key -> value, as restored.
+using TaskState = std::map<std::string, std::string>;
+
+// The settings a task's state depends on, as text ("v2 partitions=6 window=60000 ...").
+std::string ChangelogFingerprint(const AggregateConfig& c, int input_partitions);
+
+// Values: little-endian int64s.
+void PutI64(std::string* out, int64_t v);
+int64_t GetI64(std::string_view s, size_t i);  // the i-th int64 of s
+
+// Keys.
+std::string UserKey(uint32_t user);
+std::string SourceKey(uint32_t source);
+std::string WindowKey(int64_t start, uint32_t key);
+std::string TotalKey(uint32_t key);
+// "w<start>:<key>" back into its parts.
+void ParseWindowKey(std::string_view key, int64_t* start, uint32_t* group_key);
+
+// Reads these partitions of the changelog topic from the beginning to their end, into
+// (*state)[partition] (a tombstone removes its key). The end is the high watermark, not the
+// first end-of-partition: read_committed stops at the last stable offset, and a transaction
+// left open there (a member killed mid-batch; the coordinator aborts it only after
+// transaction.timeout.ms and its next sweep) hides everything later owners committed after
+// it. Restoring only up to it gave a task stale state while its input resumed from the newer
+// committed offsets: results were lost (the scale test, in CI). So the reading waits until
+// that transaction ends and reads on, for at most 120 s.
+Status ReadChangelog(kafka::Consumer& restorer, const std::string& topic,
+                     const std::vector<int32_t>& partitions, std::map<int32_t, TaskState>* state);
+
+}  // namespace spate

@@ -1,0 +1,80 @@
+#include "runner/kafka/setup.h"
+
+#include <fmt/format.h>
+
+namespace spate {
+namespace {
+
+constexpr int kTimeoutMs = 30'000;
+constexpr int kMetadataTimeoutMs = 10'000;
+
+}  // namespace
+
+Result<std::unique_ptr<kafka::TxnProducer>> NewTransactionalProducer(const AggregateConfig& c) {
+  kafka::ClientConfig pc = c.client.For(kafka::ClientConfig::Role::kProducer);
+  pc.Set("transactional.id", "spate-aggregate-" + c.group + "-" + c.instance);
+  // A member that dies for good blocks read_committed readers of the partitions it wrote
+  // until its open transaction times out; but librdkafka also caps message.timeout.ms at
+  // this, and 10 s (Kafka Streams' value) was too short to ride out a broker's death on
+  // a loaded machine (leadership moves after broker.session.timeout.ms, 9 s).
+  if (pc.Get("transaction.timeout.ms").empty()) pc.Set("transaction.timeout.ms", "30000");
+  // Outputs, frames and changelog entries compress well; a commit flushes anyway, so a
+  // longer linger only fills batches (measured: brokers' CPU -25%, bench/README.md).
+  if (pc.Get("compression.type").empty()) pc.Set("compression.type", "lz4");
+  if (pc.Get("linger.ms").empty()) pc.Set("linger.ms", "20");
+  return kafka::TxnProducer::Create(pc, kTimeoutMs);
+}
+
+Result<int> PrepareTopics(const kafka::Client& client, const AggregateConfig& c) {
+  auto n = client.PartitionCount(c.input, kMetadataTimeoutMs);
+  if (!n.ok()) return n.status();
+  const int inputs = n.value(), windows = inputs;
+  for (const std::string& t :
+       {c.aggregates_topic, c.totals_topic, c.anomalies_topic, c.late_topic, c.dlq_topic}) {
+    if (auto k = client.PartitionCount(t, kMetadataTimeoutMs); !k.ok()) return k.status();
+  }
+  const kafka::TopicSpec internal[] = {
+      {c.group + "-repartition", windows, -1, {}},
+      {c.group + "-changelog", inputs + windows, -1, {{"cleanup.policy", "compact"}}}};
+  for (const kafka::TopicSpec& spec : internal) {
+    if (Status s = client.EnsureTopic(spec, kMetadataTimeoutMs); !s.ok()) return s;
+    auto k = client.PartitionCount(spec.name, kMetadataTimeoutMs);
+    if (!k.ok()) return k.status();
+    if (k.value() != spec.partitions) {
+      return Status::Error(fmt::format(
+          "{} has {} partitions but {} with {} partitions needs {} (was it made by another "
+          "version of spate, or for another input?); use another --group",
+          spec.name, k.value(), c.input, inputs, spec.partitions));
+    }
+  }
+  return inputs;
+}
+
+Result<std::unique_ptr<kafka::Consumer>> NewGroupConsumer(const AggregateConfig& c,
+                                                          kafka::StatsExporter* stats,
+                                                          int* session_timeout_ms) {
+  kafka::ClientConfig cc = c.client.For(kafka::ClientConfig::Role::kConsumer);
+  cc.SetAll(kafka::GroupSettings(c.group));
+  cc.Set("group.instance.id", c.instance);  // static membership: a restart keeps the partitions
+  cc.SetAll(kafka::ReaderSettings());
+  // Long enough to ride out a coordinator failover; static membership makes a restarted
+  // instance take its partitions back at once anyway.
+  if (cc.Get("session.timeout.ms").empty()) cc.Set("session.timeout.ms", "30000");
+  *session_timeout_ms = std::stoi(cc.Get("session.timeout.ms"));
+  auto consumer = kafka::Consumer::Create(cc, stats);
+  if (!consumer.ok()) return consumer.status();
+  // The subscription sees the just-created repartition topic only once this handle's
+  // metadata has it; without it the first assignment would lack the window tasks.
+  auto k = consumer.value()->PartitionCount(c.group + "-repartition", kMetadataTimeoutMs);
+  if (!k.ok()) return k.status();
+  return consumer;
+}
+
+Result<std::unique_ptr<kafka::Consumer>> NewRestorer(const AggregateConfig& c) {
+  kafka::ClientConfig rc = c.client.For(kafka::ClientConfig::Role::kConsumer);
+  // auto.offset.reset=earliest: any reset must re-read the whole changelog.
+  rc.SetAll(kafka::ReaderSettings());
+  return kafka::Consumer::Create(rc);
+}
+
+}  // namespace spate

@@ -1,0 +1,278 @@
+#include "runner/kafka/tasks.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/partitioner.h"
+#include "runner/kafka/repartition.h"
+
+namespace spate {
+namespace {
+
+constexpr size_t kFrameBytes = 64 * 1024;  // a repartition frame is sent once this full
+
+}  // namespace
+
+TaskOutput::TaskOutput(const AggregateConfig& c, int windows_partitions)
+    : c_(c),
+      repartition_(c.group + "-repartition"),
+      changelog_(c.group + "-changelog"),
+      frames_(static_cast<size_t>(windows_partitions)) {}
+
+Status TaskOutput::Emit(const Emitted& e) {
+  const std::string* topic = nullptr;
+  switch (e.output) {
+    case Output::kAggregates: topic = &c_.aggregates_topic; break;
+    case Output::kTotals: topic = &c_.totals_topic; break;
+    case Output::kAnomalies: topic = &c_.anomalies_topic; break;
+    case Output::kLate: topic = &c_.late_topic; break;
+    case Output::kDeadLetters: topic = &c_.dlq_topic; break;
+  }
+  return producer_->Send(*topic, -1, e.key, e.record);
+}
+
+Status TaskOutput::Checkpoint(int32_t partition, std::string_view key, std::string_view value) {
+  return producer_->Send(changelog_, partition, key, value);
+}
+
+Status TaskOutput::Tombstone(int32_t partition, std::string_view key) {
+  return producer_->SendTombstone(changelog_, partition, key);
+}
+
+Status TaskOutput::ToFrame(int32_t r, std::string_view entry) {
+  std::string& frame = frames_[static_cast<size_t>(r)];
+  AppendToFrame(entry, &frame);
+  return frame.size() >= kFrameBytes ? SendFrame(r) : Status::Ok();
+}
+
+Status TaskOutput::SendFrame(int32_t r) {
+  std::string& frame = frames_[static_cast<size_t>(r)];
+  if (frame.empty()) return Status::Ok();
+  Status s = producer_->Send(repartition_, r, "", frame);
+  frame.clear();
+  return s;
+}
+
+Status TaskOutput::SendFrames() {
+  for (int32_t r = 0; r < windows_partitions(); ++r) {
+    if (Status s = SendFrame(r); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+void TaskOutput::ClearFrames() {
+  for (std::string& f : frames_) f.clear();
+}
+
+// ---- Stage A ----------------------------------------------------------------------------
+
+SourceTask::SourceTask(int32_t partition, const AggregateConfig& c, PipelineStats* stats)
+    : partition_(partition), group_by_(c.engine.group_by), step_(c.engine, c.encoding, stats) {
+  step_.rules().TrackDirtyUsers();
+}
+
+Status SourceTask::Process(const kafka::Message& m, Decoder& d, TaskOutput& out,
+                           Verdict* verdict) {
+  at_end_ = false;
+  const std::string_view payload = m.payload();
+  const InputRecord in{payload, payload.size(), m.key(),
+                       SourcePosition{static_cast<uint64_t>(m.offset()),
+                                      static_cast<uint32_t>(m.partition()),
+                                      static_cast<uint64_t>(m.offset())}};
+  Transaction tx;
+  if (Status s = step_.Process(d, in, out, &tx, verdict); !s.ok()) return s;
+  if (*verdict == Verdict::kUnavailable) {
+    return Status::Error(fmt::format("{} [{}] offset {}: schema registry unavailable: {}",
+                                     m.topic(), m.partition(), m.offset(), step_.reason()));
+  }
+  if (*verdict != Verdict::kValid) return Status::Ok();
+  max_time_ = std::max(max_time_, tx.time_ms);
+  key_.clear();
+  AppendGroupKey(group_by_, step_.GroupKey(tx), &key_);
+  entry_.clear();
+  EncodeRepartitionRecord(static_cast<uint32_t>(m.partition()), m.offset(), tx, &entry_);
+  const auto r = PartitionForKey(key_, static_cast<uint32_t>(out.windows_partitions()));
+  return out.ToFrame(static_cast<int32_t>(r), entry_);
+}
+
+Status SourceTask::Commit(TaskOutput& out, const std::string& fingerprint) {
+  const bool news = max_time_ != kNoWatermark || at_end_;
+  if (news && (!marked_ || max_time_ != marked_time_ || at_end_ != marked_end_)) {
+    entry_.clear();
+    EncodeRepartitionMarker(static_cast<uint32_t>(partition_), max_time_, at_end_, &entry_);
+    for (int32_t r = 0; r < out.windows_partitions(); ++r) {
+      if (Status s = out.ToFrame(r, entry_); !s.ok()) return s;
+    }
+    if (max_time_ != marked_time_) {
+      std::string v;
+      PutI64(&v, max_time_);
+      if (Status s = out.Checkpoint(partition_, "p", v); !s.ok()) return s;
+    }
+    marked_ = true;
+    marked_time_ = max_time_;
+    marked_end_ = at_end_;
+  }
+  for (uint32_t user : step_.rules().TakeDirtyUsers()) {
+    std::string v;
+    step_.rules().ExportUser(user, &v);
+    if (Status s = out.Checkpoint(partition_, UserKey(user), v); !s.ok()) return s;
+  }
+  if (fingerprinted_) return Status::Ok();
+  fingerprinted_ = true;
+  return out.Checkpoint(partition_, "m", fingerprint);
+}
+
+void SourceTask::Restore(const TaskState& kv) {
+  for (const auto& [key, value] : kv) {
+    if (key == "p") max_time_ = GetI64(value, 0);
+    if (key[0] == 'u') {
+      step_.rules().ImportUser(static_cast<uint32_t>(std::stoul(key.substr(1))), value);
+    }
+  }
+  (void)step_.rules().TakeDirtyUsers();
+  fingerprinted_ = !kv.empty();
+}
+
+// ---- Stage B ----------------------------------------------------------------------------
+
+WindowTask::WindowTask(int32_t partition, const AggregateConfig& c, int sources,
+                       PipelineStats* stats)
+    : partition_(partition),
+      c_(c),
+      step_(c.engine, c.encoding, stats, /*track_changes=*/true),
+      source_max_(static_cast<size_t>(sources), kNoWatermark),
+      source_end_(static_cast<size_t>(sources), 0) {}
+
+int32_t WindowTask::changelog_partition() const {
+  return static_cast<int32_t>(source_max_.size()) + partition_;
+}
+
+int64_t WindowTask::Watermark() const {
+  int64_t wm = INT64_MAX;
+  bool any = false;
+  for (size_t s = 0; s < source_max_.size(); ++s) {
+    if (source_max_[s] == kNoWatermark) {
+      if (!source_end_[s]) return kNoWatermark;
+      continue;
+    }
+    any = true;
+    wm = std::min(wm, source_max_[s] - c_.engine.lateness_ms);
+  }
+  return any ? wm : kNoWatermark;
+}
+
+bool WindowTask::AllSourcesEnded() const {
+  return std::all_of(source_end_.begin(), source_end_.end(), [](uint8_t e) { return e != 0; });
+}
+
+Status WindowTask::ProcessFrame(const kafka::Message& m, Decoder& binary, TaskOutput& out) {
+  at_eof_ = false;
+  Status st;
+  const bool well_formed = ForEachInFrame(m.payload(), [&](std::string_view entry) {
+    RepartitionMessage r;
+    if (!DecodeRepartition(entry, &binary, &r) || r.source_partition >= source_max_.size()) {
+      return false;
+    }
+    st = Process(r, out);
+    return st.ok();
+  });
+  if (!st.ok()) return st;
+  if (!well_formed) {
+    return Status::Error(fmt::format("{} [{}] at offset {}: not a spate repartition frame",
+                                     m.topic(), m.partition(), m.offset()));
+  }
+  return Status::Ok();
+}
+
+// One record for the windows, or a marker.
+Status WindowTask::Process(const RepartitionMessage& r, TaskOutput& out) {
+  if (r.kind == RepartitionMessage::Kind::kMarker) {
+    source_max_[r.source_partition] = std::max(source_max_[r.source_partition], r.value);
+    source_end_[r.source_partition] = r.at_end;
+    dirty_sources_.insert(r.source_partition);
+    return Status::Ok();
+  }
+  const SourcePosition pos{static_cast<uint64_t>(r.value), r.source_partition,
+                           static_cast<uint64_t>(r.value)};
+  return step_.Add(r.tx, pos, watermark_, out);
+}
+
+Status WindowTask::Commit(TaskOutput& out, const std::string& fingerprint) {
+  const int32_t cp = changelog_partition();
+  for (uint32_t s : dirty_sources_) {
+    value_.clear();
+    PutI64(&value_, source_max_[s]);
+    PutI64(&value_, source_end_[s]);
+    if (Status st = out.Checkpoint(cp, SourceKey(s), value_); !st.ok()) return st;
+  }
+  dirty_sources_.clear();
+  watermark_ = Watermark();
+  // A closed window's state is gone from the changelog too.
+  auto closed = [&](int64_t start, uint32_t key) { return out.Tombstone(cp, WindowKey(start, key)); };
+  Status st;
+  if (c_.exit_at_end && !final_emitted_ && at_eof_ && AllSourcesEnded()) {
+    st = step_.CloseAll(out, closed);
+    final_emitted_ = true;
+  } else {
+    st = step_.CloseUpTo(watermark_, out, closed);
+  }
+  if (!st.ok()) return st;
+  const bool changes_mode = c_.engine.emit == EmitMode::kChanges;
+  st = step_.DrainWindowChanges(changes_mode, out,
+                                [&](int64_t start, uint32_t key, const WindowAgg& a) {
+                                  value_.clear();
+                                  for (int64_t x : {a.count, a.sum_cents, a.min_cents, a.max_cents,
+                                                    a.purchases, a.refunds}) {
+                                    PutI64(&value_, x);
+                                  }
+                                  return out.Checkpoint(cp, WindowKey(start, key), value_);
+                                });
+  if (!st.ok()) return st;
+  // Totals in update mode, as the reference job: every key the batch changed.
+  st = step_.DrainTotalChanges(true, out, [&](uint32_t key, const TotalsStore::Total& t) {
+    value_.clear();
+    PutI64(&value_, t.count);
+    PutI64(&value_, t.sum_cents);
+    return out.Checkpoint(cp, TotalKey(key), value_);
+  });
+  if (!st.ok()) return st;
+  if (fingerprinted_) return Status::Ok();
+  fingerprinted_ = true;
+  return out.Checkpoint(cp, "m", fingerprint);
+}
+
+void WindowTask::Restore(const TaskState& kv) {
+  for (const auto& [key, value] : kv) {
+    switch (key[0]) {
+      case 's': {
+        const size_t s = std::stoul(key.substr(1));
+        if (s < source_max_.size()) {
+          source_max_[s] = GetI64(value, 0);
+          source_end_[s] = GetI64(value, 1) != 0;
+        }
+        break;
+      }
+      case 'w': {
+        int64_t start;
+        uint32_t group_key;
+        ParseWindowKey(key, &start, &group_key);
+        step_.RestoreWindow(start, group_key,
+                            WindowAgg{GetI64(value, 0), GetI64(value, 1), GetI64(value, 2),
+                                      GetI64(value, 3), GetI64(value, 4), GetI64(value, 5)});
+        break;
+      }
+      case 't':
+        step_.RestoreTotal(static_cast<uint32_t>(std::stoul(key.substr(1))), GetI64(value, 0),
+                           GetI64(value, 1));
+        break;
+      default:
+        break;
+    }
+  }
+  step_.ForgetChanges();
+  watermark_ = Watermark();
+  fingerprinted_ = !kv.empty();
+}
+
+}  // namespace spate

@@ -1,0 +1,132 @@
+#pragma once
+// The Kafka runner's tasks. A task is the engine's step for one partition, with the state that
+// lets another process take it over: what it must checkpoint to the changelog at the end of
+// every batch, and how it is rebuilt from there (changelog.h).
+//   SourceTask, one per input partition: the source step (decode, dead letters, anomaly
+//     rules; the input is keyed by userId, so a user's records are all in one partition, in
+//     order); valid records go on to the repartition topic, keyed by group key, and after each
+//     batch a watermark marker to every repartition partition.
+//   WindowTask, one per repartition partition: the window step for the group keys hashed to
+//     it. Its watermark is the minimum over the source partitions' markers; a source without
+//     a marker holds it back unless it is known to be empty.
+// Everything a task sends goes through TaskOutput, into the open transaction.
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/codec.h"
+#include "kafka/message.h"
+#include "kafka/txn_producer.h"
+#include "runner/kafka/aggregator.h"
+#include "runner/kafka/changelog.h"
+#include "runner/kafka/repartition.h"
+#include "stream/source_step.h"
+#include "stream/watermark.h"
+#include "stream/window_step.h"
+
+namespace spate {
+
+// Where the tasks' records go: the engine's outputs to their topics, the repartition frames
+// and the changelog entries, all through the transactional producer of the open batch.
+class TaskOutput final : public StepOutput {
+ public:
+  TaskOutput(const AggregateConfig& c, int windows_partitions);
+
+  // The producer of the open transaction (replaced after a fatal error).
+  void set_producer(kafka::TxnProducer* p) { producer_ = p; }
+
+  // An engine output record, to its topic.
+  Status Emit(const Emitted& e) override;
+  // A changelog entry for a task's partition, or its tombstone.
+  Status Checkpoint(int32_t partition, std::string_view key, std::string_view value);
+  Status Tombstone(int32_t partition, std::string_view key);
+  // Adds an entry to repartition partition r's frame; a full frame is sent.
+  Status ToFrame(int32_t r, std::string_view entry);
+  // Sends every frame that has entries (end of batch); Clear() drops them (a rewind).
+  Status SendFrames();
+  void ClearFrames();
+
+  int windows_partitions() const { return static_cast<int>(frames_.size()); }
+  const std::string& repartition_topic() const { return repartition_; }
+  const std::string& changelog_topic() const { return changelog_; }
+
+ private:
+  Status SendFrame(int32_t r);
+
+  const AggregateConfig& c_;
+  const std::string repartition_, changelog_;
+  kafka::TxnProducer* producer_ = nullptr;
+  std::vector<std::string> frames_;  // per repartition partition, not yet sent
+};
+
+class SourceTask {
+ public:
+  SourceTask(int32_t partition, const AggregateConfig& c, PipelineStats* stats);
+
+  // Stage A for one input record. kUnavailable (a schema registry that did not answer) comes
+  // back as an error with *verdict set: the batch must be done again.
+  Status Process(const kafka::Message& m, Decoder& d, TaskOutput& out, Verdict* verdict);
+  // The partition was read to its end.
+  void ReadToEnd() { at_end_ = true; }
+  // End of batch: a marker for the window tasks if there is news, the rule state changed.
+  Status Commit(TaskOutput& out, const std::string& fingerprint);
+  // Rebuilds the task from its changelog entries.
+  void Restore(const TaskState& kv);
+
+  // Read to its end, and the window tasks were told so.
+  bool Finished() const { return at_end_ && marked_ && marked_end_; }
+
+ private:
+  const int32_t partition_;
+  const GroupBy group_by_;
+  SourceStep step_;
+  int64_t max_time_ = kNoWatermark;  // largest event time read
+  bool at_end_ = false;              // read to its end since its last record
+  bool marked_ = false;              // a marker with the values below was sent
+  int64_t marked_time_ = kNoWatermark;
+  bool marked_end_ = false;
+  bool fingerprinted_ = false;
+  std::string entry_, key_;
+};
+
+class WindowTask {
+ public:
+  WindowTask(int32_t partition, const AggregateConfig& c, int sources, PipelineStats* stats);
+
+  // Stage B for one message (a frame) of the repartition topic.
+  Status ProcessFrame(const kafka::Message& m, Decoder& binary, TaskOutput& out);
+  // The partition was read to its end.
+  void ReadToEnd() { at_eof_ = true; }
+  // End of batch: moves the watermark, emits what closed (everything, once the input is
+  // exhausted under -e), and checkpoints the changes.
+  Status Commit(TaskOutput& out, const std::string& fingerprint);
+  // Rebuilds the task from its changelog entries.
+  void Restore(const TaskState& kv);
+
+  bool Finished() const { return final_emitted_; }
+  int64_t watermark() const { return watermark_; }
+  size_t open_windows() const { return step_.open_windows(); }
+
+ private:
+  int64_t Watermark() const;
+  bool AllSourcesEnded() const;
+  Status Process(const RepartitionMessage& r, TaskOutput& out);
+  int32_t changelog_partition() const;
+
+  const int32_t partition_;
+  const AggregateConfig& c_;
+  WindowStep step_;
+  std::vector<int64_t> source_max_;
+  std::vector<uint8_t> source_end_;
+  std::set<uint32_t> dirty_sources_;  // markers to checkpoint
+  int64_t watermark_ = kNoWatermark;
+  bool at_eof_ = false;  // read to its end since its last message
+  bool final_emitted_ = false;
+  bool fingerprinted_ = false;
+  std::string value_;
+};
+
+}  // namespace spate

@@ -1,0 +1,54 @@
+#pragma once
+// The engine's Prometheus series: records received / sent / dropped per component (generator,
+// decoder, engine), dead letters by error, anomalies by rule, late records, windows emitted,
+// the watermark and the processing latency (docs/metrics.md). Workers and tasks count in
+// PipelineStats; Publish() adds the deltas once per batch, from the runner's thread.
+
+#include <array>
+#include <chrono>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include "stream/stats.h"
+
+namespace spate {
+
+class PipelineMetrics {
+ public:
+  explicit PipelineMetrics(prometheus::Registry& registry) { Init(registry); }
+
+  // Adds the difference between `now` and the last published totals.
+  void Publish(const PipelineStats& now);
+  void SetWatermark(int64_t watermark_ms, size_t open_windows);
+  void ObserveLatency(std::chrono::steady_clock::duration d);
+
+
+ private:
+  void Init(prometheus::Registry& reg);
+
+  PipelineStats published_;
+
+  prometheus::Counter* gen_sent_ = nullptr;
+  prometheus::Counter* gen_bytes_ = nullptr;
+  prometheus::Counter* decoder_received_ = nullptr;
+  prometheus::Counter* decoder_sent_ = nullptr;
+  prometheus::Counter* engine_received_ = nullptr;
+  prometheus::Counter* engine_sent_ = nullptr;
+  prometheus::Counter* engine_dropped_late_ = nullptr;
+  std::array<prometheus::Counter*, kDecodeErrorCount> decoder_dropped_{};
+  std::array<prometheus::Counter*, kDecodeErrorCount> decoder_errors_{};
+  std::array<prometheus::Counter*, kDecodeErrorCount> dead_letters_{};
+  std::array<prometheus::Counter*, kRuleCount> anomalies_{};
+  prometheus::Counter* late_ = nullptr;
+  prometheus::Counter* partially_late_ = nullptr;
+  prometheus::Counter* windows_emitted_ = nullptr;
+  prometheus::Gauge* watermark_lag_ = nullptr;
+  prometheus::Gauge* watermark_ = nullptr;
+  prometheus::Gauge* open_windows_ = nullptr;
+  prometheus::Histogram* latency_ = nullptr;
+};
+
+}  // namespace spate

@@ -1,0 +1,55 @@
+#include "stream/source_step.h"
+
+namespace spate {
+
+SourceStep::SourceStep(const EngineConfig& e, const OutputEncoding& enc, PipelineStats* stats)
+    : rule_config_(e.rules),
+      group_by_(e.group_by),
+      enc_(enc),
+      stats_(stats),
+      rules_(e.rules, e.lateness_ms) {}
+
+Status SourceStep::Process(Decoder& d, const InputRecord& in, StepOutput& out, Transaction* tx,
+                           Verdict* verdict) {
+  ++stats_->decoded;
+  const DecodeError err = d.Decode(in.payload, in.readable, tx, &reason_);
+  if (err == DecodeError::kSchemaUnavailable) {
+    // Dead-lettering it would be wrong, skipping it would lose it: the caller reads it again.
+    *verdict = Verdict::kUnavailable;
+    return Status::Ok();
+  }
+  if (err != DecodeError::kNone) {
+    *verdict = Verdict::kDeadLetter;
+    ++stats_->dead_letters;
+    ++stats_->dead_letters_by_error[static_cast<size_t>(err)];
+    record_.clear();
+    AppendDeadLetterLine(in.pos, err, reason_, in.key, in.payload, &record_);
+    record_.pop_back();  // the newline
+    return out.Emit({Output::kDeadLetters, in.pos.sequence, 0, in.key, record_});
+  }
+  *verdict = Verdict::kValid;
+  ++stats_->valid;
+  anomalies_.clear();
+  rules_.Check(*tx, in.pos.sequence, &anomalies_);
+  for (const Anomaly& a : anomalies_) {
+    if (Status s = EmitAnomaly(a, out); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status SourceStep::EmitAnomaly(const Anomaly& a, StepOutput& out) {
+  ++stats_->anomalies;
+  ++stats_->anomalies_by_rule[static_cast<size_t>(a.rule)];
+  record_.clear();
+  if (enc_.anomaly_schema_id == 0) {
+    AppendAnomalyLine(a, rule_config_, &record_);
+    record_.pop_back();
+  } else {
+    AppendAnomalyAvro(a, rule_config_, enc_.anomaly_schema_id, &record_);
+  }
+  key_.resize(24);
+  key_.resize(FormatId(key_.data(), kUserPrefix, a.tx.user));
+  return out.Emit({Output::kAnomalies, a.sequence, static_cast<uint64_t>(a.rule), key_, record_});
+}
+
+}  // namespace spate
