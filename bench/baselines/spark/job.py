@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The reference design's Spark Structured Streaming job, as a measured baseline for spate.
 
-Written fresh from the description in ../shared/seed/reference-implementation.md, with the two
+Written fresh from the reference design's description of its Spark job, with the two
 record corrections of docs/semantics.md: amount is exact (DecimalType(12,2)) and transactionTime
 is epoch milliseconds (the reference divided seconds by 1000).
 
