@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: installs what is missing, builds (warnings as errors under CI=true), runs the whole
-# ctest suite, then builds again with AddressSanitizer + UndefinedBehaviorSanitizer and runs
-# the unit tests there. Extra arguments go to the first ctest run (e.g. -L unit, -R property).
+# ctest suite (the sources' format and layering among it, label build), then builds again with
+# AddressSanitizer + UndefinedBehaviorSanitizer and runs the unit tests there. Extra arguments
+# go to the first ctest run (e.g. -L unit, -R property).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh

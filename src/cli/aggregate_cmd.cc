@@ -1,6 +1,7 @@
 // `spate aggregate`: consume, decode, run the engine, write results to Kafka, exactly once.
 
-#include <cstdio>
+#include <fmt/format.h>
+
 #include <tuple>
 
 #include "cli/commands.h"
@@ -88,7 +89,7 @@ class AggregateCommand final : public Command {
     if (c_.instance.empty()) return UsageError("--instance: must not be empty");
     Status cs = BuildClientConfig(kafka_flags_, {}, &c_.client);
     if (!cs.ok()) return cs.message() == "list" ? 0 : UsageError(cs.message());
-    kafka::WarnIfUnsupported(c_.client, "aggregate");  // Kafka 4.x with librdkafka < 2.11.1
+    kafka::WarnIfUnsupported(c_.client);  // Kafka 4.x with librdkafka < 2.11.1
     if (engine_flags_.wire.has_registry() && c_.wire.format == WireFormat::kAvro) {
       // The expected id: schemas/transaction.avsc under <input>-value, registered if absent
       // (an aggregator may start before its first producer). Other ids are asked by id.
@@ -96,8 +97,7 @@ class AggregateCommand final : public Command {
       auto resolver = registry::SchemaResolver::Create(ro);
       if (!resolver.ok()) return RuntimeError("--schema-registry: " + resolver.status().message());
       std::shared_ptr<registry::SchemaResolver> r = resolver.value();
-      std::fprintf(stderr, "spate aggregate: expecting schema id %u (subject %s)\n",
-                   r->transaction_id(), ro.subject.c_str());
+      Log().info("expecting schema id {} (subject {})", r->transaction_id(), ro.subject);
       c_.new_decoder = [r] { return registry::NewRegistryDecoder(r); };
     }
     if (output_format_ == "avro") {
@@ -118,42 +118,32 @@ class AggregateCommand final : public Command {
 
     auto server = MetricsServer::Start(report_.metrics_addr);
     if (!server.ok()) return RuntimeError(server.status().message());
-    AnnounceMetrics("aggregate", report_.metrics_addr, *server.value());
+    AnnounceMetrics(report_.metrics_addr, *server.value());
     InstallStopSignals();
     EngineHooks hooks;
     hooks.metrics = &server.value()->registry();
     hooks.stop = [] { return StopRequested(); };
     if (report_.show_progress()) {
       hooks.progress = [](const ProgressSnapshot& s) {
-        std::fprintf(stderr, "%s\n", ProgressLine(s).c_str());
+        Log().info("{}", ProgressLine(s));
       };
     }
     auto r = RunAggregate(c_, hooks);
     if (!r.ok()) return RuntimeError(r.status().message());
     const AggregateSummary& s = r.value();
-    std::fprintf(stderr,
-                 "spate aggregate: %s; %llu transactions, %llu state entries restored, %llu "
-                 "rewinds\n",
-                 SummaryLine(s.stats, s.elapsed_seconds).c_str(), static_cast<unsigned long long>(s.transactions),
-                 static_cast<unsigned long long>(s.restored_entries),
-                 static_cast<unsigned long long>(s.rewinds));
+    Log().info("{}; {} transactions, {} state entries restored, {} rewinds",
+               SummaryLine(s.stats, s.elapsed_seconds), s.transactions, s.restored_entries,
+               s.rewinds);
     if (report_.json) {
       const PipelineStats& t = s.stats;
-      std::printf(
-          "{\"records\":%llu,\"valid\":%llu,\"deadLetters\":%llu,\"aggregated\":%llu,\"late\":%llu,"
-          "\"windowsEmitted\":%llu,\"totalsEmitted\":%llu,\"anomalies\":%llu,\"transactions\":%llu,"
-          "\"restoredEntries\":%llu,\"rewinds\":%llu,\"inputPartitions\":%zu,"
-          "\"windowPartitions\":%zu,\"elapsedSeconds\":%.3f}\n",
-          static_cast<unsigned long long>(t.records), static_cast<unsigned long long>(t.valid),
-          static_cast<unsigned long long>(t.dead_letters),
-          static_cast<unsigned long long>(t.aggregated), static_cast<unsigned long long>(t.late),
-          static_cast<unsigned long long>(t.windows_emitted),
-          static_cast<unsigned long long>(t.totals_emitted),
-          static_cast<unsigned long long>(t.anomalies),
-          static_cast<unsigned long long>(s.transactions),
-          static_cast<unsigned long long>(s.restored_entries),
-          static_cast<unsigned long long>(s.rewinds), s.held_inputs.size(), s.held_windows.size(),
-          s.elapsed_seconds);
+      fmt::print(R"({{"records":{},"valid":{},"deadLetters":{},"aggregated":{},"late":{},)"
+                 R"("windowsEmitted":{},"totalsEmitted":{},"anomalies":{},"transactions":{},)"
+                 R"("restoredEntries":{},"rewinds":{},"inputPartitions":{},"windowPartitions":{},)"
+                 R"("elapsedSeconds":{:.3f}}})"
+                 "\n",
+                 t.records, t.valid, t.dead_letters, t.aggregated, t.late, t.windows_emitted,
+                 t.totals_emitted, t.anomalies, s.transactions, s.restored_entries, s.rewinds,
+                 s.held_inputs.size(), s.held_windows.size(), s.elapsed_seconds);
     }
     return 0;
   }

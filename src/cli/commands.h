@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include "obs/log.h"
+
 namespace spate {
 class MetricsServer;
 }
@@ -23,6 +25,10 @@ class Command {
   CLI::App* app_ = nullptr;
 };
 
+// The command line's logger: what a command says on stderr besides its data. Lines read
+// "spate <command>: ..." (obs/log.h).
+inline spdlog::logger& Log() { return Logger("cli"); }
+
 std::unique_ptr<Command> NewGenCommand(CLI::App* parent);
 std::unique_ptr<Command> NewRunCommand(CLI::App* parent);
 std::unique_ptr<Command> NewProduceCommand(CLI::App* parent);
@@ -32,15 +38,15 @@ std::unique_ptr<Command> NewRegistryCommand(CLI::App* parent);
 std::unique_ptr<Command> NewIndexCommand(CLI::App* parent);
 
 // "spate <cmd>: metrics on http://127.0.0.1:9464/metrics" on stderr when metrics are served.
-void AnnounceMetrics(const char* cmd, const std::string& addr, const MetricsServer& server);
+void AnnounceMetrics(const std::string& addr, const MetricsServer& server);
 
 // SIGINT and SIGTERM end the input gracefully: commands poll StopRequested() between chunks.
 void InstallStopSignals();
 bool StopRequested();
 
-// Prints "spate: error: <message>" to stderr; returns the exit code for usage errors (2).
+// Logs "spate <cmd>: error: <message>"; returns the exit code for usage errors (2).
 int UsageError(const std::string& message);
-// Prints "spate: error: <message>" to stderr; returns the exit code for runtime failures (1).
+// Logs "spate <cmd>: error: <message>"; returns the exit code for runtime failures (1).
 int RuntimeError(const std::string& message);
 
 }  // namespace spate::cli

@@ -83,10 +83,10 @@ class ConsumeCommand final : public Command {
     }
     Status cs = BuildClientConfig(kafka_flags_, defaults, &conf);
     if (!cs.ok()) return cs.message() == "list" ? 0 : UsageError(cs.message());
-    kafka::WarnIfUnsupported(conf, "consume");  // Kafka 4.x with librdkafka < 2.11.1
+    kafka::WarnIfUnsupported(conf);  // Kafka 4.x with librdkafka < 2.11.1
     auto server = MetricsServer::Start(metrics_addr_);
     if (!server.ok()) return RuntimeError(server.status().message());
-    AnnounceMetrics("consume", metrics_addr_, *server.value());
+    AnnounceMetrics(metrics_addr_, *server.value());
     kafka::StatsExporter exporter(server.value()->registry(), "consumer");
     auto consumer = kafka::Consumer::Create(conf, metrics_addr_.empty() ? nullptr : &exporter);
     if (!consumer.ok()) return RuntimeError(consumer.status().message());
@@ -111,7 +111,7 @@ class ConsumeCommand final : public Command {
         continue;
       }
       if (m.err()) {
-        std::fprintf(stderr, "spate consume: %s\n", kafka::ErrorText(m.err()).c_str());
+        Log().warn("{}", kafka::ErrorText(m.err()));
         if (m.err() == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
             m.err() == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
           return RuntimeError("cannot consume " + topic_);
@@ -128,9 +128,8 @@ class ConsumeCommand final : public Command {
           e = DecodeGeneric(*resolver, value, &decoded, &reason);
         if (e == DecodeError::kSchemaUnavailable) return RuntimeError(reason);
         if (e != DecodeError::kNone) {
-          std::fprintf(stderr, "spate consume: %s [%d] offset %lld: %s: %s\n", topic_.c_str(),
-                       m.partition(), static_cast<long long>(m.offset()),
-                       std::string(DecodeErrorName(e)).c_str(), reason.c_str());
+          Log().warn("{} [{}] offset {}: {}: {}", topic_, m.partition(), m.offset(),
+                     DecodeErrorName(e), reason);
           ++errors;
           continue;
         }
@@ -157,8 +156,7 @@ class ConsumeCommand final : public Command {
       ++printed;
     }
     std::fflush(stdout);
-    std::fprintf(stderr, "spate consume: %llu records from %s\n",
-                 static_cast<unsigned long long>(printed), topic_.c_str());
+    Log().info("{} records from {}", printed, topic_);
     return errors > 0 ? 1 : 0;
   }
 

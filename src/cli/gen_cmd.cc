@@ -41,7 +41,7 @@ class GenCommand final : public Command {
     // No topic here: the subject is --subject, or that of spate produce's default topic.
     bool usage = false;
     if (Status s =
-            RegisterWriterSchema(format_, "financial_transactions", "gen", &src.wire, &usage);
+            RegisterWriterSchema(format_, "financial_transactions", &src.wire, &usage);
         !s.ok()) {
       return usage ? UsageError(s.message()) : RuntimeError(s.message());
     }
@@ -96,9 +96,9 @@ class GenCommand final : public Command {
     if (inj && std::fclose(inj) != 0) return RuntimeError("cannot write " + injected_);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (StderrIsTerminal() || out != stdout) {
-      std::fprintf(stderr, "spate gen: %llu records, %.1f MB in %.2f s (%.0f rec/s)\n",
-                   static_cast<unsigned long long>(records), static_cast<double>(bytes) / 1e6, secs,
-                   static_cast<double>(records) / (secs > 0 ? secs : 1e-9));
+      Log().info("{} records, {:.1f} MB in {:.2f} s ({:.0f} rec/s)", records,
+                 static_cast<double>(bytes) / 1e6, secs,
+                 static_cast<double>(records) / (secs > 0 ? secs : 1e-9));
     }
     return 0;
   }

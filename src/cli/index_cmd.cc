@@ -15,6 +15,7 @@
 #include "kafka/broker_version.h"
 #include "obs/metrics_server.h"
 #include "registry/client/schema_resolver.h"
+#include "sinks/elasticsearch/cluster.h"
 #include "sinks/elasticsearch/sink.h"
 
 namespace spate::cli {
@@ -151,8 +152,7 @@ class IndexCommand final : public Command {
             return Status::Error(
                 fmt::format("schema registry unavailable for id {}: {}", id, res.why));
           }
-          std::fprintf(stderr, "spate index: schema registry unavailable (%s); waiting\n",
-                       res.why.c_str());
+          Log().warn("schema registry unavailable ({}); waiting", res.why);
           std::this_thread::sleep_for(std::chrono::seconds(5));
           continue;
         }
@@ -172,9 +172,9 @@ class IndexCommand final : public Command {
     if (c_.index.empty()) return UsageError("--index: must not be empty");
     if (print_template_) {
       // The body on stdout (to pipe into curl), the name spate would PUT it under on stderr.
-      std::printf("%s\n", es::IndexTemplateBody(es::IndexPattern(c_.index)).c_str());
-      std::fprintf(stderr, "spate index: the template spate installs as /_index_template/%s\n",
-                   es::IndexTemplateName(c_.index).c_str());
+      fmt::print("{}\n", es::IndexTemplateBody(es::IndexPattern(c_.index)));
+      Log().info("the template spate installs as /_index_template/{}",
+                 es::IndexTemplateName(c_.index));
       return 0;
     }
     auto ms = [](const std::string& opt, const std::string& v, int64_t lo, int64_t* out) -> Status {
@@ -206,50 +206,37 @@ class IndexCommand final : public Command {
                                   &c_.producer);
     if (!ps.ok()) return UsageError(ps.message());
     c_.producer = c_.producer.For(kafka::ClientConfig::Role::kProducer);
-    kafka::WarnIfUnsupported(c_.consumer, "index");  // Kafka 4.x with librdkafka < 2.11.1
+    kafka::WarnIfUnsupported(c_.consumer);  // Kafka 4.x with librdkafka < 2.11.1
 
     auto server = MetricsServer::Start(report_.metrics_addr);
     if (!server.ok()) return RuntimeError(server.status().message());
-    AnnounceMetrics("index", report_.metrics_addr, *server.value());
+    AnnounceMetrics(report_.metrics_addr, *server.value());
     InstallStopSignals();
     es::IndexHooks hooks;
     hooks.metrics = &server.value()->registry();
     hooks.stop = [] { return StopRequested(); };
     if (report_.show_progress()) {
       hooks.progress = [](const es::SinkSummary& s) {
-        std::fprintf(stderr,
-                     "spate index: %llu received, %llu indexed, %llu dead letters, %llu retries, "
-                     "%.0f docs/s\n",
-                     static_cast<unsigned long long>(s.received),
-                     static_cast<unsigned long long>(s.indexed),
-                     static_cast<unsigned long long>(s.dead_letters),
-                     static_cast<unsigned long long>(s.retries),
-                     s.elapsed_seconds > 0 ? s.indexed / s.elapsed_seconds : 0.0);
+        Log().info("{} received, {} indexed, {} dead letters, {} retries, {:.0f} docs/s",
+                   s.received, s.indexed, s.dead_letters, s.retries,
+                   s.elapsed_seconds > 0 ? s.indexed / s.elapsed_seconds : 0.0);
       };
     }
     auto r = es::RunIndexSink(c_, hooks);
     if (!r.ok()) return RuntimeError(r.status().message());
     const es::SinkSummary& s = r.value();
     double rate = s.elapsed_seconds > 0 ? (s.indexed + s.superseded) / s.elapsed_seconds : 0;
-    std::fprintf(
-        stderr,
-        "spate index: %s: %llu records, %llu indexed, %llu already there (newer or "
-        "same version), %llu dead letters, %llu retried, %llu requests, %.2f s, "
-        "%.0f docs/s\n",
-        s.server.c_str(), static_cast<unsigned long long>(s.received),
-        static_cast<unsigned long long>(s.indexed), static_cast<unsigned long long>(s.superseded),
-        static_cast<unsigned long long>(s.dead_letters), static_cast<unsigned long long>(s.retries),
-        static_cast<unsigned long long>(s.requests), s.elapsed_seconds, rate);
+    Log().info(
+        "{}: {} records, {} indexed, {} already there (newer or same version), {} dead letters, "
+        "{} retried, {} requests, {:.2f} s, {:.0f} docs/s",
+        s.server, s.received, s.indexed, s.superseded, s.dead_letters, s.retries, s.requests,
+        s.elapsed_seconds, rate);
     if (report_.json) {
-      std::printf(
-          "{\"server\":\"%s\",\"records\":%llu,\"indexed\":%llu,\"superseded\":%llu,"
-          "\"deadLetters\":%llu,\"retries\":%llu,\"requests\":%llu,\"elapsedSeconds\":%.3f,"
-          "\"docsPerSecond\":%.1f}\n",
-          s.server.c_str(), static_cast<unsigned long long>(s.received),
-          static_cast<unsigned long long>(s.indexed), static_cast<unsigned long long>(s.superseded),
-          static_cast<unsigned long long>(s.dead_letters),
-          static_cast<unsigned long long>(s.retries), static_cast<unsigned long long>(s.requests),
-          s.elapsed_seconds, rate);
+      fmt::print(R"({{"server":"{}","records":{},"indexed":{},"superseded":{},"deadLetters":{},)"
+                 R"("retries":{},"requests":{},"elapsedSeconds":{:.3f},"docsPerSecond":{:.1f}}})"
+                 "\n",
+                 s.server, s.received, s.indexed, s.superseded, s.dead_letters, s.retries,
+                 s.requests, s.elapsed_seconds, rate);
     }
     return 0;
   }

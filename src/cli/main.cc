@@ -3,11 +3,11 @@
 #include <CLI/CLI.hpp>
 
 #include <csignal>
-#include <cstdio>
 #include <exception>
 #include <vector>
 
 #include "cli/commands.h"
+#include "obs/log.h"
 #include "obs/metrics_server.h"
 
 namespace spate::cli {
@@ -24,18 +24,17 @@ void InstallStopSignals() {
 bool StopRequested() { return g_stop != 0; }
 
 int UsageError(const std::string& message) {
-  std::fprintf(stderr, "spate: error: %s\n", message.c_str());
+  Log().error("{}", message);
   return 2;
 }
 
-void AnnounceMetrics(const char* cmd, const std::string& addr, const MetricsServer& server) {
+void AnnounceMetrics(const std::string& addr, const MetricsServer& server) {
   if (addr.empty()) return;
-  std::fprintf(stderr, "spate %s: metrics on http://%s:%d/metrics\n", cmd,
-               addr.substr(0, addr.rfind(':')).c_str(), server.port());
+  Log().info("metrics on http://{}:{}/metrics", addr.substr(0, addr.rfind(':')), server.port());
 }
 
 int RuntimeError(const std::string& message) {
-  std::fprintf(stderr, "spate: error: %s\n", message.c_str());
+  Log().error("{}", message);
   return 1;
 }
 
@@ -76,7 +75,9 @@ int main(int argc, char** argv) {
   }
   try {
     for (auto& c : commands) {
-      if (c->app()->parsed()) return c->Run();
+      if (!c->app()->parsed()) continue;
+      spate::SetLogCommand(c->app()->get_name());
+      return c->Run();
     }
   } catch (const std::exception& e) {
     return spate::cli::RuntimeError(e.what());

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "cli/commands.h"
 #include "core/avro_schema.h"
 #include "core/duration.h"
 #include "obs/progress.h"
@@ -175,7 +176,7 @@ Status ToRegistryOptions(const FormatFlags& f, const std::string& topic,
   return Status::Ok();
 }
 
-Status RegisterWriterSchema(const FormatFlags& f, const std::string& topic, const char* command,
+Status RegisterWriterSchema(const FormatFlags& f, const std::string& topic,
                             WireSpec* wire, bool* usage) {
   registry::ClientOptions options;
   std::string subject;
@@ -191,8 +192,7 @@ Status RegisterWriterSchema(const FormatFlags& f, const std::string& topic, cons
                          id.status().message());
   }
   wire->schema_id = static_cast<uint32_t>(id.value());
-  std::fprintf(stderr, "spate %s: schema id %d (subject %s)\n", command, id.value(),
-               subject.c_str());
+  Log().info("schema id {} (subject {})", id.value(), subject);
   return Status::Ok();
 }
 

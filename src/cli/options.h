@@ -84,7 +84,7 @@ Status ToRegistryOptions(const FormatFlags& f, const std::string& topic,
 // the subject of `topic` and puts the id into wire->schema_id (the same schema again gets the
 // same id, as Confluent's serializers do on first use); otherwise nothing. *usage tells a bad
 // option (exit 2) from a registry that refused or did not answer (exit 1).
-Status RegisterWriterSchema(const FormatFlags& f, const std::string& topic, const char* command,
+Status RegisterWriterSchema(const FormatFlags& f, const std::string& topic,
                             WireSpec* wire, bool* usage);
 
 // How a long-running command reports: --metrics-addr, --json, --progress / --no-progress.

@@ -50,7 +50,7 @@ class ProduceCommand final : public Command {
     }
     if (Status s = ToWireSpec(format_, &src.wire); !s.ok()) return UsageError(s.message());
     bool usage = false;
-    if (Status s = RegisterWriterSchema(format_, topic_, "produce", &src.wire, &usage); !s.ok()) {
+    if (Status s = RegisterWriterSchema(format_, topic_, &src.wire, &usage); !s.ok()) {
       return usage ? UsageError(s.message()) : RuntimeError(s.message());
     }
     src.batch_size = src.chunk_size =
@@ -72,10 +72,10 @@ class ProduceCommand final : public Command {
                                    {"queue.buffering.max.kbytes", "1048576"}},
                                   &conf);
     if (!cs.ok()) return cs.message() == "list" ? 0 : UsageError(cs.message());
-    kafka::WarnIfUnsupported(conf, "produce");  // Kafka 4.x with librdkafka < 2.11.1
+    kafka::WarnIfUnsupported(conf);  // Kafka 4.x with librdkafka < 2.11.1
     auto server = MetricsServer::Start(report_.metrics_addr);
     if (!server.ok()) return RuntimeError(server.status().message());
-    AnnounceMetrics("produce", report_.metrics_addr, *server.value());
+    AnnounceMetrics(report_.metrics_addr, *server.value());
     kafka::StatsExporter exporter(server.value()->registry(), "producer");
     auto producer = kafka::Producer::Create(conf, topic_, &exporter);
     if (!producer.ok()) return RuntimeError(producer.status().message());
@@ -110,12 +110,11 @@ class ProduceCommand final : public Command {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const auto& st = p.stats();
     std::string summary = Summary(st, secs, left);
-    std::fprintf(stderr, "spate produce: %s\n", summary.c_str());
+    Log().info("{}", summary);
     for (const auto& [err, n] : st.failures) {
-      std::fprintf(stderr, "spate produce: %llu record(s) failed: %s\n",
-                   static_cast<unsigned long long>(n), kafka::ErrorText(err).c_str());
+      Log().warn("{} record(s) failed: {}", n, kafka::ErrorText(err));
     }
-    if (report_.json) std::printf("%s\n", Json(st, secs, left).c_str());
+    if (report_.json) fmt::print("{}\n", Json(st, secs, left));
     if (!failed.ok()) return RuntimeError(failed.message());
     if (!p.fatal_error().empty()) return RuntimeError(p.fatal_error());
     if (left > 0) return RuntimeError(fmt::format("{} record(s) still unacknowledged after 60 s", left));
@@ -128,14 +127,12 @@ class ProduceCommand final : public Command {
                             double secs) {
     uint64_t n = now.sent - was.sent;
     // As kafka-producer-perf-test: the latency of the deliveries reported in this interval.
-    std::fprintf(stderr,
-                 "%llu records sent, %.1f records/sec (%.2f MB/sec), %.1f ms avg latency, %.1f ms "
-                 "max latency, %llu acked, %llu failed\n",
-                 static_cast<unsigned long long>(n), static_cast<double>(n) / secs,
-                 static_cast<double>(now.bytes - was.bytes) / secs / 1e6,
-                 now.interval_latency.mean_micros() / 1000.0,
-                 static_cast<double>(now.interval_latency.max_micros()) / 1000.0,
-                 static_cast<unsigned long long>(now.acked), static_cast<unsigned long long>(now.failed));
+    Log().info(
+        "{} records sent, {:.1f} records/sec ({:.2f} MB/sec), {:.1f} ms avg latency, {:.1f} ms "
+        "max latency, {} acked, {} failed",
+        n, static_cast<double>(n) / secs, static_cast<double>(now.bytes - was.bytes) / secs / 1e6,
+        now.interval_latency.mean_micros() / 1000.0,
+        static_cast<double>(now.interval_latency.max_micros()) / 1000.0, now.acked, now.failed);
   }
 
   static std::string Summary(const kafka::ProducerStats& s, double secs, int left) {

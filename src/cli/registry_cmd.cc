@@ -59,12 +59,12 @@ class RegistryCommand final : public Command {
     if (!reg.ok()) return RuntimeError(reg.status().message());
     auto server = registry::RegistryServer::Start(reg.value().get(), listen_, basic_auth_);
     if (!server.ok()) return RuntimeError(server.status().message());
-    std::fprintf(stderr, "spate registry: listening on http://%s:%d (store: %s)\n",
-                 server.value()->host().c_str(), server.value()->port(), described.c_str());
+    Log().info("listening on http://{}:{} (store: {})", server.value()->host(),
+               server.value()->port(), described);
     InstallStopSignals();
     while (!StopRequested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     server.value()->Stop();
-    std::fprintf(stderr, "spate registry: stopped\n");
+    Log().info("stopped");
     return 0;
   }
 

@@ -1,6 +1,7 @@
 // `spate run`: the whole pipeline embedded in one process, no services.
 
-#include <cstdio>
+#include <fmt/format.h>
+
 #include <fstream>
 
 #include "cli/commands.h"
@@ -53,7 +54,7 @@ class RunCommand final : public Command {
     if (!sink.ok()) return RuntimeError(sink.status().message());
     auto server = MetricsServer::Start(report_.metrics_addr);
     if (!server.ok()) return RuntimeError(server.status().message());
-    AnnounceMetrics("run", report_.metrics_addr, *server.value());
+    AnnounceMetrics(report_.metrics_addr, *server.value());
     InstallStopSignals();
 
     EngineHooks hooks;
@@ -61,7 +62,7 @@ class RunCommand final : public Command {
     hooks.stop = [] { return StopRequested(); };
     if (report_.show_progress()) {
       hooks.progress = [](const ProgressSnapshot& s) {
-        std::fprintf(stderr, "%s\n", ProgressLine(s).c_str());
+        Log().info("{}", ProgressLine(s));
       };
     }
     auto result = RunEmbedded(c, *sink.value(), hooks);
@@ -74,9 +75,9 @@ class RunCommand final : public Command {
     std::ofstream f(out_ + "/summary.json", std::ios::binary | std::ios::trunc);
     f << json << "\n";
     if (!f.good()) return RuntimeError("cannot write " + out_ + "/summary.json");
-    if (report_.json) std::printf("%s\n", json.c_str());
-    std::fprintf(stderr, "spate run: %s\n", SummaryLine(summary.stats, summary.elapsed_seconds).c_str());
-    if (StopRequested()) std::fprintf(stderr, "spate run: interrupted; outputs are complete up to there\n");
+    if (report_.json) fmt::print("{}\n", json);
+    Log().info("{}", SummaryLine(summary.stats, summary.elapsed_seconds));
+    if (StopRequested()) Log().info("interrupted; outputs are complete up to there");
     return 0;
   }
 

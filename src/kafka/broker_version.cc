@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "kafka/client.h"
+#include "obs/log.h"
 
 namespace spate::kafka {
 namespace {
@@ -167,14 +168,13 @@ std::string UnsupportedWarning(const BrokerInfo& info, int library_version) {
       (library_version >> 8) & 0xff, off.empty() ? "" : "; turned off here: " + off);
 }
 
-void WarnIfUnsupported(const ClientConfig& conf, const std::string& command, int timeout_ms) {
+void WarnIfUnsupported(const ClientConfig& conf, int timeout_ms) {
   const int version = rd_kafka_version();
   if (version >= kFirstKafka4ReadyLibrary) return;
   auto info = ProbeBroker(conf, timeout_ms);
   if (!info.ok()) return;
   std::string warning = UnsupportedWarning(info.value(), version);
-  if (!warning.empty())
-    std::fprintf(stderr, "spate %s: warning: %s\n", command.c_str(), warning.c_str());
+  if (!warning.empty()) Logger("kafka").warn("{}", warning);
 }
 
 }  // namespace spate::kafka

@@ -54,9 +54,10 @@ Result<BrokerInfo> ProbeBroker(const ClientConfig& conf, int timeout_ms);
 std::string UnsupportedWarning(const BrokerInfo& info, int library_version);
 
 // At start-up of a Kafka command: when the linked librdkafka predates 2.11.1, probes the
-// cluster (at most timeout_ms) and prints UnsupportedWarning as one line on stderr,
-// "spate <command>: warning: ...". Prints nothing if the probe fails: the command's own
-// connection check reports unreachable brokers. With librdkafka >= 2.11.1 it does not probe.
-void WarnIfUnsupported(const ClientConfig& conf, const std::string& command, int timeout_ms = 3000);
+// cluster (at most timeout_ms) and logs UnsupportedWarning as a warning of the "kafka"
+// logger ("spate <command>: warning: ..."). Says nothing if the probe fails: the command's
+// own connection check reports unreachable brokers. With librdkafka >= 2.11.1 it does not
+// probe.
+void WarnIfUnsupported(const ClientConfig& conf, int timeout_ms = 3000);
 
 }  // namespace spate::kafka

@@ -21,7 +21,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr int kTimeoutMs = 30'000;
 
-spdlog::logger& Log() { return Logger("aggregate"); }
+spdlog::logger& Log() { return Logger("runner/kafka"); }
 
 // One member of the group: its clients, its tasks, and the loop of batches.
 class Aggregator {

@@ -65,7 +65,7 @@ Status ReadChangelog(kafka::Consumer& restorer, const std::string& topic,
         // An open transaction at m.offset(): another end-of-partition follows once it is
         // committed or aborted.
         if (blocked.insert(m.partition()).second) {
-          Logger("aggregate").info(
+          Logger("runner/kafka").info(
               "{} [{}]: waiting for the transaction open at offset {} (up to the high watermark "
               "{}) to end",
               topic, m.partition(), m.offset(), marks->high);

@@ -1,211 +1,37 @@
 #include "sinks/elasticsearch/sink.h"
 
-#include <fmt/format.h>
-#include <prometheus/counter.h>
-#include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
-#include <simdjson.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <deque>
 #include <map>
 #include <memory>
 
+#include <fmt/format.h>
+
 #include "kafka/consumer.h"
 #include "kafka/producer.h"
 #include "kafka/stats_exporter.h"
+#include "obs/log.h"
 #include "sinks/elasticsearch/backoff.h"
+#include "sinks/elasticsearch/batch.h"
 #include "sinks/elasticsearch/bulk_response.h"
+#include "sinks/elasticsearch/client.h"
+#include "sinks/elasticsearch/cluster.h"
 #include "sinks/elasticsearch/document.h"
+#include "sinks/elasticsearch/metrics.h"
+#include "sinks/elasticsearch/offsets.h"
 #include "stream/output_format.h"
 
 namespace spate::es {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-// This module's logger, on stderr (stdout carries --json).
-spdlog::logger& Log() {
-  static std::shared_ptr<spdlog::logger> log = spdlog::stderr_color_mt("sink/elasticsearch");
-  return *log;
-}
+spdlog::logger& Log() { return Logger("sinks/elasticsearch"); }
 
 int64_t MsSince(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
 }
 
 int64_t MsUntil(Clock::time_point t) { return -MsSince(t); }
-
-// The metrics every sink reports (Vector's component spec, component="sink").
-struct SinkMetrics {
-  explicit SinkMetrics(prometheus::Registry& reg) {
-    using prometheus::BuildCounter;
-    received = &BuildCounter()
-                    .Name("spate_records_received_total")
-                    .Help("Records a component received")
-                    .Register(reg)
-                    .Add({{"component", "sink"}});
-    sent = &BuildCounter()
-                .Name("spate_records_sent_total")
-                .Help("Records a component passed on (sink: documents acknowledged)")
-                .Register(reg)
-                .Add({{"component", "sink"}});
-    dropped = &BuildCounter()
-                   .Name("spate_records_dropped_total")
-                   .Help("Records a component took out of the main flow, by reason")
-                   .Register(reg);
-    errors = &BuildCounter()
-                  .Name("spate_errors_total")
-                  .Help("Errors by component and type")
-                  .Register(reg);
-    retries = &BuildCounter()
-                   .Name("spate_sink_retries_total")
-                   .Help("Documents sent to the cluster again after a retriable failure")
-                   .Register(reg)
-                   .Add({});
-    duration = &prometheus::BuildHistogram()
-                    .Name("spate_sink_request_duration_seconds")
-                    .Help("Duration of _bulk requests")
-                    .Register(reg)
-                    .Add({}, prometheus::Histogram::BucketBoundaries{
-                                 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60});
-    inflight = &prometheus::BuildGauge()
-                    .Name("spate_sink_inflight_requests")
-                    .Help("_bulk requests running")
-                    .Register(reg)
-                    .Add({});
-    batch = &prometheus::BuildHistogram()
-                 .Name("spate_sink_batch_documents")
-                 .Help("Documents per _bulk request")
-                 .Register(reg)
-                 .Add({}, prometheus::Histogram::BucketBoundaries{1, 10, 50, 100, 250, 500, 1000,
-                                                                  2000, 5000, 10000});
-  }
-  prometheus::Counter& Dropped(const std::string& reason) {
-    return dropped->Add({{"component", "sink"}, {"reason", reason}});
-  }
-  prometheus::Counter& Error(const std::string& type) {
-    return errors->Add({{"component", "sink"}, {"type", type}});
-  }
-  prometheus::Counter* received;
-  prometheus::Counter* sent;
-  prometheus::Family<prometheus::Counter>* dropped;
-  prometheus::Family<prometheus::Counter>* errors;
-  prometheus::Counter* retries;
-  prometheus::Histogram* duration;
-  prometheus::Gauge* inflight;
-  prometheus::Histogram* batch;
-};
-
-// A record on its way to the index: where it came from (to commit and to dead-letter it) and
-// where its `_bulk` lines are in its batch's body. The librdkafka message itself is kept for
-// the dead letters (key and value), so the record is never copied; the document is written
-// once, straight into the body that is sent.
-struct Item {
-  int tp = 0;          // index into OffsetTracker's partitions
-  uint64_t epoch = 0;  // the assignment it was read under
-  int64_t offset = 0;
-  int attempts = 0;
-  kafka::Message msg;
-  size_t begin = 0, size = 0;  // its action and source lines in Batch::body
-
-  std::string_view key() const { return msg.key(); }
-  std::string_view value() const { return msg.payload(); }
-};
-
-// Per partition, the offsets read and not yet finished (indexed or dead-lettered), in order:
-// the committable position is the first unfinished offset, or the next one to read.
-class OffsetTracker {
- public:
-  struct Partition {
-    std::string topic;
-    int32_t partition = 0;
-    uint64_t epoch = 0;  // bumped on every (re)assignment: older items are ignored
-    bool assigned = false;
-    bool at_end = false;                        // read to its end (-e)
-    std::deque<std::pair<int64_t, bool>> open;  // offset, finished
-    int64_t next = -1;                          // offset after the last one read
-    int64_t committed = -1;
-  };
-
-  // By the topic's name as librdkafka has it: no string is made for a partition already known.
-  int Find(std::string_view topic, int32_t partition) {
-    for (size_t i = 0; i < parts_.size(); ++i) {
-      if (parts_[i].partition == partition && parts_[i].topic == topic) return static_cast<int>(i);
-    }
-    Partition p;
-    p.topic = std::string(topic);
-    p.partition = partition;
-    parts_.push_back(std::move(p));
-    return static_cast<int>(parts_.size() - 1);
-  }
-  void Assign(int tp) {
-    Partition& p = parts_[tp];
-    ++p.epoch;
-    p.assigned = true;
-    p.at_end = false;
-    p.open.clear();
-    p.next = p.committed = -1;
-  }
-  void Revoke(int tp) {
-    parts_[tp].assigned = false;
-    parts_[tp].at_end = false;
-    parts_[tp].open.clear();
-  }
-  void Read(int tp, int64_t offset) {
-    parts_[tp].open.emplace_back(offset, false);
-    parts_[tp].next = offset + 1;
-    parts_[tp].at_end = false;
-  }
-  void ReadToEnd(int tp) { parts_[tp].at_end = true; }
-  // Marks the item's offset finished; false if it was not open (read under an earlier
-  // assignment of its partition, since revoked).
-  bool Finish(const Item& it) {
-    Partition& p = parts_[it.tp];
-    if (!p.assigned || p.epoch != it.epoch) return false;
-    auto pos = std::lower_bound(p.open.begin(), p.open.end(), std::make_pair(it.offset, false));
-    if (pos == p.open.end() || pos->first != it.offset || pos->second) return false;
-    pos->second = true;
-    while (!p.open.empty() && p.open.front().second) p.open.pop_front();
-    return true;
-  }
-  // Offsets to commit for the assigned partitions (-1: nothing new).
-  int64_t Committable(int tp) const {
-    const Partition& p = parts_[tp];
-    if (!p.assigned || p.next < 0) return -1;
-    int64_t c = p.open.empty() ? p.next : p.open.front().first;
-    return c > p.committed ? c : -1;
-  }
-  std::vector<Partition>& parts() { return parts_; }
-  size_t AtEnd() const {
-    return static_cast<size_t>(std::count_if(
-        parts_.begin(), parts_.end(), [](const Partition& p) { return p.assigned && p.at_end; }));
-  }
-
- private:
-  std::vector<Partition> parts_;
-};
-
-// A batch: its items and the `_bulk` body they are written in (handed to the HTTP client
-// while the request runs, and back with its response).
-struct Batch {
-  std::vector<Item> items;
-  std::string body;
-  Clock::time_point first;
-  Clock::time_point ready;  // retries: not before
-
-  // Appends the item's lines, taken from another batch's body.
-  void Take(Item it, std::string_view from) {
-    std::string_view lines = from.substr(it.begin, it.size);
-    it.begin = body.size();
-    body.append(lines);
-    items.push_back(std::move(it));
-  }
-};
 
 class Sink {
  public:
@@ -381,7 +207,7 @@ Status Sink::OnResponse(HttpResponse& r) {
       // failure is counted in spate_errors_total).
       if (last_warn_ == Clock::time_point() || MsSince(last_warn_) >= 10'000) {
         last_warn_ = Clock::now();
-        Log().warn("spate index: _bulk of {} documents failed ({}), retrying: {}", b.items.size(),
+        Log().warn("_bulk of {} documents failed ({}), retrying: {}", b.items.size(),
                    r.status == 0 ? r.error : "HTTP " + std::to_string(r.status),
                    r.body.substr(0, 200));
       }
@@ -478,7 +304,7 @@ Status Sink::Commit(const std::vector<int>& only) {
   if (Status s = consumer_->Commit(list); !s.ok()) {
     // Not fatal: the documents are in the index; a later commit covers these offsets.
     m_.Error("commit").Increment();
-    Log().warn("spate index: offset commit failed: {}", s.message());
+    Log().warn("offset commit failed: {}", s.message());
     return Status::Ok();
   }
   for (auto [i, o] : commits) parts[i].committed = o;
@@ -573,7 +399,7 @@ Result<SinkSummary> Sink::Run(const IndexHooks& hooks) {
             return Status::Error("cannot consume: " + kafka::ErrorText(m.err()));
           }
           m_.Error("kafka").Increment();
-          Log().warn("spate index: {}", kafka::ErrorText(m.err()));
+          Log().warn("{}", kafka::ErrorText(m.err()));
           continue;
         }
         if (Status s = OnMessage(std::move(m)); !s.ok()) return s;
@@ -626,149 +452,6 @@ Result<SinkSummary> Sink::Run(const IndexHooks& hooks) {
 }
 
 }  // namespace
-
-std::string IndexFor(const std::string& pattern, const std::string& topic) {
-  std::string out = pattern;
-  for (size_t at; (at = out.find("{topic}")) != std::string::npos;) out.replace(at, 7, topic);
-  return out;
-}
-
-std::string IndexPattern(const std::string& pattern) { return IndexFor(pattern, "*"); }
-
-std::string IndexTemplateName(const std::string& pattern) {
-  return "spate-" + IndexFor(pattern, "all");
-}
-
-// Mapping decisions:
-// - keys and ids are keyword (exact match, terms aggregations), never analysed text;
-// - windowStart, windowEnd and transactionTime are dates in epoch milliseconds, as written;
-// - each decimal amount is a scaled_float with factor 100: stored as the long round(x * 100),
-//   which is the exact number of cents for every amount below 2^53 cents (the JSON value has
-//   two decimals, so x * 100 is within 0.5 of an integer). Its twin "...Cents" is a long
-//   computed by spate from the number's text, so exact sums do not depend on that argument:
-//   sum aggregations over longs are exact below 2^53 (90 trillion in money);
-// - "dynamic": "strict": a field the mapping does not know is a mapping error, so a record of
-//   an unexpected shape goes to the dead letters instead of growing the mapping;
-// - evidence (anomalies) is kept in _source, not indexed;
-// - transactionId is unique per document, so it is indexed for lookups but has no doc values
-//   (nobody sorts or aggregates by it; a sorted set with one term per document is the most
-//   expensive doc values there are to build and merge);
-// - on OpenSearch 2.13+, a bloom filter on _id: every spate document has an _id of its own
-//   (that is what makes replays idempotent), so the node looks each one up before it writes
-//   it, in every segment; the filter answers "not here" for most of them without a terms
-//   lookup. bench/index_bench.py measures the node's CPU per document with and without it.
-std::string IndexTemplateBody(const std::string& index_pattern, bool id_bloom_filter) {
-  std::string p;
-  auto field = [&](std::string_view name, std::string_view def) {
-    if (!p.empty()) p += ',';
-    fmt::format_to(std::back_inserter(p), R"("{}":{})", name, def);
-  };
-  const char* kw = R"({"type":"keyword"})";
-  const char* date = R"({"type":"date","format":"epoch_millis"})";
-  const char* lng = R"({"type":"long"})";
-  const char* money = R"({"type":"scaled_float","scaling_factor":100})";
-  for (const char* f : {"merchantId", "userId", "location", "currency", "paymentMethod", "rule",
-                        "transactionType", "isInternational", "emit"}) {
-    field(f, kw);
-  }
-  field("transactionId", R"({"type":"keyword","doc_values":false})");
-  for (const char* f : {"windowStart", "windowEnd", "transactionTime"}) field(f, date);
-  for (const char* f : {"transactionCount", "purchaseCount", "refundCount", "sequence",
-                        "totalAmountCents", "minAmountCents", "maxAmountCents", "amountCents"}) {
-    field(f, lng);
-  }
-  for (const char* f : {"totalAmount", "minAmount", "maxAmount", "amount"}) field(f, money);
-  field("evidence", R"({"type":"object","enabled":false})");
-  std::string body = R"({"index_patterns":[)";
-  AppendJsonString(index_pattern, &body);
-  // Composable templates whose patterns overlap must differ in priority: the more specific
-  // pattern (more literal characters) wins, so `spate-{topic}` and `spate-test-1` can coexist.
-  size_t literal =
-      index_pattern.size() - std::count(index_pattern.begin(), index_pattern.end(), '*');
-  fmt::format_to(std::back_inserter(body), R"(],"priority":{},)", 100 + literal);
-  body += R"("template":{)";
-  if (id_bloom_filter)
-    body += R"("settings":{"index.optimize_doc_id_lookup.fuzzy_set.enabled":true},)";
-  body += R"("mappings":{"dynamic":"strict","properties":{)";
-  body += p;
-  body += "}}}}";
-  return body;
-}
-
-bool HasIdBloomFilter(bool opensearch, std::string_view version) {
-  int major = 0, minor = 0;
-  std::sscanf(std::string(version).c_str(), "%d.%d", &major, &minor);
-  return opensearch && (major > 2 || (major == 2 && minor >= 13));
-}
-
-Result<std::string> PrepareCluster(HttpClient& http, const SinkConfig& c) {
-  const std::string& url = http.base_url();
-  HttpResponse r = http.Request("GET", "/");
-  if (r.status == 0) {
-    const bool tls = url.rfind("https://", 0) == 0;
-    return Status::Error(
-        "cannot reach Elasticsearch/OpenSearch at " + url + ": " + r.error +
-        (tls ? " (TLS: --ca-file names the CA that signed the server's certificate, --insecure "
-               "skips the check, --client-cert/--client-key answer a server that asks for one; "
-               "or is it not running?)"
-             : " (is it running? deploy/opensearch/opensearch.sh up starts a local node; --es "
-               "names another)"));
-  }
-  if (r.status == 401 || r.status == 403) {
-    return Status::Error(
-        fmt::format("{} refused the credentials (HTTP {}): check --user and "
-                    "--password, or --api-key",
-                    url, r.status));
-  }
-  if (r.status != 200) {
-    return Status::Error(
-        fmt::format("{} answered HTTP {} to GET /: {}", url, r.status, r.body.substr(0, 300)));
-  }
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  std::string_view number, distribution = "elasticsearch";
-  if (parser.parse(r.body).get(root) || root["version"]["number"].get(number)) {
-    return Status::Error(
-        url + " does not look like Elasticsearch or OpenSearch: " + r.body.substr(0, 200));
-  }
-  if (root["version"]["distribution"].get(distribution))
-    distribution = "elasticsearch";  // ES: none
-  bool opensearch = distribution == "opensearch";
-  int major = std::atoi(std::string(number).c_str());
-  std::string server = fmt::format("{} {}", opensearch ? "OpenSearch" : "Elasticsearch", number);
-  bool tested = opensearch ? (major == 1 || major == 2) : (major == 7 || major == 8);
-  if (!tested) {
-    Log().warn(
-        "spate index: {} is not a version spate is tested against (Elasticsearch 7.17 and 8.8, "
-        "OpenSearch 1.3 and 2.19); it needs _bulk with external versions, _index_template and "
-        "scaled_float, as OpenSearch 3 and Elasticsearch 9 have them",
-        server);
-  }
-  HttpResponse h = http.Request("GET", "/_cluster/health");
-  if (h.status == 200 && h.body.find(R"("status":"red")") != std::string::npos) {
-    return Status::Error(url + ": cluster health is red: " + h.body.substr(0, 300));
-  }
-  if (c.install_template) {
-    std::string name = IndexTemplateName(c.index);
-    HttpResponse t =
-        http.Request("PUT", "/_index_template/" + name,
-                     IndexTemplateBody(IndexPattern(c.index),
-                                       c.id_bloom_filter && HasIdBloomFilter(opensearch, number)));
-    if (t.status != 200) {
-      // A node without the mapper-extras module (e.g. Elasticsearch 8 assembled from Maven
-      // Central jars) refuses scaled_float; the way out is a template of one's own.
-      const bool no_scaled_float = t.body.find("scaled_float") != std::string::npos;
-      return Status::Error(fmt::format(
-          "{}: installing the index template {} failed (HTTP {}{}): {}{}", url, name, t.status,
-          t.status == 0 ? ", " + t.error : "", t.body.substr(0, 500),
-          no_scaled_float ? " (the node has no scaled_float: install a template of your own, "
-                            "e.g. spate index --print-template with another type for the "
-                            "amounts, and run with --no-template)"
-                          : ""));
-    }
-  }
-  return server;
-}
 
 Result<SinkSummary> RunIndexSink(const SinkConfig& c, const IndexHooks& hooks) {
   prometheus::Registry unexposed;  // no hooks.metrics: the series are kept, not served

@@ -1,4 +1,4 @@
-#include "sinks/elasticsearch/sink.h"
+#include "sinks/elasticsearch/cluster.h"
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
