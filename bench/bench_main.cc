@@ -1,9 +1,9 @@
 // spate_bench's main: Google Benchmark's, plus the per-core targets in the context
 // block so a saved JSON/console report carries them.
 
-#include <benchmark/benchmark.h>
-
 #include <string>
+
+#include <benchmark/benchmark.h>
 
 #include "bench_data.h"
 

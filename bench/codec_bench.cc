@@ -3,16 +3,16 @@
 // BM_Memcpy_JsonBuffer: the whole buffer per iteration) and reports items/s (records) and
 // bytes/s (the wire bytes read or written).
 
-#include <benchmark/benchmark.h>
-
 #include <cstring>
 #include <string>
+
+#include <benchmark/benchmark.h>
 
 #include "bench_data.h"
 #include "core/avro_schema.h"
 #include "core/codec.h"
-#include "registry/server/registry.h"
 #include "registry/client/schema_resolver.h"
+#include "registry/server/registry.h"
 #include "registry/server/server.h"
 #include "registry/server/store.h"
 

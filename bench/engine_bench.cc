@@ -10,10 +10,10 @@
 //     keeps advancing and windows keep closing.
 // One record per iteration; items/s is records per second per core.
 
-#include <benchmark/benchmark.h>
-
 #include <string>
 #include <vector>
+
+#include <benchmark/benchmark.h>
 
 #include "bench_data.h"
 #include "core/codec.h"
@@ -65,8 +65,8 @@ class Replay {
 // Windows + totals + rules for one worker, fed one record at a time.
 class Engine {
  public:
-  explicit Engine(WindowSpec spec) : windows_(spec, /*track_changes=*/false),
-                                     rules_(RuleConfig{}, kLatenessMs) {}
+  explicit Engine(WindowSpec spec)
+      : windows_(spec, /*track_changes=*/false), rules_(RuleConfig{}, kLatenessMs) {}
 
   // Phase2 for one record: every window it falls in, and the all-time totals.
   void Aggregate(const Transaction& tx, int64_t t) {
@@ -112,8 +112,8 @@ class Engine {
     benchmark::DoNotOptimize(anomalies_found_);
     benchmark::DoNotOptimize(totals_.size());
     if (missed_windows_ != 0) state.SkipWithError("records missed windows: harness bug");
-    state.counters["aggs_emitted/rec"] = benchmark::Counter(
-        static_cast<double>(windows_emitted_), benchmark::Counter::kAvgIterations);
+    state.counters["aggs_emitted/rec"] = benchmark::Counter(static_cast<double>(windows_emitted_),
+                                                            benchmark::Counter::kAvgIterations);
   }
 
  private:
@@ -193,8 +193,8 @@ void BM_EngineFull_Hopping60s10s(benchmark::State& state) { EngineFull(state, Ho
 
 // Wire bytes -> decode -> [rules +] windows + totals, per record. With rules it is the
 // worker's whole job apart from output formatting and routing.
-void DecodeAggregate(benchmark::State& state, WireFormat f, const WireBuffer& buf,
-                     WindowSpec spec, bool rules = true) {
+void DecodeAggregate(benchmark::State& state, WireFormat f, const WireBuffer& buf, WindowSpec spec,
+                     bool rules = true) {
   Engine e(spec);
   auto dec = NewDecoder(f);
   Transaction tx;

@@ -3,9 +3,9 @@
 // records, the chunk size of `spate run` and `spate gen`). Record indices keep increasing, so
 // nothing is replayed and there is nothing to pre-generate beyond the Generator itself.
 
-#include <benchmark/benchmark.h>
-
 #include <string>
+
+#include <benchmark/benchmark.h>
 
 #include "bench_data.h"
 #include "gen/generator.h"

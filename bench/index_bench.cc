@@ -4,10 +4,10 @@
 // (BM_Memcpy_JsonBuffer in codec_bench.cc). bench/index_bench.py measures the whole sink
 // against opensearch-py on a live node.
 
-#include <benchmark/benchmark.h>
-
 #include <string>
 #include <vector>
+
+#include <benchmark/benchmark.h>
 
 #include "bench_data.h"
 #include "sinks/elasticsearch/bulk_response.h"

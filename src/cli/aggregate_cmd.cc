@@ -1,8 +1,8 @@
 // `spate aggregate`: consume, decode, run the engine, write results to Kafka, exactly once.
 
-#include <fmt/format.h>
-
 #include <tuple>
+
+#include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "cli/kafka_options.h"
@@ -11,9 +11,9 @@
 #include "core/duration.h"
 #include "kafka/broker_version.h"
 #include "obs/metrics_server.h"
+#include "registry/client/schema_resolver.h"
 #include "runner/kafka/aggregator.h"
 #include "stream/progress.h"
-#include "registry/client/schema_resolver.h"
 
 namespace spate::cli {
 namespace {
@@ -124,9 +124,7 @@ class AggregateCommand final : public Command {
     hooks.metrics = &server.value()->registry();
     hooks.stop = [] { return StopRequested(); };
     if (report_.show_progress()) {
-      hooks.progress = [](const ProgressSnapshot& s) {
-        Log().info("{}", ProgressLine(s));
-      };
+      hooks.progress = [](const ProgressSnapshot& s) { Log().info("{}", ProgressLine(s)); };
     }
     auto r = RunAggregate(c_, hooks);
     if (!r.ok()) return RuntimeError(r.status().message());

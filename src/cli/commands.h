@@ -2,10 +2,10 @@
 // One class per subcommand: the constructor declares its options on the parent app, Run()
 // executes it after parsing and returns the process exit code.
 
-#include <CLI/CLI.hpp>
-
 #include <memory>
 #include <string>
+
+#include <CLI/CLI.hpp>
 
 #include "obs/log.h"
 

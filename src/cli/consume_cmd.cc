@@ -22,16 +22,20 @@ namespace {
 class ConsumeCommand final : public Command {
  public:
   explicit ConsumeCommand(CLI::App* parent) {
-    app_ = parent->add_subcommand("consume", "Print a topic's records as JSON lines (read_committed)");
+    app_ =
+        parent->add_subcommand("consume", "Print a topic's records as JSON lines (read_committed)");
     AddKafkaOptions(app_, &kafka_flags_);
     const char* g = "Consumer";
     app_->add_option("-t,--topic", topic_, "Topic")->group(g)->required();
-    app_->add_option("-G,--group", group_, "Join this consumer group instead of reading every partition")
+    app_->add_option("-G,--group", group_,
+                     "Join this consumer group instead of reading every partition")
         ->group(g);
     app_->add_option("-o,--offset", offset_, "beginning, end or an absolute offset (without -G)")
-        ->group(g)->capture_default_str();
+        ->group(g)
+        ->capture_default_str();
     app_->add_option("-c,--count", count_, "Exit after this many records (0 = no limit)")
-        ->group(g)->capture_default_str();
+        ->group(g)
+        ->capture_default_str();
     app_->add_flag("-e,--exit-at-end", exit_at_end_, "Exit when every partition is read to its end")
         ->group(g);
     AddFormatOptions(app_, &format_, g,
@@ -107,7 +111,8 @@ class ConsumeCommand final : public Command {
       if (!m) continue;
       if (m.partition_eof()) {
         at_end.insert(m.partition());
-        if (exit_at_end_ && c.assigned_partitions() > 0 && at_end.size() >= c.assigned_partitions()) break;
+        if (exit_at_end_ && c.assigned_partitions() > 0 && at_end.size() >= c.assigned_partitions())
+          break;
         continue;
       }
       if (m.err()) {

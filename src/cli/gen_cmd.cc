@@ -36,12 +36,12 @@ class GenCommand final : public Command {
   int Run() override {
     GeneratorConfig config;
     SourceOptions src;
-    if (Status s = ToGeneratorConfig(flags_, rule_flags_, &config, &src); !s.ok()) return UsageError(s.message());
+    if (Status s = ToGeneratorConfig(flags_, rule_flags_, &config, &src); !s.ok())
+      return UsageError(s.message());
     if (Status s = ToWireSpec(format_, &src.wire); !s.ok()) return UsageError(s.message());
     // No topic here: the subject is --subject, or that of spate produce's default topic.
     bool usage = false;
-    if (Status s =
-            RegisterWriterSchema(format_, "financial_transactions", &src.wire, &usage);
+    if (Status s = RegisterWriterSchema(format_, "financial_transactions", &src.wire, &usage);
         !s.ok()) {
       return usage ? UsageError(s.message()) : RuntimeError(s.message());
     }
@@ -83,8 +83,10 @@ class GenCommand final : public Command {
       for (const auto& [i, rule] : inj ? c->injected : decltype(c->injected){}) {
         GeneratedRecord r;
         gen.Make(c->first_seq + i, &r);
-        line = fmt::format(R"({{"sequence":{},"transactionId":"{}","rule":"{}"}})" "\n",
-                           c->first_seq + i, UuidString(r.tx.transaction_id), InjectedRuleName(rule));
+        line =
+            fmt::format(R"({{"sequence":{},"transactionId":"{}","rule":"{}"}})"
+                        "\n",
+                        c->first_seq + i, UuidString(r.tx.transaction_id), InjectedRuleName(rule));
         std::fwrite(line.data(), 1, line.size(), inj);
       }
       records += c->size();

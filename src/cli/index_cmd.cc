@@ -1,10 +1,10 @@
 // `spate index`: Kafka topics into Elasticsearch / OpenSearch with _bulk, effectively once.
 
-#include <fmt/format.h>
-
 #include <chrono>
 #include <cstdio>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "cli/kafka_options.h"

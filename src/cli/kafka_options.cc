@@ -7,9 +7,11 @@ void AddKafkaOptions(CLI::App* app, KafkaFlags* f) {
   app->add_option("-b,--brokers", f->brokers, "Bootstrap brokers")->group(g)->capture_default_str();
   app->add_option("-X", f->properties,
                   "librdkafka property key=value (repeatable; -X list shows them all)")
-      ->group(g)->allow_extra_args(false);
+      ->group(g)
+      ->allow_extra_args(false);
   app->add_option("-F", f->files, "librdkafka properties file (key=value lines)")
-      ->group(g)->allow_extra_args(false);
+      ->group(g)
+      ->allow_extra_args(false);
 }
 
 Status BuildClientConfig(const KafkaFlags& f,

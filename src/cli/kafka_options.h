@@ -1,10 +1,10 @@
 #pragma once
 // Options every Kafka subcommand shares: --brokers, -X key=value, -F file, as kcat has them.
 
-#include <CLI/CLI.hpp>
-
 #include <string>
 #include <vector>
+
+#include <CLI/CLI.hpp>
 
 #include "core/status.h"
 #include "kafka/config.h"
@@ -23,7 +23,8 @@ void AddKafkaOptions(CLI::App* app, KafkaFlags* f);
 
 // defaults first, then -F files, then -X: later settings win. "-X list" prints the
 // properties and exits (returns a Status with message "list").
-Status BuildClientConfig(const KafkaFlags& f, const std::vector<std::pair<std::string, std::string>>& defaults,
+Status BuildClientConfig(const KafkaFlags& f,
+                         const std::vector<std::pair<std::string, std::string>>& defaults,
                          kafka::ClientConfig* out);
 
 }  // namespace spate::cli

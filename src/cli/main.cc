@@ -1,10 +1,10 @@
 // spate: a streaming data pipeline. main() parses the command line and runs one subcommand.
 
-#include <CLI/CLI.hpp>
-
 #include <csignal>
 #include <exception>
 #include <vector>
+
+#include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
 #include "obs/log.h"
@@ -41,9 +41,10 @@ int RuntimeError(const std::string& message) {
 }  // namespace spate::cli
 
 int main(int argc, char** argv) {
-  CLI::App app{"spate: a streaming data pipeline for financial transactions.\n"
-               "Deterministic workload generator, event-time windowed aggregation, anomaly rules,\n"
-               "dead letters and Prometheus metrics. See README.md and docs/semantics.md."};
+  CLI::App app{
+      "spate: a streaming data pipeline for financial transactions.\n"
+      "Deterministic workload generator, event-time windowed aggregation, anomaly rules,\n"
+      "dead letters and Prometheus metrics. See README.md and docs/semantics.md."};
   app.require_subcommand(1);
   app.set_version_flag("--version", "spate 0.1.0");
   std::vector<std::unique_ptr<spate::cli::Command>> commands;
@@ -59,7 +60,8 @@ int main(int argc, char** argv) {
     for (auto& c : commands) known = known || c->app()->get_name() == argv[1];
     if (!known) {
       return spate::cli::UsageError(std::string("unknown subcommand '") + argv[1] +
-                                    "' (expected gen, run, produce, consume, aggregate, registry or index; see spate --help)");
+                                    "' (expected gen, run, produce, consume, aggregate, registry "
+                                    "or index; see spate --help)");
     }
   }
   try {

@@ -36,7 +36,8 @@ Status Amount(std::string_view option, const std::string& text, int64_t* cents) 
 }
 
 Status Fraction(std::string_view option, double v) {
-  if (!(v >= 0 && v <= 1)) return Bad(option, "must be a fraction between 0 and 1", std::to_string(v));
+  if (!(v >= 0 && v <= 1))
+    return Bad(option, "must be a fraction between 0 and 1", std::to_string(v));
   return Status::Ok();
 }
 
@@ -45,8 +46,9 @@ Status Count(std::string_view option, const std::string& text, uint64_t min, uin
   uint64_t v = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || ptr != text.data() + text.size() || v < min || v > max) {
-    return Bad(option, "expected a whole number from " + std::to_string(min) + " to " +
-                           std::to_string(max), text);
+    return Bad(option,
+               "expected a whole number from " + std::to_string(min) + " to " + std::to_string(max),
+               text);
   }
   *out = v;
   return Status::Ok();
@@ -60,10 +62,10 @@ Status Range(std::string_view option, int64_t v, int64_t min, int64_t max) {
   return Status::Ok();
 }
 
-#define SPATE_RETURN_IF_ERROR(expr)   \
-  do {                                \
-    Status _s = (expr);               \
-    if (!_s.ok()) return _s;          \
+#define SPATE_RETURN_IF_ERROR(expr) \
+  do {                              \
+    Status _s = (expr);             \
+    if (!_s.ok()) return _s;        \
   } while (0)
 
 }  // namespace
@@ -75,7 +77,8 @@ void AddReportOptions(CLI::App* app, ReportFlags* f, const std::string& default_
   f->metrics_addr = default_metrics_addr;
   app->add_option("--metrics-addr", f->metrics_addr,
                   "Serve Prometheus metrics here (port 0: any free port; '' disables)")
-      ->group(group)->capture_default_str();
+      ->group(group)
+      ->capture_default_str();
   app->add_flag("--json", f->json, "Print the final summary as JSON on stdout")->group(group);
   app->add_flag("--progress,!--no-progress", f->progress,
                 "Progress line every second on stderr (default: when stderr is a terminal)")
@@ -90,37 +93,55 @@ uint32_t DefaultThreads() {
 void AddGeneratorOptions(CLI::App* app, GenFlags* f, RuleFlags* rules) {
   const char* g = "Generator";
   app->add_option("--seed", f->seed, "Seed; the same seed and options give the same records")
-      ->group(g)->capture_default_str();
+      ->group(g)
+      ->capture_default_str();
   app->add_option("--records", f->records,
                   "Records to generate [1000000; with --duration: 0 = unbounded]")
       ->group(g);
   app->add_option("--duration", f->duration, "Stop after this wall-clock time, e.g. 30s")->group(g);
   app->add_option("--rate", f->rate, "Target records/s, token bucket (0 = unlimited)")
-      ->group(g)->capture_default_str();
+      ->group(g)
+      ->capture_default_str();
   app->add_option("--threads", f->threads, "Worker threads (default: hardware threads)")->group(g);
   app->add_option("--users", f->users, "Distinct userIds")->group(g)->capture_default_str();
-  app->add_option("--merchants", f->merchants, "Distinct merchantIds")->group(g)->capture_default_str();
-  app->add_option("--locations", f->locations, "Distinct locations")->group(g)->capture_default_str();
+  app->add_option("--merchants", f->merchants, "Distinct merchantIds")
+      ->group(g)
+      ->capture_default_str();
+  app->add_option("--locations", f->locations, "Distinct locations")
+      ->group(g)
+      ->capture_default_str();
   app->add_option("--skew", f->skew, "Key skew of users and merchants: uniform or zipf")
-      ->group(g)->capture_default_str();
+      ->group(g)
+      ->capture_default_str();
   app->add_option("--zipf-exponent", f->zipf_exponent, "Zipf exponent s (> 0)")
-      ->group(g)->capture_default_str();
+      ->group(g)
+      ->capture_default_str();
   app->add_option("--start-time", f->start_time, "Event time of record 0, epoch ms")
-      ->group(g)->capture_default_str();
+      ->group(g)
+      ->capture_default_str();
   app->add_option("--event-rate", f->event_rate, "Event-time speed: records per event-time second")
-      ->group(g)->capture_default_str();
-  app->add_option("--out-of-order", f->out_of_order, "Fraction of records delayed by up to --max-delay")
-      ->group(g)->capture_default_str();
+      ->group(g)
+      ->capture_default_str();
+  app->add_option("--out-of-order", f->out_of_order,
+                  "Fraction of records delayed by up to --max-delay")
+      ->group(g)
+      ->capture_default_str();
   app->add_option("--max-delay", f->max_delay, "Largest out-of-order delay")
-      ->group(g)->capture_default_str();
+      ->group(g)
+      ->capture_default_str();
   app->add_option("--late", f->late, "Fraction of records delayed by --late-delay or more")
-      ->group(g)->capture_default_str();
+      ->group(g)
+      ->capture_default_str();
   app->add_option("--late-delay", f->late_delay, "Delay of late records")
-      ->group(g)->capture_default_str();
+      ->group(g)
+      ->capture_default_str();
   app->add_option("--malformed", f->malformed, "Fraction of invalid records (dead-letter tests)")
-      ->group(g)->capture_default_str();
-  app->add_option("--anomalies", f->anomalies, "Fraction of injected anomalies the rules must catch")
-      ->group(g)->capture_default_str();
+      ->group(g)
+      ->capture_default_str();
+  app->add_option("--anomalies", f->anomalies,
+                  "Fraction of injected anomalies the rules must catch")
+      ->group(g)
+      ->capture_default_str();
   AddRuleOptions(app, rules);
 }
 
@@ -176,8 +197,8 @@ Status ToRegistryOptions(const FormatFlags& f, const std::string& topic,
   return Status::Ok();
 }
 
-Status RegisterWriterSchema(const FormatFlags& f, const std::string& topic,
-                            WireSpec* wire, bool* usage) {
+Status RegisterWriterSchema(const FormatFlags& f, const std::string& topic, WireSpec* wire,
+                            bool* usage) {
   registry::ClientOptions options;
   std::string subject;
   *usage = true;
@@ -215,38 +236,54 @@ Status ToWireSpec(const FormatFlags& f, WireSpec* wire) {
 void AddRuleOptions(CLI::App* app, RuleFlags* f) {
   const char* r = "Anomaly rules";
   app->add_option("--high-amount", f->high_amount, "high_amount: amount above this")
-      ->group(r)->capture_default_str();
-  app->add_option("--intl-amount", f->intl_amount, "international_high: international and above this")
-      ->group(r)->capture_default_str();
+      ->group(r)
+      ->capture_default_str();
+  app->add_option("--intl-amount", f->intl_amount,
+                  "international_high: international and above this")
+      ->group(r)
+      ->capture_default_str();
   app->add_option("--velocity-span", f->velocity_span, "Sliding span of the velocity rules")
-      ->group(r)->capture_default_str();
-  app->add_option("--velocity-count", f->velocity_count, "velocity_count: more records than this in the span")
-      ->group(r)->capture_default_str();
-  app->add_option("--velocity-amount", f->velocity_amount, "velocity_amount: a larger sum than this in the span")
-      ->group(r)->capture_default_str();
+      ->group(r)
+      ->capture_default_str();
+  app->add_option("--velocity-count", f->velocity_count,
+                  "velocity_count: more records than this in the span")
+      ->group(r)
+      ->capture_default_str();
+  app->add_option("--velocity-amount", f->velocity_amount,
+                  "velocity_amount: a larger sum than this in the span")
+      ->group(r)
+      ->capture_default_str();
 }
 
 void AddEngineOptions(CLI::App* app, EngineFlags* f, bool with_source) {
   const char* e = "Engine";
   app->add_option("--window", f->window, "Window size (tumbling unless --hop)")
-      ->group(e)->capture_default_str();
+      ->group(e)
+      ->capture_default_str();
   app->add_option("--hop", f->hop, "Hop of hopping windows (<= --window)")->group(e);
   app->add_option("--lateness", f->lateness, "Allowed lateness: watermark = max event time - this")
-      ->group(e)->capture_default_str();
+      ->group(e)
+      ->capture_default_str();
   app->add_option("--group-by", f->group_by,
                   "Key: merchantId, userId, location, currency or paymentMethod")
-      ->group(e)->capture_default_str();
-  app->add_option("--emit", f->emit, "final (each window once, when it closes) or changes (every batch)")
-      ->group(e)->capture_default_str();
+      ->group(e)
+      ->capture_default_str();
+  app->add_option("--emit", f->emit,
+                  "final (each window once, when it closes) or changes (every batch)")
+      ->group(e)
+      ->capture_default_str();
   if (!with_source) {
     AddFormatOptions(app, &f->wire, e, "the input", true);
     return;
   }
   AddFormatOptions(app, &f->wire, e, "the records between generator and engine");
   app->add_option("--partitions", f->partitions, "Source partitions (keyed by userId, as in Kafka)")
-      ->group(e)->capture_default_str();
-  app->add_option("--batch-size", f->batch_size, "Records per batch; watermarks advance between batches")
-      ->group(e)->capture_default_str();
+      ->group(e)
+      ->capture_default_str();
+  app->add_option("--batch-size", f->batch_size,
+                  "Records per batch; watermarks advance between batches")
+      ->group(e)
+      ->capture_default_str();
 }
 
 Status ToRuleConfig(const RuleFlags& f, RuleConfig* r) {
@@ -296,7 +333,8 @@ Status ToGeneratorConfig(const GenFlags& f, const RuleFlags& rf, GeneratorConfig
                std::to_string(f.zipf_exponent));
   }
   gen->zipf_exponent = f.zipf_exponent;
-  SPATE_RETURN_IF_ERROR(Range("--start-time", f.start_time, kMinTimeMs, kMaxTimeMs - 86'400'000'000));
+  SPATE_RETURN_IF_ERROR(
+      Range("--start-time", f.start_time, kMinTimeMs, kMaxTimeMs - 86'400'000'000));
   gen->start_time_ms = f.start_time;
   SPATE_RETURN_IF_ERROR(Range("--event-rate", f.event_rate, 1, 1'000'000'000));
   gen->event_rate = static_cast<uint64_t>(f.event_rate);

@@ -4,17 +4,17 @@
 // engine options the same way. Values arrive as text and are checked here, so every error
 // names its option.
 
-#include <CLI/CLI.hpp>
-
 #include <cstdint>
 #include <optional>
 #include <string>
 
+#include <CLI/CLI.hpp>
+
 #include "core/status.h"
 #include "gen/generator.h"
 #include "gen/source.h"
-#include "stream/engine_config.h"
 #include "registry/client/client.h"
+#include "stream/engine_config.h"
 
 namespace spate::cli {
 
@@ -84,8 +84,8 @@ Status ToRegistryOptions(const FormatFlags& f, const std::string& topic,
 // the subject of `topic` and puts the id into wire->schema_id (the same schema again gets the
 // same id, as Confluent's serializers do on first use); otherwise nothing. *usage tells a bad
 // option (exit 2) from a registry that refused or did not answer (exit 1).
-Status RegisterWriterSchema(const FormatFlags& f, const std::string& topic,
-                            WireSpec* wire, bool* usage);
+Status RegisterWriterSchema(const FormatFlags& f, const std::string& topic, WireSpec* wire,
+                            bool* usage);
 
 // How a long-running command reports: --metrics-addr, --json, --progress / --no-progress.
 struct ReportFlags {

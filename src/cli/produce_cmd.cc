@@ -25,18 +25,21 @@ class ProduceCommand final : public Command {
     const char* p = "Producer";
     app_->add_option("-t,--topic", topic_, "Topic")->group(p)->capture_default_str();
     app_->add_option("--key", key_, "Message key: userId, merchantId, transactionId or none")
-        ->group(p)->capture_default_str();
+        ->group(p)
+        ->capture_default_str();
     AddFormatOptions(app_, &format_, p, "the records", true);
     app_->add_option("--acks", acks_, "acks: all, 1 or 0")->group(p)->capture_default_str();
     app_->add_option("--compression", compression_, "none, gzip, snappy, lz4 or zstd")
-        ->group(p)->capture_default_str();
+        ->group(p)
+        ->capture_default_str();
     AddReportOptions(app_, &report_, "127.0.0.1:9465", p);
   }
 
   int Run() override {
     GeneratorConfig gen_config;
     SourceOptions src;
-    if (Status s = ToGeneratorConfig(gen_flags_, rule_flags_, &gen_config, &src); !s.ok()) return UsageError(s.message());
+    if (Status s = ToGeneratorConfig(gen_flags_, rule_flags_, &gen_config, &src); !s.ok())
+      return UsageError(s.message());
     if (key_ == "userId") {
       src.key = KeyField::kUserId;
     } else if (key_ == "merchantId") {
@@ -46,7 +49,8 @@ class ProduceCommand final : public Command {
     } else if (key_ == "none") {
       src.key = KeyField::kNone;
     } else {
-      return UsageError("--key: expected userId, merchantId, transactionId or none (got '" + key_ + "')");
+      return UsageError("--key: expected userId, merchantId, transactionId or none (got '" + key_ +
+                        "')");
     }
     if (Status s = ToWireSpec(format_, &src.wire); !s.ok()) return UsageError(s.message());
     bool usage = false;
@@ -117,7 +121,8 @@ class ProduceCommand final : public Command {
     if (report_.json) fmt::print("{}\n", Json(st, secs, left));
     if (!failed.ok()) return RuntimeError(failed.message());
     if (!p.fatal_error().empty()) return RuntimeError(p.fatal_error());
-    if (left > 0) return RuntimeError(fmt::format("{} record(s) still unacknowledged after 60 s", left));
+    if (left > 0)
+      return RuntimeError(fmt::format("{} record(s) still unacknowledged after 60 s", left));
     if (st.failed > 0) return RuntimeError(fmt::format("{} record(s) failed", st.failed));
     return 0;
   }

@@ -1,15 +1,15 @@
 // `spate run`: the whole pipeline embedded in one process, no services.
 
-#include <fmt/format.h>
-
 #include <fstream>
+
+#include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "obs/metrics_server.h"
 #include "runner/embedded/embedded.h"
-#include "stream/progress.h"
 #include "sinks/file_sink.h"
+#include "stream/progress.h"
 
 namespace spate::cli {
 namespace {
@@ -23,8 +23,10 @@ class RunCommand final : public Command {
     AddEngineOptions(app_, &engine_flags_, true);
     const char* o = "Output";
     app_->add_option("--out", out_, "Directory for the *.jsonl outputs and summary.json")
-        ->group(o)->capture_default_str();
-    app_->add_option("--gen-threads", gen_threads_, "Generator threads (default: --threads)")->group(o);
+        ->group(o)
+        ->capture_default_str();
+    app_->add_option("--gen-threads", gen_threads_, "Generator threads (default: --threads)")
+        ->group(o);
     AddReportOptions(app_, &report_, "127.0.0.1:9464", o);
   }
 
@@ -44,8 +46,8 @@ class RunCommand final : public Command {
     }
     c.source.chunk_size = c.source.batch_size;
     if (c.source.rate > 0) {  // paced: release small chunks, the batch semantics stay the same
-      c.source.chunk_size = std::clamp<uint64_t>(static_cast<uint64_t>(c.source.rate / 50), 1,
-                                                 c.source.batch_size);
+      c.source.chunk_size =
+          std::clamp<uint64_t>(static_cast<uint64_t>(c.source.rate / 50), 1, c.source.batch_size);
     } else if (c.source.chunk_size > 8192) {
       c.source.chunk_size = 8192;  // keeps latency and memory per chunk small
     }
@@ -61,9 +63,7 @@ class RunCommand final : public Command {
     hooks.metrics = &server.value()->registry();
     hooks.stop = [] { return StopRequested(); };
     if (report_.show_progress()) {
-      hooks.progress = [](const ProgressSnapshot& s) {
-        Log().info("{}", ProgressLine(s));
-      };
+      hooks.progress = [](const ProgressSnapshot& s) { Log().info("{}", ProgressLine(s)); };
     }
     auto result = RunEmbedded(c, *sink.value(), hooks);
     Status closed = sink.value()->Close();

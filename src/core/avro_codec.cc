@@ -18,9 +18,9 @@
 // (kBadValue, kOutOfRange), and bytes after the datum are kTrailingContent. Any Avro
 // writer's encoding of the schema is accepted (non-minimal varints and decimal widths too).
 
-#include <fmt/format.h>
-
 #include <cstring>
+
+#include <fmt/format.h>
 
 #include "core/avro_write.h"
 #include "core/codec.h"

@@ -2,16 +2,16 @@
 // generated records against the JSON codec, every malformed variant with its code, truncation
 // at every offset, and agreement with avro-c's generic validation.
 
-#include <gtest/gtest.h>
-
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "core/avro_schema.h"
-#include "core/codec_testing.h"
 #include "core/codec.h"
+#include "core/codec_testing.h"
 #include "gen/generator.h"
 
 namespace spate {

@@ -1,15 +1,15 @@
 #include "core/avro_schema.h"
 
-#include <avro.h>
-
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <type_traits>
 #include <unordered_set>
+
+#include <avro.h>
+#include <nlohmann/json.hpp>
 
 #include "core/codec.h"
 
@@ -150,9 +150,7 @@ class PlainJsonWriter {
     if (s.is_object() && s.contains("type") && !s["type"].is_string())
       return Write(v, s["type"], out);
     switch (avro_value_get_type(v)) {
-      case AVRO_NULL:
-        *out += "null";
-        return true;
+      case AVRO_NULL: *out += "null"; return true;
       case AVRO_BOOLEAN: {
         int b = 0;
         avro_value_get_boolean(v, &b);
@@ -266,8 +264,7 @@ class PlainJsonWriter {
         return true;
       }
       case AVRO_UNION:
-      case AVRO_LINK:
-        return false;  // a union value against a non-union schema: they disagree
+      case AVRO_LINK: return false;  // a union value against a non-union schema: they disagree
     }
     return false;
   }

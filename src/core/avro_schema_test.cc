@@ -2,12 +2,12 @@
 
 #include "core/avro_schema.h"
 
-#include <gtest/gtest.h>
-
 #include <cstring>
 
-#include "core/codec_testing.h"
+#include <gtest/gtest.h>
+
 #include "core/codec.h"
+#include "core/codec_testing.h"
 #include "gen/generator.h"
 
 namespace spate {

@@ -47,8 +47,8 @@ class BinaryDecoder final : public Decoder {
     p += 16;
     uint64_t user, merchant, location, amount, time;
     if (!GetVarint(p, end, &user) || !GetVarint(p, end, &merchant) ||
-        !GetVarint(p, end, &location) || !GetVarint(p, end, &amount) ||
-        !GetVarint(p, end, &time) || p >= end) {
+        !GetVarint(p, end, &location) || !GetVarint(p, end, &amount) || !GetVarint(p, end, &time) ||
+        p >= end) {
       return Fail(reason, "binary record truncated or malformed varint");
     }
     uint8_t flags = *p++;
@@ -104,10 +104,9 @@ void EncodeBinary(const Transaction& tx, std::string* out) {
   PutVarint(out, tx.location);
   PutVarint(out, static_cast<uint64_t>(tx.amount_cents));
   PutVarint(out, static_cast<uint64_t>(tx.time_ms));
-  uint8_t flags = static_cast<uint8_t>((tx.type == TxType::kRefund ? 1 : 0) |
-                                       (tx.international ? 2 : 0) |
-                                       static_cast<unsigned>(tx.payment_method) << 2 |
-                                       static_cast<unsigned>(tx.currency) << 4);
+  uint8_t flags = static_cast<uint8_t>(
+      (tx.type == TxType::kRefund ? 1 : 0) | (tx.international ? 2 : 0) |
+      static_cast<unsigned>(tx.payment_method) << 2 | static_cast<unsigned>(tx.currency) << 4);
   out->push_back(static_cast<char>(flags));
 }
 

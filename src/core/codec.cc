@@ -2,8 +2,8 @@
 
 namespace spate {
 
-std::unique_ptr<Decoder> NewJsonDecoder();    // json_codec.cc
-std::unique_ptr<Decoder> NewBinaryDecoder();  // binary_codec.cc
+std::unique_ptr<Decoder> NewJsonDecoder();                    // json_codec.cc
+std::unique_ptr<Decoder> NewBinaryDecoder();                  // binary_codec.cc
 std::unique_ptr<Decoder> NewAvroDecoder(uint32_t schema_id);  // avro_codec.cc
 
 std::string_view DecodeErrorName(DecodeError e) {

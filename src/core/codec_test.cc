@@ -11,7 +11,8 @@ namespace {
 
 Transaction Sample() { return test::SampleTransaction(); }
 
-DecodeError DecodeJson(std::string_view s, Transaction* tx = nullptr, std::string* reason = nullptr) {
+DecodeError DecodeJson(std::string_view s, Transaction* tx = nullptr,
+                       std::string* reason = nullptr) {
   auto d = NewDecoder(WireFormat::kJson);
   Transaction t;
   std::string r;
@@ -62,11 +63,11 @@ TEST(Uuid, RoundTrip) {
 TEST(JsonCodec, RoundTrip) {
   std::string s;
   EncodeJson(Sample(), &s);
-  EXPECT_EQ(s,
-            R"({"transactionId":"1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b","userId":"user_17",)"
-            R"("amount":123456.78,"transactionTime":1767225600123,"merchantId":"merchant3",)"
-            R"("transactionType":"refund","location":"location 42","paymentMethod":"bank_transfer",)"
-            R"("isInternational":"True","currency":"EU"})");
+  EXPECT_EQ(
+      s, R"({"transactionId":"1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b","userId":"user_17",)"
+         R"("amount":123456.78,"transactionTime":1767225600123,"merchantId":"merchant3",)"
+         R"("transactionType":"refund","location":"location 42","paymentMethod":"bank_transfer",)"
+         R"("isInternational":"True","currency":"EU"})");
   Transaction t;
   ASSERT_EQ(DecodeJson(s, &t), DecodeError::kNone);
   EXPECT_EQ(t, Sample());

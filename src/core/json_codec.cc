@@ -1,10 +1,10 @@
 // JSON codec: a hand-written encoder (a fixed record shape written with to_chars is several
 // times faster than a general JSON writer) and a strict simdjson On-Demand decoder.
 
-#include <simdjson.h>
-
 #include <charconv>
 #include <cstring>
+
+#include <simdjson.h>
 
 #include "core/codec.h"
 
@@ -66,8 +66,8 @@ enum FieldIndex : int {
   kFieldCount
 };
 constexpr std::string_view kFieldNames[kFieldCount] = {
-    field::kTransactionId, field::kUserId,     field::kAmount,          field::kTransactionTime,
-    field::kMerchantId,    field::kTransactionType, field::kLocation,   field::kPaymentMethod,
+    field::kTransactionId,   field::kUserId,          field::kAmount,   field::kTransactionTime,
+    field::kMerchantId,      field::kTransactionType, field::kLocation, field::kPaymentMethod,
     field::kIsInternational, field::kCurrency};
 constexpr uint32_t kAllFields = (1u << kFieldCount) - 1;
 
@@ -102,7 +102,8 @@ std::string Excerpt(std::string_view s) {
 }
 
 std::string_view TrimRight(std::string_view s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t')) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t')) {
     s.remove_suffix(1);
   }
   return s;
@@ -225,7 +226,8 @@ class Canonical {
   bool Time(int64_t* out) {
     uint64_t ms;
     if (!Digits(13, &ms)) return false;
-    if (static_cast<int64_t>(ms) < kMinTimeMs || static_cast<int64_t>(ms) > kMaxTimeMs) return false;
+    if (static_cast<int64_t>(ms) < kMinTimeMs || static_cast<int64_t>(ms) > kMaxTimeMs)
+      return false;
     *out = static_cast<int64_t>(ms);
     return true;
   }
@@ -271,7 +273,8 @@ class JsonDecoder final : public Decoder {
       std::string_view key;
       if (!RawString(f.key().raw(), &key)) {  // escapes in the key: unescape it
         if (auto err = f.unescaped_key().get(key)) {
-          return Fail(DecodeError::kInvalidJson, std::string("invalid JSON: ") + error_message(err));
+          return Fail(DecodeError::kInvalidJson,
+                      std::string("invalid JSON: ") + error_message(err));
         }
       }
       int idx = LookupField(key, expect);
@@ -312,8 +315,7 @@ class JsonDecoder final : public Decoder {
     switch (type) {
       case ondemand::json_type::array:
         return Fail(DecodeError::kWrongType, "expected a JSON object, got an array");
-      case ondemand::json_type::object:
-        break;
+      case ondemand::json_type::object: break;
       case ondemand::json_type::number: {
         double d;
         err = doc.get_double().get(d);
@@ -336,7 +338,8 @@ class JsonDecoder final : public Decoder {
         break;
       }
     }
-    if (err) return Fail(DecodeError::kInvalidJson, std::string("invalid JSON: ") + error_message(err));
+    if (err)
+      return Fail(DecodeError::kInvalidJson, std::string("invalid JSON: ") + error_message(err));
     return Fail(DecodeError::kWrongType, "expected a JSON object");
   }
 
@@ -371,8 +374,9 @@ class JsonDecoder final : public Decoder {
   }
 
   template <typename Enum>
-  DecodeError DecodeEnum(int idx, ondemand::value& v, std::optional<Enum> (*parse)(std::string_view),
-                         std::string_view expected, Enum* out) {
+  DecodeError DecodeEnum(int idx, ondemand::value& v,
+                         std::optional<Enum> (*parse)(std::string_view), std::string_view expected,
+                         Enum* out) {
     std::string_view s;
     if (DecodeError e = GetString(idx, v, &s); e != DecodeError::kNone) return e;
     auto val = parse(s);
@@ -391,8 +395,7 @@ class JsonDecoder final : public Decoder {
         tx->transaction_id = *u;
         return DecodeError::kNone;
       }
-      case kFUserId:
-        return DecodeId(idx, v, kUserPrefix, "of the form user_<n>", &tx->user);
+      case kFUserId: return DecodeId(idx, v, kUserPrefix, "of the form user_<n>", &tx->user);
       case kFMerchantId:
         return DecodeId(idx, v, kMerchantPrefix, "of the form merchant<n>", &tx->merchant);
       case kFLocation:
@@ -400,8 +403,8 @@ class JsonDecoder final : public Decoder {
       case kFAmount: {
         ondemand::json_type t;
         if (auto err = v.type().get(t)) {
-          return Fail(DecodeError::kInvalidJson, std::string("amount: invalid JSON: ") +
-                                                     error_message(err));
+          return Fail(DecodeError::kInvalidJson,
+                      std::string("amount: invalid JSON: ") + error_message(err));
         }
         if (t != ondemand::json_type::number) {
           return Fail(DecodeError::kWrongType, "amount: expected a number");
@@ -425,7 +428,8 @@ class JsonDecoder final : public Decoder {
         if (err == INCORRECT_TYPE) {
           return Fail(DecodeError::kWrongType, "transactionTime: expected an integer (epoch ms)");
         }
-        if (err == NUMBER_OUT_OF_RANGE || (err == SUCCESS && (ms < kMinTimeMs || ms > kMaxTimeMs))) {
+        if (err == NUMBER_OUT_OF_RANGE ||
+            (err == SUCCESS && (ms < kMinTimeMs || ms > kMaxTimeMs))) {
           std::string_view raw = v.raw_json_token();
           return Fail(DecodeError::kOutOfRange,
                       "transactionTime: " + Excerpt(raw) +
@@ -456,8 +460,7 @@ class JsonDecoder final : public Decoder {
         }
         return DecodeError::kNone;
       }
-      case kFieldCount:
-        break;
+      case kFieldCount: break;
     }
     return Fail(DecodeError::kBadValue, "internal: unknown field index");
   }

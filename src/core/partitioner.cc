@@ -26,15 +26,9 @@ int32_t Murmur2(std::string_view key) {
   }
   size_t tail = length & ~size_t{3};
   switch (length % 4) {
-    case 3:
-      h ^= static_cast<uint32_t>(data[tail + 2]) << 16;
-      [[fallthrough]];
-    case 2:
-      h ^= static_cast<uint32_t>(data[tail + 1]) << 8;
-      [[fallthrough]];
-    case 1:
-      h ^= static_cast<uint32_t>(data[tail]);
-      h *= m;
+    case 3: h ^= static_cast<uint32_t>(data[tail + 2]) << 16; [[fallthrough]];
+    case 2: h ^= static_cast<uint32_t>(data[tail + 1]) << 8; [[fallthrough]];
+    case 1: h ^= static_cast<uint32_t>(data[tail]); h *= m;
   }
   h ^= h >> 13;
   h *= m;

@@ -35,9 +35,7 @@ class CounterRng {
   }
   // Uniform in [0, n) (Lemire's multiply-shift; the tiny bias is irrelevant here and the result
   // is deterministic).
-  uint64_t Below(uint64_t n) {
-    return MulHi64(Next(), n);
-  }
+  uint64_t Below(uint64_t n) { return MulHi64(Next(), n); }
   // Uniform in [0, 1).
   double Unit() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
   bool Chance(double p) { return p > 0 && Unit() < p; }

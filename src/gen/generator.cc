@@ -37,7 +37,8 @@ std::string_view InjectedRuleName(Injected i) {
 void Generator::AliasTable::Build(uint32_t n, double exponent) {
   std::vector<double> w(n);
   double total = 0;
-  for (uint32_t k = 0; k < n; ++k) total += w[k] = 1.0 / std::pow(static_cast<double>(k + 1), exponent);
+  for (uint32_t k = 0; k < n; ++k)
+    total += w[k] = 1.0 / std::pow(static_cast<double>(k + 1), exponent);
   prob.assign(n, 0);
   alias.assign(n, 0);
   std::vector<uint32_t> small, large;
@@ -159,8 +160,8 @@ void Generator::Make(uint64_t i, GeneratedRecord* out) const {
         tx.international = false;
         tx.type = TxType::kPurchase;
         if (!count_burst) {
-          tx.amount_cents = std::max<int64_t>(
-              1, std::min(kNormalMaxCents, config_.rules.high_amount_cents - 1));
+          tx.amount_cents =
+              std::max<int64_t>(1, std::min(kNormalMaxCents, config_.rules.high_amount_cents - 1));
         }
         if (pos == len - 1) {
           out->injected = count_burst ? Injected::kVelocityCount : Injected::kVelocityAmount;
@@ -183,7 +184,8 @@ void Generator::Make(uint64_t i, GeneratedRecord* out) const {
   }
   if (pick < 2 * each) {
     int64_t lo = rules.intl_amount_cents + 1;
-    int64_t hi = rules.high_amount_cents > lo ? rules.high_amount_cents : lo + rules.intl_amount_cents;
+    int64_t hi =
+        rules.high_amount_cents > lo ? rules.high_amount_cents : lo + rules.intl_amount_cents;
     tx.amount_cents = Uniform(r, lo, std::min(kMaxAmountCents, hi));
     tx.international = true;
     out->injected = Injected::kInternationalHigh;

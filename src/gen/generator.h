@@ -27,16 +27,21 @@ struct GeneratorConfig {
   uint64_t event_rate = 10'000;               // records per second of event time
   double out_of_order = 0;                    // fraction displaced back by 1..max_delay ms
   int64_t max_delay_ms = 5'000;
-  double late = 0;                            // fraction displaced back by >= late_delay
+  double late = 0;  // fraction displaced back by >= late_delay
   int64_t late_delay_ms = 600'000;
-  double malformed = 0;                       // fraction replaced by invalid payloads
-  double anomalies = 0;                       // fraction of injected anomalies
-  RuleConfig rules;                           // what injected anomalies must trip
+  double malformed = 0;  // fraction replaced by invalid payloads
+  double anomalies = 0;  // fraction of injected anomalies
+  RuleConfig rules;      // what injected anomalies must trip
 };
 
 // Which rule an injected record must trip (kNone for ordinary records).
-enum class Injected : uint8_t { kNone, kHighAmount, kInternationalHigh, kVelocityCount,
-                                kVelocityAmount };
+enum class Injected : uint8_t {
+  kNone,
+  kHighAmount,
+  kInternationalHigh,
+  kVelocityCount,
+  kVelocityAmount
+};
 std::string_view InjectedRuleName(Injected i);
 
 struct GeneratedRecord {

@@ -1,8 +1,8 @@
 #include "gen/generator.h"
 
-#include <gtest/gtest.h>
-
 #include <set>
+
+#include <gtest/gtest.h>
 
 #include "gen/source.h"
 

@@ -34,12 +34,8 @@ void MalformJson(const Transaction& tx, int kind, std::string* out) {
   EncodeJson(tx, &j);
   size_t b, e;
   switch (kind) {
-    case 0:
-      j = "this is not JSON: transaction " + UuidString(tx.transaction_id);
-      break;
-    case 1:
-      j.resize(j.size() / 2);
-      break;
+    case 0: j = "this is not JSON: transaction " + UuidString(tx.transaction_id); break;
+    case 1: j.resize(j.size() / 2); break;
     case 2:  // missing amount
       FindValue(j, field::kAmount, &b, &e);
       j.erase(b - std::string_view("\"amount\":").size(), e + 1 - (b - 9));
@@ -52,9 +48,7 @@ void MalformJson(const Transaction& tx, int kind, std::string* out) {
       j.insert(e, "\"");
       j.insert(b, "\"");
       break;
-    case 5:
-      ReplaceValue(&j, field::kCurrency, "\"XYZ\"");
-      break;
+    case 5: ReplaceValue(&j, field::kCurrency, "\"XYZ\""); break;
     case 6:  // three decimals
       FindValue(j, field::kAmount, &b, &e);
       j.insert(e, "5");
@@ -69,15 +63,9 @@ void MalformJson(const Transaction& tx, int kind, std::string* out) {
     case 9:  // the reference's unit bug: seconds instead of milliseconds
       ReplaceValue(&j, field::kTransactionTime, std::to_string(tx.time_ms / 1000));
       break;
-    case 10:
-      ReplaceValue(&j, field::kIsInternational, tx.international ? "true" : "false");
-      break;
-    case 11:
-      ReplaceValue(&j, field::kUserId, "\"user_x\"");
-      break;
-    case 12:
-      j += " {}";
-      break;
+    case 10: ReplaceValue(&j, field::kIsInternational, tx.international ? "true" : "false"); break;
+    case 11: ReplaceValue(&j, field::kUserId, "\"user_x\""); break;
+    case 12: j += " {}"; break;
     case 13:  // duplicate field
       j.insert(1, "\"amount\":1.00,");
       break;

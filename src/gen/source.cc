@@ -9,7 +9,8 @@ GeneratorSource::GeneratorSource(const Generator& gen, SourceOptions opts)
       opts_(opts),
       limiter_(opts.rate, static_cast<double>(opts.chunk_size)),
       deadline_(std::chrono::steady_clock::now() + std::chrono::milliseconds(opts.duration_ms)) {
-  if (opts_.chunk_size == 0 || opts_.chunk_size > opts_.batch_size) opts_.chunk_size = opts_.batch_size;
+  if (opts_.chunk_size == 0 || opts_.chunk_size > opts_.batch_size)
+    opts_.chunk_size = opts_.batch_size;
   if (opts_.threads == 0) opts_.threads = 1;
   chunks_per_batch_ = (opts_.batch_size + opts_.chunk_size - 1) / opts_.chunk_size;
   ring_.resize(opts_.threads * 2 + 2);
@@ -49,8 +50,8 @@ void GeneratorSource::Fill(uint64_t chunk, Chunk* c) const {
   c->index = chunk;
   c->batch = chunk / chunks_per_batch_;
   uint64_t batch_end = (c->batch + 1) * opts_.batch_size;
-  c->last_in_batch = first + count == batch_end ||
-                     (opts_.records > 0 && first + count == opts_.records);
+  c->last_in_batch =
+      first + count == batch_end || (opts_.records > 0 && first + count == opts_.records);
   c->first_seq = first;
   c->bytes.reserve(count * TypicalEncodedSize(opts_.wire.format) + kDecodePadding);
   c->offsets.reserve(count + 1);
@@ -67,15 +68,20 @@ void GeneratorSource::Fill(uint64_t chunk, Chunk* c) const {
     switch (opts_.key) {
       case KeyField::kUserId: n = FormatId(key, kUserPrefix, r.tx.user); break;
       case KeyField::kMerchantId: n = FormatId(key, kMerchantPrefix, r.tx.merchant); break;
-      case KeyField::kTransactionId: FormatUuid(r.tx.transaction_id, key); n = 36; break;
+      case KeyField::kTransactionId:
+        FormatUuid(r.tx.transaction_id, key);
+        n = 36;
+        break;
       case KeyField::kNone: break;
     }
     c->key_offsets.push_back(static_cast<uint32_t>(c->keys.size()));
     c->keys.append(key, n);
     // Keyless records go round-robin by sequence, as a sticky partitioner would spread them.
-    c->partition.push_back(static_cast<uint16_t>(
-        n ? PartitionForKey(std::string_view(key, n), opts_.partitions) : (first + k) % opts_.partitions));
-    if (r.injected != Injected::kNone) c->injected.emplace_back(static_cast<uint32_t>(k), r.injected);
+    c->partition.push_back(
+        static_cast<uint16_t>(n ? PartitionForKey(std::string_view(key, n), opts_.partitions)
+                                : (first + k) % opts_.partitions));
+    if (r.injected != Injected::kNone)
+      c->injected.emplace_back(static_cast<uint32_t>(k), r.injected);
   }
   c->offsets.push_back(static_cast<uint32_t>(c->bytes.size()));
   c->key_offsets.push_back(static_cast<uint32_t>(c->keys.size()));

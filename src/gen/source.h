@@ -23,15 +23,15 @@ namespace spate {
 // each followed by '\n' (so a JSON chunk is JSON lines as is), with kDecodePadding spare bytes
 // at the end for zero-copy decoding.
 struct Chunk {
-  uint64_t index = 0;      // chunk number
-  uint64_t batch = 0;      // the batch (watermark epoch) this chunk belongs to
+  uint64_t index = 0;  // chunk number
+  uint64_t batch = 0;  // the batch (watermark epoch) this chunk belongs to
   bool last_in_batch = false;
   uint64_t first_seq = 0;
   std::string bytes;
-  std::vector<uint32_t> offsets;     // size()+1 entries; payload i is [off[i], off[i+1]-1)
-  std::string keys;                  // message keys back to back
-  std::vector<uint32_t> key_offsets; // size()+1 entries
-  std::vector<uint16_t> partition;   // Kafka's default partition of the key
+  std::vector<uint32_t> offsets;      // size()+1 entries; payload i is [off[i], off[i+1]-1)
+  std::string keys;                   // message keys back to back
+  std::vector<uint32_t> key_offsets;  // size()+1 entries
+  std::vector<uint16_t> partition;    // Kafka's default partition of the key
   std::vector<std::pair<uint32_t, Injected>> injected;  // (index in chunk, rule)
   std::chrono::steady_clock::time_point created;
 
@@ -51,13 +51,13 @@ struct Chunk {
 enum class KeyField : uint8_t { kUserId, kMerchantId, kTransactionId, kNone };
 
 struct SourceOptions {
-  uint64_t records = 0;         // 0 = unbounded (then duration or Stop() ends it)
-  int64_t duration_ms = 0;      // 0 = no time limit
-  double rate = 0;              // records/s, 0 = unlimited
+  uint64_t records = 0;     // 0 = unbounded (then duration or Stop() ends it)
+  int64_t duration_ms = 0;  // 0 = no time limit
+  double rate = 0;          // records/s, 0 = unlimited
   uint32_t threads = 1;
-  uint64_t batch_size = 32'768; // chunks never straddle batches
-  uint64_t chunk_size = 32'768; // records per chunk (<= batch_size)
-  WireSpec wire;                // wire format (JSON by default) and its Avro schema id
+  uint64_t batch_size = 32'768;  // chunks never straddle batches
+  uint64_t chunk_size = 32'768;  // records per chunk (<= batch_size)
+  WireSpec wire;                 // wire format (JSON by default) and its Avro schema id
   uint32_t partitions = 1;
   KeyField key = KeyField::kUserId;
 };

@@ -1,7 +1,5 @@
 #include "kafka/broker_version.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
@@ -9,6 +7,8 @@
 #include <mutex>
 #include <string_view>
 #include <utility>
+
+#include <fmt/format.h>
 
 #include "kafka/client.h"
 #include "obs/log.h"

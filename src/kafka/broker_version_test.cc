@@ -1,10 +1,10 @@
 #include "kafka/broker_version.h"
 
-#include <gtest/gtest.h>
-
 #include <initializer_list>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace spate::kafka {
 namespace {

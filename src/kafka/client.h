@@ -4,13 +4,13 @@
 // ownership of the conf only on success. Code outside src/kafka/ uses these classes and never
 // calls librdkafka itself.
 
-#include <librdkafka/rdkafka.h>
-
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <librdkafka/rdkafka.h>
 
 #include "core/status.h"
 #include "kafka/config.h"

@@ -41,7 +41,8 @@ Status Client::EnsureTopic(const TopicSpec& spec, int timeout_ms) const {
   rd_kafka_AdminOptions_set_operation_timeout(opts.get(), timeout_ms, err, sizeof(err));
   rd_kafka_NewTopic_t* topics[] = {nt.get()};
   rd_kafka_CreateTopics(rk, topics, 1, opts.get(), q.get());
-  std::unique_ptr<rd_kafka_event_t, EventDeleter> ev(rd_kafka_queue_poll(q.get(), timeout_ms + 5000));
+  std::unique_ptr<rd_kafka_event_t, EventDeleter> ev(
+      rd_kafka_queue_poll(q.get(), timeout_ms + 5000));
   if (!ev) return Status::Error("topic " + spec.name + ": CreateTopics timed out");
   if (rd_kafka_event_error(ev.get())) {
     return Status::Error("topic " + spec.name + ": " + rd_kafka_event_error_string(ev.get()));
@@ -53,7 +54,8 @@ Status Client::EnsureTopic(const TopicSpec& spec, int timeout_ms) const {
     rd_kafka_resp_err_t e = rd_kafka_topic_result_error(results[i]);
     if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
       const char* msg = rd_kafka_topic_result_error_string(results[i]);
-      return Status::Error("topic " + spec.name + ": " + ErrorText(e) + (msg ? std::string(": ") + msg : ""));
+      return Status::Error("topic " + spec.name + ": " + ErrorText(e) +
+                           (msg ? std::string(": ") + msg : ""));
     }
   }
   return Status::Ok();

@@ -3,12 +3,12 @@
 // lines, # comments), then `-X key=value` in order; later settings win. Every property is
 // checked by librdkafka itself when the handle is built, so a typo is a clear error.
 
-#include <librdkafka/rdkafka.h>
-
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <librdkafka/rdkafka.h>
 
 #include "core/status.h"
 

@@ -10,8 +10,7 @@ namespace spate::kafka {
 ErrorClass Classify(rd_kafka_resp_err_t err) {
   switch (err) {
     // success
-    case RD_KAFKA_RESP_ERR_NO_ERROR:
-      return ErrorClass::kNone;
+    case RD_KAFKA_RESP_ERR_NO_ERROR: return ErrorClass::kNone;
     // transient: retry, back off, or wait for the cluster
     case RD_KAFKA_RESP_ERR__TRANSPORT:
     case RD_KAFKA_RESP_ERR__RESOLVE:
@@ -76,8 +75,7 @@ ErrorClass Classify(rd_kafka_resp_err_t err) {
     case RD_KAFKA_RESP_ERR_PREFERRED_LEADER_NOT_AVAILABLE:
     case RD_KAFKA_RESP_ERR_ELIGIBLE_LEADERS_NOT_AVAILABLE:
     case RD_KAFKA_RESP_ERR_UNSTABLE_OFFSET_COMMIT:
-    case RD_KAFKA_RESP_ERR_THROTTLING_QUOTA_EXCEEDED:
-      return ErrorClass::kRetriable;
+    case RD_KAFKA_RESP_ERR_THROTTLING_QUOTA_EXCEEDED: return ErrorClass::kRetriable;
     // this record cannot be written or read: dead-letter it
     case RD_KAFKA_RESP_ERR__BAD_MSG:
     case RD_KAFKA_RESP_ERR__BAD_COMPRESSION:
@@ -92,8 +90,7 @@ ErrorClass Classify(rd_kafka_resp_err_t err) {
     case RD_KAFKA_RESP_ERR_INVALID_TIMESTAMP:
     case RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT:
     case RD_KAFKA_RESP_ERR_DUPLICATE_SEQUENCE_NUMBER:
-    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
-      return ErrorClass::kBadRecord;
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD: return ErrorClass::kBadRecord;
     // configuration, authorisation, fencing or a broken client: stop
     case RD_KAFKA_RESP_ERR__BEGIN:
     case RD_KAFKA_RESP_ERR__DESTROY:
@@ -177,8 +174,7 @@ ErrorClass Classify(rd_kafka_resp_err_t err) {
     case RD_KAFKA_RESP_ERR_INVALID_UPDATE_VERSION:
     case RD_KAFKA_RESP_ERR_FEATURE_UPDATE_FAILED:
     case RD_KAFKA_RESP_ERR_PRINCIPAL_DESERIALIZATION_FAILURE:
-    case RD_KAFKA_RESP_ERR_END_ALL:
-      return ErrorClass::kFatal;
+    case RD_KAFKA_RESP_ERR_END_ALL: return ErrorClass::kFatal;
   }
   return ErrorClass::kFatal;  // values outside the enum
 }

@@ -1,10 +1,10 @@
 #pragma once
 // What to do about a librdkafka error code.
 
-#include <librdkafka/rdkafka.h>
-
 #include <string>
 #include <string_view>
+
+#include <librdkafka/rdkafka.h>
 
 namespace spate::kafka {
 

@@ -3,12 +3,12 @@
 // A message with an error is an event: the end of a partition (partition_eof()), or an error
 // about a partition or, without a topic, the consumer as a whole.
 
-#include <librdkafka/rdkafka.h>
-
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string_view>
+
+#include <librdkafka/rdkafka.h>
 
 namespace spate::kafka {
 

@@ -17,8 +17,7 @@ void* const kAwaitedMarker = reinterpret_cast<void*>(~uintptr_t{0});
 }  // namespace
 
 Result<std::unique_ptr<Producer>> Producer::Create(const ClientConfig& conf,
-                                                   const std::string& topic,
-                                                   StatsExporter* stats) {
+                                                   const std::string& topic, StatsExporter* stats) {
   std::unique_ptr<Producer> p(new Producer());
   p->exporter_ = stats;
   auto built = conf.Build();
@@ -46,7 +45,8 @@ Result<std::unique_ptr<Producer>> Producer::Create(const ClientConfig& conf,
   const rd_kafka_metadata_t* md = nullptr;
   rd_kafka_resp_err_t err = rd_kafka_metadata(p->rk_.get(), 0, p->topic_.get(), &md, 10'000);
   if (err) return Status::Error("cannot reach the cluster for metadata: " + ErrorText(err));
-  rd_kafka_resp_err_t topic_err = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+  rd_kafka_resp_err_t topic_err =
+      md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
   rd_kafka_metadata_destroy(md);
   if (topic_err) {
     return Status::Error("topic " + topic + ": " + ErrorText(topic_err) +
@@ -60,8 +60,8 @@ Status Producer::Send(std::string_view key, std::string_view value) {
     if (!fatal_.empty()) return Status::Error(fatal_);
     void* opaque = reinterpret_cast<void*>(static_cast<uintptr_t>(NowMicros()));
     int rc = rd_kafka_produce(topic_.get(), RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
-                              const_cast<char*>(value.data()), value.size(), key.data(),
-                              key.size(), opaque);
+                              const_cast<char*>(value.data()), value.size(), key.data(), key.size(),
+                              opaque);
     if (rc == 0) {
       ++stats_.sent;
       stats_.bytes += value.size();
@@ -90,12 +90,12 @@ Result<int64_t> Producer::SendAndWait(std::string_view key, std::string_view val
                                       int timeout_ms) {
   if (!fatal_.empty()) return Status::Error(fatal_);
   awaited_ = Awaited();
-  const int rc = rd_kafka_produce(
-      topic_.get(), RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
-      value.empty() ? nullptr : const_cast<char*>(value.data()), value.size(), key.data(),
-      key.size(), kAwaitedMarker);
+  const int rc = rd_kafka_produce(topic_.get(), RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+                                  value.empty() ? nullptr : const_cast<char*>(value.data()),
+                                  value.size(), key.data(), key.size(), kAwaitedMarker);
   const std::string topic = rd_kafka_topic_name(topic_.get());
-  if (rc != 0) return Status::Error("cannot produce to " + topic + ": " + ErrorText(rd_kafka_last_error()));
+  if (rc != 0)
+    return Status::Error("cannot produce to " + topic + ": " + ErrorText(rd_kafka_last_error()));
   rd_kafka_flush(rk_.get(), timeout_ms);  // serves the delivery report
   if (!awaited_.done) {
     // Its report could still come later and be taken for the next record's: purge it first.

@@ -20,10 +20,10 @@
 namespace spate::kafka {
 
 struct ProducerStats {
-  uint64_t sent = 0;      // enqueued
-  uint64_t acked = 0;     // delivery report without error
-  uint64_t failed = 0;    // delivery report with an error, or refused at enqueue
-  uint64_t bytes = 0;     // value bytes enqueued
+  uint64_t sent = 0;    // enqueued
+  uint64_t acked = 0;   // delivery report without error
+  uint64_t failed = 0;  // delivery report with an error, or refused at enqueue
+  uint64_t bytes = 0;   // value bytes enqueued
   std::map<rd_kafka_resp_err_t, uint64_t> failures;
   LatencyHistogram latency;           // enqueue -> delivery report, microseconds, whole run
   LatencyHistogram interval_latency;  // the same since the last ResetInterval()
@@ -33,7 +33,8 @@ class Producer : public Client {
  public:
   // conf must hold bootstrap.servers. Fails with a clear message on a bad property.
   // With stats, librdkafka's statistics are exported every second (it must outlive the producer).
-  static Result<std::unique_ptr<Producer>> Create(const ClientConfig& conf, const std::string& topic,
+  static Result<std::unique_ptr<Producer>> Create(const ClientConfig& conf,
+                                                  const std::string& topic,
                                                   StatsExporter* stats = nullptr);
 
   // Enqueues one record, partitioned by key (librdkafka's partitioner, murmur2_random by
@@ -54,6 +55,7 @@ class Producer : public Client {
   const ProducerStats& stats() const { return stats_; }
   // Starts a new progress interval (interval_latency).
   void ResetInterval() { stats_.interval_latency = LatencyHistogram(); }
+
  private:
   Producer() = default;
   static void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque);

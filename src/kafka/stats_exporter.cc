@@ -2,7 +2,6 @@
 
 #include <simdjson.h>
 
-
 namespace spate::kafka {
 
 using prometheus::BuildCounter;
@@ -10,19 +9,32 @@ using prometheus::BuildGauge;
 
 StatsExporter::StatsExporter(prometheus::Registry& reg, std::string client)
     : client_(std::move(client)),
-      tx_msgs_(&BuildCounter().Name("spate_kafka_messages_sent_total")
-                    .Help("Messages librdkafka sent to brokers").Register(reg)),
-      rx_msgs_(&BuildCounter().Name("spate_kafka_messages_received_total")
-                    .Help("Messages librdkafka received from brokers").Register(reg)),
-      tx_bytes_(&BuildCounter().Name("spate_kafka_sent_bytes_total")
-                     .Help("Bytes librdkafka sent to brokers").Register(reg)),
-      rx_bytes_(&BuildCounter().Name("spate_kafka_received_bytes_total")
-                     .Help("Bytes librdkafka received from brokers").Register(reg)),
-      queue_msgs_(&BuildGauge().Name("spate_kafka_queue_messages")
-                       .Help("Messages waiting in librdkafka's local queues").Register(reg)),
-      rtt_(&BuildGauge().Name("spate_kafka_broker_rtt_seconds")
-                .Help("Average broker round-trip time").Register(reg)),
-      lag_(&BuildGauge().Name("spate_kafka_consumer_lag")
+      tx_msgs_(&BuildCounter()
+                    .Name("spate_kafka_messages_sent_total")
+                    .Help("Messages librdkafka sent to brokers")
+                    .Register(reg)),
+      rx_msgs_(&BuildCounter()
+                    .Name("spate_kafka_messages_received_total")
+                    .Help("Messages librdkafka received from brokers")
+                    .Register(reg)),
+      tx_bytes_(&BuildCounter()
+                     .Name("spate_kafka_sent_bytes_total")
+                     .Help("Bytes librdkafka sent to brokers")
+                     .Register(reg)),
+      rx_bytes_(&BuildCounter()
+                     .Name("spate_kafka_received_bytes_total")
+                     .Help("Bytes librdkafka received from brokers")
+                     .Register(reg)),
+      queue_msgs_(&BuildGauge()
+                       .Name("spate_kafka_queue_messages")
+                       .Help("Messages waiting in librdkafka's local queues")
+                       .Register(reg)),
+      rtt_(&BuildGauge()
+                .Name("spate_kafka_broker_rtt_seconds")
+                .Help("Average broker round-trip time")
+                .Register(reg)),
+      lag_(&BuildGauge()
+                .Name("spate_kafka_consumer_lag")
                 .Help("Messages between the consumer's position and the partition's end")
                 .Register(reg)) {}
 
@@ -73,7 +85,8 @@ void StatsExporter::Update(std::string_view json) {
         if (p["consumer_lag"].get(lag) || lag < 0) {
           if (p["consumer_lag_stored"].get(lag) || lag < 0) continue;  // not consumed here
         }
-        lag_->Add({{"client", client_}, {"topic", std::string(tname)},
+        lag_->Add({{"client", client_},
+                   {"topic", std::string(tname)},
                    {"partition", std::to_string(partition)}})
             .Set(static_cast<double>(lag));
       }

@@ -4,14 +4,13 @@
 // lag of every assigned partition. The client that owns the exporter forwards each statistics
 // document from its stats callback (on the thread that polls the client) to Update().
 
-#include <librdkafka/rdkafka.h>
-
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include <librdkafka/rdkafka.h>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>

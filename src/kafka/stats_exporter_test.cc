@@ -1,7 +1,6 @@
 #include "kafka/stats_exporter.h"
 
 #include <gtest/gtest.h>
-
 #include <prometheus/text_serializer.h>
 
 namespace spate::kafka {
@@ -34,13 +33,19 @@ TEST(StatsExporter, ExportsCountersGaugesAndLag) {
   StatsExporter e(reg, "consumer");
   e.Update(kStats);
   std::string text = Scrape(reg);
-  EXPECT_NE(text.find(R"(spate_kafka_consumer_lag{client="consumer",partition="0",topic="financial_transactions"} 42)"),
-            std::string::npos) << text;
-  EXPECT_EQ(text.find(R"(partition="1")"), std::string::npos) << "unassigned partitions have no lag";
+  EXPECT_NE(
+      text.find(
+          R"(spate_kafka_consumer_lag{client="consumer",partition="0",topic="financial_transactions"} 42)"),
+      std::string::npos)
+      << text;
+  EXPECT_EQ(text.find(R"(partition="1")"), std::string::npos)
+      << "unassigned partitions have no lag";
   EXPECT_NE(text.find(R"(spate_kafka_broker_rtt_seconds{broker="1",client="consumer"} 0.0015)"),
-            std::string::npos) << text;
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find(R"(spate_kafka_messages_received_total{client="consumer"} 250)"),
-            std::string::npos) << text;
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find(R"(spate_kafka_queue_messages{client="consumer"} 12)"), std::string::npos);
   // Cumulative values become counter increments: a second document adds only the difference.
   std::string second = kStats;
@@ -48,7 +53,8 @@ TEST(StatsExporter, ExportsCountersGaugesAndLag) {
   e.Update(second);
   text = Scrape(reg);
   EXPECT_NE(text.find(R"(spate_kafka_messages_received_total{client="consumer"} 300)"),
-            std::string::npos) << text;
+            std::string::npos)
+      << text;
   e.Update("not json");  // ignored, no crash
 }
 

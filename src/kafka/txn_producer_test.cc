@@ -3,13 +3,12 @@
 
 #include "kafka/txn_producer.h"
 
-#include <gtest/gtest.h>
-
 #include <set>
-#include <librdkafka/rdkafka_mock.h>
-
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka_mock.h>
 
 #include "kafka/consumer.h"
 

@@ -56,7 +56,7 @@ class LatencyHistogram {
     return ((kSub + sub + 1) << (exp - 6)) - 1;
   }
 
-  std::array<uint64_t, kSub * (kMaxExp - 5)> buckets_{};
+  std::array<uint64_t, kSub*(kMaxExp - 5)> buckets_{};
   uint64_t count_ = 0, sum_ = 0, max_ = 0;
 };
 

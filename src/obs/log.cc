@@ -56,8 +56,8 @@ void ReadLevels() {
 
 void SetLogCommand(std::string_view command) {
   std::lock_guard<std::mutex> lock(g_mu);
-  g_pattern = command.empty() ? std::string("spate: %*%v")
-                              : "spate " + std::string(command) + ": %*%v";
+  g_pattern =
+      command.empty() ? std::string("spate: %*%v") : "spate " + std::string(command) + ": %*%v";
   spdlog::set_formatter(NewFormatter());
   ReadLevels();
 }

@@ -45,7 +45,8 @@ void AnomalyDetector::Check(const Transaction& tx, uint64_t sequence, std::vecto
   }
   const auto live = v.begin() + static_cast<ptrdiff_t>(u.head);
   // Insert tx (unless it is already older than the retention bound) at its time position.
-  auto pos = std::partition_point(live, v.end(), [&](const Entry& e) { return by_time(e, tx.time_ms); });
+  auto pos =
+      std::partition_point(live, v.end(), [&](const Entry& e) { return by_time(e, tx.time_ms); });
   // Running sums start from `base`, the sum of everything erased before v.front().
   const int64_t base = v.empty() ? 0 : v.front().cum_cents - v.front().amount_cents;
   bool retained = tx.time_ms > keep_after;
@@ -82,7 +83,8 @@ std::vector<uint32_t> AnomalyDetector::TakeDirtyUsers() {
 
 namespace {
 void PutI64(std::string* out, int64_t v) {
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(static_cast<uint64_t>(v) >> (8 * i)));
+  for (int i = 0; i < 8; ++i)
+    out->push_back(static_cast<char>(static_cast<uint64_t>(v) >> (8 * i)));
 }
 int64_t GetI64(const char* p) {
   uint64_t v = 0;
@@ -131,10 +133,10 @@ void FormatAnomaly(const Anomaly& a, const RuleConfig& rules, std::string* out) 
       break;
     case Rule::kVelocityCount:
     case Rule::kVelocityAmount:
-      fmt::format_to(it,
-                     R"({{"count":{},"totalAmount":{},"spanMs":{},"countLimit":{},"amountLimit":{}}}}})",
-                     a.count, AmountString(a.sum_cents), rules.velocity_span_ms,
-                     rules.velocity_count, AmountString(rules.velocity_amount_cents));
+      fmt::format_to(
+          it, R"({{"count":{},"totalAmount":{},"spanMs":{},"countLimit":{},"amountLimit":{}}}}})",
+          a.count, AmountString(a.sum_cents), rules.velocity_span_ms, rules.velocity_count,
+          AmountString(rules.velocity_amount_cents));
       break;
   }
 }

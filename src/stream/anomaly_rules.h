@@ -15,8 +15,8 @@
 namespace spate {
 
 struct RuleConfig {
-  int64_t high_amount_cents = 25'000'000;     // 250,000.00
-  int64_t intl_amount_cents = 15'000'000;     // 150,000.00
+  int64_t high_amount_cents = 25'000'000;  // 250,000.00
+  int64_t intl_amount_cents = 15'000'000;  // 150,000.00
   int64_t velocity_span_ms = 10'000;
   uint32_t velocity_count = 10;
   int64_t velocity_amount_cents = 100'000'000;  // 1,000,000.00
@@ -40,7 +40,8 @@ void FormatAnomaly(const Anomaly& a, const RuleConfig& rules, std::string* out);
 
 class AnomalyDetector {
  public:
-  AnomalyDetector(RuleConfig rules, int64_t lateness_ms) : rules_(rules), lateness_ms_(lateness_ms) {}
+  AnomalyDetector(RuleConfig rules, int64_t lateness_ms)
+      : rules_(rules), lateness_ms_(lateness_ms) {}
 
   // Evaluates every rule for tx; appends what fires to *out.
   void Check(const Transaction& tx, uint64_t sequence, std::vector<Anomaly>* out);

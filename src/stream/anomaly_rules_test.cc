@@ -1,9 +1,9 @@
 #include "stream/anomaly_rules.h"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace spate {
 namespace {
@@ -116,7 +116,8 @@ TEST(AnomalyRules, ExportedStateBehavesLikeTheOriginal) {
   AnomalyDetector a(r, 20), b(r, 20);
   a.TrackDirtyUsers();
   std::vector<Anomaly> out;
-  for (int i = 0; i < 500; ++i) a.Check(Tx(1 + i % 3, 1000 + 7 * i - (i % 5) * 3, 10 + i % 40), 0, &out);
+  for (int i = 0; i < 500; ++i)
+    a.Check(Tx(1 + i % 3, 1000 + 7 * i - (i % 5) * 3, 10 + i % 40), 0, &out);
   auto dirty = a.TakeDirtyUsers();
   std::sort(dirty.begin(), dirty.end());
   EXPECT_EQ(dirty, (std::vector<uint32_t>{1, 2, 3}));

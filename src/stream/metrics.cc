@@ -9,25 +9,40 @@ using prometheus::BuildGauge;
 using prometheus::BuildHistogram;
 
 void PipelineMetrics::Init(prometheus::Registry& reg) {
-  auto& received = BuildCounter().Name("spate_records_received_total")
-                       .Help("Records a component received").Register(reg);
-  auto& sent = BuildCounter().Name("spate_records_sent_total")
-                   .Help("Records a component passed on").Register(reg);
-  auto& dropped = BuildCounter().Name("spate_records_dropped_total")
-                      .Help("Records a component took out of the main flow, by reason").Register(reg);
-  auto& errors = BuildCounter().Name("spate_errors_total")
-                     .Help("Errors by component and type").Register(reg);
-  auto& bytes = BuildCounter().Name("spate_bytes_sent_total")
-                    .Help("Payload bytes a component passed on").Register(reg);
-  auto& dlq = BuildCounter().Name("spate_dead_letters_total")
-                  .Help("Records written to the dead-letter output, by error").Register(reg);
-  auto& anomalies = BuildCounter().Name("spate_anomalies_total")
-                        .Help("Anomalies detected, by rule").Register(reg);
-  auto& late = BuildCounter().Name("spate_late_records_total")
+  auto& received = BuildCounter()
+                       .Name("spate_records_received_total")
+                       .Help("Records a component received")
+                       .Register(reg);
+  auto& sent = BuildCounter()
+                   .Name("spate_records_sent_total")
+                   .Help("Records a component passed on")
+                   .Register(reg);
+  auto& dropped = BuildCounter()
+                      .Name("spate_records_dropped_total")
+                      .Help("Records a component took out of the main flow, by reason")
+                      .Register(reg);
+  auto& errors =
+      BuildCounter().Name("spate_errors_total").Help("Errors by component and type").Register(reg);
+  auto& bytes = BuildCounter()
+                    .Name("spate_bytes_sent_total")
+                    .Help("Payload bytes a component passed on")
+                    .Register(reg);
+  auto& dlq = BuildCounter()
+                  .Name("spate_dead_letters_total")
+                  .Help("Records written to the dead-letter output, by error")
+                  .Register(reg);
+  auto& anomalies = BuildCounter()
+                        .Name("spate_anomalies_total")
+                        .Help("Anomalies detected, by rule")
+                        .Register(reg);
+  auto& late = BuildCounter()
+                   .Name("spate_late_records_total")
                    .Help("Valid records that arrived after some or all of their windows closed")
                    .Register(reg);
-  auto& windows = BuildCounter().Name("spate_windows_emitted_total")
-                      .Help("Window results (one per window and key) written").Register(reg);
+  auto& windows = BuildCounter()
+                      .Name("spate_windows_emitted_total")
+                      .Help("Window results (one per window and key) written")
+                      .Register(reg);
   gen_sent_ = &sent.Add({{"component", "generator"}});
   gen_bytes_ = &bytes.Add({{"component", "generator"}});
   decoder_received_ = &received.Add({{"component", "decoder"}});
@@ -48,19 +63,31 @@ void PipelineMetrics::Init(prometheus::Registry& reg) {
   late_ = &late.Add({{"kind", "late"}});
   partially_late_ = &late.Add({{"kind", "partial"}});
   windows_emitted_ = &windows.Add({});
-  watermark_lag_ = &BuildGauge().Name("spate_watermark_lag_seconds")
-                        .Help("Wall-clock time minus the event-time watermark").Register(reg).Add({});
-  watermark_ = &BuildGauge().Name("spate_watermark_seconds")
-                    .Help("The event-time watermark, Unix seconds").Register(reg).Add({});
-  open_windows_ = &BuildGauge().Name("spate_open_windows")
-                       .Help("Windows open in the engine").Register(reg).Add({});
-  latency_ = &BuildHistogram().Name("spate_processing_latency_seconds")
-                  .Help("Time from records' creation to their results (spate run: a chunk's "
-                        "generation; spate aggregate: a batch's oldest input record's Kafka "
-                        "timestamp to its commit)")
-                  .Register(reg)
-                  .Add({}, prometheus::Histogram::BucketBoundaries{
-                               0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+  watermark_lag_ = &BuildGauge()
+                        .Name("spate_watermark_lag_seconds")
+                        .Help("Wall-clock time minus the event-time watermark")
+                        .Register(reg)
+                        .Add({});
+  watermark_ = &BuildGauge()
+                    .Name("spate_watermark_seconds")
+                    .Help("The event-time watermark, Unix seconds")
+                    .Register(reg)
+                    .Add({});
+  open_windows_ = &BuildGauge()
+                       .Name("spate_open_windows")
+                       .Help("Windows open in the engine")
+                       .Register(reg)
+                       .Add({});
+  latency_ =
+      &BuildHistogram()
+           .Name("spate_processing_latency_seconds")
+           .Help(
+               "Time from records' creation to their results (spate run: a chunk's "
+               "generation; spate aggregate: a batch's oldest input record's Kafka "
+               "timestamp to its commit)")
+           .Register(reg)
+           .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                            0.1, 0.25, 0.5, 1, 2.5, 5, 10});
 }
 
 void PipelineMetrics::Publish(const PipelineStats& now) {
@@ -81,7 +108,8 @@ void PipelineMetrics::Publish(const PipelineStats& now) {
     inc(decoder_errors_[e], now.dead_letters_by_error[e], was.dead_letters_by_error[e]);
     inc(dead_letters_[e], now.dead_letters_by_error[e], was.dead_letters_by_error[e]);
   }
-  for (int r = 0; r < kRuleCount; ++r) inc(anomalies_[r], now.anomalies_by_rule[r], was.anomalies_by_rule[r]);
+  for (int r = 0; r < kRuleCount; ++r)
+    inc(anomalies_[r], now.anomalies_by_rule[r], was.anomalies_by_rule[r]);
   inc(late_, now.late, was.late);
   inc(partially_late_, now.partially_late, was.partially_late);
   inc(windows_emitted_, now.windows_emitted, was.windows_emitted);
@@ -92,7 +120,8 @@ void PipelineMetrics::SetWatermark(int64_t watermark_ms, size_t open_windows) {
   open_windows_->Set(static_cast<double>(open_windows));
   if (watermark_ms == INT64_MIN) return;
   double wm = static_cast<double>(watermark_ms) / 1000.0;
-  double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   watermark_->Set(wm);
   watermark_lag_->Set(now - wm);
 }

@@ -25,7 +25,6 @@ class PipelineMetrics {
   void SetWatermark(int64_t watermark_ms, size_t open_windows);
   void ObserveLatency(std::chrono::steady_clock::duration d);
 
-
  private:
   void Init(prometheus::Registry& reg);
 

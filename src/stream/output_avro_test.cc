@@ -1,9 +1,9 @@
 // The Avro encodings of aggregates and anomalies are valid datums of schemas/*.avsc, with the
 // values of the JSON lines (checked through avro-c's generic reader and its JSON form).
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
+
+#include <gtest/gtest.h>
 
 #include "core/avro_schema.h"
 #include "core/codec.h"

@@ -46,13 +46,13 @@ void AppendAnomalyLine(const Anomaly& a, const RuleConfig& rules, std::string* o
 }
 
 void AppendLateLine(const SourcePosition& pos, int64_t watermark,
-                    const std::vector<int64_t>& missed_starts, bool partial,
-                    const Transaction& tx, std::string* out) {
-  fmt::format_to(std::back_inserter(*out),
-                 R"({{"sequence":{},"partition":{},"offset":{},"watermark":{},"missedWindows":[{}],)"
-                 R"("partial":{},"record":)",
-                 pos.sequence, pos.partition, pos.offset, watermark,
-                 fmt::join(missed_starts, ","), partial);
+                    const std::vector<int64_t>& missed_starts, bool partial, const Transaction& tx,
+                    std::string* out) {
+  fmt::format_to(
+      std::back_inserter(*out),
+      R"({{"sequence":{},"partition":{},"offset":{},"watermark":{},"missedWindows":[{}],)"
+      R"("partial":{},"record":)",
+      pos.sequence, pos.partition, pos.offset, watermark, fmt::join(missed_starts, ","), partial);
   EncodeJson(tx, out);
   out->append("}\n");
 }
@@ -79,12 +79,12 @@ void AppendDeadLetterLine(const SourcePosition& pos, DecodeError error, std::str
 }
 
 void AppendSinkDeadLetterLine(const SourcePosition& pos, std::string_view topic,
-                              std::string_view error, std::string_view reason,
-                              std::string_view key, std::string_view payload, std::string* out) {
+                              std::string_view error, std::string_view reason, std::string_view key,
+                              std::string_view payload, std::string* out) {
   fmt::format_to(std::back_inserter(*out), R"({{"sequence":{},"topic":)", pos.sequence);
   AppendJsonString(topic, out);
-  fmt::format_to(std::back_inserter(*out), R"(,"partition":{},"offset":{},"error":)",
-                 pos.partition, pos.offset);
+  fmt::format_to(std::back_inserter(*out), R"(,"partition":{},"offset":{},"error":)", pos.partition,
+                 pos.offset);
   AppendJsonString(error, out);
   out->append(R"(,"reason":)");
   AppendJsonString(reason, out);

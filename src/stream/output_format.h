@@ -26,15 +26,15 @@ struct SourcePosition {
 };
 
 void AppendLateLine(const SourcePosition& pos, int64_t watermark,
-                    const std::vector<int64_t>& missed_starts, bool partial,
-                    const Transaction& tx, std::string* out);
+                    const std::vector<int64_t>& missed_starts, bool partial, const Transaction& tx,
+                    std::string* out);
 void AppendDeadLetterLine(const SourcePosition& pos, DecodeError error, std::string_view reason,
                           std::string_view key, std::string_view payload, std::string* out);
 // The same line for a record a sink could not deliver (`spate index`: Elasticsearch refused
 // the document), with the record's topic added and the sink's error code ("mapping", ...).
 void AppendSinkDeadLetterLine(const SourcePosition& pos, std::string_view topic,
-                              std::string_view error, std::string_view reason,
-                              std::string_view key, std::string_view payload, std::string* out);
+                              std::string_view error, std::string_view reason, std::string_view key,
+                              std::string_view payload, std::string* out);
 
 // Avro encodings of the aggregate and anomaly lines (schemas/aggregate.avsc,
 // schemas/anomaly.avsc: the same fields), each a Confluent frame with the given schema id

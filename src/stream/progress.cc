@@ -19,8 +19,8 @@ std::string SummaryLine(const PipelineStats& t, double elapsed_seconds) {
       "{} records in {:.2f} s, {:.1f} rec/s ({:.2f} MB/s): {} valid, {} dead letters, "
       "{} late ({} partially), {} window results, {} totals, {} anomalies",
       t.records, elapsed_seconds, static_cast<double>(t.records) / secs,
-      static_cast<double>(t.bytes) / secs / 1e6, t.valid, t.dead_letters, t.late,
-      t.partially_late, t.windows_emitted, t.totals_emitted, t.anomalies);
+      static_cast<double>(t.bytes) / secs / 1e6, t.valid, t.dead_letters, t.late, t.partially_late,
+      t.windows_emitted, t.totals_emitted, t.anomalies);
 }
 
 }  // namespace spate

@@ -37,9 +37,7 @@ class PartitionWatermarks {
     return any ? wm : kNoWatermark;
   }
   int64_t MaxTimeOf(size_t partition) const { return max_time_[partition]; }
-  int64_t MaxEventTime() const {
-    return *std::max_element(max_time_.begin(), max_time_.end());
-  }
+  int64_t MaxEventTime() const { return *std::max_element(max_time_.begin(), max_time_.end()); }
   size_t partitions() const { return max_time_.size(); }
 
  private:

@@ -12,7 +12,6 @@
 // Each of them also tells the caller which entries closed or changed, which is how the Kafka
 // runner keeps its changelog. All of a group key's records must reach the same WindowStep.
 
-
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -39,8 +38,7 @@ class WindowStep {
   WindowStep(const EngineConfig& e, const OutputEncoding& enc, PipelineStats* stats,
              bool track_changes);
 
-  Status Add(const Transaction& tx, const SourcePosition& pos, int64_t watermark,
-             StepOutput& out) {
+  Status Add(const Transaction& tx, const SourcePosition& pos, int64_t watermark, StepOutput& out) {
     const uint32_t key = GroupKeyOf(tx, engine_.group_by);
     missed_.clear();
     const WindowStore::AddResult r = windows_.Add(tx.time_ms, key, tx.amount_cents,
@@ -114,8 +112,8 @@ class WindowStep {
 
  private:
   template <typename Fn>
-  Status OnClose(const Status& st, int64_t start, uint32_t key, const WindowAgg& a,
-                 StepOutput& out, Fn& closed) {
+  Status OnClose(const Status& st, int64_t start, uint32_t key, const WindowAgg& a, StepOutput& out,
+                 Fn& closed) {
     if (!st.ok()) return st;
     if (engine_.emit == EmitMode::kFinal) {
       if (Status s = EmitAggregate(start, key, a, false, out); !s.ok()) return s;

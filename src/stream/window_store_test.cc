@@ -1,16 +1,17 @@
 #include "stream/window_store.h"
 
-#include <gtest/gtest.h>
-
 #include <tuple>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "stream/watermark.h"
 
 namespace spate {
 namespace {
 
-using Emitted = std::vector<std::tuple<int64_t, uint32_t, int64_t, int64_t>>;  // start,key,count,sum
+using Emitted =
+    std::vector<std::tuple<int64_t, uint32_t, int64_t, int64_t>>;  // start,key,count,sum
 
 std::vector<int64_t> Starts(WindowSpec w, int64_t t) {
   std::vector<int64_t> s;

@@ -1,7 +1,6 @@
 #include "registry/client/client.h"
 
 #include <curl/curl.h>
-
 #include <nlohmann/json.hpp>
 
 namespace spate::registry {

@@ -1,8 +1,8 @@
 #include "registry/client/schema_resolver.h"
 
-#include <fmt/format.h>
-
 #include <thread>
+
+#include <fmt/format.h>
 
 namespace spate::registry {
 
@@ -44,9 +44,7 @@ SchemaResolver::Resolved SchemaResolver::Resolve(uint32_t id) {
   Resolved r = Ask(id);
   switch (r.kind) {
     case Kind::kTransaction:
-    case Kind::kOther:
-      cache_[id] = {r, Clock::time_point::max()};
-      break;
+    case Kind::kOther: cache_[id] = {r, Clock::time_point::max()}; break;
     case Kind::kUnknown:
       // Bounded: ids from garbage frames must not grow the cache without end.
       if (cache_.size() >= 100'000) {
@@ -55,8 +53,7 @@ SchemaResolver::Resolved SchemaResolver::Resolve(uint32_t id) {
       }
       cache_[id] = {r, Clock::now() + std::chrono::milliseconds(options_.negative_ttl_ms)};
       break;
-    case Kind::kUnavailable:
-      break;  // not an answer: ask again next time
+    case Kind::kUnavailable: break;  // not an answer: ask again next time
   }
   return r;
 }

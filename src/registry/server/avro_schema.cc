@@ -1,10 +1,10 @@
 #include "registry/server/avro_schema.h"
 
-#include <avro.h>
-
-#include <nlohmann/json.hpp>
 #include <set>
 #include <utility>
+
+#include <avro.h>
+#include <nlohmann/json.hpp>
 
 namespace spate::registry {
 
@@ -202,8 +202,7 @@ class Resolver {
     switch (avro_typeof(w)) {
       case AVRO_NULL:
       case AVRO_BOOLEAN:
-      case AVRO_DOUBLE:
-        return rt == avro_typeof(w) ? true : mismatch();
+      case AVRO_DOUBLE: return rt == avro_typeof(w) ? true : mismatch();
       case AVRO_INT32:  // promotions: int -> long, float, double
         return rt == AVRO_INT32 || rt == AVRO_INT64 || rt == AVRO_FLOAT || rt == AVRO_DOUBLE
                    ? true
@@ -213,8 +212,7 @@ class Resolver {
       case AVRO_FLOAT:  // float -> double
         return rt == AVRO_FLOAT || rt == AVRO_DOUBLE ? true : mismatch();
       case AVRO_STRING:  // string <-> bytes
-      case AVRO_BYTES:
-        return rt == AVRO_STRING || rt == AVRO_BYTES ? true : mismatch();
+      case AVRO_BYTES: return rt == AVRO_STRING || rt == AVRO_BYTES ? true : mismatch();
       case AVRO_ARRAY:
         if (rt != AVRO_ARRAY) return mismatch();
         return Check(avro_schema_array_items(w), avro_schema_array_items(r), path + "[]");
@@ -234,8 +232,7 @@ class Resolver {
         if (rt != AVRO_RECORD || !SameName(w, r)) return mismatch();
         return CheckRecord(w, r, path);
       case AVRO_UNION:
-      case AVRO_LINK:
-        break;  // unions handled above, links dereferenced by Check()
+      case AVRO_LINK: break;  // unions handled above, links dereferenced by Check()
     }
     return mismatch();
   }
@@ -323,26 +320,13 @@ bool IsCompatible(Compatibility level, const AvroSchema& candidate,
                   std::string* why) {
   bool backward = false, forward = false, transitive = false;
   switch (level) {
-    case Compatibility::kNone:
-      return true;
-    case Compatibility::kBackward:
-      backward = true;
-      break;
-    case Compatibility::kBackwardTransitive:
-      backward = transitive = true;
-      break;
-    case Compatibility::kForward:
-      forward = true;
-      break;
-    case Compatibility::kForwardTransitive:
-      forward = transitive = true;
-      break;
-    case Compatibility::kFull:
-      backward = forward = true;
-      break;
-    case Compatibility::kFullTransitive:
-      backward = forward = transitive = true;
-      break;
+    case Compatibility::kNone: return true;
+    case Compatibility::kBackward: backward = true; break;
+    case Compatibility::kBackwardTransitive: backward = transitive = true; break;
+    case Compatibility::kForward: forward = true; break;
+    case Compatibility::kForwardTransitive: forward = transitive = true; break;
+    case Compatibility::kFull: backward = forward = true; break;
+    case Compatibility::kFullTransitive: backward = forward = transitive = true; break;
   }
   const size_t first = transitive || existing.empty() ? 0 : existing.size() - 1;
   for (size_t i = existing.size(); i-- > first;) {  // newest first: the likeliest conflict

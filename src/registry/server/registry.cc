@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <climits>
+
 #include <nlohmann/json.hpp>
 
 namespace spate::registry {

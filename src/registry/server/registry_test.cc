@@ -3,13 +3,13 @@
 
 #include "registry/server/registry.h"
 
-#include <gtest/gtest.h>
-#include <httplib.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <filesystem>
+
+#include <gtest/gtest.h>
+#include <httplib.h>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "registry/client/client.h"
 #include "registry/server/server.h"

@@ -1,9 +1,9 @@
 #include "registry/server/server.h"
 
-#include <httplib.h>
-
 #include <charconv>
 #include <chrono>
+
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 namespace spate::registry {

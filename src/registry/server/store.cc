@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 #include <mutex>
+
 #include <nlohmann/json.hpp>
 
 namespace spate::registry {

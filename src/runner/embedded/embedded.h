@@ -39,8 +39,7 @@ struct RunSummary {
 
 // Runs the whole input through the engine into sink. When hooks.stop() returns true (polled
 // between chunks) the input ends there, and every open window is still emitted.
-Result<RunSummary> RunEmbedded(const RunConfig& config, OutputSink& sink,
-                               const EngineHooks& hooks);
+Result<RunSummary> RunEmbedded(const RunConfig& config, OutputSink& sink, const EngineHooks& hooks);
 
 // The run's summary as a JSON object (summary.json and `spate run --json`).
 std::string SummaryJson(const RunSummary& s, const RunConfig& c);

@@ -1,9 +1,9 @@
 #include "runner/embedded/embedded.h"
 
-#include <gtest/gtest.h>
-
 #include <map>
 #include <sstream>
+
+#include <gtest/gtest.h>
 
 #include "sinks/memory_sink.h"
 

@@ -176,8 +176,8 @@ class Aggregator {
     }
     for (int32_t p : inputs) sources_.erase(p);
     for (int32_t p : windows) windows_.erase(p);
-    Log().info("{} {} input and {} window partitions", lost ? "lost" : "handed over",
-               inputs.size(), windows.size());
+    Log().info("{} {} input and {} window partitions", lost ? "lost" : "handed over", inputs.size(),
+               windows.size());
     if (!rewind_) {
       if (Status s = producer_->Begin(); !s.ok()) {
         failure_ = s.message();  // Run() rewinds with a new producer

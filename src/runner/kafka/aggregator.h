@@ -63,7 +63,7 @@ struct AggregateSummary {
   double elapsed_seconds = 0;
   uint64_t transactions = 0;
   uint64_t restored_entries = 0;
-  uint64_t rewinds = 0;  // batches that could not commit and were done again
+  uint64_t rewinds = 0;                         // batches that could not commit and were done again
   std::set<int32_t> held_inputs, held_windows;  // partitions of each stage this process ran
 };
 

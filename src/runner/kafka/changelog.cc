@@ -1,9 +1,9 @@
 #include "runner/kafka/changelog.h"
 
-#include <fmt/format.h>
-
 #include <chrono>
 #include <set>
+
+#include <fmt/format.h>
 
 #include "kafka/errors.h"
 #include "obs/log.h"
@@ -65,10 +65,12 @@ Status ReadChangelog(kafka::Consumer& restorer, const std::string& topic,
         // An open transaction at m.offset(): another end-of-partition follows once it is
         // committed or aborted.
         if (blocked.insert(m.partition()).second) {
-          Logger("runner/kafka").info(
-              "{} [{}]: waiting for the transaction open at offset {} (up to the high watermark "
-              "{}) to end",
-              topic, m.partition(), m.offset(), marks->high);
+          Logger("runner/kafka")
+              .info(
+                  "{} [{}]: waiting for the transaction open at offset {} (up to the high "
+                  "watermark "
+                  "{}) to end",
+                  topic, m.partition(), m.offset(), marks->high);
         }
         continue;
       }

@@ -1,8 +1,8 @@
 #include "runner/kafka/repartition.h"
 
-#include <gtest/gtest.h>
-
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "gen/generator.h"
 

@@ -1,8 +1,8 @@
 #include "runner/kafka/tasks.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
+
+#include <fmt/format.h>
 
 #include "core/partitioner.h"
 #include "runner/kafka/repartition.h"
@@ -72,14 +72,13 @@ SourceTask::SourceTask(int32_t partition, const AggregateConfig& c, PipelineStat
   step_.rules().TrackDirtyUsers();
 }
 
-Status SourceTask::Process(const kafka::Message& m, Decoder& d, TaskOutput& out,
-                           Verdict* verdict) {
+Status SourceTask::Process(const kafka::Message& m, Decoder& d, TaskOutput& out, Verdict* verdict) {
   at_end_ = false;
   const std::string_view payload = m.payload();
-  const InputRecord in{payload, payload.size(), m.key(),
-                       SourcePosition{static_cast<uint64_t>(m.offset()),
-                                      static_cast<uint32_t>(m.partition()),
-                                      static_cast<uint64_t>(m.offset())}};
+  const InputRecord in{
+      payload, payload.size(), m.key(),
+      SourcePosition{static_cast<uint64_t>(m.offset()), static_cast<uint32_t>(m.partition()),
+                     static_cast<uint64_t>(m.offset())}};
   Transaction tx;
   if (Status s = step_.Process(d, in, out, &tx, verdict); !s.ok()) return s;
   if (*verdict == Verdict::kUnavailable) {
@@ -209,7 +208,9 @@ Status WindowTask::Commit(TaskOutput& out, const std::string& fingerprint) {
   dirty_sources_.clear();
   watermark_ = Watermark();
   // A closed window's state is gone from the changelog too.
-  auto closed = [&](int64_t start, uint32_t key) { return out.Tombstone(cp, WindowKey(start, key)); };
+  auto closed = [&](int64_t start, uint32_t key) {
+    return out.Tombstone(cp, WindowKey(start, key));
+  };
   Status st;
   if (c_.exit_at_end && !final_emitted_ && at_eof_ && AllSourcesEnded()) {
     st = step_.CloseAll(out, closed);
@@ -219,15 +220,14 @@ Status WindowTask::Commit(TaskOutput& out, const std::string& fingerprint) {
   }
   if (!st.ok()) return st;
   const bool changes_mode = c_.engine.emit == EmitMode::kChanges;
-  st = step_.DrainWindowChanges(changes_mode, out,
-                                [&](int64_t start, uint32_t key, const WindowAgg& a) {
-                                  value_.clear();
-                                  for (int64_t x : {a.count, a.sum_cents, a.min_cents, a.max_cents,
-                                                    a.purchases, a.refunds}) {
-                                    PutI64(&value_, x);
-                                  }
-                                  return out.Checkpoint(cp, WindowKey(start, key), value_);
-                                });
+  st = step_.DrainWindowChanges(
+      changes_mode, out, [&](int64_t start, uint32_t key, const WindowAgg& a) {
+        value_.clear();
+        for (int64_t x : {a.count, a.sum_cents, a.min_cents, a.max_cents, a.purchases, a.refunds}) {
+          PutI64(&value_, x);
+        }
+        return out.Checkpoint(cp, WindowKey(start, key), value_);
+      });
   if (!st.ok()) return st;
   // Totals in update mode, as the reference job: every key the batch changed.
   st = step_.DrainTotalChanges(true, out, [&](uint32_t key, const TotalsStore::Total& t) {
@@ -266,8 +266,7 @@ void WindowTask::Restore(const TaskState& kv) {
         step_.RestoreTotal(static_cast<uint32_t>(std::stoul(key.substr(1))), GetI64(value, 0),
                            GetI64(value, 1));
         break;
-      default:
-        break;
+      default: break;
     }
   }
   step_.ForgetChanges();

@@ -1,9 +1,9 @@
 #include "sinks/elasticsearch/client.h"
 
-#include <curl/curl.h>
-
 #include <map>
 #include <mutex>
+
+#include <curl/curl.h>
 
 namespace spate::es {
 namespace {

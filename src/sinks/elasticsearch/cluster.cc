@@ -123,11 +123,12 @@ Result<std::string> PrepareCluster(HttpClient& http, const SinkConfig& c) {
   std::string server = fmt::format("{} {}", opensearch ? "OpenSearch" : "Elasticsearch", number);
   bool tested = opensearch ? (major == 1 || major == 2) : (major == 7 || major == 8);
   if (!tested) {
-    Logger("sinks/elasticsearch").warn(
-        "{} is not a version spate is tested against (Elasticsearch 7.17 and 8.8, "
-        "OpenSearch 1.3 and 2.19); it needs _bulk with external versions, _index_template and "
-        "scaled_float, as OpenSearch 3 and Elasticsearch 9 have them",
-        server);
+    Logger("sinks/elasticsearch")
+        .warn(
+            "{} is not a version spate is tested against (Elasticsearch 7.17 and 8.8, "
+            "OpenSearch 1.3 and 2.19); it needs _bulk with external versions, _index_template and "
+            "scaled_float, as OpenSearch 3 and Elasticsearch 9 have them",
+            server);
   }
   HttpResponse h = http.Request("GET", "/_cluster/health");
   if (h.status == 200 && h.body.find(R"("status":"red")") != std::string::npos) {

@@ -1,9 +1,9 @@
 #include "sinks/elasticsearch/document.h"
 
+#include <array>
+
 #include <fmt/format.h>
 #include <simdjson.h>
-
-#include <array>
 
 #include "core/transaction.h"
 #include "stream/output_format.h"
@@ -30,14 +30,10 @@ std::string IdPart(simdjson::dom::element e) {
 
 std::string_view DocKindName(DocKind k) {
   switch (k) {
-    case DocKind::kAggregate:
-      return "aggregate";
-    case DocKind::kTotal:
-      return "total";
-    case DocKind::kAnomaly:
-      return "anomaly";
-    case DocKind::kTransaction:
-      return "transaction";
+    case DocKind::kAggregate: return "aggregate";
+    case DocKind::kTotal: return "total";
+    case DocKind::kAnomaly: return "anomaly";
+    case DocKind::kTransaction: return "transaction";
   }
   return "?";
 }

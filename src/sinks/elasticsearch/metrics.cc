@@ -18,10 +18,8 @@ SinkMetrics::SinkMetrics(prometheus::Registry& reg) {
                  .Name("spate_records_dropped_total")
                  .Help("Records a component took out of the main flow, by reason")
                  .Register(reg);
-  errors = &BuildCounter()
-                .Name("spate_errors_total")
-                .Help("Errors by component and type")
-                .Register(reg);
+  errors =
+      &BuildCounter().Name("spate_errors_total").Help("Errors by component and type").Register(reg);
   retries = &BuildCounter()
                  .Name("spate_sink_retries_total")
                  .Help("Documents sent to the cluster again after a retriable failure")
@@ -44,7 +42,6 @@ SinkMetrics::SinkMetrics(prometheus::Registry& reg) {
                .Register(reg)
                .Add({}, prometheus::Histogram::BucketBoundaries{1, 10, 50, 100, 250, 500, 1000,
                                                                 2000, 5000, 10000});
-
 }
 
 }  // namespace spate::es

@@ -222,8 +222,7 @@ Status Sink::OnResponse(HttpResponse& r) {
                                            ? " (check --user/--password or --api-key)"
                                            : "",
                                        r.body.substr(0, 500)));
-    case RequestAction::kRead:
-      break;
+    case RequestAction::kRead: break;
   }
   std::vector<ItemResult> results;
   if (Status s = ParseBulkResponse(r.body, b.items.size(), &results); !s.ok()) {

@@ -1,7 +1,7 @@
-#include "sinks/elasticsearch/cluster.h"
-
 #include <gtest/gtest.h>
 #include <simdjson.h>
+
+#include "sinks/elasticsearch/cluster.h"
 
 namespace spate::es {
 namespace {
