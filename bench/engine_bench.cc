@@ -1,6 +1,6 @@
-// The engine's per-record work on already-decoded records, single-threaded, as in
-// src/pipeline/embedded.cc (Phase1: rules; Phase2: windows + totals) minus the output
-// formatting and the cross-worker routing:
+// The engine's per-record work on already-decoded records, single-threaded: the source step's
+// rules and the window step's windows + totals (stream/source_step.h, stream/window_step.h),
+// written out by hand over the stores, minus the output formatting and the routing:
 //   - watermark fixed per batch of 32768 records (the default --batch-size), equal to the
 //     largest event time of the earlier batches minus the 5 s lateness, and every window with
 //     end <= watermark closed (WindowStore::CloseUpTo) at the batch boundary, inside the timed

@@ -9,32 +9,35 @@ SourceStep::SourceStep(const EngineConfig& e, const OutputEncoding& enc, Pipelin
       stats_(stats),
       rules_(e.rules, e.lateness_ms) {}
 
-Status SourceStep::Process(Decoder& d, const InputRecord& in, StepOutput& out, Transaction* tx,
-                           Verdict* verdict) {
+Verdict SourceStep::Process(Decoder& d, const InputRecord& in, StepOutput& out, Transaction* tx) {
   ++stats_->decoded;
   const DecodeError err = d.Decode(in.payload, in.readable, tx, &reason_);
   if (err == DecodeError::kSchemaUnavailable) {
     // Dead-lettering it would be wrong, skipping it would lose it: the caller reads it again.
-    *verdict = Verdict::kUnavailable;
-    return Status::Ok();
+    return Verdict::kUnavailable;
   }
   if (err != DecodeError::kNone) {
-    *verdict = Verdict::kDeadLetter;
     ++stats_->dead_letters;
     ++stats_->dead_letters_by_error[static_cast<size_t>(err)];
     record_.clear();
     AppendDeadLetterLine(in.pos, err, reason_, in.key, in.payload, &record_);
     record_.pop_back();  // the newline
-    return out.Emit({Output::kDeadLetters, in.pos.sequence, 0, in.key, record_});
+    return Checked(out.Emit({Output::kDeadLetters, in.pos.sequence, 0, in.key, record_}),
+                   Verdict::kDeadLetter);
   }
-  *verdict = Verdict::kValid;
   ++stats_->valid;
   anomalies_.clear();
   rules_.Check(*tx, in.pos.sequence, &anomalies_);
   for (const Anomaly& a : anomalies_) {
-    if (Status s = EmitAnomaly(a, out); !s.ok()) return s;
+    if (Status s = EmitAnomaly(a, out); !s.ok()) return Checked(std::move(s), Verdict::kValid);
   }
-  return Status::Ok();
+  return Verdict::kValid;
+}
+
+Verdict SourceStep::Checked(Status s, Verdict v) {
+  if (s.ok()) return v;
+  error_ = std::move(s);
+  return Verdict::kFailed;
 }
 
 Status SourceStep::EmitAnomaly(const Anomaly& a, StepOutput& out) {

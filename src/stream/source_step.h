@@ -31,10 +31,11 @@ struct InputRecord {
 };
 
 enum class Verdict : uint8_t {
-  kValid,       // *tx holds the record; its anomalies were emitted
-  kDeadLetter,  // emitted to the dead letters with the reason
-  kUnavailable  // no verdict: the decoder could not ask a schema registry (reason()); nothing
-                // was emitted, and the record must be read again later
+  kValid,        // *tx holds the record; its anomalies were emitted
+  kDeadLetter,   // emitted to the dead letters with the reason
+  kUnavailable,  // no verdict: the decoder could not ask a schema registry (reason());
+                 // nothing was emitted, and the record must be read again later
+  kFailed        // the output refused a record the step emitted: error() says why
 };
 
 class SourceStep {
@@ -42,18 +43,20 @@ class SourceStep {
   // Counts into *stats, which must outlive the step.
   SourceStep(const EngineConfig& e, const OutputEncoding& enc, PipelineStats* stats);
 
-  // Decodes `in` with d and judges it, emitting into out. *verdict says what became of it; an
-  // error is out's (e.g. a producer that failed).
-  Status Process(Decoder& d, const InputRecord& in, StepOutput& out, Transaction* tx,
-                 Verdict* verdict);
+  // Decodes `in` with d and judges it, emitting into out.
+  Verdict Process(Decoder& d, const InputRecord& in, StepOutput& out, Transaction* tx);
 
   uint32_t GroupKey(const Transaction& tx) const { return GroupKeyOf(tx, group_by_); }
   // Why the last record was a dead letter or kUnavailable.
   const std::string& reason() const { return reason_; }
+  // After kFailed: the output's error.
+  const Status& error() const { return error_; }
   AnomalyDetector& rules() { return rules_; }
   const AnomalyDetector& rules() const { return rules_; }
 
  private:
+  // v when s is ok; otherwise kFailed, keeping s in error_.
+  Verdict Checked(Status s, Verdict v);
   Status EmitAnomaly(const Anomaly& a, StepOutput& out);
 
   const RuleConfig rule_config_;
@@ -64,6 +67,7 @@ class SourceStep {
   // Scratch space reused across records.
   std::string reason_, record_, key_;
   std::vector<Anomaly> anomalies_;
+  Status error_;
 };
 
 }  // namespace spate

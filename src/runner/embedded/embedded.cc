@@ -145,14 +145,12 @@ class Pipeline {
     Worker& k = *workers_[w];
     auto& outbox = k.outbox[c.index % 2];
     Transaction tx;
-    Verdict verdict;
     for (size_t i = 0; i < c.size(); ++i) {
       const uint32_t p = c.partition[i];
       if (p % W_ != w) continue;
       const InputRecord in{c.payload(i), c.readable(i), c.key(i),
                            SourcePosition{c.first_seq + i, p, offsets_[p]++}};
-      (void)k.source.Process(*k.decoder, in, k.out, &tx, &verdict);  // Collected never fails
-      if (verdict != Verdict::kValid) continue;
+      if (k.source.Process(*k.decoder, in, k.out, &tx) != Verdict::kValid) continue;
       if (tx.time_ms > batch_max_[p]) batch_max_[p] = tx.time_ms;
       outbox[OwnerOfKey(k.source.GroupKey(tx), W_)].push_back(Routed{tx, in.pos});
     }

@@ -80,7 +80,8 @@ Status SourceTask::Process(const kafka::Message& m, Decoder& d, TaskOutput& out,
       SourcePosition{static_cast<uint64_t>(m.offset()), static_cast<uint32_t>(m.partition()),
                      static_cast<uint64_t>(m.offset())}};
   Transaction tx;
-  if (Status s = step_.Process(d, in, out, &tx, verdict); !s.ok()) return s;
+  *verdict = step_.Process(d, in, out, &tx);
+  if (*verdict == Verdict::kFailed) return step_.error();
   if (*verdict == Verdict::kUnavailable) {
     return Status::Error(fmt::format("{} [{}] offset {}: schema registry unavailable: {}",
                                      m.topic(), m.partition(), m.offset(), step_.reason()));
