@@ -9,25 +9,21 @@ SourceStep::SourceStep(const EngineConfig& e, const OutputEncoding& enc, Pipelin
       stats_(stats),
       rules_(e.rules, e.lateness_ms) {}
 
-Verdict SourceStep::Process(Decoder& d, const InputRecord& in, StepOutput& out, Transaction* tx) {
-  ++stats_->decoded;
-  const DecodeError err = d.Decode(in.payload, in.readable, tx, &reason_);
+Verdict SourceStep::Reject(DecodeError err, const InputRecord& in, StepOutput& out) {
   if (err == DecodeError::kSchemaUnavailable) {
     // Dead-lettering it would be wrong, skipping it would lose it: the caller reads it again.
     return Verdict::kUnavailable;
   }
-  if (err != DecodeError::kNone) {
-    ++stats_->dead_letters;
-    ++stats_->dead_letters_by_error[static_cast<size_t>(err)];
-    record_.clear();
-    AppendDeadLetterLine(in.pos, err, reason_, in.key, in.payload, &record_);
-    record_.pop_back();  // the newline
-    return Checked(out.Emit({Output::kDeadLetters, in.pos.sequence, 0, in.key, record_}),
-                   Verdict::kDeadLetter);
-  }
-  ++stats_->valid;
-  anomalies_.clear();
-  rules_.Check(*tx, in.pos.sequence, &anomalies_);
+  ++stats_->dead_letters;
+  ++stats_->dead_letters_by_error[static_cast<size_t>(err)];
+  record_.clear();
+  AppendDeadLetterLine(in.pos, err, reason_, in.key, in.payload, &record_);
+  record_.pop_back();  // the newline
+  return Checked(out.Emit({Output::kDeadLetters, in.pos.sequence, 0, in.key, record_}),
+                 Verdict::kDeadLetter);
+}
+
+Verdict SourceStep::EmitAnomalies(StepOutput& out) {
   for (const Anomaly& a : anomalies_) {
     if (Status s = EmitAnomaly(a, out); !s.ok()) return Checked(std::move(s), Verdict::kValid);
   }

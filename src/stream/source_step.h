@@ -43,8 +43,17 @@ class SourceStep {
   // Counts into *stats, which must outlive the step.
   SourceStep(const EngineConfig& e, const OutputEncoding& enc, PipelineStats* stats);
 
-  // Decodes `in` with d and judges it, emitting into out.
-  Verdict Process(Decoder& d, const InputRecord& in, StepOutput& out, Transaction* tx);
+  // Decodes `in` with d and judges it, emitting into out. Inline: the per-record path of
+  // every runner; what is rare (dead letters, anomalies) is out of line.
+  Verdict Process(Decoder& d, const InputRecord& in, StepOutput& out, Transaction* tx) {
+    ++stats_->decoded;
+    const DecodeError err = d.Decode(in.payload, in.readable, tx, &reason_);
+    if (err != DecodeError::kNone) return Reject(err, in, out);
+    ++stats_->valid;
+    anomalies_.clear();
+    rules_.Check(*tx, in.pos.sequence, &anomalies_);
+    return anomalies_.empty() ? Verdict::kValid : EmitAnomalies(out);
+  }
 
   uint32_t GroupKey(const Transaction& tx) const { return GroupKeyOf(tx, group_by_); }
   // Why the last record was a dead letter or kUnavailable.
@@ -55,6 +64,8 @@ class SourceStep {
   const AnomalyDetector& rules() const { return rules_; }
 
  private:
+  Verdict Reject(DecodeError err, const InputRecord& in, StepOutput& out);
+  Verdict EmitAnomalies(StepOutput& out);
   // v when s is ok; otherwise kFailed, keeping s in error_.
   Verdict Checked(Status s, Verdict v);
   Status EmitAnomaly(const Anomaly& a, StepOutput& out);
