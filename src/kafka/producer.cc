@@ -17,7 +17,8 @@ void* const kAwaitedMarker = reinterpret_cast<void*>(~uintptr_t{0});
 }  // namespace
 
 Result<std::unique_ptr<Producer>> Producer::Create(const ClientConfig& conf,
-                                                   const std::string& topic, StatsExporter* stats) {
+                                                   const std::string& topic, StatsExporter* stats,
+                                                   int wait_for_topic_ms) {
   std::unique_ptr<Producer> p(new Producer());
   p->exporter_ = stats;
   auto built = conf.Build();
@@ -40,6 +41,11 @@ Result<std::unique_ptr<Producer>> Producer::Create(const ClientConfig& conf,
   if (!p->topic_) {
     return Status::Error("cannot create topic handle " + topic + ": " +
                          ErrorText(rd_kafka_last_error()));
+  }
+  if (wait_for_topic_ms > 0) {  // retries "unknown topic" until the deadline
+    auto n = p->PartitionCount(topic, wait_for_topic_ms);
+    if (!n.ok()) return n.status();
+    return p;
   }
   // Fail at start, clearly, rather than after message.timeout.ms of silent retries.
   const rd_kafka_metadata_t* md = nullptr;

@@ -31,11 +31,14 @@ struct ProducerStats {
 
 class Producer : public Client {
  public:
-  // conf must hold bootstrap.servers. Fails with a clear message on a bad property.
+  // conf must hold bootstrap.servers. Fails with a clear message on a bad property, or when
+  // the topic does not exist: at once, or, with wait_for_topic_ms, once a topic created a
+  // moment ago has not reached the brokers' metadata in that time.
   // With stats, librdkafka's statistics are exported every second (it must outlive the producer).
   static Result<std::unique_ptr<Producer>> Create(const ClientConfig& conf,
                                                   const std::string& topic,
-                                                  StatsExporter* stats = nullptr);
+                                                  StatsExporter* stats = nullptr,
+                                                  int wait_for_topic_ms = 0);
 
   // Enqueues one record, partitioned by key (librdkafka's partitioner, murmur2_random by
   // spate's default: Java-compatible). Blocks in Poll() while the local queue is full.

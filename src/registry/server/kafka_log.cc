@@ -50,7 +50,7 @@ class KafkaLog : public SchemaLog {
     pc.Set("acks", "all");
     pc.Set("enable.idempotence", "true");
     pc.Set("linger.ms", "0");
-    auto producer = kafka::Producer::Create(pc, topic_);
+    auto producer = kafka::Producer::Create(pc, topic_, nullptr, kTimeoutMs);
     if (!producer.ok()) return Status::Error(producer.status().message() + where);
     producer_ = std::move(producer).value();
 
