@@ -6,9 +6,9 @@
 namespace spate::bench {
 namespace {
 
-WireBuffer Build(WireFormat f) {
+WireBuffer Build(WireFormat f, Profile p) {
   WireBuffer b;
-  const Generator& gen = DefaultGenerator();
+  const Generator& gen = DefaultGenerator(p);
   b.bytes.reserve(kRecords * TypicalEncodedSize(f) + kDecodePadding);
   b.offsets.reserve(kRecords + 1);
   GeneratedRecord r;
@@ -25,7 +25,7 @@ WireBuffer Build(WireFormat f) {
   auto dec = NewDecoder(f);
   Transaction tx;
   std::string reason;
-  const auto& recs = Records();
+  const auto& recs = Records(p);
   for (size_t i = 0; i < kRecords; ++i) {
     if (dec->Decode(b.payload(i), b.readable(i), &tx, &reason) != DecodeError::kNone ||
         !(tx == recs[i])) {
@@ -39,42 +39,67 @@ WireBuffer Build(WireFormat f) {
 
 }  // namespace
 
-const GeneratorConfig& DefaultGenConfig() {
-  static const GeneratorConfig c;
-  return c;
-}
-
-const Generator& DefaultGenerator() {
-  static const Generator g(DefaultGenConfig());
-  return g;
-}
-
-const std::vector<Transaction>& Records() {
-  static const std::vector<Transaction> v = [] {
-    std::vector<Transaction> out(kRecords);
-    GeneratedRecord r;
-    for (size_t i = 0; i < kRecords; ++i) {
-      DefaultGenerator().Make(i, &r);
-      out[i] = r.tx;
-    }
-    return out;
+const GeneratorConfig& DefaultGenConfig(Profile p) {
+  static const GeneratorConfig reference;
+  static const GeneratorConfig realistic = [] {
+    GeneratorConfig c;
+    c.profile = Profile::kRealistic;
+    c.users = 1'000'000;
+    c.merchants = 50'000;
+    return c;
   }();
-  return v;
+  return p == Profile::kReference ? reference : realistic;
 }
 
-const WireBuffer& JsonBuffer() {
-  static const WireBuffer b = Build(WireFormat::kJson);
-  return b;
+const Generator& DefaultGenerator(Profile p) {
+  static const Generator reference(DefaultGenConfig(Profile::kReference));
+  static const Generator realistic(DefaultGenConfig(Profile::kRealistic));
+  return p == Profile::kReference ? reference : realistic;
 }
 
-const WireBuffer& BinaryBuffer() {
-  static const WireBuffer b = Build(WireFormat::kBinary);
-  return b;
+namespace {
+
+struct Kept {
+  std::vector<TransactionData> data;
+  std::vector<Transaction> views;
+};
+
+Kept Keep(Profile p) {
+  Kept k;
+  k.data.reserve(kRecords);
+  GeneratedRecord r;
+  for (size_t i = 0; i < kRecords; ++i) {
+    DefaultGenerator(p).Make(i, &r);
+    k.data.push_back(TransactionData::From(r.tx));
+  }
+  for (const TransactionData& d : k.data) k.views.push_back(d.View());
+  return k;
 }
 
-const WireBuffer& AvroBuffer() {
-  static const WireBuffer b = Build(WireFormat::kAvro);
-  return b;
+}  // namespace
+
+const std::vector<Transaction>& Records(Profile p) {
+  static const Kept reference = Keep(Profile::kReference);
+  static const Kept realistic = Keep(Profile::kRealistic);
+  return p == Profile::kReference ? reference.views : realistic.views;
+}
+
+const WireBuffer& JsonBuffer(Profile p) {
+  static const WireBuffer reference = Build(WireFormat::kJson, Profile::kReference);
+  static const WireBuffer realistic = Build(WireFormat::kJson, Profile::kRealistic);
+  return p == Profile::kReference ? reference : realistic;
+}
+
+const WireBuffer& BinaryBuffer(Profile p) {
+  static const WireBuffer reference = Build(WireFormat::kBinary, Profile::kReference);
+  static const WireBuffer realistic = Build(WireFormat::kBinary, Profile::kRealistic);
+  return p == Profile::kReference ? reference : realistic;
+}
+
+const WireBuffer& AvroBuffer(Profile p) {
+  static const WireBuffer reference = Build(WireFormat::kAvro, Profile::kReference);
+  static const WireBuffer realistic = Build(WireFormat::kAvro, Profile::kRealistic);
+  return p == Profile::kReference ? reference : realistic;
 }
 
 int64_t TimeSpanMs() {

@@ -36,13 +36,17 @@ struct WireBuffer {
   size_t region_bytes() const { return offsets.back() - offsets.front(); }
 };
 
-const GeneratorConfig& DefaultGenConfig();
-const Generator& DefaultGenerator();
-// Records 0..kRecords-1 of the default sequence, decoded form.
-const std::vector<Transaction>& Records();
-const WireBuffer& JsonBuffer();
-const WireBuffer& BinaryBuffer();
-const WireBuffer& AvroBuffer();  // Confluent frames with schema id kDefaultAvroSchemaId
+// The default generator of a profile: the reference workload (spate gen's default), or the
+// realistic one (UUID users, merchant names, 32 currencies; 1,000,000 users, 50,000 merchants).
+const GeneratorConfig& DefaultGenConfig(Profile p = Profile::kReference);
+const Generator& DefaultGenerator(Profile p = Profile::kReference);
+// Records 0..kRecords-1 of the profile's sequence, decoded form (their strings are kept for
+// the program's lifetime).
+const std::vector<Transaction>& Records(Profile p = Profile::kReference);
+const WireBuffer& JsonBuffer(Profile p = Profile::kReference);
+const WireBuffer& BinaryBuffer(Profile p = Profile::kReference);
+// Confluent frames with schema id kDefaultAvroSchemaId.
+const WireBuffer& AvroBuffer(Profile p = Profile::kReference);
 // Event time covered by Records(): adding k * TimeSpanMs() to record i's time gives a
 // non-decreasing sequence when the records are replayed k times, so windows keep closing.
 int64_t TimeSpanMs();

@@ -88,8 +88,8 @@ def compare(spate, t, n, gen_args=GEN_ARGS, extra_dlq=()):
     last_total = {}
     for row in read(t["tot"]):
         d = json.loads(row)
-        last_total[d["merchantId"]] = (d["transactionCount"], recompute.amount_cents(
-            row.split('"totalAmount":')[1].split(",")[0]))
+        last_total[(d["merchantId"], d["currency"])] = (d["transactionCount"], recompute.amount_minor(
+            row.split('"totalAmount":')[1].split(",")[0], recompute.DIGITS[d["currency"]]))
     want_totals = {k: (c, s) for k, (c, s) in res.totals.items()}
     if last_total != want_totals:
         diff = [k for k in want_totals if last_total.get(k) != want_totals[k]]

@@ -268,7 +268,8 @@ def avro_outputs(spate: str, url: str, t: dict, n: int):
     def ms(v):
         return (v - EPOCH) // datetime.timedelta(milliseconds=1)
     got_aggs = collections.Counter(
-        (ms(a["windowStart"]), ms(a["windowEnd"]), a["merchantId"], a["transactionCount"],
+        (ms(a["windowStart"]), ms(a["windowEnd"]), (a["merchantId"], a["currency"]),
+         a["transactionCount"],
          cents(a["totalAmount"]), cents(a["minAmount"]), cents(a["maxAmount"]),
          a["purchaseCount"], a["refundCount"], a["userId"], a["emit"])
         for a in read(out["agg"], len(res.aggregates)))

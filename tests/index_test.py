@@ -247,7 +247,8 @@ def test_exact(spate, avro=False):
         check_id_bloom_filter(agg_index, failures)
     docs = all_docs(agg_index)
     ids = [i for i, _ in docs]
-    got = sorted((d["windowStart"], d["windowEnd"], d["merchantId"], d["transactionCount"],
+    got = sorted((d["windowStart"], d["windowEnd"], (d["merchantId"], d["currency"]),
+                  d["transactionCount"],
                   d["totalAmountCents"], d["minAmountCents"], d["maxAmountCents"],
                   d["purchaseCount"], d["refundCount"]) for _, d in docs)
     want = sorted((s_, e, k, v[0], v[1], v[2], v[3], v[4], v[5]) for s_, e, k, v in res.aggregates)

@@ -13,7 +13,7 @@ parameters it computes:
   * all-time totals per key,
   * the anomalies (high_amount, international_high, velocity_count, velocity_amount).
 
-Amounts are integer cents throughout.
+Amounts are integers in the minor units of their currency throughout.
 
 Library use:   params = Params(partitions=6, ...); result = recompute(lines, params)
 Command line:  python3 tests/recompute.py GEN.jsonl [--partitions 6 ...] [--out DIR]
@@ -26,6 +26,7 @@ import argparse
 import bisect
 import collections
 import dataclasses
+import datetime
 import json
 import os
 import random
@@ -76,40 +77,87 @@ def partition_of(key: bytes, partitions: int) -> int:
 
 
 # --------------------------------------------------------------------------------------------
+# Currencies: ISO 4217 codes and their minor digits, as ICU's currency data gives them (the
+# digits are CLDR's: AFN, ALL, IQD, IRR, KPW, LAK, LBP, MMK, RSD, SLL, SOS, SYP and YER have
+# 0 where ISO says 2 or 3). Written out here so that the recomputation does not ask spate.
+# --------------------------------------------------------------------------------------------
+
+_DIGITS_TEXT = """
+AED:2 AFN:0 ALL:0 AMD:2 ANG:2 AOA:2 ARS:2 AUD:2 AWG:2 AZN:2 BAM:2 BBD:2 BDT:2 BGN:2 BHD:3
+BIF:0 BMD:2 BND:2 BOB:2 BRL:2 BSD:2 BTN:2 BWP:2 BYN:2 BZD:2 CAD:2 CDF:2 CHF:2 CLP:0 CNY:2
+COP:2 CRC:2 CUC:2 CUP:2 CVE:2 CZK:2 DJF:0 DKK:2 DOP:2 DZD:2 EGP:2 ERN:2 ETB:2 EUR:2 FJD:2
+FKP:2 GBP:2 GEL:2 GHS:2 GIP:2 GMD:2 GNF:0 GTQ:2 GYD:2 HKD:2 HNL:2 HRK:2 HTG:2 HUF:2 IDR:2
+ILS:2 INR:2 IQD:0 IRR:0 ISK:0 JMD:2 JOD:3 JPY:0 KES:2 KGS:2 KHR:2 KMF:0 KPW:0 KRW:0 KWD:3
+KYD:2 KZT:2 LAK:0 LBP:0 LKR:2 LRD:2 LSL:2 LYD:3 MAD:2 MDL:2 MGA:0 MKD:2 MMK:0 MNT:2 MOP:2
+MRU:2 MUR:2 MVR:2 MWK:2 MXN:2 MYR:2 MZN:2 NAD:2 NGN:2 NIO:2 NOK:2 NPR:2 NZD:2 OMR:3 PAB:2
+PEN:2 PGK:2 PHP:2 PKR:2 PLN:2 PYG:0 QAR:2 RON:2 RSD:0 RUB:2 RWF:0 SAR:2 SBD:2 SCR:2 SDG:2
+SEK:2 SGD:2 SHP:2 SLE:2 SLL:0 SOS:0 SRD:2 SSP:2 STN:2 SYP:0 SZL:2 THB:2 TJS:2 TMT:2 TND:3
+TOP:2 TRY:2 TTD:2 TWD:2 TZS:2 UAH:2 UGX:0 USD:2 UYU:2 UZS:2 VEF:2 VES:2 VND:0 VUV:0 WST:2
+XAF:0 XCD:2 XOF:0 XPF:0 YER:0 ZAR:2 ZMW:2 BOV:2 CHE:2 CHW:2 CLF:4 CNH:2 COU:2 MXV:2 USN:2
+USS:2 UYI:0 UYW:4 VED:2 XAG:2 XAU:2 XBA:2 XBB:2 XBC:2 XBD:2 XDR:2 XFO:2 XFU:2 XPD:2 XPT:2
+XSU:2 XTS:2 XUA:2 XXX:2
+"""
+DIGITS = {c: int(d) for c, d in (x.split(":") for x in _DIGITS_TEXT.split())}
+
+
+def iso_code(spelling: str) -> str | None:
+    """The ISO code of a record's currency text ("EU", the reference's spelling, is EUR)."""
+    if spelling == "EU":
+        return "EUR"
+    return spelling if spelling in DIGITS else None
+
+
+# --------------------------------------------------------------------------------------------
 # Strict validation of one record line.
 # --------------------------------------------------------------------------------------------
 
 FIELDS = ("transactionId", "userId", "amount", "transactionTime", "merchantId",
           "transactionType", "location", "paymentMethod", "isInternational", "currency")
 GROUP_FIELDS = ("merchantId", "userId", "location", "currency", "paymentMethod")
+STRING_FIELDS = ("transactionId", "userId", "merchantId", "transactionType", "location",
+                 "paymentMethod")
 ERROR_CODES = frozenset({"invalid_json", "missing_field", "duplicate_field", "wrong_type",
                          "out_of_range", "bad_value", "trailing_content", "bad_binary",
                          "bad_avro", "unknown_schema", "schema_mismatch"})
+TIME_FORMATS = ("epoch-ms", "epoch-s", "epoch-us", "rfc3339")
 
-MIN_AMOUNT_CENTS = 1
-MAX_AMOUNT_CENTS = 10_000_000_000  # 100,000,000.00
-MIN_TIME_MS = 946_684_800_000      # 2000-01-01
-MAX_TIME_MS = 4_102_444_800_000    # 2100-01-01
-MAX_ID = 2**31 - 1
+MAX_AMOUNT = 10**18 - 1            # in minor units, either sign
+MIN_TIME_MS = 946_684_800_000      # 2000-01-01T00:00:00Z
+MAX_TIME_MS = 4_102_444_800_000    # 2100-01-01T00:00:00Z (included)
+MAX_ID_BYTES = 256
 
-_UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_ID_RES = {
-    "userId": re.compile(r"user_([1-9][0-9]*)"),
-    "merchantId": re.compile(r"merchant([1-9][0-9]*)"),
-    "location": re.compile(r"location ([1-9][0-9]*)"),
-}
-_ENUMS = {
-    "transactionType": ("purchase", "refund"),
-    "paymentMethod": ("credit_card", "paypal", "bank_transfer"),
-    "isInternational": ("True", "False"),
-    "currency": ("USD", "EU", "GBP"),
-}
-# JSON number grammar (the parser has already enforced it; this only splits the parts).
-_NUMBER_RE = re.compile(r"(-?)(0|[1-9][0-9]*)(?:\.([0-9]+))?([eE][-+]?[0-9]+)?")
+
+@dataclasses.dataclass(frozen=True)
+class RecordFormat:
+    """How the records are written: field names (role -> name), time format, id length limit."""
+    names: tuple = FIELDS
+    time: str = "epoch-ms"
+    max_id_bytes: int = MAX_ID_BYTES
+
+    def name(self, role: str) -> str:
+        return self.names[FIELDS.index(role)]
+
+    @staticmethod
+    def with_fields(specs: Iterable[str], time: str = "epoch-ms",
+                    max_id_bytes: int = MAX_ID_BYTES) -> "RecordFormat":
+        """specs: ROLE=NAME texts (spate's --field)."""
+        names = list(FIELDS)
+        for s in specs:
+            role, name = s.split("=", 1)
+            names[FIELDS.index(role)] = name
+        return RecordFormat(tuple(names), time, max_id_bytes)
+
+    @property
+    def canonical(self) -> bool:
+        return self.names == FIELDS and self.time == "epoch-ms" and self.max_id_bytes >= 1
+
+
+DEFAULT_FORMAT = RecordFormat()
 
 
 class Txn(NamedTuple):
-    """A valid record; amount in cents, time in epoch ms."""
+    """A valid record: amount in minor units of its currency, time in epoch ms, currency as
+    its ISO code (spelling: as the record wrote it), isInternational "True" or "False"."""
     seq: int
     transactionId: str
     userId: str
@@ -121,6 +169,11 @@ class Txn(NamedTuple):
     paymentMethod: str
     isInternational: str
     currency: str
+    spelling: str
+
+    @property
+    def digits(self) -> int:
+        return DIGITS[self.currency]
 
 
 class Reject(Exception):
@@ -150,23 +203,117 @@ def _reject_constant(name: str):
 
 _DECODER = json.JSONDecoder(object_pairs_hook=_Object, parse_int=_RawInt,
                             parse_float=_RawFloat, parse_constant=_reject_constant, strict=True)
+# JSON number grammar (the parser has already enforced it; this only splits the parts).
+_NUMBER_RE = re.compile(r"(-?)(0|[1-9][0-9]*)(?:\.([0-9]+))?(?:[eE]([-+]?[0-9]+))?")
+
+
+def amount_minor(text: str, digits: int = 2) -> int:
+    """Exact minor units of a JSON number's text in a currency with `digits` decimals: zeros
+    past them are fine, other digits are not (bad_value); at most 18 digits (out_of_range)."""
+    m = _NUMBER_RE.fullmatch(text)
+    if m is None:
+        raise Reject("bad_value", f"amount {text!r} is not a decimal number")
+    sign, whole, frac, exp = m.groups()
+    frac = frac or ""
+    sig = int(whole + frac)
+    scale = digits - len(frac) + (int(exp) if exp else 0)
+    if sig == 0:
+        return 0
+    while sig % 10 == 0:
+        sig //= 10
+        scale += 1
+    if scale < 0:
+        raise Reject("bad_value", f"amount {text!r} has more than {digits} decimals")
+    if len(str(sig)) + scale > 18:
+        raise Reject("out_of_range", f"amount {text!r} is more than 18 digits in minor units")
+    v = sig * 10**scale
+    return -v if sign else v
 
 
 def amount_cents(text: str) -> int:
-    """Exact cents of a decimal text with at most two decimals (raises Reject otherwise)."""
-    m = _NUMBER_RE.fullmatch(text)
-    if m is None:
-        raise Reject("bad_value", f"amount {text!r} is not a plain decimal")
-    sign, whole, frac, exp = m.groups()
-    if exp is not None:
-        raise Reject("bad_value", f"amount {text!r} has an exponent")
-    frac = frac or ""
-    if len(frac) > 2:
-        raise Reject("bad_value", f"amount {text!r} has more than two decimals")
-    if len(whole) > 15:
-        raise Reject("out_of_range", f"amount {text!r} too large")
-    cents = int(whole) * 100 + int((frac + "00")[:2])
-    return -cents if sign else cents
+    """amount_minor of a two-decimal currency (USD, EUR, GBP)."""
+    return amount_minor(text, 2)
+
+
+def _days_from_civil(y: int, m: int, d: int) -> int:
+    return (datetime.date(y, m, d) - datetime.date(1970, 1, 1)).days
+
+
+_RFC3339_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})"
+                         r"(?:\.([0-9]+))?(?:([Zz])|([+-])([0-9]{2}):([0-9]{2}))")
+_EPOCH_RE = re.compile(r"(-?)(0|[1-9][0-9]*)(?:\.([0-9]+))?")
+
+
+def time_ms(value, fmt: str) -> int:
+    """Epoch ms of a transactionTime value (a raw JSON number or a string) in format fmt."""
+    if fmt == "rfc3339":
+        if type(value) is not str:  # noqa: E721
+            raise Reject("wrong_type", "transactionTime is not a string")
+        m = _RFC3339_RE.fullmatch(value)
+        if m is None:
+            raise Reject("bad_value", f"transactionTime {value!r} is not RFC 3339")
+        y, mo, d, h, mi, s = (int(x) for x in m.groups()[:6])
+        if not (1 <= mo <= 12 and h <= 23 and mi <= 59 and s <= 60):
+            raise Reject("bad_value", f"transactionTime {value!r} is not a date-time")
+        try:
+            days = _days_from_civil(y, mo, d)
+        except ValueError:
+            raise Reject("bad_value", f"transactionTime {value!r} is not a date") from None
+        frac = ((m.group(7) or "") + "000")[:3]
+        offset = 0
+        if m.group(9):
+            oh, om = int(m.group(10)), int(m.group(11))
+            if oh > 23 or om > 59:
+                raise Reject("bad_value", f"transactionTime {value!r}: bad offset")
+            offset = (oh * 60 + om) * (-1 if m.group(9) == "-" else 1)
+        ms = (days * 86400 + h * 3600 + mi * 60 + s - offset * 60) * 1000 + int(frac)
+    else:
+        if not isinstance(value, (_RawInt, _RawFloat)):
+            raise Reject("wrong_type", "transactionTime is not a number")
+        m = _EPOCH_RE.fullmatch(value)
+        if m is None or (m.group(3) is not None and fmt != "epoch-s"):
+            raise Reject("bad_value", f"transactionTime {value!r} is not an integer")
+        if m.group(1):
+            raise Reject("out_of_range", f"transactionTime {value} is negative")
+        whole = int(m.group(2))
+        if fmt == "epoch-ms":
+            ms = whole
+        elif fmt == "epoch-us":
+            ms = whole // 1000
+        else:
+            ms = whole * 1000 + int(((m.group(3) or "") + "000")[:3])
+    if not MIN_TIME_MS <= ms <= MAX_TIME_MS:
+        raise Reject("out_of_range", f"transactionTime {value} out of range")
+    return ms
+
+
+# Fast path: the canonical shape (spate's names in its order, no escapes, epoch ms), a strict
+# subset of what the full validator accepts. A line that matches and whose values check out is
+# valid with these values; anything else goes through the full validator.
+_S = rb'"([^"\\\x00-\x1f]+)"'
+_CANONICAL_RE = re.compile(
+    rb'\{"transactionId":' + _S + rb',"userId":' + _S +
+    rb',"amount":(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?),"transactionTime":([1-9][0-9]{0,12}),'
+    rb'"merchantId":' + _S + rb',"transactionType":' + _S + rb',"location":' + _S +
+    rb',"paymentMethod":' + _S + rb',"isInternational":"(True|False)","currency":"([A-Z]{2,3})"\}')
+
+
+def validate(line: bytes, seq: int = 0, fmt: RecordFormat = DEFAULT_FORMAT) -> Txn:
+    """Parses one record line strictly; returns a Txn or raises Reject."""
+    m = _CANONICAL_RE.fullmatch(line) if fmt.canonical else None
+    if m is not None:
+        g = m.groups()
+        code = iso_code(g[9].decode())
+        ttime = int(g[3])
+        if (code is not None and MIN_TIME_MS <= ttime <= MAX_TIME_MS
+                and all(len(g[i]) <= fmt.max_id_bytes for i in (0, 1, 4, 5, 6, 7))):
+            try:
+                s = [x.decode("utf-8") for x in g]
+                amount = amount_minor(s[2], DIGITS[code])
+            except (UnicodeDecodeError, Reject):
+                return validate_full(line, seq, fmt)
+            return Txn(seq, s[0], s[1], amount, ttime, s[4], s[5], s[6], s[7], s[8], code, s[9])
+    return validate_full(line, seq, fmt)
 
 
 def _string_field(name: str, value) -> str:
@@ -175,36 +322,7 @@ def _string_field(name: str, value) -> str:
     return value
 
 
-# Fast path: the exact shape spate gen writes for a valid record (a strict subset of what the
-# full validator accepts). A line that matches and whose numbers are in range is valid with
-# these values; anything else goes through the full validator.
-_CANONICAL_RE = re.compile(
-    rb'\{"transactionId":"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-'
-    rb'[0-9a-fA-F]{12})","userId":"(user_[1-9][0-9]{0,9})",'
-    rb'"amount":((?:0|[1-9][0-9]{0,8})(?:\.[0-9]{1,2})?),"transactionTime":([1-9][0-9]{11,12}),'
-    rb'"merchantId":"(merchant[1-9][0-9]{0,9})","transactionType":"(purchase|refund)",'
-    rb'"location":"(location [1-9][0-9]{0,9})","paymentMethod":"(credit_card|paypal|bank_transfer)",'
-    rb'"isInternational":"(True|False)","currency":"(USD|EU|GBP)"\}')
-
-
-def _id_ok(s: str, prefix_len: int) -> bool:
-    return int(s[prefix_len:]) <= MAX_ID
-
-
-def validate(line: bytes, seq: int = 0) -> Txn:
-    """Parses one gen line strictly; returns a Txn or raises Reject."""
-    m = _CANONICAL_RE.fullmatch(line)
-    if m is not None:
-        g = [x.decode() for x in m.groups()]
-        cents = amount_cents(g[2])
-        ttime = int(g[3])
-        if (MIN_AMOUNT_CENTS <= cents <= MAX_AMOUNT_CENTS and MIN_TIME_MS <= ttime <= MAX_TIME_MS
-                and _id_ok(g[1], 5) and _id_ok(g[4], 8) and _id_ok(g[6], 9)):
-            return Txn(seq, g[0], g[1], cents, ttime, g[4], g[5], g[6], g[7], g[8], g[9])
-    return validate_full(line, seq)
-
-
-def validate_full(line: bytes, seq: int = 0) -> Txn:
+def validate_full(line: bytes, seq: int = 0, fmt: RecordFormat = DEFAULT_FORMAT) -> Txn:
     """The full strict validator (no fast path)."""
     try:
         text = line.decode("utf-8")
@@ -220,56 +338,56 @@ def validate_full(line: bytes, seq: int = 0) -> Txn:
     if not isinstance(obj, _Object):
         raise Reject("wrong_type", "record is not a JSON object")
 
+    role_of = {n: r for r, n in zip(FIELDS, fmt.names)}
     values = {}
     for key, value in obj:
-        if key in _FIELD_SET:
-            if key in values:
+        role = role_of.get(key)
+        if role is not None:
+            if role in values:
                 raise Reject("duplicate_field", f"duplicate field {key}")
-            values[key] = value
-    for name in FIELDS:
-        if name not in values:
-            raise Reject("missing_field", f"missing field {name}")
+            values[role] = value
+    for role in FIELDS:
+        if role not in values:
+            raise Reject("missing_field", f"missing field {fmt.name(role)}")
 
-    tid = _string_field("transactionId", values["transactionId"])
-    if not _UUID_RE.fullmatch(tid):
-        raise Reject("bad_value", "transactionId is not a UUID")
+    strings = {}
+    for role in STRING_FIELDS:
+        s = _string_field(role, values[role])
+        try:
+            n = len(s.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise Reject("invalid_json", f"{role}: a lone surrogate") from None
+        if n == 0:
+            raise Reject("bad_value", f"{role} is empty")
+        if n > fmt.max_id_bytes:
+            raise Reject("bad_value", f"{role} is {n} bytes, more than {fmt.max_id_bytes}")
+        strings[role] = s
 
-    ids = {}
-    for name, regex in _ID_RES.items():
-        s = _string_field(name, values[name])
-        m = regex.fullmatch(s)
-        if m is None:
-            raise Reject("bad_value", f"{name} {s!r} does not match the pattern")
-        if len(m.group(1)) > 10 or int(m.group(1)) > MAX_ID:
-            raise Reject("out_of_range", f"{name} {s!r} number out of range")
-        ids[name] = s
+    ttime = time_ms(values["transactionTime"], fmt.time)
+
+    intl = values["isInternational"]
+    if intl == "true" or intl == "True" or (type(intl) is bool and intl):
+        intl = "True"
+    elif intl == "false" or intl == "False" or (type(intl) is bool and not intl):
+        intl = "False"
+    elif type(intl) is str:  # noqa: E721
+        raise Reject("bad_value", f"isInternational {intl!r} not allowed")
+    else:
+        raise Reject("wrong_type", "isInternational is not a boolean or a string")
+
+    spelling = _string_field("currency", values["currency"])
+    code = iso_code(spelling)
+    if code is None:
+        raise Reject("bad_value", f"currency {spelling!r} is not an ISO 4217 code")
 
     amount = values["amount"]
     if not isinstance(amount, (_RawInt, _RawFloat)):
         raise Reject("wrong_type", "amount is not a number")
-    cents = amount_cents(amount)
-    if not MIN_AMOUNT_CENTS <= cents <= MAX_AMOUNT_CENTS:
-        raise Reject("out_of_range", f"amount {amount} out of range")
+    minor = amount_minor(amount, DIGITS[code])
 
-    ttime = values["transactionTime"]
-    if not isinstance(ttime, _RawInt):
-        raise Reject("wrong_type", "transactionTime is not an integer")
-    if len(ttime) > 20 or not MIN_TIME_MS <= int(ttime) <= MAX_TIME_MS:
-        raise Reject("out_of_range", f"transactionTime {ttime} out of range")
-
-    enums = {}
-    for name, allowed in _ENUMS.items():
-        s = _string_field(name, values[name])
-        if s not in allowed:
-            raise Reject("bad_value", f"{name} {s!r} not allowed")
-        enums[name] = s
-
-    return Txn(seq, str(tid), ids["userId"], cents, int(ttime), ids["merchantId"],
-               enums["transactionType"], ids["location"], enums["paymentMethod"],
-               enums["isInternational"], enums["currency"])
-
-
-_FIELD_SET = frozenset(FIELDS)
+    return Txn(seq, strings["transactionId"], strings["userId"], minor, ttime,
+               strings["merchantId"], strings["transactionType"], strings["location"],
+               strings["paymentMethod"], intl, code, spelling)
 
 
 def split_lines(data: bytes) -> list[bytes]:
@@ -303,10 +421,36 @@ def format_duration(ms: int) -> str:
     return f"{ms}ms"
 
 
-def format_amount(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    cents = abs(cents)
-    return f"{sign}{cents // 100}.{cents % 100:02d}"
+def format_amount(minor: int, digits: int = 2) -> str:
+    """Minor units as text with exactly `digits` decimals ("-12.05"; "1200" for digits 0)."""
+    sign = "-" if minor < 0 else ""
+    s = str(abs(minor)).rjust(digits + 1, "0")
+    return sign + (s[:-digits] + "." + s[-digits:] if digits else s)
+
+
+class Limit:
+    """An amount limit in each currency's major units (spate's --high-amount and friends): a
+    default, and per-currency values from CODE=AMOUNT specs; kept at four decimals and cut to
+    a currency's precision."""
+
+    def __init__(self, *specs: str):
+        self.default = 0
+        self.per_currency = {}
+        for s in specs:
+            code, _, amount = s.rpartition("=")
+            v = amount_minor(amount, 4)
+            if code:
+                self.per_currency[iso_code(code)] = v
+            else:
+                self.default = v
+
+    def minor(self, currency: str) -> int:
+        v = self.per_currency.get(currency, self.default)
+        return v // 10 ** (4 - DIGITS[currency])
+
+    def __repr__(self):
+        return "Limit(" + ", ".join([format_amount(self.default, 4)] + [
+            f"{c}={format_amount(v, 4)}" for c, v in sorted(self.per_currency.items())]) + ")"
 
 
 @dataclasses.dataclass
@@ -318,11 +462,14 @@ class Params:
     lateness_ms: int = 5_000
     group_by: str = "merchantId"
     emit: str = "final"
-    high_amount: int = 25_000_000        # cents (250000.00)
-    intl_amount: int = 15_000_000        # cents (150000.00)
+    high_amount: Limit = dataclasses.field(default_factory=lambda: Limit("250000"))
+    intl_amount: Limit = dataclasses.field(default_factory=lambda: Limit("150000"))
     velocity_span_ms: int = 10_000
     velocity_count: int = 10
-    velocity_amount: int = 100_000_000   # cents (1000000.00)
+    velocity_amount: Limit = dataclasses.field(default_factory=lambda: Limit("1000000"))
+    rules: bool = True
+    totals: bool = True
+    format: RecordFormat = DEFAULT_FORMAT
 
     @property
     def hop(self) -> int:
@@ -336,8 +483,8 @@ class Params:
 def new_agg(t: "Txn") -> list:
     """Aggregate of one (window, key) holding t:
     [transactionCount, totalAmount, minAmount, maxAmount, purchaseCount, refundCount]."""
-    purchase = t.transactionType == "purchase"
-    return [1, t.amount, t.amount, t.amount, int(purchase), int(not purchase)]
+    return [1, t.amount, t.amount, t.amount, int(t.transactionType == "purchase"),
+            int(t.transactionType == "refund")]
 
 
 def add_to_agg(agg: list, t: "Txn"):
@@ -347,10 +494,8 @@ def add_to_agg(agg: list, t: "Txn"):
         agg[2] = t.amount
     if t.amount > agg[3]:
         agg[3] = t.amount
-    if t.transactionType == "purchase":
-        agg[4] += 1
-    else:
-        agg[5] += 1
+    agg[4] += t.transactionType == "purchase"
+    agg[5] += t.transactionType == "refund"
 
 
 class DeadLetter(NamedTuple):
@@ -376,7 +521,8 @@ class Anomaly(NamedTuple):
     transactionId: str
     transactionTime: int
     amount: int
-    evidence: tuple  # ("threshold", cents) or ("velocity", count, total, span, countLimit, amountLimit)
+    evidence: tuple  # ("threshold", limit) or ("velocity", count, total, span, countLimit, amountLimit)
+    currency: str    # the ISO code; the amounts above are in its minor units
 
 
 @dataclasses.dataclass
@@ -387,9 +533,11 @@ class Result:
     dead: list             # [DeadLetter]
     partition: dict        # seq -> partition (valid records, and dead letters when keys known)
     offset: dict           # seq -> offset within its partition (only when all partitions known)
+    # A key is (the group field's value, the currency's ISO code): money in different
+    # currencies is never added up.
     aggregates: list       # final values: [(start, end, key, value-tuple)] in emission order
     updates: list          # changes mode: [(batch, start, end, key, value-tuple)]
-    totals: dict           # key -> (count, total)
+    totals: dict           # key -> (count, total); empty with --totals off
     total_updates: list    # changes mode: [(batch, key, count, total)]
     late: list             # [LateRecord]
     anomalies: list        # [Anomaly]
@@ -439,12 +587,12 @@ def window_starts(t: int, window: int, hop: int) -> list:
     return starts
 
 
-def parse_all(lines: list) -> tuple:
+def parse_all(lines: list, fmt: RecordFormat = DEFAULT_FORMAT) -> tuple:
     """-> (valid [Txn], dead [DeadLetter])"""
     valid, dead = [], []
     for seq, line in enumerate(lines):
         try:
-            valid.append(validate(line, seq))
+            valid.append(validate(line, seq, fmt))
         except Reject as r:
             dead.append(DeadLetter(seq, r.code, r.reason))
     return valid, dead
@@ -458,7 +606,7 @@ def recompute(lines: list, p: Params, dead_keys: dict | None = None) -> Result:
     """
     if p.group_by not in GROUP_FIELDS:
         raise ValueError(f"bad group_by {p.group_by}")
-    valid, dead = parse_all(lines)
+    valid, dead = parse_all(lines, p.format)
     n = len(lines)
     W, H, L = p.window_ms, p.hop, p.lateness_ms
 
@@ -505,11 +653,12 @@ def recompute(lines: list, p: Params, dead_keys: dict | None = None) -> Result:
         while vi < len(valid) and valid[vi].seq < batch_end:
             t = valid[vi]
             vi += 1
-            key = t[gkey]
-            tot = totals.setdefault(key, [0, 0])
-            tot[0] += 1
-            tot[1] += t.amount
-            touched_keys.add(key)
+            key = (t[gkey], t.currency)
+            if p.totals:
+                tot = totals.setdefault(key, [0, 0])
+                tot[0] += 1
+                tot[1] += t.amount
+                touched_keys.add(key)
             part = partition[t.seq]
             if t.transactionTime > batch_max.get(part, -1):
                 batch_max[part] = t.transactionTime
@@ -550,7 +699,7 @@ def recompute(lines: list, p: Params, dead_keys: dict | None = None) -> Result:
     return Result(params=p, records=n, valid=valid, dead=dead, partition=partition,
                   offset=offset, aggregates=aggregates, updates=updates,
                   totals={k: tuple(v) for k, v in totals.items()}, total_updates=total_updates,
-                  late=late, anomalies=anomalies(valid, p), windows_closed=windows_closed,
+                  late=late, anomalies=anomalies(valid, p) if p.rules else [], windows_closed=windows_closed,
                   aggregated=aggregated, wm_regressions=wm_regressions, reopened=reopened)
 
 
@@ -606,83 +755,105 @@ class _Fenwick:
         return c, a
 
 
+def _amount_rules(t: Txn, p: Params, out: list):
+    limit = p.high_amount.minor(t.currency)
+    if t.amount > limit:
+        out.append(Anomaly("high_amount", t.seq, t.userId, t.transactionId, t.transactionTime,
+                           t.amount, ("threshold", limit), t.currency))
+    limit = p.intl_amount.minor(t.currency)
+    if t.isInternational == "True" and t.amount > limit:
+        out.append(Anomaly("international_high", t.seq, t.userId, t.transactionId,
+                           t.transactionTime, t.amount, ("threshold", limit), t.currency))
+
+
+def _velocity_rules(t: Txn, p: Params, count: int, total: int, out: list):
+    limit = p.velocity_amount.minor(t.currency)
+    ev = ("velocity", count, total, p.velocity_span_ms, p.velocity_count, limit)
+    if count > p.velocity_count:
+        out.append(Anomaly("velocity_count", t.seq, t.userId, t.transactionId,
+                           t.transactionTime, t.amount, ev, t.currency))
+    if total > limit:
+        out.append(Anomaly("velocity_amount", t.seq, t.userId, t.transactionId,
+                           t.transactionTime, t.amount, ev, t.currency))
+
+
 def anomalies(valid: list, p: Params) -> list:
-    """All anomalies of the valid records (sequence order), velocity rules via Fenwick trees."""
+    """All anomalies of the valid records (sequence order), velocity rules via Fenwick trees:
+    one per user for the counts (every currency), one per (user, currency) for the sums."""
     span, lateness = p.velocity_span_ms, p.lateness_ms
-    times_by_user = collections.defaultdict(set)
+    times = collections.defaultdict(set)
     for t in valid:
-        times_by_user[t.userId].add(t.transactionTime)
-    trees = {u: _Fenwick(sorted(ts)) for u, ts in times_by_user.items()}
+        times[t.userId].add(t.transactionTime)
+        times[(t.userId, t.currency)].add(t.transactionTime)
+    trees = {k: _Fenwick(sorted(ts)) for k, ts in times.items()}
     max_time = {}
     out = []
     for t in valid:
+        _amount_rules(t, p, out)
         amt, tt = t.amount, t.transactionTime
-        if amt > p.high_amount:
-            out.append(Anomaly("high_amount", t.seq, t.userId, t.transactionId, tt, amt,
-                               ("threshold", p.high_amount)))
-        if t.isInternational == "True" and amt > p.intl_amount:
-            out.append(Anomaly("international_high", t.seq, t.userId, t.transactionId, tt, amt,
-                               ("threshold", p.intl_amount)))
         m = max(max_time.get(t.userId, tt), tt)
         max_time[t.userId] = m
         # Kept earlier records: time > m - span - lateness (eviction is monotone, so a filter
         # on the current threshold equals permanent eviction). Counted: time in (tt - span, tt].
         lo = max(m - span - lateness, tt - span)
-        tree = trees[t.userId]
+        users, own = trees[t.userId], trees[(t.userId, t.currency)]
         count, total = 1, amt  # this record
         if lo < tt:
-            c_hi, a_hi = tree.upto(tt)
-            c_lo, a_lo = tree.upto(lo)
-            count, total = count + c_hi - c_lo, total + a_hi - a_lo
-        ev = ("velocity", count, total, span, p.velocity_count, p.velocity_amount)
-        if count > p.velocity_count:
-            out.append(Anomaly("velocity_count", t.seq, t.userId, t.transactionId, tt, amt, ev))
-        if total > p.velocity_amount:
-            out.append(Anomaly("velocity_amount", t.seq, t.userId, t.transactionId, tt, amt, ev))
-        tree.add(tt, amt)
+            count += users.upto(tt)[0] - users.upto(lo)[0]
+            total += own.upto(tt)[1] - own.upto(lo)[1]
+        _velocity_rules(t, p, count, total, out)
+        users.add(tt, amt)
+        own.add(tt, amt)
     return out
 
 
 def anomalies_naive(valid: list, p: Params) -> list:
     """The velocity rules written literally (quadratic); used by --selftest."""
     span, lateness = p.velocity_span_ms, p.lateness_ms
-    state = {}  # user -> [M, [(time, amount)]]
+    state = {}  # user -> [M, [(time, amount, currency)]]
     out = []
     for t in valid:
+        _amount_rules(t, p, out)
         amt, tt = t.amount, t.transactionTime
-        if amt > p.high_amount:
-            out.append(Anomaly("high_amount", t.seq, t.userId, t.transactionId, tt, amt,
-                               ("threshold", p.high_amount)))
-        if t.isInternational == "True" and amt > p.intl_amount:
-            out.append(Anomaly("international_high", t.seq, t.userId, t.transactionId, tt, amt,
-                               ("threshold", p.intl_amount)))
         st = state.setdefault(t.userId, [tt, []])
         st[0] = max(st[0], tt)
-        st[1] = [(x, a) for x, a in st[1] if x > st[0] - span - lateness]
-        inside = [(x, a) for x, a in st[1] + [(tt, amt)] if tt - span < x <= tt]
-        count, total = len(inside), sum(a for _, a in inside)
-        ev = ("velocity", count, total, span, p.velocity_count, p.velocity_amount)
-        if count > p.velocity_count:
-            out.append(Anomaly("velocity_count", t.seq, t.userId, t.transactionId, tt, amt, ev))
-        if total > p.velocity_amount:
-            out.append(Anomaly("velocity_amount", t.seq, t.userId, t.transactionId, tt, amt, ev))
-        st[1].append((tt, amt))
+        st[1] = [e for e in st[1] if e[0] > st[0] - span - lateness]
+        inside = [e for e in st[1] + [(tt, amt, t.currency)] if tt - span < e[0] <= tt]
+        count = len(inside)
+        total = sum(a for _, a, c in inside if c == t.currency)
+        _velocity_rules(t, p, count, total, out)
+        st[1].append((tt, amt, t.currency))
     return out
 
 
 # --------------------------------------------------------------------------------------------
-# Rendering in spate's output shapes (as Python values; amounts as cents).
+# Rendering in spate's output shapes (as Python values; amounts in minor units).
 # --------------------------------------------------------------------------------------------
 
 def txn_dict(t: Txn) -> dict:
-    return {f: getattr(t, f) for f in FIELDS}
+    """The record as spate re-encodes it (late records): the currency as it was spelt."""
+    d = {f: getattr(t, f) for f in FIELDS}
+    d["currency"] = t.spelling
+    return d
 
 
-def aggregate_row(group_by: str, start: int, end: int, key: str, value: tuple) -> dict:
+# The key fields of a result in schemas/aggregate.avsc's order: the group field, and the
+# currency (once when grouping by currency).
+def _key_fields(group_by: str, key: tuple) -> dict:
+    value, currency = key
+    return {f: (value if f == group_by else currency) for f in GROUP_FIELDS
+            if f in (group_by, "currency")}
+
+
+def aggregate_row(group_by: str, start: int, end: int, key: tuple, value: tuple) -> dict:
     count, total, mn, mx, purchases, refunds = value
-    return {"windowStart": start, "windowEnd": end, group_by: key, "transactionCount": count,
-            "totalAmount": total, "minAmount": mn, "maxAmount": mx,
+    return {"windowStart": start, "windowEnd": end, **_key_fields(group_by, key),
+            "transactionCount": count, "totalAmount": total, "minAmount": mn, "maxAmount": mx,
             "purchaseCount": purchases, "refundCount": refunds}
+
+
+def total_row(group_by: str, key: tuple, count: int, total: int) -> dict:
+    return {**_key_fields(group_by, key), "totalAmount": total, "transactionCount": count}
 
 
 def anomaly_row(a: Anomaly) -> dict:
@@ -694,22 +865,43 @@ def anomaly_row(a: Anomaly) -> dict:
                     "countLimit": climit, "amountLimit": alimit}
     return {"rule": a.rule, "userId": a.userId, "transactionId": a.transactionId,
             "transactionTime": a.transactionTime, "amount": a.amount, "sequence": a.seq,
-            "evidence": evidence}
+            "evidence": evidence, "currency": a.currency}
 
 
-_AMOUNT_KEYS = frozenset({"amount", "totalAmount", "minAmount", "maxAmount", "threshold",
-                          "amountLimit"})
+AMOUNT_KEYS = frozenset({"amount", "totalAmount", "minAmount", "maxAmount", "threshold",
+                         "amountLimit"})
+
+
+def json_string(s: str) -> str:
+    """A JSON string as spate writes one: '"' and '\\' escaped, controls as \\u00XX, the rest
+    as is (UTF-8)."""
+    out = ['"']
+    for ch in s:
+        if ch == '"' or ch == "\\":
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
 
 
 def to_json_text(value) -> str:
-    """JSON text with every amount key rendered as a two-decimal number."""
-    def conv(v, key=None):
+    """JSON text as spate writes it (no spaces, non-ASCII as is), every amount with the
+    decimals of the currency of its object (or of the enclosing one)."""
+    def conv(v, key=None, digits=2):
         if isinstance(v, dict):
-            return "{" + ",".join(f"{json.dumps(k)}:{conv(x, k)}" for k, x in v.items()) + "}"
+            cur = iso_code(v["currency"]) if isinstance(v.get("currency"), str) else None
+            d = DIGITS[cur] if cur else digits
+            return "{" + ",".join(f"{json_string(k)}:{conv(x, k, d)}"
+                                  for k, x in v.items()) + "}"
         if isinstance(v, (list, tuple)):
-            return "[" + ",".join(conv(x) for x in v) + "]"
-        if key in _AMOUNT_KEYS and isinstance(v, int) and not isinstance(v, bool):
-            return format_amount(v)
+            return "[" + ",".join(conv(x, None, digits) for x in v) + "]"
+        if key in AMOUNT_KEYS and isinstance(v, int) and not isinstance(v, bool):
+            return format_amount(v, digits)
+        if isinstance(v, str):
+            return json_string(v)
         return json.dumps(v)
     return conv(value)
 
@@ -725,8 +917,7 @@ def write_expected(res: Result, out_dir: str):
                 f.write(to_json_text(r) + "\n")
 
     dump("aggregates.jsonl", (aggregate_row(p.group_by, *a) for a in res.aggregates))
-    dump("totals.jsonl", ({p.group_by: k, "totalAmount": v[1], "transactionCount": v[0]}
-                          for k, v in sorted(res.totals.items())))
+    dump("totals.jsonl", (total_row(p.group_by, k, *v) for k, v in sorted(res.totals.items())))
     dump("anomalies.jsonl", (anomaly_row(a) for a in res.anomalies))
     dump("late.jsonl", ({"sequence": r.seq, "partition": r.partition, "offset": r.offset,
                          "watermark": r.watermark, "missedWindows": list(r.missed),
@@ -760,30 +951,59 @@ def selftest() -> int:
             b'"transactionType":"refund","location":"location 9","paymentMethod":"paypal",'
             b'"isInternational":"True","currency":"EU","extra":[1,{"a":1,"a":2}]}')
     t = validate(good)
-    ok &= t.amount == 12340 and t.transactionTime == 1700000000000
+    ok &= t.amount == 12340 and t.transactionTime == 1700000000000 and t.currency == "EUR"
+    ok &= txn_dict(t)["currency"] == "EU"
+    jpy = good.replace(b'"EU"', b'"JPY"').replace(b'123.4', b'1200')
+    ok &= validate(jpy).amount == 1200
+    ok &= validate(jpy.replace(b'1200', b'1.2e3')).amount == 1200
+    ok &= validate(jpy.replace(b'1200', b'1200.00')).amount == 1200
+    ok &= validate(good.replace(b'"EU"', b'"BHD"')).amount == 123400
+    ok &= validate(good.replace(b'123.4', b'-5')).amount == -500
+    ok &= validate(good.replace(b'"True"', b'true')).isInternational == "True"
+    ok &= validate(good.replace(b'"True"', b'"false"')).isInternational == "False"
+    ok &= validate(good.replace(b'"user_7"', b'"\\u00e9l\\u00e8ve \\"7\\""')).userId == 'élève "7"'
+    ok &= validate(good.replace(b'"amount"', b'"amout"'),
+                   fmt=RecordFormat.with_fields(["amount=amout"])).amount == 12340
+    for fmt, text in (("epoch-s", b"1700000000.5"), ("epoch-us", b"1700000000000999"),
+                      ("rfc3339", b'"2023-11-14T22:13:20.000Z"'),
+                      ("rfc3339", b'"2023-11-15T00:13:20+02:00"')):
+        line = good.replace(b"1700000000000", text)
+        want = 1700000000500 if fmt == "epoch-s" else 1700000000000
+        ok &= validate(line, fmt=RecordFormat(time=fmt)).transactionTime == want
+    ok &= format_amount(-5, 2) == "-0.05" and format_amount(1200, 0) == "1200"
+    ok &= format_amount(7, 3) == "0.007"
+    ok &= Limit("250000", "JPY=30000000").minor("JPY") == 30000000
+    ok &= Limit("250000.1234").minor("BHD") == 250000123
+    ok &= Limit("250000.1234").minor("CLF") == 2500001234
+    if not ok:
+        print("selftest: a valid record was read wrongly")
     bad = {
         b"": "invalid_json",
         good + b" x": "trailing_content",
         good.replace(b'"amount":123.4', b'"amount":123.456'): "bad_value",
-        good.replace(b'"amount":123.4', b'"amount":1.2e2'): "bad_value",
+        good.replace(b'"amount":123.4', b'"amount":1.23456e2'): "bad_value",
         good.replace(b'"amount":123.4', b'"amount":NaN'): "invalid_json",
         good.replace(b'"amount":123.4', b'"amount":Infinity'): "invalid_json",
         good.replace(b'"amount":123.4', b'"amount":"123.40"'): "wrong_type",
         good.replace(b'"amount":123.4', b'"amount":true'): "wrong_type",
-        good.replace(b'"amount":123.4', b'"amount":0'): "out_of_range",
-        good.replace(b'"amount":123.4', b'"amount":-1.00'): "out_of_range",
-        good.replace(b'"amount":123.4', b'"amount":100000000.01'): "out_of_range",
+        good.replace(b'"amount":123.4', b'"amount":1e19'): "out_of_range",
+        good.replace(b'"amount":123.4', b'"amount":10000000000000000.00'): "out_of_range",
+        jpy.replace(b'1200', b'1200.5'): "bad_value",
         good.replace(b'"transactionTime":1700000000000', b'"transactionTime":1.7e12'):
-            "wrong_type",
+            "bad_value",
         good.replace(b'"transactionTime":1700000000000', b'"transactionTime":true'):
             "wrong_type",
         good.replace(b'"transactionTime":1700000000000', b'"transactionTime":946684799999'):
             "out_of_range",
-        good.replace(b'"user_7"', b'"user_07"'): "bad_value",
-        good.replace(b'"user_7"', b'"user_2147483648"'): "out_of_range",
-        good.replace(b'"merchant2"', b'"merchant 2"'): "bad_value",
-        good.replace(b'"True"', b'true'): "wrong_type",
-        good.replace(b'"EU"', b'"EUR"'): "bad_value",
+        good.replace(b'"transactionTime":1700000000000', b'"transactionTime":1700000000'):
+            "out_of_range",
+        good.replace(b'"user_7"', b'""'): "bad_value",
+        good.replace(b'"user_7"', b'"' + b"x" * 257 + b'"'): "bad_value",
+        good.replace(b'"user_7"', b'7'): "wrong_type",
+        good.replace(b'"True"', b'"yes"'): "bad_value",
+        good.replace(b'"True"', b'1'): "wrong_type",
+        good.replace(b'"EU"', b'"XYZ"'): "bad_value",
+        good.replace(b'"EU"', b'"usd"'): "bad_value",
         good.replace(b'"currency":"EU",', b'"currency":"EU","currency":"EU",'): "duplicate_field",
         good.replace(b'"currency":"EU",', b''): "missing_field",
         good.replace(b'user_7', b'user_\xff'): "invalid_json",
@@ -808,7 +1028,7 @@ def selftest() -> int:
             i = rng.randrange(len(b))
             op = rng.random()
             if op < 0.4:
-                b[i] = rng.choice(b'0123456789.e-"{}, :aftuTF\\x\x00\xff')
+                b[i] = rng.choice(b'0123456789.e-"{}, :aftuTFEJPY\\x\x00\xff\xc3\xa9')
             elif op < 0.7:
                 del b[i]
             else:
@@ -833,13 +1053,15 @@ def selftest() -> int:
     rng = random.Random(7)
     for _ in range(30):
         p = Params(lateness_ms=rng.choice([0, 1000, 5000]), velocity_span_ms=rng.choice([1000, 5000]),
-                   velocity_count=rng.randint(1, 6), velocity_amount=rng.randint(1, 50) * 100_000)
+                   velocity_count=rng.randint(1, 6),
+                   velocity_amount=Limit(str(rng.randint(1, 50) * 1000), "JPY=40000000"))
         valid = []
         for seq in range(400):
             tt = 1_700_000_000_000 + seq * 50 - rng.choice([0, 0, 0, rng.randint(0, 8000)])
-            valid.append(Txn(seq, "x", f"user_{rng.randint(1, 4)}", rng.randint(1, 10**7), tt,
-                             "merchant1", "purchase", "location 1", "paypal",
-                             rng.choice(["True", "False"]), "USD"))
+            cur = rng.choice(["USD", "USD", "JPY", "BHD"])
+            valid.append(Txn(seq, "x", f"u{rng.randint(1, 4)}", rng.randint(-10**5, 10**7), tt,
+                             "m", "purchase", "l", "paypal", rng.choice(["True", "False"]),
+                             cur, cur))
         if anomalies(valid, p) != anomalies_naive(valid, p):
             print("velocity: Fenwick and naive implementations disagree", p)
             ok = False
@@ -855,11 +1077,16 @@ def add_param_args(ap: argparse.ArgumentParser):
     ap.add_argument("--lateness", default="5s")
     ap.add_argument("--group-by", default="merchantId", choices=GROUP_FIELDS)
     ap.add_argument("--emit", default="final", choices=("final", "changes"))
-    ap.add_argument("--high-amount", default="250000.00")
-    ap.add_argument("--intl-amount", default="150000.00")
+    ap.add_argument("--high-amount", action="append", default=[])
+    ap.add_argument("--intl-amount", action="append", default=[])
     ap.add_argument("--velocity-span", default="10s")
     ap.add_argument("--velocity-count", type=int, default=10)
-    ap.add_argument("--velocity-amount", default="1000000.00")
+    ap.add_argument("--velocity-amount", action="append", default=[])
+    ap.add_argument("--rules", default="on", choices=("on", "off"))
+    ap.add_argument("--totals", default="on", choices=("on", "off"))
+    ap.add_argument("--field", action="append", default=[])
+    ap.add_argument("--time-format", default="epoch-ms", choices=TIME_FORMATS)
+    ap.add_argument("--max-id-bytes", type=int, default=MAX_ID_BYTES)
 
 
 def params_from_args(a) -> Params:
@@ -867,10 +1094,13 @@ def params_from_args(a) -> Params:
                   window_ms=parse_duration(a.window),
                   hop_ms=parse_duration(a.hop) if a.hop else None,
                   lateness_ms=parse_duration(a.lateness), group_by=a.group_by, emit=a.emit,
-                  high_amount=amount_cents(a.high_amount), intl_amount=amount_cents(a.intl_amount),
+                  high_amount=Limit("250000", *a.high_amount),
+                  intl_amount=Limit("150000", *a.intl_amount),
                   velocity_span_ms=parse_duration(a.velocity_span),
                   velocity_count=a.velocity_count,
-                  velocity_amount=amount_cents(a.velocity_amount))
+                  velocity_amount=Limit("1000000", *a.velocity_amount),
+                  rules=a.rules == "on", totals=a.totals == "on",
+                  format=RecordFormat.with_fields(a.field, a.time_format, a.max_id_bytes))
 
 
 def main(argv: Iterable[str] | None = None) -> int:

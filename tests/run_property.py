@@ -34,11 +34,10 @@ import recompute as rc  # noqa: E402
 
 MAX_SHOWN = 5
 OUTPUT_FILES = ("aggregates.jsonl", "totals.jsonl", "anomalies.jsonl", "late.jsonl", "dlq.jsonl")
-AMOUNT_KEYS = ("amount", "totalAmount", "minAmount", "maxAmount", "threshold", "amountLimit")
+AMOUNT_KEYS = rc.AMOUNT_KEYS
 _RAW_AMOUNT_RE = re.compile(r'"(%s)"\s*:\s*([^,}\]\s]*)' % "|".join(AMOUNT_KEYS))
-_TWO_DECIMALS_RE = re.compile(r"-?(0|[1-9][0-9]*)\.[0-9]{2}")
 _UUID_RE = re.compile(rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_USER_RE = re.compile(rb'"userId":"(user_[1-9][0-9]*)"')
+_USER_RE = re.compile(rb'"userId":"([^"\\]+)"')
 RULES = ("high_amount", "international_high", "velocity_count", "velocity_amount")
 
 
@@ -54,6 +53,7 @@ def draw_case(rng) -> dict:
     """Random generator + engine settings. Returns {'gen': [...], 'engine': [...], 'params': Params}."""
     records = rng.randint(20_000, 150_000)
     event_rate = rng.choice([50, 200, 1000, 5000, rng.randint(20, 20_000)])
+    profile = rng.choice(["reference", "reference", "realistic"])
     users = rng.choice([3, 10, rng.randint(3, 100), 1000, rng.randint(100, 100_000)])
     merchants = rng.choice([3, rng.randint(3, 50), rng.randint(50, 100_000)])
     locations = rng.choice([50, rng.randint(3, 1000)])
@@ -95,11 +95,18 @@ def draw_case(rng) -> dict:
         "--velocity-count", str(vcount),
         "--velocity-amount", rc.format_amount(min(9_999_999_999, int(10_000_000 * max(
             3.0, per_span * rng.uniform(1.0, 2.0))))),
+        "--profile", profile,
+        "--time-format", rng.choice(["epoch-ms", "epoch-ms", *rc.TIME_FORMATS]),
     ]
     if rng.random() < 0.3:
         gen += ["--high-amount", rc.format_amount(rng.randint(140_000, 200_000) * 100)]
     if rng.random() < 0.3:
         gen += ["--intl-amount", rc.format_amount(rng.randint(100_000, 160_000) * 100)]
+    if profile == "realistic" and rng.random() < 0.5:  # one currency's own limits
+        gen += ["--high-amount", f"JPY={rng.randint(100_000, 200_000) * 100}",
+                "--velocity-amount", f"KWD={rng.randint(1000, 100_000)}.{rng.randint(0, 999):03d}"]
+    if rng.random() < 0.1:
+        gen += ["--rules", "off"]
     if rng.random() < 0.3:
         gen += ["--start-time", str(rng.randint(946_684_800_000, 4_000_000_000_000))]
     partitions = rng.randint(1, 8)
@@ -107,6 +114,7 @@ def draw_case(rng) -> dict:
     group_by = rng.choice(rc.GROUP_FIELDS)
     emit = rng.choice(["final", "changes"])
     engine = [
+        "--totals", rng.choice(["on", "on", "on", "off"]),
         "--threads", str(rng.randint(1, 4)),
         "--partitions", str(partitions),
         "--batch-size", str(batch),
@@ -118,16 +126,45 @@ def draw_case(rng) -> dict:
     ]
     if hop:
         engine += ["--hop", dur(hop)]
-    opt = dict(zip(gen[::2], gen[1::2]))
-    d = rc.Params()  # the defaults of docs/semantics.md
-    params = rc.Params(
-        partitions=partitions, batch_size=batch, window_ms=window, hop_ms=hop,
-        lateness_ms=lateness, group_by=group_by, emit=emit,
-        high_amount=rc.amount_cents(opt.get("--high-amount", rc.format_amount(d.high_amount))),
-        intl_amount=rc.amount_cents(opt.get("--intl-amount", rc.format_amount(d.intl_amount))),
-        velocity_span_ms=span, velocity_count=vcount,
-        velocity_amount=rc.amount_cents(opt["--velocity-amount"]))
-    return {"gen": gen, "engine": engine, "params": params}
+    return {"gen": gen, "engine": engine, "params": params_of(gen, engine)}
+
+
+def params_of(gen: list, engine: list) -> rc.Params:
+    """The recomputation's parameters of spate options (docs/semantics.md's defaults)."""
+    p = rc.Params()
+    specs = {"--high-amount": [], "--intl-amount": [], "--velocity-amount": []}
+    for opts in (gen, engine):
+        for k, v in zip(opts[::2], opts[1::2]):
+            if k in specs:
+                specs[k].append(v)
+            elif k == "--partitions":
+                p.partitions = int(v)
+            elif k == "--batch-size":
+                p.batch_size = int(v)
+            elif k == "--window":
+                p.window_ms = rc.parse_duration(v)
+            elif k == "--hop":
+                p.hop_ms = rc.parse_duration(v)
+            elif k == "--lateness":
+                p.lateness_ms = rc.parse_duration(v)
+            elif k == "--group-by":
+                p.group_by = v
+            elif k == "--emit":
+                p.emit = v
+            elif k == "--velocity-span":
+                p.velocity_span_ms = rc.parse_duration(v)
+            elif k == "--velocity-count":
+                p.velocity_count = int(v)
+            elif k == "--rules":
+                p.rules = v == "on"
+            elif k == "--totals":
+                p.totals = v == "on"
+            elif k == "--time-format":
+                p.format = rc.RecordFormat(time=v)
+    p.high_amount = rc.Limit("250000", *specs["--high-amount"])
+    p.intl_amount = rc.Limit("150000", *specs["--intl-amount"])
+    p.velocity_amount = rc.Limit("1000000", *specs["--velocity-amount"])
+    return p
 
 
 # --------------------------------------------------------------------------------------------
@@ -163,24 +200,29 @@ class Report:
                 print(f"      {d}")
 
 
-def _to_cents(raw: str):
-    """Exact cents of an amount; anything that is not a plain decimal stays a string (and so
-    compares unequal; its format is reported separately)."""
-    try:
-        return rc.amount_cents(raw)
-    except rc.Reject:
-        return raw
+def _digits_of(obj) -> int | None:
+    """The minor digits of the currency of a result line (of its record, for a late one)."""
+    cur = obj.get("currency")
+    if not isinstance(cur, str) and isinstance(obj.get("record"), dict):
+        cur = obj["record"].get("currency")
+    code = rc.iso_code(cur) if isinstance(cur, str) else None
+    return rc.DIGITS[code] if code else None
 
 
-def _normalize(v, key=None):
-    """Raw numbers -> int (amount keys -> cents); containers recursively."""
+def _normalize(v, digits, key=None):
+    """Raw numbers -> int (amount keys -> minor units); containers recursively. An amount that
+    is not a decimal with exactly the currency's digits stays a string (and compares unequal;
+    its format is reported separately)."""
     if isinstance(v, dict):
-        return {k: _normalize(x, k) for k, x in v.items()}
+        return {k: _normalize(x, digits, k) for k, x in v.items()}
     if isinstance(v, list):
-        return [_normalize(x) for x in v]
+        return [_normalize(x, digits) for x in v]
     if isinstance(v, _RawNum):
         if key in AMOUNT_KEYS:
-            return _to_cents(v)
+            try:
+                return rc.amount_minor(v, digits) if digits is not None else str(v)
+            except rc.Reject:
+                return str(v)
         try:
             return int(v)
         except ValueError:
@@ -189,7 +231,8 @@ def _normalize(v, key=None):
 
 
 def load_jsonl(path: str, rep: Report, amounts: bool) -> list:
-    """Every line must be a JSON object; amounts must be written with exactly two decimals."""
+    """Every line must be a JSON object; amounts must be written with exactly the decimals of
+    their currency."""
     name = os.path.basename(path)
     rows = []
     if not os.path.exists(path):
@@ -209,11 +252,21 @@ def load_jsonl(path: str, rep: Report, amounts: bool) -> list:
         if not isinstance(obj, dict):
             rep.fail("unparsable line", f"{name}:{i + 1}: not an object")
             continue
+        digits = _digits_of(obj)
         if amounts:
+            if digits is None:
+                rep.fail("amount format", f"{name}:{i + 1}: no known currency")
             for k, val in _RAW_AMOUNT_RE.findall(text):
-                if not _TWO_DECIMALS_RE.fullmatch(val):
-                    rep.fail("amount format", f"{name}:{i + 1}: {k}={val} lacks exactly two decimals")
-        rows.append(_normalize(obj))
+                if digits is None:
+                    break
+                try:
+                    exact = rc.format_amount(rc.amount_minor(val, digits), digits) == val
+                except rc.Reject:
+                    exact = False
+                if not exact:
+                    rep.fail("amount format", f"{name}:{i + 1}: {k}={val} is not written with "
+                                              f"the currency's {digits} decimals")
+        rows.append(_normalize(obj, digits))
     return rows
 
 
@@ -258,13 +311,13 @@ def by_window_key(item):
 
 
 def agg_fields(group_by: str, changes: bool) -> set:
-    f = {"windowStart", "windowEnd", group_by, "transactionCount", "totalAmount", "minAmount",
-         "maxAmount", "purchaseCount", "refundCount"}
+    f = {"windowStart", "windowEnd", group_by, "currency", "transactionCount", "totalAmount",
+         "minAmount", "maxAmount", "purchaseCount", "refundCount"}
     return f | {"emit"} if changes else f
 
 
 def agg_tuple(row: dict, group_by: str) -> tuple:
-    return (row.get("windowStart"), row.get("windowEnd"), row.get(group_by),
+    return (row.get("windowStart"), row.get("windowEnd"), (row.get(group_by), row.get("currency")),
             (row.get("transactionCount"), row.get("totalAmount"), row.get("minAmount"),
              row.get("maxAmount"), row.get("purchaseCount"), row.get("refundCount")))
 
@@ -300,12 +353,13 @@ def check_aggregates(rep: Report, res: rc.Result, rows: list):
 
 def check_totals(rep: Report, res: rc.Result, rows: list):
     p = res.params
-    fields = {p.group_by, "totalAmount", "transactionCount"}
+    fields = {p.group_by, "currency", "totalAmount", "transactionCount"}
     for r in rows:
         if set(r) != fields:
             rep.fail("totals fields", f"{sorted(r)} != {sorted(fields)}")
             break
-    got = [(r.get(p.group_by), r.get("transactionCount"), r.get("totalAmount")) for r in rows]
+    got = [((r.get(p.group_by), r.get("currency")), r.get("transactionCount"),
+            r.get("totalAmount")) for r in rows]
     want = collections.Counter((k, c, t) for k, (c, t) in res.totals.items())
     if p.emit == "final":
         diff_counters(rep, "totals", want, collections.Counter(got), lambda x: x[0])
@@ -335,18 +389,19 @@ def anomaly_tuple(r: dict) -> tuple:
     tid = r.get("transactionId")
     return (r.get("rule"), r.get("sequence"), r.get("userId"),
             tid.lower() if isinstance(tid, str) else tid, r.get("transactionTime"),
-            r.get("amount"), ev_t)
+            r.get("amount"), ev_t, r.get("currency"))
 
 
 def check_anomalies(rep: Report, res: rc.Result, rows: list):
     fields = {"rule", "userId", "transactionId", "transactionTime", "amount", "sequence",
-              "evidence"}
+              "evidence", "currency"}
     for r in rows:
         if set(r) != fields:
             rep.fail("anomalies fields", f"{sorted(r)} != {sorted(fields)}")
             break
     want = collections.Counter((a.rule, a.seq, a.userId, a.transactionId.lower(),
-                                a.transactionTime, a.amount, a.evidence) for a in res.anomalies)
+                                a.transactionTime, a.amount, a.evidence, a.currency)
+                               for a in res.anomalies)
     diff_counters(rep, "anomalies", want, collections.Counter(anomaly_tuple(r) for r in rows),
                   lambda a: a[:2])
 
@@ -368,8 +423,7 @@ def check_late(rep: Report, res: rc.Result, rows: list):
             break
 
     def want_t(x: rc.LateRecord):
-        t = x.record
-        rec = (t.transactionId.lower(),) + tuple(t[2:]) + (("extra fields", ()),)
+        rec = txn_tuple(rc.txn_dict(x.record))
         return (x.seq, x.partition, x.offset, x.watermark, x.missed, x.partial, rec)
 
     def got_t(r: dict):
@@ -414,10 +468,11 @@ def check_dlq(rep: Report, res: rc.Result, rows: list, lines: list, wire: str,
                       f"{lines[seq][:120]!r}")
         else:
             # --format binary: the payload is the (broken) binary encoding of the record whose
-            # JSON form is gen line seq: byte 0 version, bytes 1..16 the transactionId.
+            # JSON form is gen line seq: byte 0 version, byte 1 the transactionId's length (36),
+            # then its text.
             m = _UUID_RE.search(lines[seq])
-            rep.check(m is None or payload[1:17].hex() == m.group(0).replace(b"-", b"").lower()
-                      .decode(), "dlq payload (binary)",
+            rep.check(m is None or payload[2:38].lower() == m.group(0).lower(),
+                      "dlq payload (binary)",
                       f"seq {seq}: payload {payload[:40].hex()} is not the binary form of "
                       f"{lines[seq][:120]!r}")
         m = _USER_RE.search(lines[seq])
@@ -534,6 +589,13 @@ FIXED_CASES = [
     ("--seed 9 --records 20000 --event-rate 20 --users 5 --out-of-order 0.5 --max-delay 10s "
      "--late 0.05 --late-delay 30s --malformed 0.02 --anomalies 0.01 --velocity-count 3",
      "--threads 3 --partitions 8 --batch-size 1 --window 7s --hop 3s --lateness 2s"),
+    # Realistic values (UUID users, merchant names in many scripts, 32 currencies with 0, 2
+    # and 3 decimals), RFC 3339 times, limits of their own for JPY and KWD, by currency.
+    ("--seed 12 --profile realistic --records 40000 --users 300 --event-rate 2000 "
+     "--out-of-order 0.1 --late 0.01 --malformed 0.02 --anomalies 0.01 --time-format rfc3339 "
+     "--high-amount JPY=20000000 --velocity-amount KWD=3000.5 --velocity-count 4",
+     "--threads 2 --partitions 4 --batch-size 5000 --window 10s --group-by currency "
+     "--emit changes"),
     # A single user and partition: all velocity state in one place, eviction at every record
     # (velocity_amount can only fire on a wrong sum: 100 records x 150000.00 < 20000000.00).
     ("--seed 3 --records 20000 --event-rate 100 --users 1 --velocity-span 1s "
@@ -544,26 +606,9 @@ FIXED_CASES = [
 
 def fixed_case(gen: str, engine: str) -> dict:
     gen_l, engine_l = gen.split(), engine.split()
-    g = dict(zip(gen_l[::2], gen_l[1::2]))
-    e = dict(zip(engine_l[::2], engine_l[1::2]))
-    d = rc.Params()  # the defaults of docs/semantics.md
-    params = rc.Params(
-        partitions=int(e.get("--partitions", d.partitions)),
-        batch_size=int(e.get("--batch-size", d.batch_size)),
-        window_ms=rc.parse_duration(e["--window"]) if "--window" in e else d.window_ms,
-        hop_ms=rc.parse_duration(e["--hop"]) if "--hop" in e else None,
-        lateness_ms=rc.parse_duration(e["--lateness"]) if "--lateness" in e else d.lateness_ms,
-        group_by=e.get("--group-by", d.group_by), emit=e.get("--emit", d.emit),
-        high_amount=rc.amount_cents(g["--high-amount"]) if "--high-amount" in g else d.high_amount,
-        intl_amount=rc.amount_cents(g["--intl-amount"]) if "--intl-amount" in g else d.intl_amount,
-        velocity_span_ms=(rc.parse_duration(g["--velocity-span"]) if "--velocity-span" in g
-                          else d.velocity_span_ms),
-        velocity_count=int(g.get("--velocity-count", d.velocity_count)),
-        velocity_amount=(rc.amount_cents(g["--velocity-amount"]) if "--velocity-amount" in g
-                         else d.velocity_amount))
-    if "--format" not in e:
+    if "--format" not in engine_l:
         engine_l += ["--format", "json"]
-    return {"gen": gen_l, "engine": engine_l, "params": params}
+    return {"gen": gen_l, "engine": engine_l, "params": params_of(gen_l, engine_l)}
 
 
 def run(cmd: list, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -12,8 +12,8 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "core/transaction.h"
-#include "gen/source.h"
 #include "obs/progress.h"
+#include "source/generator_source.h"
 
 namespace spate::cli {
 namespace {
@@ -83,10 +83,9 @@ class GenCommand final : public Command {
       for (const auto& [i, rule] : inj ? c->injected : decltype(c->injected){}) {
         GeneratedRecord r;
         gen.Make(c->first_seq + i, &r);
-        line =
-            fmt::format(R"({{"sequence":{},"transactionId":"{}","rule":"{}"}})"
-                        "\n",
-                        c->first_seq + i, UuidString(r.tx.transaction_id), InjectedRuleName(rule));
+        line = fmt::format(R"({{"sequence":{},"transactionId":"{}","rule":"{}"}})"
+                           "\n",
+                           c->first_seq + i, r.tx.transaction_id, InjectedRuleName(rule));
         std::fwrite(line.data(), 1, line.size(), inj);
       }
       records += c->size();

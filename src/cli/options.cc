@@ -1,12 +1,18 @@
 #include "cli/options.h"
 
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <thread>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "core/avro_schema.h"
 #include "core/duration.h"
+#include "gen/names.h"
 #include "obs/progress.h"
 
 namespace spate::cli {
@@ -25,13 +31,17 @@ Status Duration(std::string_view option, const std::string& text, bool allow_zer
   return Status::Ok();
 }
 
-Status Amount(std::string_view option, const std::string& text, int64_t* cents) {
-  auto v = ParseAmount(text);
-  if (!v || *v <= 0 || *v >= kMaxAmountCents) {
-    return Bad(option, "expected an amount between 0.01 and 99999999.99 with at most two decimals",
-               text);
+// --high-amount and its kind: "250000" for every currency, "JPY=30000000" for one, repeatable.
+Status Limit(std::string_view option, const std::vector<std::string>& specs, AmountLimit* limit) {
+  for (const std::string& spec : specs) {
+    if (Status s = limit->Set(spec); !s.ok()) return Bad(option, s.message(), spec);
   }
-  *cents = *v;
+  return Status::Ok();
+}
+
+Status OnOff(std::string_view option, const std::string& text, bool* on) {
+  if (text != "on" && text != "off") return Bad(option, "expected on or off", text);
+  *on = text == "on";
   return Status::Ok();
 }
 
@@ -95,6 +105,11 @@ void AddGeneratorOptions(CLI::App* app, GenFlags* f, RuleFlags* rules) {
   app->add_option("--seed", f->seed, "Seed; the same seed and options give the same records")
       ->group(g)
       ->capture_default_str();
+  app->add_option("--profile", f->profile,
+                  "Shape of the values: reference (user_<n>, merchant<n>, USD/EU/GBP) or "
+                  "realistic (UUID users, merchant and city names, 32 currencies)")
+      ->group(g)
+      ->capture_default_str();
   app->add_option("--records", f->records,
                   "Records to generate [1000000; with --duration: 0 = unbounded]")
       ->group(g);
@@ -103,13 +118,14 @@ void AddGeneratorOptions(CLI::App* app, GenFlags* f, RuleFlags* rules) {
       ->group(g)
       ->capture_default_str();
   app->add_option("--threads", f->threads, "Worker threads (default: hardware threads)")->group(g);
-  app->add_option("--users", f->users, "Distinct userIds")->group(g)->capture_default_str();
-  app->add_option("--merchants", f->merchants, "Distinct merchantIds")
-      ->group(g)
-      ->capture_default_str();
-  app->add_option("--locations", f->locations, "Distinct locations")
-      ->group(g)
-      ->capture_default_str();
+  app->add_option("--users", f->users, "Distinct userIds [reference: 100000, realistic: 1000000]")
+      ->group(g);
+  app->add_option("--merchants", f->merchants,
+                  "Distinct merchantIds [reference: 1000, realistic: 50000]")
+      ->group(g);
+  app->add_option("--locations", f->locations,
+                  "Distinct locations [reference: 200, realistic: the list's cities]")
+      ->group(g);
   app->add_option("--skew", f->skew, "Key skew of users and merchants: uniform or zipf")
       ->group(g)
       ->capture_default_str();
@@ -150,6 +166,19 @@ void AddFormatOptions(CLI::App* app, FormatFlags* f, const char* group, const st
   app->add_option("--format", f->format,
                   "Wire format of " + what +
                       ": json, binary or avro (schemas/transaction.avsc, Confluent framing)")
+      ->group(group)
+      ->capture_default_str();
+  app->add_option("--field", f->fields,
+                  "JSON: the records' name for a field, ROLE=NAME (repeatable; e.g. "
+                  "amount=amout, merchantId=merchantID)")
+      ->group(group)
+      ->allow_extra_args(false);
+  app->add_option("--time-format", f->time_format,
+                  "JSON: transactionTime as epoch-ms, epoch-s, epoch-us or rfc3339")
+      ->group(group)
+      ->capture_default_str();
+  app->add_option("--max-id-bytes", f->max_id_bytes,
+                  "Longest id or string field, in bytes (longer ones are dead letters)")
       ->group(group)
       ->capture_default_str();
   f->schema_id_option =
@@ -230,18 +259,54 @@ Status ToWireSpec(const FormatFlags& f, WireSpec* wire) {
   // Confluent ids are non-negative Java ints.
   SPATE_RETURN_IF_ERROR(Range("--schema-id", f.schema_id, 0, INT32_MAX));
   wire->schema_id = static_cast<uint32_t>(f.schema_id);
+  auto time = ParseTimeFormat(f.time_format);
+  if (!time)
+    return Bad("--time-format", "expected epoch-ms, epoch-s, epoch-us or rfc3339", f.time_format);
+  wire->record.time = *time;
+  for (const std::string& field : f.fields) {
+    if (Status s = wire->record.SetField(field); !s.ok()) return Bad("--field", s.message(), field);
+  }
+  SPATE_RETURN_IF_ERROR(Range("--max-id-bytes", f.max_id_bytes, 1, 1 << 20));
+  wire->record.max_id_bytes = static_cast<size_t>(f.max_id_bytes);
+  return Status::Ok();
+}
+
+void AddInputOption(CLI::App* app, std::string* input, const char* group) {
+  app->add_option("--input", *input,
+                  "Read the records from this file instead of generating them ('-': stdin; "
+                  "gzip and zstd are decompressed): JSON lines, or with --format binary|avro "
+                  "length-prefixed records as spate gen writes them")
+      ->group(group);
+}
+
+Status ToInput(const std::string& input, const GenFlags& f, SourceOptions* src) {
+  if (input.empty()) return Status::Ok();
+  if (input != "-") {
+    struct stat st;
+    if (stat(input.c_str(), &st) != 0 || access(input.c_str(), R_OK) != 0) {
+      return Bad("--input", std::string("cannot read it: ") + std::strerror(errno), input);
+    }
+    if (S_ISDIR(st.st_mode)) return Bad("--input", "a directory, not a file", input);
+  }
+  src->input = input;
+  if (f.records.empty()) src->records = 0;  // the whole file
   return Status::Ok();
 }
 
 void AddRuleOptions(CLI::App* app, RuleFlags* f) {
   const char* r = "Anomaly rules";
-  app->add_option("--high-amount", f->high_amount, "high_amount: amount above this")
+  app->add_option("--rules", f->rules, "on, or off: no anomaly rules, no per-user state")
       ->group(r)
       ->capture_default_str();
+  app->add_option("--high-amount", f->high_amount,
+                  "high_amount: amount above this, in the record's currency's major units; "
+                  "CODE=AMOUNT for one currency (repeatable) [250000]")
+      ->group(r)
+      ->allow_extra_args(false);
   app->add_option("--intl-amount", f->intl_amount,
-                  "international_high: international and above this")
+                  "international_high: international and above this (as --high-amount) [150000]")
       ->group(r)
-      ->capture_default_str();
+      ->allow_extra_args(false);
   app->add_option("--velocity-span", f->velocity_span, "Sliding span of the velocity rules")
       ->group(r)
       ->capture_default_str();
@@ -250,9 +315,10 @@ void AddRuleOptions(CLI::App* app, RuleFlags* f) {
       ->group(r)
       ->capture_default_str();
   app->add_option("--velocity-amount", f->velocity_amount,
-                  "velocity_amount: a larger sum than this in the span")
+                  "velocity_amount: a larger sum than this in the span, in one currency (as "
+                  "--high-amount) [1000000]")
       ->group(r)
-      ->capture_default_str();
+      ->allow_extra_args(false);
 }
 
 void AddEngineOptions(CLI::App* app, EngineFlags* f, bool with_source) {
@@ -272,6 +338,10 @@ void AddEngineOptions(CLI::App* app, EngineFlags* f, bool with_source) {
                   "final (each window once, when it closes) or changes (every batch)")
       ->group(e)
       ->capture_default_str();
+  app->add_option("--totals", f->totals,
+                  "on, or off: no all-time totals per key (their state grows with the keys)")
+      ->group(e)
+      ->capture_default_str();
   if (!with_source) {
     AddFormatOptions(app, &f->wire, e, "the input", true);
     return;
@@ -287,9 +357,10 @@ void AddEngineOptions(CLI::App* app, EngineFlags* f, bool with_source) {
 }
 
 Status ToRuleConfig(const RuleFlags& f, RuleConfig* r) {
-  SPATE_RETURN_IF_ERROR(Amount("--high-amount", f.high_amount, &r->high_amount_cents));
-  SPATE_RETURN_IF_ERROR(Amount("--intl-amount", f.intl_amount, &r->intl_amount_cents));
-  SPATE_RETURN_IF_ERROR(Amount("--velocity-amount", f.velocity_amount, &r->velocity_amount_cents));
+  SPATE_RETURN_IF_ERROR(OnOff("--rules", f.rules, &r->enabled));
+  SPATE_RETURN_IF_ERROR(Limit("--high-amount", f.high_amount, &r->high_amount));
+  SPATE_RETURN_IF_ERROR(Limit("--intl-amount", f.intl_amount, &r->intl_amount));
+  SPATE_RETURN_IF_ERROR(Limit("--velocity-amount", f.velocity_amount, &r->velocity_amount));
   SPATE_RETURN_IF_ERROR(Duration("--velocity-span", f.velocity_span, false, &r->velocity_span_ms));
   SPATE_RETURN_IF_ERROR(Range("--velocity-count", f.velocity_count, 1, 1'000'000));
   r->velocity_count = static_cast<uint32_t>(f.velocity_count);
@@ -299,6 +370,10 @@ Status ToRuleConfig(const RuleFlags& f, RuleConfig* r) {
 Status ToGeneratorConfig(const GenFlags& f, const RuleFlags& rf, GeneratorConfig* gen,
                          SourceOptions* src) {
   gen->seed = f.seed;
+  auto profile = ParseProfile(f.profile);
+  if (!profile) return Bad("--profile", "expected reference or realistic", f.profile);
+  gen->profile = *profile;
+  const bool realistic = gen->profile == Profile::kRealistic;
   std::string records = f.records;
   if (records.empty()) records = f.duration.empty() ? "1000000" : "0";
   SPATE_RETURN_IF_ERROR(Count("--records", records, 0, UINT64_MAX / 2, &src->records));
@@ -312,17 +387,22 @@ Status ToGeneratorConfig(const GenFlags& f, const RuleFlags& rf, GeneratorConfig
   uint64_t threads = DefaultThreads();
   if (!f.threads.empty()) SPATE_RETURN_IF_ERROR(Count("--threads", f.threads, 1, 256, &threads));
   src->threads = static_cast<uint32_t>(threads);
-  SPATE_RETURN_IF_ERROR(Range("--users", f.users, 1, kMaxId));
-  SPATE_RETURN_IF_ERROR(Range("--merchants", f.merchants, 1, kMaxId));
-  SPATE_RETURN_IF_ERROR(Range("--locations", f.locations, 1, kMaxId));
-  gen->users = static_cast<uint32_t>(f.users);
-  gen->merchants = static_cast<uint32_t>(f.merchants);
-  gen->locations = static_cast<uint32_t>(f.locations);
+  const int64_t users = f.users ? f.users : realistic ? 1'000'000 : 100'000;
+  const int64_t merchants = f.merchants ? f.merchants : realistic ? 50'000 : 1'000;
+  const int64_t locations = f.locations ? f.locations
+                            : realistic ? static_cast<int64_t>(CityCount())
+                                        : 200;
+  SPATE_RETURN_IF_ERROR(Range("--users", users, 1, kMaxId));
+  SPATE_RETURN_IF_ERROR(Range("--merchants", merchants, 1, kMaxId));
+  SPATE_RETURN_IF_ERROR(Range("--locations", locations, 1, kMaxId));
+  gen->users = static_cast<uint32_t>(users);
+  gen->merchants = static_cast<uint32_t>(merchants);
+  gen->locations = static_cast<uint32_t>(locations);
   if (f.skew == "uniform") {
     gen->skew = Skew::kUniform;
   } else if (f.skew == "zipf") {
     gen->skew = Skew::kZipf;
-    if (f.users > 50'000'000 || f.merchants > 50'000'000) {
+    if (users > 50'000'000 || merchants > 50'000'000) {
       return Bad("--skew", "zipf supports at most 50000000 users or merchants", f.skew);
     }
   } else {
@@ -380,6 +460,7 @@ Status ToEngineConfig(const EngineFlags& f, EngineConfig* engine, SourceOptions*
   } else {
     return Bad("--emit", "expected final or changes", f.emit);
   }
+  SPATE_RETURN_IF_ERROR(OnOff("--totals", f.totals, &engine->totals));
   SPATE_RETURN_IF_ERROR(ToWireSpec(f.wire, &src->wire));
   SPATE_RETURN_IF_ERROR(Range("--partitions", f.partitions, 1, 4096));
   src->partitions = static_cast<uint32_t>(f.partitions);

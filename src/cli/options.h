@@ -7,24 +7,26 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "core/status.h"
 #include "gen/generator.h"
-#include "gen/source.h"
 #include "registry/client/client.h"
+#include "source/generator_source.h"
 #include "stream/engine_config.h"
 
 namespace spate::cli {
 
 struct GenFlags {
   uint64_t seed = 42;
+  std::string profile = "reference";
   std::string records;  // default: 1000000, or unbounded with --duration
   std::string duration;
   double rate = 0;
-  std::string threads;  // default: hardware threads
-  int64_t users = 100'000, merchants = 1'000, locations = 200;
+  std::string threads;                              // default: hardware threads
+  int64_t users = 0, merchants = 0, locations = 0;  // 0: the profile's default
   std::string skew = "uniform";
   double zipf_exponent = 1.1;
   int64_t start_time = 1'767'225'600'000;
@@ -34,8 +36,10 @@ struct GenFlags {
 };
 
 struct RuleFlags {
-  std::string high_amount = "250000.00", intl_amount = "150000.00";
-  std::string velocity_span = "10s", velocity_amount = "1000000.00";
+  std::string rules = "on";
+  // Each "AMOUNT" (every currency) or "CODE=AMOUNT" (one currency), in major units.
+  std::vector<std::string> high_amount, intl_amount, velocity_amount;
+  std::string velocity_span = "10s";
   int64_t velocity_count = 10;
 };
 
@@ -45,6 +49,11 @@ struct RuleFlags {
 // --schema-id: the id comes from the registry.
 struct FormatFlags {
   std::string format = "json";
+  // How the records name and write their fields (JSON): --field ROLE=NAME, --time-format; and
+  // the longest id (any format).
+  std::vector<std::string> fields;
+  std::string time_format = "epoch-ms";
+  int64_t max_id_bytes = static_cast<int64_t>(kDefaultMaxIdBytes);
   int64_t schema_id = kDefaultAvroSchemaId;
   std::string registry_url, registry_auth, subject;
   CLI::Option* schema_id_option = nullptr;  // to tell a given --schema-id from the default
@@ -53,12 +62,17 @@ struct FormatFlags {
 
 struct EngineFlags {
   std::string window = "60s", hop, lateness = "5s";
-  std::string group_by = "merchantId", emit = "final";
+  std::string group_by = "merchantId", emit = "final", totals = "on";
   FormatFlags wire;
   int64_t partitions = 6, batch_size = 32'768;
 };
 
 void AddGeneratorOptions(CLI::App* app, GenFlags* f, RuleFlags* rules);
+// --input PATH (run, produce): records from a file or stdin instead of the generator.
+void AddInputOption(CLI::App* app, std::string* input, const char* group);
+// With --input: whether the file can be read (a usage error if not), and src->input and
+// src->records (every record, unless --records caps them).
+Status ToInput(const std::string& input, const GenFlags& f, SourceOptions* src);
 void AddRuleOptions(CLI::App* app, RuleFlags* f);
 // `what` completes "Wire format of ...": e.g. "the records written". With `registry`, also
 // --schema-registry, --schema-registry-auth and --subject.

@@ -17,9 +17,11 @@ namespace {
 class RunCommand final : public Command {
  public:
   explicit RunCommand(CLI::App* parent) {
-    app_ = parent->add_subcommand(
-        "run", "Run the embedded pipeline: generate, encode, decode, aggregate, detect, write");
+    app_ = parent->add_subcommand("run",
+                                  "Run the embedded pipeline: generate (or read --input), "
+                                  "decode, aggregate, detect, write");
     AddGeneratorOptions(app_, &gen_flags_, &rule_flags_);
+    AddInputOption(app_, &input_, "Generator");
     AddEngineOptions(app_, &engine_flags_, true);
     const char* o = "Output";
     app_->add_option("--out", out_, "Directory for the *.jsonl outputs and summary.json")
@@ -38,6 +40,7 @@ class RunCommand final : public Command {
     if (Status s = ToEngineConfig(engine_flags_, &c.engine, &c.source); !s.ok()) {
       return UsageError(s.message());
     }
+    if (Status s = ToInput(input_, gen_flags_, &c.source); !s.ok()) return UsageError(s.message());
     c.engine.rules = c.gen.rules;
     c.workers = c.source.threads;
     if (gen_threads_ > 0) {
@@ -86,6 +89,7 @@ class RunCommand final : public Command {
   RuleFlags rule_flags_;
   EngineFlags engine_flags_;
   std::string out_ = "out";
+  std::string input_;
   int64_t gen_threads_ = 0;
   ReportFlags report_;
 };

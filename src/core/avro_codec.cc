@@ -1,22 +1,27 @@
-// Avro codec for schemas/transaction.avsc in the Confluent wire format, written by hand for that
-// one schema (a generic Avro library builds a value tree per record; this is a straight-line
-// writer and reader, like the JSON fast path). The frame and the record:
+// Avro codec for schemas/transaction.avsc (version 2) in the Confluent wire format, written by
+// hand for that schema (a generic Avro library builds a value tree per record; this is a
+// straight-line writer and reader). The frame and the record:
 //   u8 magic 0 | u32 schema id, big-endian |
-//   transactionId  string (logicalType uuid): zigzag varint length 36, the lowercase text
-//   userId         string "user_<n>"
-//   amount         bytes (decimal, precision 18, scale 2): the cents, big-endian two's
-//                  complement in the fewest bytes (as Java's BigInteger.toByteArray)
-//   transactionTime long (timestamp-millis): zigzag varint
-//   merchantId     string "merchant<n>"
-//   transactionType enum {purchase, refund}: zigzag varint index
-//   location       string "location <n>"
-//   paymentMethod  enum {credit_card, paypal, bank_transfer}
+//   transactionId   string
+//   userId          string
+//   amount          union: 0 = bytes decimal(18, 2), 1 = fixed[16] decimal(38, 4); the
+//                   unscaled value in big-endian two's complement. spate writes branch 0 for
+//                   currencies of at most two decimals, 1 for the others
+//   transactionTime long (timestamp-millis)
+//   merchantId      string
+//   transactionType union: 0 = enum {purchase, refund}, 1 = string
+//   location        string
+//   paymentMethod   union: 0 = enum {credit_card, paypal, bank_transfer}, 1 = string
 //   isInternational boolean: one byte, 0 or 1
-//   currency       enum {USD, EU, GBP}
-// The decoder is strict: a frame or datum that is not valid under the schema is kBadAvro, a
-// valid datum whose values are outside the record's domain gets the JSON codec's codes
-// (kBadValue, kOutOfRange), and bytes after the datum are kTrailingContent. Any Avro
-// writer's encoding of the schema is accepted (non-minimal varints and decimal widths too).
+//   currency        union: 0 = enum {USD, EU, GBP}, 1 = string
+// spate writes the enum branch for a value that is one of its symbols, the string branch for
+// any other (as fastavro and other writers resolve a string against such a union). Version 1
+// (schemas/transaction-v1.avsc) is the same record without the unions: amount is the bytes decimal,
+// the three enums are bare; the decoder reads it when told (the registry decoder tells it by the
+// frame's schema id). The decoder is strict: a frame or datum that is not valid under the schema is
+// kBadAvro, a valid datum whose values are outside the record's domain gets the JSON codec's codes
+// (kBadValue, kOutOfRange), and bytes after the datum are kTrailingContent. Any Avro writer's
+// encoding of the schema is accepted (non-minimal varints and decimal widths too).
 
 #include <cstring>
 
@@ -24,22 +29,18 @@
 
 #include "core/avro_write.h"
 #include "core/codec.h"
+#include "core/money.h"
 
 namespace spate {
 namespace {
 
-using avro::PutConfluentHeader;
-using avro::PutDecimal;
-using avro::PutLong;
+using avro::AppendConfluentHeader;
+using avro::AppendLong;
+using avro::AppendString;
 
-// An Avro string or bytes whose content is written at p + 1: the length is one varint byte
-// (content below 64 bytes), so the content can be formatted in place and its length after.
-template <typename Fill>
-inline char* PutShortString(char* p, Fill fill) {
-  size_t n = fill(p + 1);
-  *p = static_cast<char>(n << 1);  // zigzag of n < 64
-  return p + 1 + n;
-}
+constexpr std::string_view kTypes[] = {"purchase", "refund"};
+constexpr std::string_view kMethods[] = {"credit_card", "paypal", "bank_transfer"};
+constexpr std::string_view kCurrencies[] = {"USD", "EU", "GBP"};
 
 // Printable excerpt of untrusted bytes for a reason text: non-printable bytes as \xNN.
 std::string Excerpt(std::string_view s) {
@@ -57,9 +58,25 @@ std::string Excerpt(std::string_view s) {
   return out;
 }
 
+// A union {enum, string} value: branch 0 and the symbol's index if s is one, else branch 1.
+template <size_t N>
+void AppendEnumOrString(std::string_view s, const std::string_view (&symbols)[N],
+                        std::string* out) {
+  for (size_t i = 0; i < N; ++i) {
+    if (symbols[i] == s) {
+      AppendLong(0, out);
+      AppendLong(static_cast<int64_t>(i), out);
+      return;
+    }
+  }
+  AppendLong(1, out);
+  AppendString(s, out);
+}
+
 class AvroDecoder final : public Decoder {
  public:
-  explicit AvroDecoder(uint32_t schema_id) : schema_id_(schema_id) {}
+  AvroDecoder(uint32_t schema_id, AvroVersion version, size_t max_id)
+      : schema_id_(schema_id), v2_(version == AvroVersion::kV2), max_id_(max_id) {}
 
   DecodeError Decode(std::string_view msg, size_t /*readable*/, Transaction* tx,
                      std::string* reason) override {
@@ -84,22 +101,22 @@ class AvroDecoder final : public Decoder {
     }
     p_ += kConfluentHeaderSize;
 
-    std::string_view s;
-    int64_t v;
-    if (DecodeError e = String(field::kTransactionId, &s); e != DecodeError::kNone) return e;
-    auto uuid = ParseUuid(s);
-    if (!uuid) return BadValue(field::kTransactionId, s, "a UUID (8-4-4-4-12 hex digits)");
-    tx->transaction_id = *uuid;
-    if (DecodeError e = Id(field::kUserId, kUserPrefix, "of the form user_<n>", &tx->user);
-        e != DecodeError::kNone) {
+    if (DecodeError e = Id(field::kTransactionId, &tx->transaction_id); e != DecodeError::kNone)
       return e;
+    if (DecodeError e = Id(field::kUserId, &tx->user); e != DecodeError::kNone) return e;
+    Sum unscaled = 0;
+    int scale = 2;
+    int64_t branch = 0;
+    if (v2_) {
+      if (DecodeError e = Branch(field::kAmount, &branch); e != DecodeError::kNone) return e;
     }
-    if (DecodeError e = Decimal(field::kAmount, &v); e != DecodeError::kNone) return e;
-    if (v < kMinAmountCents || v > kMaxAmountCents) {
-      return Fail(DecodeError::kOutOfRange,
-                  "amount: " + AmountString(v) + " outside 0.01 .. 100000000.00");
+    if (branch == 0) {
+      if (DecodeError e = Decimal(field::kAmount, &unscaled); e != DecodeError::kNone) return e;
+    } else {
+      scale = 4;
+      if (DecodeError e = Fixed16(field::kAmount, &unscaled); e != DecodeError::kNone) return e;
     }
-    tx->amount_cents = v;
+    int64_t v;
     if (DecodeError e = Long(field::kTransactionTime, &v); e != DecodeError::kNone) return e;
     if (v < kMinTimeMs || v > kMaxTimeMs) {
       return Fail(DecodeError::kOutOfRange,
@@ -108,37 +125,36 @@ class AvroDecoder final : public Decoder {
                               v));
     }
     tx->time_ms = v;
-    if (DecodeError e =
-            Id(field::kMerchantId, kMerchantPrefix, "of the form merchant<n>", &tx->merchant);
+    if (DecodeError e = Id(field::kMerchantId, &tx->merchant); e != DecodeError::kNone) return e;
+    if (DecodeError e = EnumOrString(field::kTransactionType, kTypes, &tx->type);
         e != DecodeError::kNone) {
       return e;
     }
-    if (DecodeError e = Enum(field::kTransactionType, 2, &v); e != DecodeError::kNone) return e;
-    tx->type = static_cast<TxType>(v);
-    if (DecodeError e =
-            Id(field::kLocation, kLocationPrefix, "of the form \"location <n>\"", &tx->location);
+    if (DecodeError e = Id(field::kLocation, &tx->location); e != DecodeError::kNone) return e;
+    if (DecodeError e = EnumOrString(field::kPaymentMethod, kMethods, &tx->payment_method);
         e != DecodeError::kNone) {
       return e;
     }
-    if (DecodeError e = Enum(field::kPaymentMethod, kPaymentMethodCount, &v);
-        e != DecodeError::kNone) {
-      return e;
-    }
-    tx->payment_method = static_cast<PaymentMethod>(v);
     if (p_ == end_) return Truncated(field::kIsInternational);
     if (*p_ > 1) {
       return Fail(DecodeError::kBadAvro,
                   fmt::format("isInternational: boolean byte 0x{:02x} is neither 0 nor 1", *p_));
     }
     tx->international = *p_++ == 1;
-    if (DecodeError e = Enum(field::kCurrency, kCurrencyCount, &v); e != DecodeError::kNone)
+    std::string_view code;
+    if (DecodeError e = EnumOrString(field::kCurrency, kCurrencies, &code); e != DecodeError::kNone)
       return e;
-    tx->currency = static_cast<Currency>(v);
+    auto c = ParseCurrency(code);
+    if (!c) {
+      return Fail(DecodeError::kBadValue,
+                  fmt::format("currency: \"{}\" is not an ISO 4217 currency code", Excerpt(code)));
+    }
+    tx->currency = *c;
     if (p_ != end_) {
       return Fail(DecodeError::kTrailingContent,
                   fmt::format("{} trailing byte(s) after the Avro record", end_ - p_));
     }
-    return DecodeError::kNone;
+    return Amount(unscaled, scale, tx);
   }
 
  private:
@@ -148,10 +164,6 @@ class AvroDecoder final : public Decoder {
   }
   DecodeError Truncated(std::string_view f) {
     return Fail(DecodeError::kBadAvro, std::string(f) + ": the Avro record ends too early");
-  }
-  DecodeError BadValue(std::string_view f, std::string_view s, std::string_view expected) {
-    return Fail(DecodeError::kBadValue,
-                fmt::format("{}: \"{}\" is not {}", f, Excerpt(s), expected));
   }
 
   // A zigzag varint of at most 10 bytes (Avro long).
@@ -170,6 +182,15 @@ class AvroDecoder final : public Decoder {
     return Fail(DecodeError::kBadAvro, std::string(f) + ": varint longer than 64 bits");
   }
 
+  // A union's branch index, 0 or 1.
+  DecodeError Branch(std::string_view f, int64_t* b) {
+    if (DecodeError e = Long(f, b); e != DecodeError::kNone) return e;
+    if (*b < 0 || *b > 1) {
+      return Fail(DecodeError::kBadAvro, fmt::format("{}: union branch {} outside 0..1", f, *b));
+    }
+    return DecodeError::kNone;
+  }
+
   // Avro string or bytes: a long length, then that many bytes.
   DecodeError String(std::string_view f, std::string_view* s) {
     int64_t n;
@@ -184,46 +205,97 @@ class AvroDecoder final : public Decoder {
     return DecodeError::kNone;
   }
 
-  DecodeError Id(std::string_view f, std::string_view prefix, std::string_view expected,
-                 uint32_t* out) {
-    std::string_view s;
-    if (DecodeError e = String(f, &s); e != DecodeError::kNone) return e;
-    auto id = ParseId(s, prefix);
-    if (!id) return BadValue(f, s, expected);
-    *out = *id;
-    return DecodeError::kNone;
-  }
-
-  DecodeError Enum(std::string_view f, int symbols, int64_t* v) {
-    if (DecodeError e = Long(f, v); e != DecodeError::kNone) return e;
-    if (*v < 0 || *v >= symbols) {
-      return Fail(DecodeError::kBadAvro,
-                  fmt::format("{}: enum index {} outside 0..{}", f, *v, symbols - 1));
+  // An id or free-form string: UTF-8, 1 to max_id_ bytes.
+  DecodeError Id(std::string_view f, std::string_view* s) {
+    if (DecodeError e = String(f, s); e != DecodeError::kNone) return e;
+    if (s->empty()) return Fail(DecodeError::kBadValue, std::string(f) + ": empty string");
+    if (s->size() > max_id_) {
+      return Fail(DecodeError::kBadValue,
+                  fmt::format("{}: {} bytes, more than the {} allowed (--max-id-bytes)", f,
+                              s->size(), max_id_));
+    }
+    if (!IsValidUtf8(*s)) {
+      return Fail(DecodeError::kBadValue, fmt::format("{}: \"{}\" is not UTF-8", f, Excerpt(*s)));
     }
     return DecodeError::kNone;
   }
 
-  // decimal(18, 2) as bytes: the unscaled value in big-endian two's complement, any width
-  // whose value fits 64 bits (wider encodings may only repeat the sign).
-  DecodeError Decimal(std::string_view f, int64_t* v) {
-    std::string_view b;
-    if (DecodeError e = String(f, &b); e != DecodeError::kNone) return e;
-    if (b.empty()) return Fail(DecodeError::kBadAvro, std::string(f) + ": empty decimal bytes");
-    const auto* u = reinterpret_cast<const uint8_t*>(b.data());
+  // Version 2: union {enum, string}; version 1: the bare enum. The enum's symbols as strings.
+  template <size_t N>
+  DecodeError EnumOrString(std::string_view f, const std::string_view (&symbols)[N],
+                           std::string_view* out) {
+    int64_t b = 0;
+    if (v2_) {
+      if (DecodeError e = Branch(f, &b); e != DecodeError::kNone) return e;
+    }
+    if (b == 1) return Id(f, out);
+    int64_t v;
+    if (DecodeError e = Long(f, &v); e != DecodeError::kNone) return e;
+    if (v < 0 || v >= static_cast<int64_t>(N)) {
+      return Fail(DecodeError::kBadAvro,
+                  fmt::format("{}: enum index {} outside 0..{}", f, v, N - 1));
+    }
+    *out = symbols[v];
+    return DecodeError::kNone;
+  }
+
+  // Big-endian two's complement of `n` bytes at p_ into a 128-bit value: any width whose
+  // value fits (wider encodings may only repeat the sign).
+  DecodeError TwosComplement(std::string_view f, const uint8_t* u, size_t n, Sum* v) {
+    if (n == 0) return Fail(DecodeError::kBadAvro, std::string(f) + ": empty decimal bytes");
     const uint8_t sign = (u[0] & 0x80) ? 0xff : 0x00;
     size_t skip = 0;
-    while (b.size() - skip > 8 && u[skip] == sign) ++skip;
-    if (b.size() - skip > 8 || ((u[skip] ^ sign) & 0x80)) {
+    while (n - skip > 16 && u[skip] == sign) ++skip;
+    if (n - skip > 16 || (n - skip == 16 && ((u[skip] ^ sign) & 0x80))) {
       return Fail(DecodeError::kOutOfRange,
-                  fmt::format("{}: {}-byte decimal does not fit 64 bits", f, b.size()));
+                  fmt::format("{}: {}-byte decimal does not fit 128 bits", f, n));
     }
-    uint64_t x = sign ? ~uint64_t{0} : 0;
-    for (size_t i = skip; i < b.size(); ++i) x = x << 8 | u[i];
-    *v = static_cast<int64_t>(x);
+    USum x = sign ? ~static_cast<USum>(0) : 0;
+    for (size_t i = skip; i < n; ++i) x = x << 8 | u[i];
+    *v = static_cast<Sum>(x);
+    return DecodeError::kNone;
+  }
+
+  DecodeError Decimal(std::string_view f, Sum* v) {
+    std::string_view b;
+    if (DecodeError e = String(f, &b); e != DecodeError::kNone) return e;
+    return TwosComplement(f, reinterpret_cast<const uint8_t*>(b.data()), b.size(), v);
+  }
+
+  DecodeError Fixed16(std::string_view f, Sum* v) {
+    if (end_ - p_ < 16) return Truncated(f);
+    const uint8_t* u = p_;
+    p_ += 16;
+    return TwosComplement(f, u, 16, v);
+  }
+
+  // The unscaled decimal at `scale` in the currency's minor units.
+  DecodeError Amount(Sum unscaled, int scale, Transaction* tx) {
+    const int digits = MinorDigits(tx->currency);
+    Sum minor = unscaled;
+    if (scale > digits) {
+      const Sum div = Pow10(scale - digits);
+      if (unscaled % div != 0) {
+        return Fail(DecodeError::kBadValue,
+                    fmt::format("amount: {} has more decimals than {} has ({})",
+                                AmountString(unscaled, scale), CurrencyCode(tx->currency), digits));
+      }
+      minor = unscaled / div;
+    } else if (scale < digits) {
+      minor = unscaled * Pow10(digits - scale);  // |unscaled| < 2^127 / 10^4: no overflow below
+    }
+    if (minor < -kMaxAmount || minor > kMaxAmount) {
+      return Fail(DecodeError::kOutOfRange,
+                  fmt::format("amount: {} is more than 18 digits in minor units of {}",
+                              AmountString(unscaled, scale), CurrencyCode(tx->currency)));
+    }
+    tx->amount = static_cast<int64_t>(minor);
     return DecodeError::kNone;
   }
 
   const uint32_t schema_id_;
+  const bool v2_;
+  const size_t max_id_;
   const uint8_t* p_ = nullptr;
   const uint8_t* end_ = nullptr;
   std::string* reason_ = nullptr;
@@ -232,29 +304,22 @@ class AvroDecoder final : public Decoder {
 }  // namespace
 
 void EncodeAvro(const Transaction& tx, uint32_t schema_id, std::string* out) {
-  const size_t start = out->size();
-  out->resize(start + kMaxEncodedSize);
-  char* const begin = out->data() + start;
-  char* p = begin;
-  p = PutConfluentHeader(p, schema_id);
-  p = PutShortString(p, [&](char* q) {
-    FormatUuid(tx.transaction_id, q);
-    return size_t{36};
-  });
-  p = PutShortString(p, [&](char* q) { return FormatId(q, kUserPrefix, tx.user); });
-  p = PutDecimal(p, tx.amount_cents);
-  p = PutLong(p, tx.time_ms);
-  p = PutShortString(p, [&](char* q) { return FormatId(q, kMerchantPrefix, tx.merchant); });
-  p = PutLong(p, static_cast<int64_t>(tx.type));
-  p = PutShortString(p, [&](char* q) { return FormatId(q, kLocationPrefix, tx.location); });
-  p = PutLong(p, static_cast<int64_t>(tx.payment_method));
-  *p++ = tx.international ? 1 : 0;
-  p = PutLong(p, static_cast<int64_t>(tx.currency));
-  out->resize(start + static_cast<size_t>(p - begin));
+  AppendConfluentHeader(schema_id, out);
+  AppendString(tx.transaction_id, out);
+  AppendString(tx.user, out);
+  avro::AppendMoney(tx.amount, MinorDigits(tx.currency), out);
+  AppendLong(tx.time_ms, out);
+  AppendString(tx.merchant, out);
+  AppendEnumOrString(tx.type, kTypes, out);
+  AppendString(tx.location, out);
+  AppendEnumOrString(tx.payment_method, kMethods, out);
+  out->push_back(tx.international ? 1 : 0);
+  AppendEnumOrString(CurrencySpelling(tx.currency), kCurrencies, out);
 }
 
-std::unique_ptr<Decoder> NewAvroDecoder(uint32_t schema_id) {
-  return std::make_unique<AvroDecoder>(schema_id);
+std::unique_ptr<Decoder> NewAvroDecoder(uint32_t schema_id, AvroVersion version,
+                                        const RecordFormat& f) {
+  return std::make_unique<AvroDecoder>(schema_id, version, f.max_id_bytes);
 }
 
 }  // namespace spate

@@ -63,9 +63,10 @@ class AvroSchema {
 };
 
 // The schemas of schemas/*.avsc as compiled in (the text of the files).
-std::string_view TransactionAvsc();  // dev.spate.Transaction: what the Avro codec implements
-std::string_view AggregateAvsc();    // dev.spate.WindowAggregate
-std::string_view AnomalyAvsc();      // dev.spate.Anomaly
+std::string_view TransactionAvsc();    // dev.spate.Transaction, version 2: what spate writes
+std::string_view TransactionV1Avsc();  // its first version, which the Avro codec still reads
+std::string_view AggregateAvsc();      // dev.spate.WindowAggregate
+std::string_view AnomalyAvsc();        // dev.spate.Anomaly
 
 // Validate after stripping the Confluent frame (magic byte 0, 4-byte big-endian schema id);
 // *schema_id receives the id. Fails on a missing or wrong frame.

@@ -58,8 +58,8 @@ TEST(AvroSchema, ValidatesEveryEncodedTransaction) {
     ASSERT_TRUE(s.ok()) << i << ": " << s.message();
     EXPECT_EQ(id, 5u);
     if (i < 10) {
-      EXPECT_NE(json.find(UuidString(r.tx.transaction_id)), std::string::npos) << json;
-      EXPECT_NE(json.find(IdString(kUserPrefix, r.tx.user)), std::string::npos) << json;
+      EXPECT_NE(json.find(std::string(r.tx.transaction_id)), std::string::npos) << json;
+      EXPECT_NE(json.find(std::string(r.tx.user)), std::string::npos) << json;
     }
   }
 }
@@ -150,14 +150,19 @@ TEST(AvroSchema, ValidatesAnAnomalyDatum) {
   AvroString("user_5", &d);
   AvroString("1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b", &d);
   AvroLong(1'767'225'600'000, &d);
-  AvroString("\x01", &d);  // amount 0.01
+  AvroLong(0, &d);         // amount: the scale-2 branch
+  AvroString("\x01", &d);  // 0.01
   AvroLong(99, &d);        // sequence
   AvroLong(1, &d);         // evidence: VelocityEvidence
   AvroLong(11, &d);
+  AvroLong(0, &d);
   AvroString("\x27\x10", &d);  // 100.00
   AvroLong(10'000, &d);
   AvroLong(10, &d);
+  AvroLong(0, &d);
   AvroString(std::string("\x05\xf5\xe1\x00", 4), &d);  // 1000000.00
+  AvroLong(1, &d);                                     // currency: string
+  AvroString("USD", &d);
   std::string json;
   ASSERT_TRUE(schema->Validate(d, &json).ok()) << schema->Validate(d).message();
   EXPECT_NE(json.find("velocity_count"), std::string::npos) << json;

@@ -1,5 +1,6 @@
 // JSON codec: a hand-written encoder (a fixed record shape written with to_chars is several
-// times faster than a general JSON writer) and a strict simdjson On-Demand decoder.
+// times faster than a general JSON writer) and a strict simdjson On-Demand decoder, with a fast
+// path for the canonical form that EncodeJson writes.
 
 #include <charconv>
 #include <cstring>
@@ -7,90 +8,110 @@
 #include <simdjson.h>
 
 #include "core/codec.h"
+#include "core/money.h"
 
 namespace spate {
 namespace {
 
-inline char* Put(char* p, std::string_view s) {
-  std::memcpy(p, s.data(), s.size());
-  return p + s.size();
+inline void Put(std::string* out, std::string_view s) { out->append(s); }
+
+// Bytes a JSON string needs escaped: '"', '\\' and the controls below 0x20.
+constexpr std::array<bool, 256> kEscape = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[static_cast<size_t>(c)] = true;
+  t['"'] = t['\\'] = true;
+  return t;
+}();
+
+}  // namespace
+
+void AppendJsonString(std::string_view s, std::string* out) {
+  out->push_back('"');
+  size_t run = 0;  // bytes since the last escape, appended in one go
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    if (!kEscape[u]) continue;
+    out->append(s.data() + run, i - run);
+    run = i + 1;
+    if (u == '"' || u == '\\') {
+      out->push_back('\\');
+      out->push_back(static_cast<char>(u));
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      const char esc[6] = {'\\', 'u', '0', '0', kHex[u >> 4], kHex[u & 0xf]};
+      out->append(esc, 6);
+    }
+  }
+  out->append(s.data() + run, s.size() - run);
+  out->push_back('"');
+}
+
+namespace {
+
+// The field keys: the reference's as literals (the common case, compiled to fixed-size
+// copies), or a stream's own names.
+struct LiteralKeys {
+  template <size_t N>
+  static void Put(std::string* out, Role, const char (&lit)[N]) {
+    out->append(lit, N - 1);
+  }
+};
+struct NamedKeys {
+  const RecordFormat& f;
+  template <size_t N>
+  void Put(std::string* out, Role r, const char (&lit)[N]) const {
+    out->push_back(lit[0]);  // '{' or ','
+    AppendJsonString(f.name(r), out);
+    out->push_back(':');
+  }
+};
+
+template <typename Keys>
+void WriteJson(const Transaction& tx, std::string* out, TimeFormat time, const Keys& k) {
+  k.Put(out, Role::kTransactionId, R"({"transactionId":)");
+  AppendJsonString(tx.transaction_id, out);
+  k.Put(out, Role::kUserId, R"(,"userId":)");
+  AppendJsonString(tx.user, out);
+  k.Put(out, Role::kAmount, R"(,"amount":)");
+  char num[kMaxAmountText];
+  out->append(num, FormatAmount(num, tx.amount, MinorDigits(tx.currency)));
+  k.Put(out, Role::kTransactionTime, R"(,"transactionTime":)");
+  if (IsStringTime(time)) out->push_back('"');
+  out->append(num, FormatTime(num, tx.time_ms, time));
+  if (IsStringTime(time)) out->push_back('"');
+  k.Put(out, Role::kMerchantId, R"(,"merchantId":)");
+  AppendJsonString(tx.merchant, out);
+  k.Put(out, Role::kTransactionType, R"(,"transactionType":)");
+  AppendJsonString(tx.type, out);
+  k.Put(out, Role::kLocation, R"(,"location":)");
+  AppendJsonString(tx.location, out);
+  k.Put(out, Role::kPaymentMethod, R"(,"paymentMethod":)");
+  AppendJsonString(tx.payment_method, out);
+  k.Put(out, Role::kIsInternational, R"(,"isInternational":)");
+  Put(out, tx.international ? R"("True")" : R"("False")");
+  k.Put(out, Role::kCurrency, R"(,"currency":)");
+  out->push_back('"');
+  Put(out, CurrencySpelling(tx.currency));
+  Put(out, R"("})");
 }
 
 }  // namespace
 
-void EncodeJson(const Transaction& tx, std::string* out) {
-  size_t start = out->size();
-  out->resize(start + kMaxEncodedSize);
-  char* const begin = out->data() + start;
-  char* p = begin;
-  p = Put(p, R"({"transactionId":")");
-  FormatUuid(tx.transaction_id, p);
-  p += 36;
-  p = Put(p, R"(","userId":")");
-  p += FormatId(p, kUserPrefix, tx.user);
-  p = Put(p, R"(","amount":)");
-  p += FormatAmount(p, tx.amount_cents);
-  p = Put(p, R"(,"transactionTime":)");
-  p = std::to_chars(p, p + 20, tx.time_ms).ptr;
-  p = Put(p, R"(,"merchantId":")");
-  p += FormatId(p, kMerchantPrefix, tx.merchant);
-  p = Put(p, R"(","transactionType":")");
-  p = Put(p, TxTypeName(tx.type));
-  p = Put(p, R"(","location":")");
-  p += FormatId(p, kLocationPrefix, tx.location);
-  p = Put(p, R"(","paymentMethod":")");
-  p = Put(p, PaymentMethodName(tx.payment_method));
-  p = Put(p, R"(","isInternational":")");
-  p = Put(p, tx.international ? "True" : "False");
-  p = Put(p, R"(","currency":")");
-  p = Put(p, CurrencyName(tx.currency));
-  p = Put(p, R"("})");
-  out->resize(start + static_cast<size_t>(p - begin));
+void EncodeJson(const Transaction& tx, std::string* out, TimeFormat time) {
+  WriteJson(tx, out, time, LiteralKeys{});
+}
+
+void EncodeJson(const Transaction& tx, std::string* out, const RecordFormat& f) {
+  if (f.renamed()) {
+    WriteJson(tx, out, f.time, NamedKeys{f});
+  } else {
+    WriteJson(tx, out, f.time, LiteralKeys{});
+  }
 }
 
 namespace {
 
 using namespace simdjson;  // NOLINT: the On-Demand API is verbose otherwise
-
-enum FieldIndex : int {
-  kFTransactionId,
-  kFUserId,
-  kFAmount,
-  kFTransactionTime,
-  kFMerchantId,
-  kFTransactionType,
-  kFLocation,
-  kFPaymentMethod,
-  kFIsInternational,
-  kFCurrency,
-  kFieldCount
-};
-constexpr std::string_view kFieldNames[kFieldCount] = {
-    field::kTransactionId,   field::kUserId,          field::kAmount,   field::kTransactionTime,
-    field::kMerchantId,      field::kTransactionType, field::kLocation, field::kPaymentMethod,
-    field::kIsInternational, field::kCurrency};
-constexpr uint32_t kAllFields = (1u << kFieldCount) - 1;
-
-// The bytes of a JSON string that starts at p (just after its opening quote), if it has no
-// escape sequence: then they are its value. False if a backslash comes first.
-inline bool RawString(const char* p, std::string_view* out) {
-  const char* q = p;
-  while (*q != '"') {
-    if (*q == '\\') return false;
-    ++q;
-  }
-  *out = std::string_view(p, static_cast<size_t>(q - p));
-  return true;
-}
-
-// expect: the index the writer's fixed field order predicts (one comparison in the usual case).
-int LookupField(std::string_view k, int expect) {
-  if (expect < kFieldCount && kFieldNames[expect] == k) return expect;
-  for (int i = 0; i < kFieldCount; ++i) {
-    if (kFieldNames[i] == k) return i;
-  }
-  return -1;
-}
 
 // Short, printable excerpt of an offending value for a reason text.
 std::string Excerpt(std::string_view s) {
@@ -109,48 +130,31 @@ std::string_view TrimRight(std::string_view s) {
   return s;
 }
 
-bool IsIntegerToken(std::string_view s) {
-  if (!s.empty() && s[0] == '-') s.remove_prefix(1);
-  return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
-}
+// The parts of a record read before they can be judged: the amount needs the currency's
+// decimals, which may come after it.
+struct Pending {
+  std::string_view amount;  // the number's text
+};
 
-// Fast path for the canonical form EncodeJson writes (fixed field order, no whitespace, no
-// escapes). It accepts a strict subset of what the general decoder accepts, with the same
-// values; anything else (another order, spaces, escapes, a bad value) returns false and goes to
-// the general decoder, which classifies the error.
+// Fast path for the canonical form EncodeJson writes (the reference's names in its order, no
+// whitespace, no escapes, epoch milliseconds). It accepts a strict subset of what the general
+// decoder accepts, with the same values; anything else returns false and goes to the general
+// decoder, which classifies the error.
 class Canonical {
  public:
-  explicit Canonical(std::string_view m) : p_(m.data()), end_(m.data() + m.size()) {}
+  Canonical(std::string_view m, size_t max_id)
+      : begin_(m.data()), p_(m.data()), end_(m.data() + m.size()), max_(max_id) {}
 
   bool Parse(Transaction* tx) {
-    if (!Lit(R"({"transactionId":")") || end_ - p_ < 37 || p_[36] != '"') return false;
-    auto u = ParseUuid(std::string_view(p_, 36));
-    if (!u) return false;
-    tx->transaction_id = *u;
-    p_ += 36;
-    if (!Lit(R"(","userId":"user_)") || !Id(&tx->user)) return false;
-    if (!Lit(R"(","amount":)") || !Amount(&tx->amount_cents)) return false;
+    std::string_view amount;
+    if (!Lit(R"({"transactionId":")") || !Str(&tx->transaction_id)) return false;
+    if (!Lit(R"(,"userId":")") || !Str(&tx->user)) return false;
+    if (!Lit(R"(,"amount":)") || !Number(&amount)) return false;
     if (!Lit(R"(,"transactionTime":)") || !Time(&tx->time_ms)) return false;
-    if (!Lit(R"(,"merchantId":"merchant)") || !Id(&tx->merchant)) return false;
-    if (!Lit(R"(","transactionType":")")) return false;
-    if (Lit(R"(purchase")")) {
-      tx->type = TxType::kPurchase;
-    } else if (Lit(R"(refund")")) {
-      tx->type = TxType::kRefund;
-    } else {
-      return false;
-    }
-    if (!Lit(R"(,"location":"location )") || !Id(&tx->location)) return false;
-    if (!Lit(R"(","paymentMethod":")")) return false;
-    if (Lit(R"(credit_card")")) {
-      tx->payment_method = PaymentMethod::kCreditCard;
-    } else if (Lit(R"(paypal")")) {
-      tx->payment_method = PaymentMethod::kPaypal;
-    } else if (Lit(R"(bank_transfer")")) {
-      tx->payment_method = PaymentMethod::kBankTransfer;
-    } else {
-      return false;
-    }
+    if (!Lit(R"(,"merchantId":")") || !Str(&tx->merchant)) return false;
+    if (!Lit(R"(,"transactionType":")") || !Str(&tx->type)) return false;
+    if (!Lit(R"(,"location":")") || !Str(&tx->location)) return false;
+    if (!Lit(R"(,"paymentMethod":")") || !Str(&tx->payment_method)) return false;
     if (!Lit(R"(,"isInternational":")")) return false;
     if (Lit(R"(True")")) {
       tx->international = true;
@@ -160,20 +164,20 @@ class Canonical {
       return false;
     }
     if (!Lit(R"(,"currency":")")) return false;
-    if (Lit(R"(USD")")) {
-      tx->currency = Currency::kUsd;
-    } else if (Lit(R"(EU")")) {
-      tx->currency = Currency::kEu;
-    } else if (Lit(R"(GBP")")) {
-      tx->currency = Currency::kGbp;
-    } else {
-      return false;
-    }
+    std::string_view code;
+    if (!Str(&code)) return false;
+    auto c = ParseCurrency(code);
+    if (!c) return false;
+    tx->currency = *c;
     if (!Lit("}")) return false;
     for (; p_ < end_; ++p_) {  // JSON whitespace only after the object
       if (*p_ != ' ' && *p_ != '\n' && *p_ != '\r' && *p_ != '\t') return false;
     }
-    return true;
+    if (non_ascii_ && !IsValidUtf8(std::string_view(begin_, static_cast<size_t>(end_ - begin_)))) {
+      return false;
+    }
+    return ParseAmount(amount, MinorDigits(tx->currency), &tx->amount) == AmountError::kNone &&
+           tx->amount >= -kMaxAmount && tx->amount <= kMaxAmount;
   }
 
  private:
@@ -185,62 +189,64 @@ class Canonical {
     return true;
   }
   static bool IsDigit(char c) { return static_cast<unsigned>(c - '0') < 10; }
-  // Up to `max` digits without a leading zero (a lone "0" is allowed); at least one.
-  bool Digits(size_t max, uint64_t* v) {
+  // The rest of a string after its opening quote, up to and past its closing one: no escape, no
+  // control character, 1 to max_ bytes. Bytes of 0x80 and above are checked as UTF-8 at the end.
+  bool Str(std::string_view* out) {
     const char* q = p_;
-    uint64_t n = 0;
-    while (q < end_ && IsDigit(*q)) {
-      n = n * 10 + static_cast<uint64_t>(*q - '0');
+    unsigned char high = 0;
+    while (q < end_) {
+      const auto u = static_cast<unsigned char>(*q);
+      if (u == '"') break;
+      if (u == '\\' || u < 0x20) return false;
+      high |= u;
       ++q;
     }
-    const size_t len = static_cast<size_t>(q - p_);
-    if (len == 0 || len > max || (len > 1 && *p_ == '0')) return false;
-    p_ = q;
-    *v = n;
+    const size_t n = static_cast<size_t>(q - p_);
+    if (q == end_ || n == 0 || n > max_) return false;
+    if (high & 0x80) non_ascii_ = true;
+    *out = std::string_view(p_, n);
+    p_ = q + 1;
     return true;
   }
-  // "<n>", n in 1..kMaxId (the closing quote is the next literal's).
-  bool Id(uint32_t* out) {
-    uint64_t n;
-    if (!Digits(10, &n) || n == 0 || n > kMaxId) return false;
-    *out = static_cast<uint32_t>(n);
-    return true;
-  }
-  bool Amount(int64_t* out) {
-    uint64_t whole, frac = 0;
-    if (!Digits(12, &whole)) return false;
-    if (p_ < end_ && *p_ == '.') {
-      ++p_;
-      if (p_ < end_ && IsDigit(*p_)) {
-        frac = static_cast<uint64_t>(*p_++ - '0') * 10;
-        if (p_ < end_ && IsDigit(*p_)) frac += static_cast<uint64_t>(*p_++ - '0');
-      } else {
-        return false;
-      }
+  // A number's text: what ParseAmount takes is checked there.
+  bool Number(std::string_view* out) {
+    const char* q = p_;
+    while (q < end_ &&
+           (IsDigit(*q) || *q == '-' || *q == '.' || *q == 'e' || *q == 'E' || *q == '+')) {
+      ++q;
     }
-    const int64_t cents = static_cast<int64_t>(whole * 100 + frac);
-    if (cents < kMinAmountCents || cents > kMaxAmountCents) return false;
-    *out = cents;
-    return true;  // the next Lit requires ',', so "1.234" or "1e5" take the general path
+    if (q == p_) return false;
+    *out = std::string_view(p_, static_cast<size_t>(q - p_));
+    p_ = q;
+    return true;
   }
   bool Time(int64_t* out) {
-    uint64_t ms;
-    if (!Digits(13, &ms)) return false;
+    const char* q = p_;
+    uint64_t ms = 0;
+    while (q < end_ && IsDigit(*q)) ms = ms * 10 + static_cast<uint64_t>(*q++ - '0');
+    const size_t len = static_cast<size_t>(q - p_);
+    if (len == 0 || len > 13 || (len > 1 && *p_ == '0')) return false;
     if (static_cast<int64_t>(ms) < kMinTimeMs || static_cast<int64_t>(ms) > kMaxTimeMs)
       return false;
+    p_ = q;
     *out = static_cast<int64_t>(ms);
     return true;
   }
 
+  const char* const begin_;
   const char* p_;
   const char* end_;
+  const size_t max_;
+  bool non_ascii_ = false;
 };
 
 class JsonDecoder final : public Decoder {
  public:
+  explicit JsonDecoder(const RecordFormat& f) : f_(f), canonical_(f.canonical()) {}
+
   DecodeError Decode(std::string_view msg, size_t readable, Transaction* tx,
                      std::string* reason) override {
-    if (Canonical(msg).Parse(tx)) return DecodeError::kNone;
+    if (canonical_ && Canonical(msg, f_.max_id_bytes).Parse(tx)) return DecodeError::kNone;
     const char* data = msg.data();
     size_t capacity = readable;
     if (readable < msg.size() + SIMDJSON_PADDING) {
@@ -265,33 +271,32 @@ class JsonDecoder final : public Decoder {
     }
     uint32_t seen = 0;
     int expect = 0;
+    Pending pending;
     for (auto field_result : obj) {
       if (auto err = field_result.error()) {
         return Fail(DecodeError::kInvalidJson, std::string("invalid JSON: ") + error_message(err));
       }
       ondemand::field& f = field_result.value_unsafe();  // no copy of the field
       std::string_view key;
-      if (!RawString(f.key().raw(), &key)) {  // escapes in the key: unescape it
-        if (auto err = f.unescaped_key().get(key)) {
-          return Fail(DecodeError::kInvalidJson,
-                      std::string("invalid JSON: ") + error_message(err));
-        }
+      if (auto err = f.unescaped_key().get(key)) {
+        return Fail(DecodeError::kInvalidJson, std::string("invalid JSON: ") + error_message(err));
       }
-      int idx = LookupField(key, expect);
+      const int idx = LookupField(key, expect);
       expect = idx + 1;
       if (idx < 0) continue;  // unknown fields are ignored (forward compatibility)
       if (seen & (1u << idx)) {
         return Fail(DecodeError::kDuplicateField, std::string(key) + ": field appears twice");
       }
       seen |= 1u << idx;
-      DecodeError e = DecodeField(idx, f.value(), tx);
+      DecodeError e = DecodeField(static_cast<Role>(idx), f.value(), tx, &pending);
       if (e != DecodeError::kNone) return e;
     }
-    if (seen != kAllFields) {
-      for (int i = 0; i < kFieldCount; ++i) {
+    constexpr uint32_t kAll = (1u << kRoleCount) - 1;
+    if (seen != kAll) {
+      for (int i = 0; i < kRoleCount; ++i) {
         if (!(seen & (1u << i))) {
           return Fail(DecodeError::kMissingField,
-                      std::string(kFieldNames[i]) + ": required field is missing");
+                      Name(static_cast<Role>(i)) + ": required field is missing");
         }
       }
     }
@@ -300,13 +305,23 @@ class JsonDecoder final : public Decoder {
     if (doc.current_location().get(loc) == SUCCESS) {
       return Fail(DecodeError::kTrailingContent, "trailing content after the JSON object");
     }
-    return DecodeError::kNone;
+    return Amount(pending.amount, tx);
   }
 
  private:
   DecodeError Fail(DecodeError code, std::string reason) {
     *reason_ = std::move(reason);
     return code;
+  }
+  std::string Name(Role r) const { return f_.name(r); }
+
+  // The role whose name is k; expect is the index the writer's field order predicts.
+  int LookupField(std::string_view k, int expect) const {
+    if (expect < kRoleCount && f_.name(static_cast<Role>(expect)) == k) return expect;
+    for (int i = 0; i < kRoleCount; ++i) {
+      if (f_.name(static_cast<Role>(i)) == k) return i;
+    }
+    return -1;
   }
 
   // The document is not an object: a wrong type if it is valid JSON, else invalid JSON.
@@ -343,128 +358,152 @@ class JsonDecoder final : public Decoder {
     return Fail(DecodeError::kWrongType, "expected a JSON object");
   }
 
-  // Reads a string value; a non-string is kWrongType.
-  DecodeError GetString(int idx, ondemand::value& v, std::string_view* s) {
-    // Fast path: a string without escapes is its raw bytes (UTF-8 was validated in stage 1;
-    // every string field's domain is ASCII letters, digits, '_', '-' and ' ').
-    std::string_view tok = v.raw_json_token();
-    if (!tok.empty() && tok[0] == '"' && RawString(tok.data() + 1, s)) return DecodeError::kNone;
+  DecodeError InvalidJson(Role r, error_code err) {
+    return Fail(DecodeError::kInvalidJson, Name(r) + ": invalid JSON: " + error_message(err));
+  }
+
+  // A string value, unescaped (UTF-8 was validated in stage 1); a non-string is kWrongType.
+  DecodeError GetString(Role r, ondemand::value& v, std::string_view* s) {
     auto err = v.get_string().get(*s);
     if (err == SUCCESS) return DecodeError::kNone;
-    if (err == INCORRECT_TYPE) {
-      return Fail(DecodeError::kWrongType, std::string(kFieldNames[idx]) + ": expected a string");
+    if (err == INCORRECT_TYPE)
+      return Fail(DecodeError::kWrongType, Name(r) + ": expected a string");
+    return InvalidJson(r, err);
+  }
+
+  // An id or a free-form string: 1 to max_id_bytes bytes.
+  DecodeError GetId(Role r, ondemand::value& v, std::string_view* s) {
+    if (DecodeError e = GetString(r, v, s); e != DecodeError::kNone) return e;
+    if (s->empty()) return Fail(DecodeError::kBadValue, Name(r) + ": empty string");
+    if (s->size() > f_.max_id_bytes) {
+      return Fail(DecodeError::kBadValue, Name(r) + ": " + std::to_string(s->size()) +
+                                              " bytes, more than the " +
+                                              std::to_string(f_.max_id_bytes) +
+                                              " allowed (--max-id-bytes): \"" + Excerpt(*s) + "\"");
     }
-    return Fail(DecodeError::kInvalidJson,
-                std::string(kFieldNames[idx]) + ": invalid JSON: " + error_message(err));
-  }
-
-  DecodeError BadValue(int idx, std::string_view s, std::string_view expected) {
-    return Fail(DecodeError::kBadValue, std::string(kFieldNames[idx]) + ": \"" + Excerpt(s) +
-                                            "\" is not " + std::string(expected));
-  }
-
-  DecodeError DecodeId(int idx, ondemand::value& v, std::string_view prefix,
-                       std::string_view expected, uint32_t* out) {
-    std::string_view s;
-    if (DecodeError e = GetString(idx, v, &s); e != DecodeError::kNone) return e;
-    auto id = ParseId(s, prefix);
-    if (!id) return BadValue(idx, s, expected);
-    *out = *id;
     return DecodeError::kNone;
   }
 
-  template <typename Enum>
-  DecodeError DecodeEnum(int idx, ondemand::value& v,
-                         std::optional<Enum> (*parse)(std::string_view), std::string_view expected,
-                         Enum* out) {
-    std::string_view s;
-    if (DecodeError e = GetString(idx, v, &s); e != DecodeError::kNone) return e;
-    auto val = parse(s);
-    if (!val) return BadValue(idx, s, expected);
-    *out = *val;
+  DecodeError BadValue(Role r, std::string_view s, std::string_view expected) {
+    return Fail(DecodeError::kBadValue,
+                Name(r) + ": \"" + Excerpt(s) + "\" is not " + std::string(expected));
+  }
+
+  DecodeError Number(Role r, ondemand::value& v, std::string_view* raw) {
+    ondemand::json_type t;
+    if (auto err = v.type().get(t)) return InvalidJson(r, err);
+    if (t != ondemand::json_type::number) {
+      return Fail(DecodeError::kWrongType, Name(r) + ": expected a number");
+    }
+    *raw = TrimRight(v.raw_json_token());
     return DecodeError::kNone;
   }
 
-  DecodeError DecodeField(int idx, ondemand::value& v, Transaction* tx) {
-    std::string_view s;
-    switch (static_cast<FieldIndex>(idx)) {
-      case kFTransactionId: {
-        if (DecodeError e = GetString(idx, v, &s); e != DecodeError::kNone) return e;
-        auto u = ParseUuid(s);
-        if (!u) return BadValue(idx, s, "a UUID (8-4-4-4-12 hex digits)");
-        tx->transaction_id = *u;
+  DecodeError DecodeTime(ondemand::value& v, Transaction* tx) {
+    const Role r = Role::kTransactionTime;
+    int64_t ms = 0;
+    TimeError te;
+    std::string_view text;
+    if (IsStringTime(f_.time)) {
+      if (DecodeError e = GetString(r, v, &text); e != DecodeError::kNone) {
+        return e == DecodeError::kWrongType
+                   ? Fail(e, Name(r) + ": expected an RFC 3339 string (--time-format rfc3339)")
+                   : e;
+      }
+      te = ParseRfc3339(text, &ms);
+    } else {
+      if (DecodeError e = Number(r, v, &text); e != DecodeError::kNone) {
+        return e == DecodeError::kWrongType
+                   ? Fail(e, Name(r) + ": expected a number (--time-format " +
+                                 std::string(TimeFormatName(f_.time)) + ")")
+                   : e;
+      }
+      te = ParseEpoch(text, f_.time, &ms);
+    }
+    if (te == TimeError::kSyntax) {
+      return BadValue(r, text,
+                      IsStringTime(f_.time)
+                          ? "an RFC 3339 date-time (e.g. 2026-01-01T12:00:00Z)"
+                          : "an integer (--time-format " + std::string(TimeFormatName(f_.time)) +
+                                (f_.time == TimeFormat::kEpochS ? ", a fraction allowed)" : ")"));
+    }
+    if (te == TimeError::kOutOfRange || ms < kMinTimeMs || ms > kMaxTimeMs) {
+      return Fail(DecodeError::kOutOfRange, Name(r) + ": " + Excerpt(text) +
+                                                " is not between 2000-01-01 and 2100-01-01 (" +
+                                                std::string(TimeFormatName(f_.time)) + ")");
+    }
+    tx->time_ms = ms;
+    return DecodeError::kNone;
+  }
+
+  DecodeError DecodeField(Role r, ondemand::value v, Transaction* tx, Pending* pending) {
+    switch (r) {
+      case Role::kTransactionId: return GetId(r, v, &tx->transaction_id);
+      case Role::kUserId: return GetId(r, v, &tx->user);
+      case Role::kMerchantId: return GetId(r, v, &tx->merchant);
+      case Role::kLocation: return GetId(r, v, &tx->location);
+      case Role::kTransactionType: return GetId(r, v, &tx->type);
+      case Role::kPaymentMethod: return GetId(r, v, &tx->payment_method);
+      case Role::kAmount: return Number(r, v, &pending->amount);
+      case Role::kTransactionTime: return DecodeTime(v, tx);
+      case Role::kCurrency: {
+        std::string_view s;
+        if (DecodeError e = GetString(r, v, &s); e != DecodeError::kNone) return e;
+        auto c = ParseCurrency(s);
+        if (!c) return BadValue(r, s, "an ISO 4217 currency code (e.g. USD, JPY, BHD)");
+        tx->currency = *c;
         return DecodeError::kNone;
       }
-      case kFUserId: return DecodeId(idx, v, kUserPrefix, "of the form user_<n>", &tx->user);
-      case kFMerchantId:
-        return DecodeId(idx, v, kMerchantPrefix, "of the form merchant<n>", &tx->merchant);
-      case kFLocation:
-        return DecodeId(idx, v, kLocationPrefix, "of the form \"location <n>\"", &tx->location);
-      case kFAmount: {
+      case Role::kIsInternational: {
         ondemand::json_type t;
-        if (auto err = v.type().get(t)) {
-          return Fail(DecodeError::kInvalidJson,
-                      std::string("amount: invalid JSON: ") + error_message(err));
+        if (auto err = v.type().get(t)) return InvalidJson(r, err);
+        if (t == ondemand::json_type::boolean) {
+          bool b;
+          if (auto err = v.get_bool().get(b)) return InvalidJson(r, err);
+          tx->international = b;
+          return DecodeError::kNone;
         }
-        if (t != ondemand::json_type::number) {
-          return Fail(DecodeError::kWrongType, "amount: expected a number");
+        std::string_view s;
+        if (t != ondemand::json_type::string) {
+          return Fail(DecodeError::kWrongType, Name(r) + ": expected a boolean or a string");
         }
-        std::string_view raw = TrimRight(v.raw_json_token());
-        auto cents = ParseAmount(raw);
-        if (!cents) return BadValue(idx, raw, "a decimal with at most two decimal places");
-        if (*cents < kMinAmountCents || *cents > kMaxAmountCents) {
-          return Fail(DecodeError::kOutOfRange,
-                      "amount: " + Excerpt(raw) + " is outside 0.01 .. 100000000.00");
-        }
-        tx->amount_cents = *cents;
-        return DecodeError::kNone;
-      }
-      case kFTransactionTime: {
-        int64_t ms;
-        auto err = v.get_int64().get(ms);
-        if (err == INCORRECT_TYPE && IsIntegerToken(TrimRight(v.raw_json_token()))) {
-          err = NUMBER_OUT_OF_RANGE;  // an integer too large for int64 is out of range
-        }
-        if (err == INCORRECT_TYPE) {
-          return Fail(DecodeError::kWrongType, "transactionTime: expected an integer (epoch ms)");
-        }
-        if (err == NUMBER_OUT_OF_RANGE ||
-            (err == SUCCESS && (ms < kMinTimeMs || ms > kMaxTimeMs))) {
-          std::string_view raw = v.raw_json_token();
-          return Fail(DecodeError::kOutOfRange,
-                      "transactionTime: " + Excerpt(raw) +
-                          " is not epoch milliseconds between 2000-01-01 and 2100-01-01");
-        }
-        if (err) {
-          return Fail(DecodeError::kInvalidJson,
-                      std::string("transactionTime: invalid JSON: ") + error_message(err));
-        }
-        tx->time_ms = ms;
-        return DecodeError::kNone;
-      }
-      case kFTransactionType:
-        return DecodeEnum(idx, v, ParseTxType, "\"purchase\" or \"refund\"", &tx->type);
-      case kFPaymentMethod:
-        return DecodeEnum(idx, v, ParsePaymentMethod,
-                          "\"credit_card\", \"paypal\" or \"bank_transfer\"", &tx->payment_method);
-      case kFCurrency:
-        return DecodeEnum(idx, v, ParseCurrency, "\"USD\", \"EU\" or \"GBP\"", &tx->currency);
-      case kFIsInternational: {
-        if (DecodeError e = GetString(idx, v, &s); e != DecodeError::kNone) return e;
-        if (s == "True") {
+        if (DecodeError e = GetString(r, v, &s); e != DecodeError::kNone) return e;
+        if (s == "True" || s == "true") {
           tx->international = true;
-        } else if (s == "False") {
+        } else if (s == "False" || s == "false") {
           tx->international = false;
         } else {
-          return BadValue(idx, s, "\"True\" or \"False\"");
+          return BadValue(r, s,
+                          R"(true or false (a JSON boolean, or "True", "true", "False", "false"))");
         }
         return DecodeError::kNone;
       }
-      case kFieldCount: break;
     }
-    return Fail(DecodeError::kBadValue, "internal: unknown field index");
+    return Fail(DecodeError::kBadValue, "internal: unknown field role");
   }
 
+  // The amount, once the currency says how many decimals it may have.
+  DecodeError Amount(std::string_view text, Transaction* tx) {
+    const Role r = Role::kAmount;
+    const int digits = MinorDigits(tx->currency);
+    switch (ParseAmount(text, digits, &tx->amount)) {
+      case AmountError::kNone: return DecodeError::kNone;
+      case AmountError::kSyntax: return BadValue(r, text, "a decimal number");
+      case AmountError::kTooManyDecimals:
+        return Fail(DecodeError::kBadValue, Name(r) + ": " + Excerpt(text) +
+                                                " has more decimals than " +
+                                                std::string(CurrencyCode(tx->currency)) + " has (" +
+                                                std::to_string(digits) + ")");
+      case AmountError::kOutOfRange:
+        return Fail(DecodeError::kOutOfRange, Name(r) + ": " + Excerpt(text) +
+                                                  " is more than 18 digits in minor units of " +
+                                                  std::string(CurrencyCode(tx->currency)));
+    }
+    return DecodeError::kNone;
+  }
+
+  const RecordFormat f_;
+  const bool canonical_;
   ondemand::parser parser_;
   std::string scratch_;
   std::string* reason_ = nullptr;
@@ -472,6 +511,8 @@ class JsonDecoder final : public Decoder {
 
 }  // namespace
 
-std::unique_ptr<Decoder> NewJsonDecoder() { return std::make_unique<JsonDecoder>(); }
+std::unique_ptr<Decoder> NewJsonDecoder(const RecordFormat& f) {
+  return std::make_unique<JsonDecoder>(f);
+}
 
 }  // namespace spate

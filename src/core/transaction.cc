@@ -1,68 +1,63 @@
 #include "core/transaction.h"
 
-#include <array>
 #include <charconv>
 #include <cstring>
 
+#include <simdjson.h>
+
 namespace spate {
 
-std::string_view TxTypeName(TxType t) {
-  switch (t) {
-    case TxType::kPurchase: return "purchase";
-    case TxType::kRefund: return "refund";
+TransactionData TransactionData::From(const Transaction& t) {
+  TransactionData d;
+  d.transaction_id = t.transaction_id;
+  d.user = t.user;
+  d.merchant = t.merchant;
+  d.location = t.location;
+  d.type = t.type;
+  d.payment_method = t.payment_method;
+  d.amount = t.amount;
+  d.time_ms = t.time_ms;
+  d.currency = t.currency;
+  d.international = t.international;
+  return d;
+}
+
+Transaction TransactionData::View() const {
+  Transaction t;
+  t.transaction_id = transaction_id;
+  t.user = user;
+  t.merchant = merchant;
+  t.location = location;
+  t.type = type;
+  t.payment_method = payment_method;
+  t.amount = amount;
+  t.time_ms = time_ms;
+  t.currency = currency;
+  t.international = international;
+  return t;
+}
+
+std::string_view RoleName(Role r) {
+  switch (r) {
+    case Role::kTransactionId: return field::kTransactionId;
+    case Role::kUserId: return field::kUserId;
+    case Role::kAmount: return field::kAmount;
+    case Role::kTransactionTime: return field::kTransactionTime;
+    case Role::kMerchantId: return field::kMerchantId;
+    case Role::kTransactionType: return field::kTransactionType;
+    case Role::kLocation: return field::kLocation;
+    case Role::kPaymentMethod: return field::kPaymentMethod;
+    case Role::kIsInternational: return field::kIsInternational;
+    case Role::kCurrency: return field::kCurrency;
   }
   return "?";
 }
 
-std::string_view PaymentMethodName(PaymentMethod p) {
-  switch (p) {
-    case PaymentMethod::kCreditCard: return "credit_card";
-    case PaymentMethod::kPaypal: return "paypal";
-    case PaymentMethod::kBankTransfer: return "bank_transfer";
+std::optional<Role> ParseRole(std::string_view name) {
+  for (int r = 0; r < kRoleCount; ++r) {
+    if (RoleName(static_cast<Role>(r)) == name) return static_cast<Role>(r);
   }
-  return "?";
-}
-
-std::string_view CurrencyName(Currency c) {
-  switch (c) {
-    case Currency::kUsd: return "USD";
-    case Currency::kEu: return "EU";
-    case Currency::kGbp: return "GBP";
-  }
-  return "?";
-}
-
-std::optional<TxType> ParseTxType(std::string_view s) {
-  if (s == "purchase") return TxType::kPurchase;
-  if (s == "refund") return TxType::kRefund;
   return std::nullopt;
-}
-
-std::optional<PaymentMethod> ParsePaymentMethod(std::string_view s) {
-  if (s == "credit_card") return PaymentMethod::kCreditCard;
-  if (s == "paypal") return PaymentMethod::kPaypal;
-  if (s == "bank_transfer") return PaymentMethod::kBankTransfer;
-  return std::nullopt;
-}
-
-std::optional<Currency> ParseCurrency(std::string_view s) {
-  if (s == "USD") return Currency::kUsd;
-  if (s == "EU") return Currency::kEu;
-  if (s == "GBP") return Currency::kGbp;
-  return std::nullopt;
-}
-
-std::optional<uint32_t> ParseId(std::string_view s, std::string_view prefix) {
-  if (s.size() <= prefix.size() || s.substr(0, prefix.size()) != prefix) return std::nullopt;
-  std::string_view digits = s.substr(prefix.size());
-  if (digits.size() > 10 || digits[0] == '0') return std::nullopt;
-  uint64_t n = 0;
-  for (char c : digits) {
-    if (c < '0' || c > '9') return std::nullopt;
-    n = n * 10 + static_cast<uint64_t>(c - '0');
-  }
-  if (n == 0 || n > kMaxId) return std::nullopt;
-  return static_cast<uint32_t>(n);
 }
 
 size_t FormatId(char* out, std::string_view prefix, uint32_t n) {
@@ -76,103 +71,16 @@ std::string IdString(std::string_view prefix, uint32_t n) {
   return std::string(buf, FormatId(buf, prefix, n));
 }
 
-namespace {
-constexpr char kHex[] = "0123456789abcdef";
-// Hex digit value, or 0xff for any other byte: a table lookup instead of compare chains, whose
-// branches mispredict on random hex.
-constexpr std::array<uint8_t, 256> kHexValue = [] {
-  std::array<uint8_t, 256> t{};
-  for (auto& v : t) v = 0xff;
-  for (int c = 0; c < 10; ++c) t['0' + c] = static_cast<uint8_t>(c);
-  for (int c = 0; c < 6; ++c) {
-    t['a' + c] = static_cast<uint8_t>(10 + c);
-    t['A' + c] = static_cast<uint8_t>(10 + c);
-  }
-  return t;
-}();
-// Offsets of the 16 byte pairs in the 8-4-4-4-12 text form.
-constexpr uint8_t kUuidPairAt[16] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
-}  // namespace
-
-std::optional<Uuid> ParseUuid(std::string_view s) {
-  if (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-') {
-    return std::nullopt;
-  }
-  Uuid u;
-  uint8_t bad = 0;
-  for (size_t b = 0; b < 16; ++b) {
-    const uint8_t hi = kHexValue[static_cast<uint8_t>(s[kUuidPairAt[b]])];
-    const uint8_t lo = kHexValue[static_cast<uint8_t>(s[kUuidPairAt[b] + 1])];
-    bad |= static_cast<uint8_t>(hi | lo);
-    u.bytes[b] = static_cast<uint8_t>(hi << 4 | lo);
-  }
-  if (bad & 0xf0) return std::nullopt;
-  return u;
-}
-
-void FormatUuid(const Uuid& u, char out[36]) {
+void FormatUuid(const uint8_t bytes[16], char out[36]) {
+  static constexpr char kHex[] = "0123456789abcdef";
   size_t o = 0;
   for (size_t i = 0; i < 16; ++i) {
     if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
-    out[o++] = kHex[u.bytes[i] >> 4];
-    out[o++] = kHex[u.bytes[i] & 0xf];
+    out[o++] = kHex[bytes[i] >> 4];
+    out[o++] = kHex[bytes[i] & 0xf];
   }
 }
 
-std::string UuidString(const Uuid& u) {
-  char buf[36];
-  FormatUuid(u, buf);
-  return std::string(buf, 36);
-}
-
-std::optional<int64_t> ParseAmount(std::string_view s) {
-  bool negative = false;
-  if (!s.empty() && s[0] == '-') {
-    negative = true;
-    s.remove_prefix(1);
-  }
-  size_t dot = s.find('.');
-  std::string_view whole = s.substr(0, dot);
-  std::string_view frac = dot == std::string_view::npos ? std::string_view() : s.substr(dot + 1);
-  if (whole.empty() || whole.size() > 12) return std::nullopt;
-  if (whole.size() > 1 && whole[0] == '0') return std::nullopt;  // JSON forbids leading zeros
-  if (dot != std::string_view::npos && (frac.empty() || frac.size() > 2)) return std::nullopt;
-  int64_t cents = 0;
-  for (char c : whole) {
-    if (c < '0' || c > '9') return std::nullopt;
-    cents = cents * 10 + (c - '0');
-  }
-  int64_t f = 0;
-  for (size_t i = 0; i < 2; ++i) {
-    char c = i < frac.size() ? frac[i] : '0';
-    if (c < '0' || c > '9') return std::nullopt;
-    f = f * 10 + (c - '0');
-  }
-  cents = cents * 100 + f;
-  return negative ? -cents : cents;
-}
-
-size_t FormatAmount(char* out, int64_t cents) {
-  char* p = out;
-  uint64_t v;
-  if (cents < 0) {
-    *p++ = '-';
-    v = static_cast<uint64_t>(-(cents + 1)) + 1;
-  } else {
-    v = static_cast<uint64_t>(cents);
-  }
-  auto r = std::to_chars(p, p + 21, v / 100);
-  p = r.ptr;
-  unsigned f = static_cast<unsigned>(v % 100);
-  *p++ = '.';
-  *p++ = static_cast<char>('0' + f / 10);
-  *p++ = static_cast<char>('0' + f % 10);
-  return static_cast<size_t>(p - out);
-}
-
-std::string AmountString(int64_t cents) {
-  char buf[32];
-  return std::string(buf, FormatAmount(buf, cents));
-}
+bool IsValidUtf8(std::string_view s) { return simdjson::validate_utf8(s.data(), s.size()); }
 
 }  // namespace spate

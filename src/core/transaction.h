@@ -1,52 +1,77 @@
 #pragma once
-// The transaction record of the reference design, with its two corrections: amount in integer
-// cents and transactionTime in epoch milliseconds. Identifiers are held in their numeric form
-// (user_17 -> 17): the value domains are fixed patterns, so the record is a small trivially
-// copyable struct that the engine can move around cheaply.
+// The transaction record of the reference design, as spate reads it from anyone's stream:
+//   - the ids (transactionId, userId, merchantId, location) and the free-form fields
+//     (transactionType, paymentMethod) are strings of valid UTF-8, 1 to --max-id-bytes bytes;
+//   - the amount is an exact integer in its currency's minor units (any ISO 4217 currency);
+//   - the time is epoch milliseconds (read from epoch ms, s or us, or RFC 3339).
+// Transaction holds the strings as views into the bytes it was decoded from (or into its
+// decoder's buffer, when a string had escapes: valid until that decoder's next record), so it
+// is small and copied freely; TransactionData owns its strings.
 
-#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "core/currency.h"
+
 namespace spate {
 
-enum class TxType : uint8_t { kPurchase = 0, kRefund = 1 };
-enum class PaymentMethod : uint8_t { kCreditCard = 0, kPaypal = 1, kBankTransfer = 2 };
-enum class Currency : uint8_t { kUsd = 0, kEu = 1, kGbp = 2 };
-
-inline constexpr int kPaymentMethodCount = 3;
-inline constexpr int kCurrencyCount = 3;
-
-// Value-domain limits shared by the codecs, the generator and the validators.
-inline constexpr int64_t kMinAmountCents = 1;
-inline constexpr int64_t kMaxAmountCents = 10'000'000'000;  // 100,000,000.00
-inline constexpr int64_t kMinTimeMs = 946'684'800'000;      // 2000-01-01T00:00:00Z
-inline constexpr int64_t kMaxTimeMs = 4'102'444'800'000;    // 2100-01-01T00:00:00Z
-inline constexpr uint32_t kMaxId = 0x7fffffff;
-
-struct Uuid {
-  std::array<uint8_t, 16> bytes{};
-  bool operator==(const Uuid&) const = default;
-};
+// What transactionType says, for the counts: purchaseCount and refundCount count the records
+// whose type is exactly "purchase" and "refund"; any other type counts in neither.
+enum class TxKind : uint8_t { kOther, kPurchase, kRefund };
+inline TxKind KindOf(std::string_view type) {
+  if (type == "purchase") return TxKind::kPurchase;
+  if (type == "refund") return TxKind::kRefund;
+  return TxKind::kOther;
+}
 
 struct Transaction {
-  Uuid transaction_id;
-  int64_t amount_cents = 0;
+  std::string_view transaction_id;
+  std::string_view user;
+  std::string_view merchant;
+  std::string_view location;
+  std::string_view type;
+  std::string_view payment_method;
+  int64_t amount = 0;  // in the currency's minor units: JPY 1 = 1, USD 1.00 = 100
   int64_t time_ms = 0;
-  uint32_t user = 0;      // userId "user_<n>"
-  uint32_t merchant = 0;  // merchantId "merchant<n>"
-  uint32_t location = 0;  // location "location <n>"
-  TxType type = TxType::kPurchase;
-  PaymentMethod payment_method = PaymentMethod::kCreditCard;
-  Currency currency = Currency::kUsd;
+  Currency currency;
   bool international = false;
 
+  TxKind kind() const { return KindOf(type); }
   bool operator==(const Transaction&) const = default;
 };
 
-// Field names on the wire (camelCase, as in the reference).
+// A Transaction that owns its strings (tests, tools).
+struct TransactionData {
+  std::string transaction_id, user, merchant, location, type, payment_method;
+  int64_t amount = 0;
+  int64_t time_ms = 0;
+  Currency currency;
+  bool international = false;
+
+  static TransactionData From(const Transaction& t);
+  Transaction View() const;
+};
+
+// The ten fields, by role. A stream may name them otherwise (--field ROLE=NAME); the roles
+// keep the reference's names (camelCase), which are also spate's own field names.
+enum class Role : uint8_t {
+  kTransactionId,
+  kUserId,
+  kAmount,
+  kTransactionTime,
+  kMerchantId,
+  kTransactionType,
+  kLocation,
+  kPaymentMethod,
+  kIsInternational,
+  kCurrency
+};
+inline constexpr int kRoleCount = 10;
+std::string_view RoleName(Role r);  // "transactionId", ...
+std::optional<Role> ParseRole(std::string_view name);
+
 namespace field {
 inline constexpr std::string_view kTransactionId = "transactionId";
 inline constexpr std::string_view kUserId = "userId";
@@ -60,33 +85,31 @@ inline constexpr std::string_view kIsInternational = "isInternational";
 inline constexpr std::string_view kCurrency = "currency";
 }  // namespace field
 
-std::string_view TxTypeName(TxType t);
-std::string_view PaymentMethodName(PaymentMethod p);
-std::string_view CurrencyName(Currency c);
-std::optional<TxType> ParseTxType(std::string_view s);
-std::optional<PaymentMethod> ParsePaymentMethod(std::string_view s);
-std::optional<Currency> ParseCurrency(std::string_view s);
+// Limits shared by the codecs, the generator and the validators.
+// An amount is at most 18 decimal digits in minor units, either sign: 999,999,999,999,999,999
+// (about 10^16 US dollars); the sums of windows and totals are kept in 128 bits (money.h).
+inline constexpr int64_t kMaxAmount = 999'999'999'999'999'999;
+// Event time: 2000-01-01T00:00:00Z .. 2100-01-01T00:00:00Z, both included. The bounds catch
+// unit mistakes: seconds read as milliseconds land in 1970, microseconds after the year 50,000.
+inline constexpr int64_t kMinTimeMs = 946'684'800'000;
+inline constexpr int64_t kMaxTimeMs = 4'102'444'800'000;
+// Ids and the free-form strings: 1 to this many bytes after unescaping (--max-id-bytes).
+inline constexpr size_t kDefaultMaxIdBytes = 256;
 
-// Identifier patterns: prefix followed by a decimal 1..2^31-1 without leading zeros.
+// Identifier patterns of the reference workload (spate gen --profile reference): prefix and a
+// decimal 1..2^31-1. The engine does not depend on them.
 inline constexpr std::string_view kUserPrefix = "user_";
 inline constexpr std::string_view kMerchantPrefix = "merchant";
 inline constexpr std::string_view kLocationPrefix = "location ";
-std::optional<uint32_t> ParseId(std::string_view s, std::string_view prefix);
-
+inline constexpr uint32_t kMaxId = 0x7fffffff;
 // Appends "<prefix><n>" to out; returns the number of bytes written. out must have 20 bytes.
 size_t FormatId(char* out, std::string_view prefix, uint32_t n);
 std::string IdString(std::string_view prefix, uint32_t n);
 
-// UUID text form 8-4-4-4-12 (36 chars, lowercase on output, either case on input).
-std::optional<Uuid> ParseUuid(std::string_view s);
-void FormatUuid(const Uuid& u, char out[36]);
-std::string UuidString(const Uuid& u);
+// UUID text form 8-4-4-4-12 (36 chars, lowercase), from 16 bytes.
+void FormatUuid(const uint8_t bytes[16], char out[36]);
 
-// Exact decimal amounts: "123.4" -> 12340. At most two decimals, no sign, no exponent.
-std::optional<int64_t> ParseAmount(std::string_view s);
-// Writes the amount with exactly two decimals ("-12.05" for negatives); returns bytes written.
-// out must have 24 bytes.
-size_t FormatAmount(char* out, int64_t cents);
-std::string AmountString(int64_t cents);
+// Whether s is valid UTF-8 (no overlong forms, no surrogates, at most U+10FFFF).
+bool IsValidUtf8(std::string_view s);
 
 }  // namespace spate

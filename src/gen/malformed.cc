@@ -29,48 +29,52 @@ void ReplaceValue(std::string* json, std::string_view name, std::string_view val
   if (FindValue(*json, name, &b, &e)) json->replace(b, e - b, value);
 }
 
-void MalformJson(const Transaction& tx, int kind, std::string* out) {
+void MalformJson(const Transaction& tx, const RecordFormat& f, int kind, std::string* out) {
   std::string j;
-  EncodeJson(tx, &j);
+  EncodeJson(tx, &j, f);
+  const std::string& amount = f.name(Role::kAmount);
   size_t b, e;
   switch (kind) {
-    case 0: j = "this is not JSON: transaction " + UuidString(tx.transaction_id); break;
+    case 0: j = "this is not JSON: transaction " + std::string(tx.transaction_id); break;
     case 1: j.resize(j.size() / 2); break;
     case 2:  // missing amount
-      FindValue(j, field::kAmount, &b, &e);
-      j.erase(b - std::string_view("\"amount\":").size(), e + 1 - (b - 9));
+      FindValue(j, amount, &b, &e);
+      j.erase(b - amount.size() - 3, e + 1 - (b - amount.size() - 3));  // '"name":' and ','
       break;
-    case 3:  // the reference producer's misspelling
-      j.replace(j.find("\"amount\""), 8, "\"amout\"");
+    case 3: {  // the reference producer's misspelling: "amout" for "amount"
+      const std::string quoted = "\"" + amount + "\"";
+      std::string wrong = amount;
+      wrong.erase(wrong.size() >= 2 ? wrong.size() - 2 : 0, 1);
+      j.replace(j.find(quoted), quoted.size(), "\"" + wrong + "\"");
       break;
+    }
     case 4:  // amount as a string
-      FindValue(j, field::kAmount, &b, &e);
+      FindValue(j, amount, &b, &e);
       j.insert(e, "\"");
       j.insert(b, "\"");
       break;
-    case 5: ReplaceValue(&j, field::kCurrency, "\"XYZ\""); break;
-    case 6:  // three decimals
-      FindValue(j, field::kAmount, &b, &e);
-      j.insert(e, "5");
+    case 5: ReplaceValue(&j, f.name(Role::kCurrency), "\"XYZ\""); break;
+    case 6:  // one decimal more than the currency has
+      FindValue(j, amount, &b, &e);
+      j.insert(e, j.substr(b, e - b).find('.') == std::string::npos ? ".5" : "5");
       break;
-    case 7:
-      FindValue(j, field::kAmount, &b, &e);
-      j.insert(b, "-");
+    case 7: ReplaceValue(&j, amount, "1e19"); break;  // 19 digits and more
+    case 8: ReplaceValue(&j, f.name(Role::kTransactionId), "\"\""); break;
+    case 9:  // the reference's unit bug: seconds where milliseconds are expected (and
+             // milliseconds where seconds or microseconds are)
+      ReplaceValue(&j, f.name(Role::kTransactionTime),
+                   std::to_string(f.time == TimeFormat::kEpochS || f.time == TimeFormat::kEpochUs
+                                      ? tx.time_ms
+                                      : tx.time_ms / 1000));
       break;
-    case 8:
-      ReplaceValue(&j, field::kTransactionId, "\"not-a-uuid-" + std::to_string(tx.user) + "\"");
-      break;
-    case 9:  // the reference's unit bug: seconds instead of milliseconds
-      ReplaceValue(&j, field::kTransactionTime, std::to_string(tx.time_ms / 1000));
-      break;
-    case 10: ReplaceValue(&j, field::kIsInternational, tx.international ? "true" : "false"); break;
-    case 11: ReplaceValue(&j, field::kUserId, "\"user_x\""); break;
+    case 10: ReplaceValue(&j, f.name(Role::kIsInternational), "\"yes\""); break;
+    case 11: ReplaceValue(&j, f.name(Role::kUserId), "12345"); break;  // a number, not a string
     case 12: j += " {}"; break;
     case 13:  // duplicate field
-      j.insert(1, "\"amount\":1.00,");
+      j.insert(1, "\"" + amount + "\":1.00,");
       break;
     default:  // an array instead of an object
-      j = "[\"transaction\",\"" + UuidString(tx.transaction_id) + "\"]";
+      j = "[\"transaction\",\"" + std::string(tx.transaction_id) + "\"]";
       break;
   }
   out->append(j);
@@ -79,7 +83,7 @@ void MalformJson(const Transaction& tx, int kind, std::string* out) {
 void MalformBinary(const Transaction& tx, int kind, std::string* out) {
   std::string b;
   Transaction t = tx;
-  if (kind == 4) t.user = 0;
+  if (kind == 4) t.user = "";
   EncodeBinary(t, &b);
   switch (kind) {
     case 0: b.resize(b.size() - 5); break;
@@ -95,14 +99,20 @@ void MalformBinary(const Transaction& tx, int kind, std::string* out) {
 void MalformAvro(const Transaction& tx, uint32_t schema_id, int kind, std::string* out) {
   std::string b;
   Transaction t = tx;
-  if (kind == 4) t.user = 0;                        // "user_0"
-  if (kind == 6) t.amount_cents = -t.amount_cents;  // a negative decimal
+  if (kind == 4) t.user = "";           // empty
+  if (kind == 6) t.amount = INT64_MAX;  // more than 18 digits
   EncodeAvro(t, kind == 2 ? schema_id + 1 : schema_id, &b);
   switch (kind) {
     case 0: b.resize(b.size() - 5); break;  // truncated
     case 1: b[0] = 0x01; break;             // not the Confluent magic byte
     case 3: b.push_back('\0'); break;
-    case 5: b.back() = static_cast<char>(2 * kCurrencyCount); break;  // enum index 3 of 0..2
+    case 5: {  // the currency's union branch 2 of 0..1: it is the record's last union, written
+               // as the enum's branch (2 bytes) for its symbols USD, EU, GBP, else as a string
+      const std::string_view code = CurrencySpelling(t.currency);
+      const bool symbol = code == "USD" || code == "EU" || code == "GBP";
+      b[b.size() - (symbol ? 2 : code.size() + 2)] = 4;  // zigzag 2
+      break;
+    }
     default: break;
   }
   out->append(b);
@@ -113,7 +123,8 @@ void MalformAvro(const Transaction& tx, uint32_t schema_id, int kind, std::strin
 void Generator::AppendPayload(const GeneratedRecord& r, const WireSpec& w, std::string* out) const {
   if (r.malformed_kind < 0) return Encode(w, r.tx, out);
   switch (w.format) {
-    case WireFormat::kJson: return MalformJson(r.tx, r.malformed_kind % kJsonMalformedKinds, out);
+    case WireFormat::kJson:
+      return MalformJson(r.tx, w.record, r.malformed_kind % kJsonMalformedKinds, out);
     case WireFormat::kBinary:
       return MalformBinary(r.tx, r.malformed_kind % kBinaryMalformedKinds, out);
     case WireFormat::kAvro:

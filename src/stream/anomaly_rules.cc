@@ -3,9 +3,42 @@
 #include <algorithm>
 #include <utility>
 
-#include <fmt/format.h>
-
 namespace spate {
+
+Status AmountLimit::Set(std::string_view spec) {
+  const size_t eq = spec.find('=');
+  std::string_view amount = spec;
+  std::optional<Currency> currency;
+  if (eq != std::string_view::npos) {
+    currency = ParseCurrency(spec.substr(0, eq));
+    if (!currency) {
+      return Status::Error("'" + std::string(spec.substr(0, eq)) +
+                           "' is not an ISO 4217 currency code (expected AMOUNT or CODE=AMOUNT)");
+    }
+    amount = spec.substr(eq + 1);
+  }
+  int64_t v;
+  if (ParseAmount(amount, kMaxMinorDigits, &v) != AmountError::kNone || v < 0) {
+    return Status::Error("expected a non-negative amount with at most " +
+                         std::to_string(kMaxMinorDigits) + " decimals, got '" +
+                         std::string(amount) + "'");
+  }
+  if (currency) {
+    per_currency_[currency->index] = v;
+  } else {
+    default_ = v;
+  }
+  return Status::Ok();
+}
+
+std::string AmountLimit::ToString() const {
+  std::string s = AmountString(default_, kMaxMinorDigits);
+  for (const auto& [index, v] : per_currency_) {
+    s +=
+        ";" + std::string(CurrencyCode(CurrencyAt(index))) + "=" + AmountString(v, kMaxMinorDigits);
+  }
+  return s;
+}
 
 std::string_view RuleName(Rule r) {
   switch (r) {
@@ -17,67 +50,101 @@ std::string_view RuleName(Rule r) {
   return "unknown";
 }
 
-void AnomalyDetector::Check(const Transaction& tx, uint64_t sequence, std::vector<Anomaly>* out) {
-  if (tx.amount_cents > rules_.high_amount_cents) {
-    out->push_back({Rule::kHighAmount, sequence, tx, rules_.high_amount_cents});
+namespace {
+
+bool AtOrBefore(const auto& e, int64_t t) { return e.time_ms <= t; }
+
+}  // namespace
+
+void AnomalyDetector::Update(History& h, int64_t keep_after, int64_t t, int64_t amount,
+                             int64_t from, uint32_t* count, Sum* sum) {
+  auto& v = h.entries;
+  // Evict entries at or before keep_after.
+  h.head = static_cast<size_t>(
+      std::partition_point(v.begin() + static_cast<ptrdiff_t>(h.head), v.end(),
+                           [&](const Entry& e) { return AtOrBefore(e, keep_after); }) -
+      v.begin());
+  if (h.head > 0 && h.head * 2 >= v.size()) {
+    v.erase(v.begin(), v.begin() + static_cast<ptrdiff_t>(h.head));
+    h.head = 0;
   }
-  if (tx.international && tx.amount_cents > rules_.intl_amount_cents) {
-    out->push_back({Rule::kInternationalHigh, sequence, tx, rules_.intl_amount_cents});
+  const auto live = v.begin() + static_cast<ptrdiff_t>(h.head);
+  // Insert (t, amount) (unless it is already older than the retention bound) at its place.
+  auto pos = std::partition_point(live, v.end(), [&](const Entry& e) { return AtOrBefore(e, t); });
+  // Running sums start from `base`, the sum of everything erased before v.front().
+  const Sum base = v.empty() ? 0 : v.front().cum - v.front().amount;
+  const bool retained = t > keep_after;
+  if (retained) {
+    const Sum before = pos == v.begin() ? base : (pos - 1)->cum;
+    pos = v.insert(pos, Entry{t, amount, before + amount});
+    for (auto it = pos + 1; it != v.end(); ++it) it->cum += amount;
+    ++pos;  // one past the last entry with time <= t
+  }
+  const auto live2 = v.begin() + static_cast<ptrdiff_t>(h.head);
+  auto lo = std::partition_point(live2, pos, [&](const Entry& e) { return AtOrBefore(e, from); });
+  *count = static_cast<uint32_t>(pos - lo);
+  *sum = 0;
+  if (*count > 0) *sum = (pos - 1)->cum - (lo == v.begin() ? base : (lo - 1)->cum);
+  if (!retained) {  // not stored, but it still counts for its own evaluation
+    ++*count;
+    *sum += amount;
+  }
+}
+
+uint32_t AnomalyDetector::CountIn(const History& h, int64_t from, int64_t t) {
+  const auto live = h.entries.begin() + static_cast<ptrdiff_t>(h.head);
+  auto hi =
+      std::partition_point(live, h.entries.end(), [&](const Entry& e) { return AtOrBefore(e, t); });
+  auto lo = std::partition_point(live, hi, [&](const Entry& e) { return AtOrBefore(e, from); });
+  return static_cast<uint32_t>(hi - lo);
+}
+
+void AnomalyDetector::Check(const Transaction& tx, uint64_t sequence, std::vector<Anomaly>* out) {
+  if (!rules_.enabled) return;
+  const Currency c = tx.currency;
+  if (const int64_t limit = rules_.high_amount.Minor(c); tx.amount > limit) {
+    out->push_back({Rule::kHighAmount, sequence, tx, limit});
+  }
+  if (const int64_t limit = rules_.intl_amount.Minor(c); tx.international && tx.amount > limit) {
+    out->push_back({Rule::kInternationalHigh, sequence, tx, limit});
   }
 
-  UserState& u = users_[tx.user];
+  const uint32_t id = users_.Intern(tx.user);
+  if (id == states_.size()) states_.emplace_back();
+  UserState& u = states_[id];
   if (track_dirty_ && !u.dirty) {
     u.dirty = true;
-    dirty_.push_back(tx.user);
+    dirty_.push_back(id);
   }
   u.max_time_ms = std::max(u.max_time_ms, tx.time_ms);
   const int64_t keep_after = u.max_time_ms - rules_.velocity_span_ms - lateness_ms_;
-  auto& v = u.entries;
-  auto by_time = [](const Entry& e, int64_t t) { return e.time_ms <= t; };
-  // Evict entries at or before keep_after.
-  u.head = static_cast<size_t>(
-      std::partition_point(v.begin() + static_cast<ptrdiff_t>(u.head), v.end(),
-                           [&](const Entry& e) { return by_time(e, keep_after); }) -
-      v.begin());
-  if (u.head > 0 && u.head * 2 >= v.size()) {
-    v.erase(v.begin(), v.begin() + static_cast<ptrdiff_t>(u.head));
-    u.head = 0;
-  }
-  const auto live = v.begin() + static_cast<ptrdiff_t>(u.head);
-  // Insert tx (unless it is already older than the retention bound) at its time position.
-  auto pos =
-      std::partition_point(live, v.end(), [&](const Entry& e) { return by_time(e, tx.time_ms); });
-  // Running sums start from `base`, the sum of everything erased before v.front().
-  const int64_t base = v.empty() ? 0 : v.front().cum_cents - v.front().amount_cents;
-  bool retained = tx.time_ms > keep_after;
-  if (retained) {
-    int64_t before = pos == v.begin() ? base : (pos - 1)->cum_cents;
-    pos = v.insert(pos, Entry{tx.time_ms, tx.amount_cents, before + tx.amount_cents});
-    for (auto it = pos + 1; it != v.end(); ++it) it->cum_cents += tx.amount_cents;
-    ++pos;  // one past the last entry with time <= t
-  }
-  const auto live2 = v.begin() + static_cast<ptrdiff_t>(u.head);
   const int64_t from = tx.time_ms - rules_.velocity_span_ms;  // exclusive
-  auto lo = std::partition_point(live2, pos, [&](const Entry& e) { return by_time(e, from); });
-  uint32_t count = static_cast<uint32_t>(pos - lo);
-  int64_t sum = 0;
-  if (count > 0) {
-    sum = (pos - 1)->cum_cents - (lo == v.begin() ? base : (lo - 1)->cum_cents);
+  History* mine = nullptr;
+  for (History& h : u.histories) {
+    if (h.currency == c) mine = &h;
   }
-  if (!retained) {  // not stored, but it still counts for its own evaluation
-    ++count;
-    sum += tx.amount_cents;
+  if (!mine) {
+    u.histories.push_back(History{c, 0, {}});
+    mine = &u.histories.back();
+  }
+  uint32_t count = 0;
+  Sum sum = 0;
+  Update(*mine, keep_after, tx.time_ms, tx.amount, from, &count, &sum);
+  // velocity_count counts every currency: in the others, the records that `mine` would
+  // still hold, (max(from, keep_after), t], as if their evictions had run too.
+  for (const History& h : u.histories) {
+    if (&h != mine) count += CountIn(h, std::max(from, keep_after), tx.time_ms);
   }
   if (count > rules_.velocity_count) {
     out->push_back({Rule::kVelocityCount, sequence, tx, 0, count, sum});
   }
-  if (sum > rules_.velocity_amount_cents) {
+  if (sum > rules_.velocity_amount.Minor(c)) {
     out->push_back({Rule::kVelocityAmount, sequence, tx, 0, count, sum});
   }
 }
 
 std::vector<uint32_t> AnomalyDetector::TakeDirtyUsers() {
-  for (uint32_t user : dirty_) users_[user].dirty = false;
+  for (uint32_t id : dirty_) states_[id].dirty = false;
   return std::exchange(dirty_, {});
 }
 
@@ -93,52 +160,53 @@ int64_t GetI64(const char* p) {
 }
 }  // namespace
 
-void AnomalyDetector::ExportUser(uint32_t user, std::string* out) const {
-  auto it = users_.find(user);
-  if (it == users_.end()) return;
-  const UserState& u = it->second;
+void AnomalyDetector::ExportUser(uint32_t id, std::string* out) const {
+  if (id >= states_.size()) return;
+  const UserState& u = states_[id];
   PutI64(out, u.max_time_ms);
-  for (size_t i = u.head; i < u.entries.size(); ++i) {
-    PutI64(out, u.entries[i].time_ms);
-    PutI64(out, u.entries[i].amount_cents);
+  out->push_back(static_cast<char>(u.histories.size()));
+  for (const History& h : u.histories) {
+    out->append(CurrencyCode(h.currency));
+    const auto n = static_cast<uint32_t>(h.entries.size() - h.head);
+    for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(n >> (8 * i)));
+    for (size_t i = h.head; i < h.entries.size(); ++i) {
+      PutI64(out, h.entries[i].time_ms);
+      PutI64(out, h.entries[i].amount);
+    }
   }
 }
 
-bool AnomalyDetector::ImportUser(uint32_t user, std::string_view data) {
-  if (data.size() < 8 || (data.size() - 8) % 16 != 0) return false;
+bool AnomalyDetector::ImportUser(std::string_view user, std::string_view data) {
+  if (data.size() < 9) return false;
   UserState u;
   u.max_time_ms = GetI64(data.data());
-  int64_t cum = 0;
-  for (size_t off = 8; off < data.size(); off += 16) {
-    Entry e{GetI64(data.data() + off), GetI64(data.data() + off + 8), 0};
-    cum += e.amount_cents;
-    e.cum_cents = cum;
-    u.entries.push_back(e);
+  const size_t histories = static_cast<uint8_t>(data[8]);
+  size_t off = 9;
+  for (size_t k = 0; k < histories; ++k) {
+    if (data.size() - off < 7) return false;
+    auto c = ParseCurrency(data.substr(off, 3));
+    if (!c) return false;
+    uint32_t n = 0;
+    for (int i = 0; i < 4; ++i)
+      n |= static_cast<uint32_t>(static_cast<uint8_t>(data[off + 3 + static_cast<size_t>(i)]))
+           << (8 * i);
+    off += 7;
+    if ((data.size() - off) / 16 < n) return false;
+    History h{*c, 0, {}};
+    Sum cum = 0;
+    for (uint32_t i = 0; i < n; ++i, off += 16) {
+      Entry e{GetI64(data.data() + off), GetI64(data.data() + off + 8), 0};
+      cum += e.amount;
+      e.cum = cum;
+      h.entries.push_back(e);
+    }
+    u.histories.push_back(std::move(h));
   }
-  users_[user] = std::move(u);
+  if (off != data.size()) return false;
+  const uint32_t id = users_.Intern(user);
+  if (id == states_.size()) states_.emplace_back();
+  states_[id] = std::move(u);
   return true;
-}
-
-void FormatAnomaly(const Anomaly& a, const RuleConfig& rules, std::string* out) {
-  auto it = std::back_inserter(*out);
-  fmt::format_to(it, R"({{"rule":"{}","userId":"{}","transactionId":"{}","transactionTime":{},)",
-                 RuleName(a.rule), IdString(kUserPrefix, a.tx.user),
-                 UuidString(a.tx.transaction_id), a.tx.time_ms);
-  fmt::format_to(it, R"("amount":{},"sequence":{},"evidence":)", AmountString(a.tx.amount_cents),
-                 a.sequence);
-  switch (a.rule) {
-    case Rule::kHighAmount:
-    case Rule::kInternationalHigh:
-      fmt::format_to(it, R"({{"threshold":{}}}}})", AmountString(a.threshold_cents));
-      break;
-    case Rule::kVelocityCount:
-    case Rule::kVelocityAmount:
-      fmt::format_to(
-          it, R"({{"count":{},"totalAmount":{},"spanMs":{},"countLimit":{},"amountLimit":{}}}}})",
-          a.count, AmountString(a.sum_cents), rules.velocity_span_ms, rules.velocity_count,
-          AmountString(rules.velocity_amount_cents));
-      break;
-  }
 }
 
 }  // namespace spate

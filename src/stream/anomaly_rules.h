@@ -1,25 +1,60 @@
 #pragma once
 // Anomaly rules, evaluated per record in arrival order per user (docs/semantics.md):
-// high_amount, international_high, velocity_count and velocity_amount over a sliding span.
-// One AnomalyDetector per worker; all records of a user must reach the same detector.
+//   high_amount          amount > the limit in the record's currency
+//   international_high   isInternational and amount > its limit in the record's currency
+//   velocity_count       more than velocity_count records of the user, any currency, in the
+//                        span (t - velocity_span, t]
+//   velocity_amount      the user's amounts in the record's currency over that span sum to more
+//                        than the limit in that currency
+// Amounts are never compared across currencies: every amount limit is set per currency, with
+// one default for the currencies not named (AmountLimit).
+// One AnomalyDetector per worker or task; all records of a user must reach the same detector.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <absl/container/flat_hash_map.h>
-
+#include "core/currency.h"
+#include "core/money.h"
+#include "core/status.h"
 #include "core/transaction.h"
+#include "stream/interner.h"
 
 namespace spate {
 
+// A limit on amounts, in each currency's own major units: `--high-amount 250000` is 250,000.00
+// USD, 250,000 JPY and 250,000.000 BHD; `--high-amount JPY=30000000` sets JPY's alone. Kept
+// with four decimals (the most any currency has); in a currency of fewer decimals it is cut to
+// that currency's precision.
+class AmountLimit {
+ public:
+  explicit AmountLimit(int64_t default_major = 0)
+      : default_(default_major * Pow10(kMaxMinorDigits)) {}
+  // "250000" (the default) or "JPY=30000000" (one currency's); an error says what is wrong.
+  Status Set(std::string_view spec);
+  // The limit in c's minor units.
+  int64_t Minor(Currency c) const {
+    auto it = per_currency_.find(c.index);
+    const int64_t v = it == per_currency_.end() ? default_ : it->second;
+    return v / Pow10(kMaxMinorDigits - MinorDigits(c));
+  }
+  // "250000.00;JPY=30000000" (the changelog's fingerprint, and messages).
+  std::string ToString() const;
+
+ private:
+  int64_t default_;                           // at four decimals
+  std::map<uint16_t, int64_t> per_currency_;  // currency index -> at four decimals
+};
+
 struct RuleConfig {
-  int64_t high_amount_cents = 25'000'000;  // 250,000.00
-  int64_t intl_amount_cents = 15'000'000;  // 150,000.00
+  AmountLimit high_amount{250'000};
+  AmountLimit intl_amount{150'000};
   int64_t velocity_span_ms = 10'000;
   uint32_t velocity_count = 10;
-  int64_t velocity_amount_cents = 100'000'000;  // 1,000,000.00
+  AmountLimit velocity_amount{1'000'000};
+  bool enabled = true;  // --rules off: no rule is evaluated, no state kept
 };
 
 enum class Rule : uint8_t { kHighAmount, kInternationalHigh, kVelocityCount, kVelocityAmount };
@@ -29,53 +64,65 @@ std::string_view RuleName(Rule r);
 struct Anomaly {
   Rule rule;
   uint64_t sequence;
-  Transaction tx;
-  int64_t threshold_cents = 0;  // amount rules
-  uint32_t count = 0;           // velocity rules: records in (t - span, t]
-  int64_t sum_cents = 0;        // velocity rules: their amount sum
+  Transaction tx;         // its strings are the record's: valid while the record is
+  int64_t threshold = 0;  // amount rules: the limit, in the currency's minor units
+  uint32_t count = 0;     // velocity rules: the user's records in (t - span, t]
+  Sum sum = 0;            // velocity rules: their amounts in the record's currency
 };
-
-// Appends the anomalies.jsonl line for a (without newline).
-void FormatAnomaly(const Anomaly& a, const RuleConfig& rules, std::string* out);
 
 class AnomalyDetector {
  public:
   AnomalyDetector(RuleConfig rules, int64_t lateness_ms)
-      : rules_(rules), lateness_ms_(lateness_ms) {}
+      : rules_(std::move(rules)), lateness_ms_(lateness_ms) {}
 
   // Evaluates every rule for tx; appends what fires to *out.
   void Check(const Transaction& tx, uint64_t sequence, std::vector<Anomaly>* out);
 
   size_t tracked_users() const { return users_.size(); }
+  const RuleConfig& rules() const { return rules_; }
 
-  // Checkpointing (the Kafka aggregator's changelog). With tracking on, Check() remembers each
-  // user it touched; TakeDirtyUsers() returns and forgets them.
+  // Checkpointing (the Kafka runner's changelog). With tracking on, Check() remembers each
+  // user it touched; TakeDirtyUsers() returns and forgets them (ids of UserName()).
   void TrackDirtyUsers() { track_dirty_ = true; }
   std::vector<uint32_t> TakeDirtyUsers();
-  // A user's state as bytes, and back: little-endian int64s (max time, then time and amount of
-  // each retained record).
-  void ExportUser(uint32_t user, std::string* out) const;
-  bool ImportUser(uint32_t user, std::string_view data);
+  std::string_view UserName(uint32_t id) const { return users_.Get(id); }
+  // A user's state as bytes, and back: little-endian int64 max time, a byte with the number of
+  // currencies, then per currency its ISO code (3 bytes), a u32 count and that many (time,
+  // amount) int64 pairs.
+  void ExportUser(uint32_t id, std::string* out) const;
+  bool ImportUser(std::string_view user, std::string_view data);
 
  private:
   struct Entry {
     int64_t time_ms;
-    int64_t amount_cents;
-    int64_t cum_cents;  // running sum of amounts up to and including this entry
+    int64_t amount;  // minor units
+    Sum cum;         // running sum of amounts up to and including this entry
   };
-  // A user's retained records, sorted by time, live in entries[head..). Evicting advances
-  // head (compacted now and then); prefix sums make each range query two binary searches, so
-  // a hot user with thousands of records in the span costs O(log n), not O(n), per record.
-  struct UserState {
-    int64_t max_time_ms = INT64_MIN;
+  // A user's retained records in one currency, sorted by time, in entries[head..). Evicting
+  // advances head (compacted now and then); prefix sums make each range query two binary
+  // searches, so a hot user with thousands of records in the span costs O(log n), not O(n).
+  struct History {
+    Currency currency;
     size_t head = 0;
     std::vector<Entry> entries;
+  };
+  struct UserState {
+    int64_t max_time_ms = INT64_MIN;
+    std::vector<History> histories;  // one per currency the user paid in (usually one)
     bool dirty = false;
   };
 
+  // Drops h's entries at or before keep_after; inserts (t, amount) unless it is that old
+  // itself. Returns the records in (from, t] and their sum (tx included, stored or not).
+  void Update(History& h, int64_t keep_after, int64_t t, int64_t amount, int64_t from,
+              uint32_t* count, Sum* sum);
+  // Records in (from, t] of a history that tx does not belong to.
+  static uint32_t CountIn(const History& h, int64_t from, int64_t t);
+
   RuleConfig rules_;
   int64_t lateness_ms_;
-  absl::flat_hash_map<uint32_t, UserState> users_;
+  Interner users_;
+  std::vector<UserState> states_;  // by user id
   bool track_dirty_ = false;
   std::vector<uint32_t> dirty_;
 };

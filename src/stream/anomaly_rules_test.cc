@@ -1,6 +1,8 @@
 #include "stream/anomaly_rules.h"
 
 #include <algorithm>
+#include <map>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -8,22 +10,36 @@
 namespace spate {
 namespace {
 
-Transaction Tx(uint32_t user, int64_t time, int64_t cents, bool intl = false) {
+// User n's id: strings that outlive the test (the detector keeps its own copies anyway).
+std::string_view User(uint32_t n) {
+  static std::map<uint32_t, std::string> names;
+  return names.emplace(n, "user " + std::to_string(n)).first->second;
+}
+
+Transaction Tx(uint32_t user, int64_t time, int64_t cents, bool intl = false,
+               std::string_view currency = "USD") {
   Transaction t;
-  t.user = user;
+  t.user = User(user);
   t.time_ms = time;
-  t.amount_cents = cents;
+  t.amount = cents;
   t.international = intl;
+  t.currency = *ParseCurrency(currency);
   return t;
+}
+
+AmountLimit Limit(std::string_view spec) {
+  AmountLimit l;
+  EXPECT_TRUE(l.Set(spec).ok()) << spec;
+  return l;
 }
 
 RuleConfig Rules() {
   RuleConfig r;
-  r.high_amount_cents = 1000;
-  r.intl_amount_cents = 500;
+  r.high_amount = Limit("10.00");
+  r.intl_amount = Limit("5.00");
   r.velocity_span_ms = 100;
   r.velocity_count = 3;
-  r.velocity_amount_cents = 250;
+  r.velocity_amount = Limit("2.50");
   return r;
 }
 
@@ -37,7 +53,7 @@ std::vector<Rule> Fired(AnomalyDetector& d, const Transaction& t) {
 
 TEST(AnomalyRules, AmountRulesUseStrictThresholds) {
   RuleConfig r = Rules();
-  r.velocity_amount_cents = INT64_MAX;
+  r.velocity_amount = Limit("1000000000");
   AnomalyDetector d(r, 0);
   EXPECT_TRUE(Fired(d, Tx(1, 0, 1000)).empty());
   EXPECT_EQ(Fired(d, Tx(2, 0, 1001)), (std::vector<Rule>{Rule::kHighAmount}));
@@ -60,7 +76,7 @@ TEST(AnomalyRules, VelocityCountsTheSpanEndingAtTheRecord) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].rule, Rule::kVelocityCount);
   EXPECT_EQ(out[0].count, 4u);
-  EXPECT_EQ(out[0].sum_cents, 40);
+  EXPECT_EQ(out[0].sum, 40);
   EXPECT_EQ(out[0].sequence, 7u);
   // Another user is independent.
   EXPECT_TRUE(Fired(d, Tx(2, 1101, 10)).empty());
@@ -94,7 +110,7 @@ TEST(AnomalyRules, SumsStayExactAfterCompaction) {
   RuleConfig r = Rules();
   r.velocity_span_ms = 10;
   r.velocity_count = 1'000'000;
-  r.velocity_amount_cents = 35;  // four records of 10 in the span would be 40
+  r.velocity_amount = Limit("0.35");  // four records of 10 in the span would be 40
   AnomalyDetector d(r, 0);
   std::vector<Anomaly> out;
   // One record a ms for a long time: old entries are evicted and compacted away again and
@@ -104,7 +120,7 @@ TEST(AnomalyRules, SumsStayExactAfterCompaction) {
   d.Check(Tx(1, 1000 + 10'000, 30), 0, &out);  // 9 x 1 + 30 = 39 > 35
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].count, 10u);
-  EXPECT_EQ(out[0].sum_cents, 39);
+  EXPECT_EQ(out[0].sum, 39);
   out.clear();
   d.Check(Tx(1, 1000 + 9'995, 1), 0, &out);  // (9985, 9995]: 10 records of 1 -> 10
   EXPECT_TRUE(out.empty());
@@ -119,15 +135,17 @@ TEST(AnomalyRules, ExportedStateBehavesLikeTheOriginal) {
   for (int i = 0; i < 500; ++i)
     a.Check(Tx(1 + i % 3, 1000 + 7 * i - (i % 5) * 3, 10 + i % 40), 0, &out);
   auto dirty = a.TakeDirtyUsers();
-  std::sort(dirty.begin(), dirty.end());
-  EXPECT_EQ(dirty, (std::vector<uint32_t>{1, 2, 3}));
+  std::vector<std::string> names;
+  for (uint32_t id : dirty) names.emplace_back(a.UserName(id));
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"user 1", "user 2", "user 3"}));
   EXPECT_TRUE(a.TakeDirtyUsers().empty());
   for (uint32_t u : dirty) {
     std::string bytes;
     a.ExportUser(u, &bytes);
-    ASSERT_TRUE(b.ImportUser(u, bytes));
+    ASSERT_TRUE(b.ImportUser(a.UserName(u), bytes));
   }
-  EXPECT_FALSE(b.ImportUser(9, "short"));
+  EXPECT_FALSE(b.ImportUser("user 9", "short"));
   // From here on both must fire exactly the same anomalies with the same evidence.
   for (int i = 500; i < 900; ++i) {
     std::vector<Anomaly> oa, ob;
@@ -138,7 +156,7 @@ TEST(AnomalyRules, ExportedStateBehavesLikeTheOriginal) {
     for (size_t k = 0; k < oa.size(); ++k) {
       EXPECT_EQ(oa[k].rule, ob[k].rule);
       EXPECT_EQ(oa[k].count, ob[k].count);
-      EXPECT_EQ(oa[k].sum_cents, ob[k].sum_cents);
+      EXPECT_TRUE(oa[k].sum == ob[k].sum);
     }
   }
 }
@@ -146,7 +164,7 @@ TEST(AnomalyRules, ExportedStateBehavesLikeTheOriginal) {
 TEST(AnomalyRules, HotUserStaysFast) {
   RuleConfig r = Rules();
   r.velocity_count = 1'000'000;
-  r.velocity_amount_cents = INT64_MAX;
+  r.velocity_amount = Limit("10000000000000");
   r.velocity_span_ms = 1'000'000;
   AnomalyDetector d(r, 0);
   std::vector<Anomaly> out;
@@ -154,6 +172,41 @@ TEST(AnomalyRules, HotUserStaysFast) {
   EXPECT_TRUE(out.empty());
   d.Check(Tx(1, 1000 + 200'000, 1), 0, &out);
   EXPECT_TRUE(out.empty());
+}
+
+TEST(AnomalyRules, LimitsArePerCurrencyAndAmountsNeverMix) {
+  RuleConfig r = Rules();
+  r.high_amount = Limit("10");
+  ASSERT_TRUE(r.high_amount.Set("JPY=1500").ok());
+  r.velocity_amount = Limit("1000000");
+  AnomalyDetector d(r, 0);
+  // 10 USD is 1000 cents; JPY has its own limit, 1500 yen; BHD the default, 10.000.
+  EXPECT_TRUE(Fired(d, Tx(1, 0, 1000, false, "USD")).empty());
+  EXPECT_EQ(Fired(d, Tx(2, 0, 1001, false, "USD")), (std::vector<Rule>{Rule::kHighAmount}));
+  EXPECT_TRUE(Fired(d, Tx(3, 0, 1500, false, "JPY")).empty());
+  EXPECT_EQ(Fired(d, Tx(4, 0, 1501, false, "JPY")), (std::vector<Rule>{Rule::kHighAmount}));
+  EXPECT_TRUE(Fired(d, Tx(5, 0, 10'000, false, "BHD")).empty());
+  EXPECT_EQ(Fired(d, Tx(6, 0, 10'001, false, "BHD")), (std::vector<Rule>{Rule::kHighAmount}));
+  EXPECT_EQ(r.high_amount.ToString(), "10.0000;JPY=1500.0000");
+  // velocity_amount sums one currency: 200 cents of USD and 200 of GBP are not 400 of either;
+  // velocity_count counts both.
+  AnomalyDetector v(Rules(), 0);
+  EXPECT_TRUE(Fired(v, Tx(7, 1000, 200, false, "USD")).empty());
+  EXPECT_TRUE(Fired(v, Tx(7, 1001, 200, false, "GBP")).empty());
+  EXPECT_TRUE(Fired(v, Tx(7, 1002, 40, false, "GBP")).empty());  // GBP 2.40
+  EXPECT_EQ(Fired(v, Tx(7, 1003, 20, false, "GBP")),             // 4 records; GBP 2.60
+            (std::vector<Rule>{Rule::kVelocityCount, Rule::kVelocityAmount}));
+  // Negative amounts (refunds, reversals) count and subtract.
+  EXPECT_TRUE(Fired(v, Tx(8, 1000, 300, false, "USD")).size() == 1);  // 3.00 > 2.50
+  EXPECT_TRUE(Fired(v, Tx(8, 1001, -100, false, "USD")).empty());     // 2.00
+}
+
+TEST(AnomalyRules, OffKeepsNoState) {
+  RuleConfig r = Rules();
+  r.enabled = false;
+  AnomalyDetector d(r, 0);
+  EXPECT_TRUE(Fired(d, Tx(1, 0, 1'000'000)).empty());
+  EXPECT_EQ(d.tracked_users(), 0u);
 }
 
 }  // namespace

@@ -19,7 +19,8 @@ struct EngineConfig {
   int64_t lateness_ms = 5'000;
   GroupBy group_by = GroupBy::kMerchantId;
   EmitMode emit = EmitMode::kFinal;
-  RuleConfig rules;
+  RuleConfig rules;    // rules.enabled: --rules off turns them off
+  bool totals = true;  // --totals off: no all-time totals kept or emitted
 };
 
 // How the steps encode the records they emit. A schema id of 0 means JSON; otherwise Avro in

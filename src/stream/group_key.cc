@@ -22,29 +22,4 @@ std::string_view GroupByField(GroupBy g) {
   return "?";
 }
 
-void AppendGroupKey(GroupBy g, uint32_t key, std::string* out) {
-  switch (g) {
-    case GroupBy::kMerchantId:
-    case GroupBy::kUserId:
-    case GroupBy::kLocation: {
-      const std::string_view prefix = g == GroupBy::kMerchantId ? kMerchantPrefix
-                                      : g == GroupBy::kUserId   ? kUserPrefix
-                                                                : kLocationPrefix;
-      char buf[24];
-      out->append(buf, FormatId(buf, prefix, key));
-      return;
-    }
-    case GroupBy::kCurrency: out->append(CurrencyName(static_cast<Currency>(key))); return;
-    case GroupBy::kPaymentMethod:
-      out->append(PaymentMethodName(static_cast<PaymentMethod>(key)));
-      return;
-  }
-}
-
-std::string GroupKeyString(GroupBy g, uint32_t key) {
-  std::string s;
-  AppendGroupKey(g, key, &s);
-  return s;
-}
-
 }  // namespace spate

@@ -63,6 +63,7 @@ void PipelineMetrics::Init(prometheus::Registry& reg) {
   late_ = &late.Add({{"kind", "late"}});
   partially_late_ = &late.Add({{"kind", "partial"}});
   windows_emitted_ = &windows.Add({});
+  sum_overflows_ = &errors.Add({{"component", "engine"}, {"type", "sum_overflow"}});
   watermark_lag_ = &BuildGauge()
                         .Name("spate_watermark_lag_seconds")
                         .Help("Wall-clock time minus the event-time watermark")
@@ -113,6 +114,7 @@ void PipelineMetrics::Publish(const PipelineStats& now) {
   inc(late_, now.late, was.late);
   inc(partially_late_, now.partially_late, was.partially_late);
   inc(windows_emitted_, now.windows_emitted, was.windows_emitted);
+  inc(sum_overflows_, now.sum_overflows, was.sum_overflows);
   published_ = now;
 }
 

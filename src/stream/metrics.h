@@ -44,6 +44,7 @@ class PipelineMetrics {
   prometheus::Counter* late_ = nullptr;
   prometheus::Counter* partially_late_ = nullptr;
   prometheus::Counter* windows_emitted_ = nullptr;
+  prometheus::Counter* sum_overflows_ = nullptr;
   prometheus::Gauge* watermark_lag_ = nullptr;
   prometheus::Gauge* watermark_ = nullptr;
   prometheus::Gauge* open_windows_ = nullptr;

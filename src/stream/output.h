@@ -19,11 +19,14 @@ std::string_view OutputName(Output o);  // "aggregates", "totals", "anomalies", 
 struct Emitted {
   Output output;
   // Where the record sorts within a batch, so that a flush is the same whatever the thread
-  // count: (sequence, 0) for a dead letter or a late record, (sequence, rule) for an
-  // anomaly, (window start, key) for an aggregate, (key, 0) for a total.
+  // count: by order1, then order_key, then order2. (sequence, -, 0) for a dead letter or a late
+  // record, (sequence, -, rule) for an anomaly, (window start, group key, currency) for an
+  // aggregate, (0, group key, currency) for a total.
   uint64_t order1 = 0, order2 = 0;
   std::string_view key;     // its Kafka message key
   std::string_view record;  // its bytes: a JSON line without the newline, or an Avro frame
+  // Valid as long as the step that emitted it (a group key: the step keeps its strings).
+  std::string_view order_key;
 };
 
 class StepOutput {

@@ -26,18 +26,19 @@ std::string Read(std::string_view avsc, const std::string& msg, uint32_t want_id
   return json;
 }
 
-TEST(OutputAvro, AggregateIsAValidDatumWithTheGroupKeySet) {
+TEST(OutputAvro, AggregateIsAValidDatumWithTheGroupKeyAndCurrencySet) {
   WindowAgg a;
-  a.Add(1'050, false);
-  a.Add(20'000, true);
-  a.Add(7, false);
+  a.Add(1'050, TxKind::kPurchase);
+  a.Add(20'000, TxKind::kRefund);
+  a.Add(7, TxKind::kPurchase);
+  const Currency usd = *ParseCurrency("USD"), gbp = *ParseCurrency("GBP");
   for (bool update : {false, true}) {
     std::string m;
-    AppendAggregateAvro(GroupBy::kMerchantId, 60'000, 120'000, 3, a, update, 4, &m);
+    AppendAggregateAvro(GroupBy::kMerchantId, 60'000, 120'000, "merchant3", usd, a, update, 4, &m);
     std::string json = Read(AggregateAvsc(), m, 4);
     EXPECT_NE(
         json.find(
-            R"("windowStart":60000,"windowEnd":120000,"merchantId":{"string":"merchant3"},"userId":null,"location":null,"currency":null,"paymentMethod":null,"transactionCount":3,)"),
+            R"("windowStart":60000,"windowEnd":120000,"merchantId":{"string":"merchant3"},"userId":null,"location":null,"currency":{"string":"USD"},"paymentMethod":null,"transactionCount":3,)"),
         std::string::npos)
         << json;
     EXPECT_NE(json.find(R"("purchaseCount":2,"refundCount":1,)"), std::string::npos) << json;
@@ -46,8 +47,7 @@ TEST(OutputAvro, AggregateIsAValidDatumWithTheGroupKeySet) {
         << json;
   }
   std::string m;
-  AppendAggregateAvro(GroupBy::kCurrency, 0, 60'000, static_cast<uint32_t>(Currency::kGbp), a,
-                      false, 4, &m);
+  AppendAggregateAvro(GroupBy::kCurrency, 0, 60'000, "GBP", gbp, a, false, 4, &m);
   std::string json = Read(AggregateAvsc(), m, 4);
   EXPECT_NE(
       json.find(R"("merchantId":null,"userId":null,"location":null,"currency":{"string":"GBP"})"),
@@ -55,16 +55,24 @@ TEST(OutputAvro, AggregateIsAValidDatumWithTheGroupKeySet) {
       << json;
 }
 
+Anomaly SampleAnomaly(std::string_view currency) {
+  Anomaly a{};
+  a.tx.transaction_id = "1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b";
+  a.tx.user = "user_5";
+  a.tx.time_ms = 1'767'225'600'000;
+  a.tx.currency = *ParseCurrency(currency);
+  a.tx.amount = 30'000'005;
+  a.sequence = 99;
+  a.count = 11;
+  a.sum = 200'000'000;
+  return a;
+}
+
 TEST(OutputAvro, AnomalyIsAValidDatumWithItsEvidence) {
   RuleConfig rules;
-  Anomaly a{};
-  a.tx.transaction_id = *ParseUuid("1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b");
-  a.tx.user = 5;
-  a.tx.time_ms = 1'767'225'600'000;
-  a.tx.amount_cents = 30'000'000;
-  a.sequence = 99;
+  Anomaly a = SampleAnomaly("USD");
   a.rule = Rule::kHighAmount;
-  a.threshold_cents = rules.high_amount_cents;
+  a.threshold = rules.high_amount.Minor(a.tx.currency);
   std::string m;
   AppendAnomalyAvro(a, rules, 2, &m);
   std::string json = Read(AnomalyAvsc(), m, 2);
@@ -74,9 +82,8 @@ TEST(OutputAvro, AnomalyIsAValidDatumWithItsEvidence) {
       std::string::npos)
       << json;
   EXPECT_NE(json.find(R"(AmountEvidence":{"threshold":)"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("currency":{"string":"USD"})"), std::string::npos) << json;
   a.rule = Rule::kVelocityAmount;
-  a.count = 11;
-  a.sum_cents = 200'000'000;
   m.clear();
   AppendAnomalyAvro(a, rules, 2, &m);
   json = Read(AnomalyAvsc(), m, 2);
@@ -103,18 +110,22 @@ std::string Line(std::string s) {
 }
 
 // What `spate index --format avro` relies on: an Avro output, read in the plain form, is its
-// JSON line, byte for byte.
+// JSON line, byte for byte, for currencies of two decimals. (Others are written at scale 0 in
+// the line and at scale 2 or 4 in Avro: "1200" and "1200.00" JPY, the same number.)
 TEST(OutputAvro, PlainFormOfAnAggregateIsItsJsonLine) {
   WindowAgg a;
-  a.Add(1'050, false);
-  a.Add(20'000, true);
-  a.Add(-7, false);
-  a.Add(123'456'789'012, false);
-  for (GroupBy g : {GroupBy::kMerchantId, GroupBy::kUserId, GroupBy::kCurrency}) {
+  a.Add(1'050, TxKind::kPurchase);
+  a.Add(20'000, TxKind::kRefund);
+  a.Add(-7, TxKind::kPurchase);
+  a.Add(123'456'789'012, TxKind::kOther);
+  const Currency usd = *ParseCurrency("USD");
+  for (GroupBy g : {GroupBy::kMerchantId, GroupBy::kUserId, GroupBy::kCurrency,
+                    GroupBy::kPaymentMethod, GroupBy::kLocation}) {
+    const std::string key = g == GroupBy::kCurrency ? "USD" : "Café \"Zoë\" 東京";
     for (bool update : {false, true}) {
       std::string avro, line;
-      AppendAggregateAvro(g, 60'000, 120'000, 3, a, update, 4, &avro);
-      AppendAggregateLine(g, 60'000, 120'000, 3, a, update, &line);
+      AppendAggregateAvro(g, 60'000, 120'000, key, usd, a, update, 4, &avro);
+      AppendAggregateLine(g, 60'000, 120'000, key, usd, a, update, &line);
       EXPECT_EQ(Plain(AggregateAvsc(), avro), Line(line));
     }
   }
@@ -122,15 +133,8 @@ TEST(OutputAvro, PlainFormOfAnAggregateIsItsJsonLine) {
 
 TEST(OutputAvro, PlainFormOfAnAnomalyIsItsJsonLine) {
   RuleConfig rules;
-  Anomaly a{};
-  a.tx.transaction_id = *ParseUuid("1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b");
-  a.tx.user = 5;
-  a.tx.time_ms = 1'767'225'600'000;
-  a.tx.amount_cents = 30'000'005;
-  a.sequence = 99;
-  a.count = 11;
-  a.sum_cents = 200'000'000;
-  a.threshold_cents = rules.high_amount_cents;
+  Anomaly a = SampleAnomaly("EUR");
+  a.threshold = rules.high_amount.Minor(a.tx.currency);
   for (Rule r :
        {Rule::kHighAmount, Rule::kInternationalHigh, Rule::kVelocityCount, Rule::kVelocityAmount}) {
     a.rule = r;

@@ -4,45 +4,98 @@
 #include <fmt/format.h>
 
 namespace spate {
+namespace {
 
-void AppendJsonString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out->push_back('\\');
-      out->push_back(c);
-    } else if (u < 0x20) {
-      fmt::format_to(std::back_inserter(*out), "\\u{:04x}", u);
-    } else {
-      out->push_back(c);
-    }
+void Money(Sum minor, Currency c, std::string* out) {
+  char buf[kMaxAmountText];
+  out->append(buf, FormatAmount(buf, minor, MinorDigits(c)));
+}
+
+// The group key's field and the currency, in the order of schemas/aggregate.avsc's key fields
+// (merchantId, userId, location, currency, paymentMethod), so that an Avro result read in its
+// plain JSON form is the JSON line.
+void KeyAndCurrency(GroupBy g, std::string_view key, Currency c, std::string* out) {
+  bool first = true;
+  for (GroupBy k : {GroupBy::kMerchantId, GroupBy::kUserId, GroupBy::kLocation, GroupBy::kCurrency,
+                    GroupBy::kPaymentMethod}) {
+    if (k != g && k != GroupBy::kCurrency) continue;
+    if (!first) out->push_back(',');
+    first = false;
+    out->push_back('"');
+    out->append(GroupByField(k));
+    out->append("\":");
+    AppendJsonString(k == g ? key : CurrencyCode(c), out);
   }
-  out->push_back('"');
 }
 
-void AppendAggregateLine(GroupBy g, int64_t start, int64_t end, uint32_t key, const WindowAgg& a,
-                         bool update, std::string* out) {
-  fmt::format_to(std::back_inserter(*out),
-                 R"({{"windowStart":{},"windowEnd":{},"{}":"{}","transactionCount":{},)"
-                 R"("totalAmount":{},"minAmount":{},"maxAmount":{},"purchaseCount":{},)"
-                 R"("refundCount":{}{}}})"
-                 "\n",
-                 start, end, GroupByField(g), GroupKeyString(g, key), a.count,
-                 AmountString(a.sum_cents), AmountString(a.min_cents), AmountString(a.max_cents),
-                 a.purchases, a.refunds, update ? R"(,"emit":"update")" : "");
+}  // namespace
+
+void AppendAggregateLine(GroupBy g, int64_t start, int64_t end, std::string_view key, Currency c,
+                         const WindowAgg& a, bool update, std::string* out) {
+  fmt::format_to(std::back_inserter(*out), R"({{"windowStart":{},"windowEnd":{},)", start, end);
+  KeyAndCurrency(g, key, c, out);
+  fmt::format_to(std::back_inserter(*out), R"(,"transactionCount":{},"totalAmount":)", a.count);
+  if (a.overflow) {
+    out->append("null");
+  } else {
+    Money(a.sum, c, out);
+  }
+  out->append(R"(,"minAmount":)");
+  Money(a.min, c, out);
+  out->append(R"(,"maxAmount":)");
+  Money(a.max, c, out);
+  fmt::format_to(std::back_inserter(*out), R"(,"purchaseCount":{},"refundCount":{})", a.purchases,
+                 a.refunds);
+  if (update) out->append(R"(,"emit":"update")");
+  if (a.overflow) out->append(R"(,"overflow":true)");
+  out->append("}\n");
 }
 
-void AppendTotalLine(GroupBy g, uint32_t key, int64_t count, int64_t sum_cents, std::string* out) {
-  fmt::format_to(std::back_inserter(*out),
-                 R"({{"{}":"{}","totalAmount":{},"transactionCount":{}}})"
-                 "\n",
-                 GroupByField(g), GroupKeyString(g, key), AmountString(sum_cents), count);
+void AppendTotalLine(GroupBy g, std::string_view key, Currency c, const TotalsStore::Total& t,
+                     std::string* out) {
+  out->push_back('{');
+  KeyAndCurrency(g, key, c, out);
+  out->append(R"(,"totalAmount":)");
+  if (t.overflow) {
+    out->append("null");
+  } else {
+    Money(t.sum, c, out);
+  }
+  fmt::format_to(std::back_inserter(*out), R"(,"transactionCount":{})", t.count);
+  if (t.overflow) out->append(R"(,"overflow":true)");
+  out->append("}\n");
 }
 
 void AppendAnomalyLine(const Anomaly& a, const RuleConfig& rules, std::string* out) {
-  FormatAnomaly(a, rules, out);
-  out->push_back('\n');
+  const Currency c = a.tx.currency;
+  fmt::format_to(std::back_inserter(*out), R"({{"rule":"{}","userId":)", RuleName(a.rule));
+  AppendJsonString(a.tx.user, out);
+  out->append(R"(,"transactionId":)");
+  AppendJsonString(a.tx.transaction_id, out);
+  fmt::format_to(std::back_inserter(*out), R"(,"transactionTime":{},"amount":)", a.tx.time_ms);
+  Money(a.tx.amount, c, out);
+  fmt::format_to(std::back_inserter(*out), R"(,"sequence":{},"evidence":)", a.sequence);
+  switch (a.rule) {
+    case Rule::kHighAmount:
+    case Rule::kInternationalHigh:
+      out->append(R"({"threshold":)");
+      Money(a.threshold, c, out);
+      out->append("}");
+      break;
+    case Rule::kVelocityCount:
+    case Rule::kVelocityAmount:
+      fmt::format_to(std::back_inserter(*out), R"({{"count":{},"totalAmount":)", a.count);
+      Money(a.sum, c, out);
+      fmt::format_to(std::back_inserter(*out), R"(,"spanMs":{},"countLimit":{},"amountLimit":)",
+                     rules.velocity_span_ms, rules.velocity_count);
+      Money(rules.velocity_amount.Minor(c), c, out);
+      out->append("}");
+      break;
+  }
+  // Last, as schemas/anomaly.avsc added it.
+  out->append(R"(,"currency":")");
+  out->append(CurrencyCode(c));
+  out->append("\"}\n");
 }
 
 void AppendLateLine(const SourcePosition& pos, int64_t watermark,

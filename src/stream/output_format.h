@@ -1,6 +1,8 @@
 #pragma once
-// JSON lines for the engine's outputs (docs/semantics.md lists every field). Each function
-// appends one line with its trailing newline.
+// JSON lines for the engine's outputs (docs/semantics.md lists every field), and their Avro
+// encodings for the aggregates and anomalies (output_avro.cc). Each JSON function appends one
+// line with its trailing newline. Amounts are written with their currency's decimals; strings
+// (ids, keys) as the record had them, escaped as JSON needs.
 
 #include <cstdint>
 #include <string>
@@ -10,13 +12,15 @@
 #include "core/codec.h"
 #include "stream/anomaly_rules.h"
 #include "stream/group_key.h"
+#include "stream/totals.h"
 #include "stream/window.h"
 
 namespace spate {
 
-void AppendAggregateLine(GroupBy g, int64_t start, int64_t end, uint32_t key, const WindowAgg& a,
-                         bool update, std::string* out);
-void AppendTotalLine(GroupBy g, uint32_t key, int64_t count, int64_t sum_cents, std::string* out);
+void AppendAggregateLine(GroupBy g, int64_t start, int64_t end, std::string_view key, Currency c,
+                         const WindowAgg& a, bool update, std::string* out);
+void AppendTotalLine(GroupBy g, std::string_view key, Currency c, const TotalsStore::Total& t,
+                     std::string* out);
 void AppendAnomalyLine(const Anomaly& a, const RuleConfig& rules, std::string* out);
 
 struct SourcePosition {
@@ -37,14 +41,10 @@ void AppendSinkDeadLetterLine(const SourcePosition& pos, std::string_view topic,
                               std::string_view payload, std::string* out);
 
 // Avro encodings of the aggregate and anomaly lines (schemas/aggregate.avsc,
-// schemas/anomaly.avsc: the same fields), each a Confluent frame with the given schema id
-// (output_avro.cc). Not yet selectable for the outputs of `spate run` / `spate aggregate`.
-void AppendAggregateAvro(GroupBy g, int64_t start, int64_t end, uint32_t key, const WindowAgg& a,
-                         bool update, uint32_t schema_id, std::string* out);
+// schemas/anomaly.avsc: the same fields), each a Confluent frame with the given schema id.
+void AppendAggregateAvro(GroupBy g, int64_t start, int64_t end, std::string_view key, Currency c,
+                         const WindowAgg& a, bool update, uint32_t schema_id, std::string* out);
 void AppendAnomalyAvro(const Anomaly& a, const RuleConfig& rules, uint32_t schema_id,
                        std::string* out);
-
-// Appends s as a JSON string literal (with quotes), escaping as RFC 8259 requires.
-void AppendJsonString(std::string_view s, std::string* out);
 
 }  // namespace spate

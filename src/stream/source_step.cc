@@ -19,7 +19,7 @@ Verdict SourceStep::Reject(DecodeError err, const InputRecord& in, StepOutput& o
   record_.clear();
   AppendDeadLetterLine(in.pos, err, reason_, in.key, in.payload, &record_);
   record_.pop_back();  // the newline
-  return Checked(out.Emit({Output::kDeadLetters, in.pos.sequence, 0, in.key, record_}),
+  return Checked(out.Emit({Output::kDeadLetters, in.pos.sequence, 0, in.key, record_, {}}),
                  Verdict::kDeadLetter);
 }
 
@@ -46,9 +46,8 @@ Status SourceStep::EmitAnomaly(const Anomaly& a, StepOutput& out) {
   } else {
     AppendAnomalyAvro(a, rule_config_, enc_.anomaly_schema_id, &record_);
   }
-  key_.resize(24);
-  key_.resize(FormatId(key_.data(), kUserPrefix, a.tx.user));
-  return out.Emit({Output::kAnomalies, a.sequence, static_cast<uint64_t>(a.rule), key_, record_});
+  return out.Emit(
+      {Output::kAnomalies, a.sequence, static_cast<uint64_t>(a.rule), a.tx.user, record_});
 }
 
 }  // namespace spate

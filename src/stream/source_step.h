@@ -55,7 +55,7 @@ class SourceStep {
     return anomalies_.empty() ? Verdict::kValid : EmitAnomalies(out);
   }
 
-  uint32_t GroupKey(const Transaction& tx) const { return GroupKeyOf(tx, group_by_); }
+  std::string_view GroupKey(const Transaction& tx) const { return GroupKeyOf(tx, group_by_); }
   // Why the last record was a dead letter or kUnavailable.
   const std::string& reason() const { return reason_; }
   // After kFailed: the output's error.
@@ -76,7 +76,7 @@ class SourceStep {
   PipelineStats* stats_;
   AnomalyDetector rules_;
   // Scratch space reused across records.
-  std::string reason_, record_, key_;
+  std::string reason_, record_;
   std::vector<Anomaly> anomalies_;
   Status error_;
 };

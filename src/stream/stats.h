@@ -22,6 +22,7 @@ struct PipelineStats {
   uint64_t windows_emitted = 0;  // aggregate lines written
   uint64_t totals_emitted = 0;   // totals lines written
   uint64_t anomalies = 0;
+  uint64_t sum_overflows = 0;  // results whose sum did not fit 128 bits (never, in practice)
   std::array<uint64_t, kDecodeErrorCount> dead_letters_by_error{};
   std::array<uint64_t, kRuleCount> anomalies_by_rule{};
 
@@ -37,6 +38,7 @@ struct PipelineStats {
     windows_emitted += o.windows_emitted;
     totals_emitted += o.totals_emitted;
     anomalies += o.anomalies;
+    sum_overflows += o.sum_overflows;
     for (size_t i = 0; i < dead_letters_by_error.size(); ++i) {
       dead_letters_by_error[i] += o.dead_letters_by_error[i];
     }

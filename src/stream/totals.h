@@ -1,11 +1,17 @@
 #pragma once
-// All-time totals per group key (the reference job, fixed): count and exact sum. One per worker.
+// All-time totals per group key and currency (the reference job, fixed): count and exact sum.
+// Keys are StateKeys; the order they are handed back in is the caller's comparator, as in
+// WindowStore. One per worker or task. State grows with the distinct keys seen (docs/
+// semantics.md); --totals off turns totals off.
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include <absl/container/flat_hash_map.h>
+
+#include "core/money.h"
 
 namespace spate {
 
@@ -13,35 +19,38 @@ class TotalsStore {
  public:
   struct Total {
     int64_t count = 0;
-    int64_t sum_cents = 0;
+    Sum sum = 0;
+    bool overflow = false;  // an addition would not fit 128 bits (see WindowAgg)
     bool dirty = false;
   };
+  using KeyLess = std::function<bool(uint64_t, uint64_t)>;
+  explicit TotalsStore(KeyLess less = std::less<uint64_t>()) : less_(std::move(less)) {}
 
-  void Add(uint32_t key, int64_t amount_cents) {
+  void Add(uint64_t key, int64_t amount) {
     Total& t = totals_[key];
     ++t.count;
-    t.sum_cents += amount_cents;
+    if (!AddChecked(t.sum, amount, &t.sum)) t.overflow = true;
     if (!t.dirty) {
       t.dirty = true;
       dirty_.push_back(key);
     }
   }
 
-  // fn(key, total) for every key, in key order.
+  // fn(key, total) for every key, in the comparator's order.
   template <typename Fn>
   void ForEach(Fn&& fn) const {
-    std::vector<uint32_t> keys;
+    std::vector<uint64_t> keys;
     keys.reserve(totals_.size());
     for (const auto& kv : totals_) keys.push_back(kv.first);
-    std::sort(keys.begin(), keys.end());
-    for (uint32_t k : keys) fn(k, totals_.find(k)->second);
+    std::sort(keys.begin(), keys.end(), less_);
+    for (uint64_t k : keys) fn(k, totals_.find(k)->second);
   }
 
-  // fn(key, total) for every key changed since the last call, in key order.
+  // fn(key, total) for every key changed since the last call, in the comparator's order.
   template <typename Fn>
   void DrainChanges(Fn&& fn) {
-    std::sort(dirty_.begin(), dirty_.end());
-    for (uint32_t k : dirty_) {
+    std::sort(dirty_.begin(), dirty_.end(), less_);
+    for (uint64_t k : dirty_) {
       Total& t = totals_.find(k)->second;
       t.dirty = false;
       fn(k, t);
@@ -50,17 +59,18 @@ class TotalsStore {
   }
 
   // Puts back a key's total from a checkpoint.
-  void Restore(uint32_t key, int64_t count, int64_t sum_cents) {
+  void Restore(uint64_t key, int64_t count, Sum sum) {
     Total& t = totals_[key];
     t.count = count;
-    t.sum_cents = sum_cents;
+    t.sum = sum;
   }
 
   size_t size() const { return totals_.size(); }
 
  private:
-  absl::flat_hash_map<uint32_t, Total> totals_;
-  std::vector<uint32_t> dirty_;
+  absl::flat_hash_map<uint64_t, Total> totals_;
+  std::vector<uint64_t> dirty_;
+  KeyLess less_;
 };
 
 }  // namespace spate

@@ -4,6 +4,9 @@
 
 #include <cstdint>
 
+#include "core/money.h"
+#include "core/transaction.h"
+
 namespace spate {
 
 struct WindowSpec {
@@ -18,23 +21,33 @@ struct WindowSpec {
   }
 };
 
-// Per window and key: the aggregate of the records added.
+// Per window, key and currency: the aggregate of the records added, amounts in the currency's
+// minor units. The sum is 128-bit and checked: `overflow` is set, and the sum left as it was,
+// if an addition would not fit (impossible below 1.7 x 10^20 records of 18-digit amounts).
 struct WindowAgg {
   int64_t count = 0;
-  int64_t sum_cents = 0;
-  int64_t min_cents = INT64_MAX;
-  int64_t max_cents = INT64_MIN;
+  Sum sum = 0;
+  int64_t min = INT64_MAX;
+  int64_t max = INT64_MIN;
   int64_t purchases = 0;
   int64_t refunds = 0;
+  bool overflow = false;
 
-  void Add(int64_t amount_cents, bool refund) {
+  void Add(int64_t amount, TxKind kind) {
     ++count;
-    sum_cents += amount_cents;
-    if (amount_cents < min_cents) min_cents = amount_cents;
-    if (amount_cents > max_cents) max_cents = amount_cents;
-    refunds += refund;
-    purchases += !refund;
+    if (!AddChecked(sum, amount, &sum)) overflow = true;
+    if (amount < min) min = amount;
+    if (amount > max) max = amount;
+    purchases += kind == TxKind::kPurchase;
+    refunds += kind == TxKind::kRefund;
   }
 };
+
+// The composite key of the engine's state: a group key's id (an Interner's) and the currency.
+inline uint64_t StateKey(uint32_t key_id, Currency c) { return uint64_t{c.index} << 32 | key_id; }
+inline uint32_t KeyIdOf(uint64_t state_key) { return static_cast<uint32_t>(state_key); }
+inline uint16_t CurrencyIndexOf(uint64_t state_key) {
+  return static_cast<uint16_t>(state_key >> 32);
+}
 
 }  // namespace spate

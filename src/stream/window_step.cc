@@ -6,7 +6,16 @@ namespace spate {
 
 WindowStep::WindowStep(const EngineConfig& e, const OutputEncoding& enc, PipelineStats* stats,
                        bool track_changes)
-    : engine_(e), enc_(enc), stats_(stats), windows_(e.window, track_changes) {}
+    : engine_(e),
+      enc_(enc),
+      stats_(stats),
+      windows_(e.window, track_changes, [this](uint64_t a, uint64_t b) { return KeyLess(a, b); }),
+      totals_([this](uint64_t a, uint64_t b) { return KeyLess(a, b); }) {}
+
+bool WindowStep::KeyLess(uint64_t a, uint64_t b) const {
+  if (KeyIdOf(a) != KeyIdOf(b)) return keys_.Get(KeyIdOf(a)) < keys_.Get(KeyIdOf(b));
+  return CurrencyIndexOf(a) < CurrencyIndexOf(b);  // the table is in code order
+}
 
 Status WindowStep::EmitLate(const Transaction& tx, const SourcePosition& pos, int64_t watermark,
                             const WindowStore::AddResult& r, StepOutput& out) {
@@ -21,50 +30,49 @@ Status WindowStep::EmitLate(const Transaction& tx, const SourcePosition& pos, in
   record_.clear();
   AppendLateLine(pos, watermark, missed_, partial, tx, &record_);
   record_.pop_back();
-  key_.resize(24);
-  key_.resize(FormatId(key_.data(), kUserPrefix, tx.user));
-  return out.Emit({Output::kLate, pos.sequence, 0, key_, record_});
+  return out.Emit({Output::kLate, pos.sequence, 0, tx.user, record_, {}});
 }
 
-Status WindowStep::EmitAggregate(int64_t start, uint32_t key, const WindowAgg& a, bool update,
+Status WindowStep::EmitAggregate(int64_t start, uint64_t key, const WindowAgg& a, bool update,
                                  StepOutput& out) {
   ++stats_->windows_emitted;
+  if (a.overflow) ++stats_->sum_overflows;
   const GroupBy g = engine_.group_by;
   const int64_t end = start + engine_.window.size_ms;
+  const std::string_view k = KeyString(key);
+  const Currency c = KeyCurrency(key);
   record_.clear();
   if (enc_.aggregate_schema_id == 0) {
-    AppendAggregateLine(g, start, end, key, a, update, &record_);
+    AppendAggregateLine(g, start, end, k, c, a, update, &record_);
     record_.pop_back();
   } else {
-    AppendAggregateAvro(g, start, end, key, a, update, enc_.aggregate_schema_id, &record_);
+    AppendAggregateAvro(g, start, end, k, c, a, update, enc_.aggregate_schema_id, &record_);
   }
-  key_.clear();
-  AppendGroupKey(g, key, &key_);
-  return out.Emit({Output::kAggregates, static_cast<uint64_t>(start), key, key_, record_});
+  return out.Emit({Output::kAggregates, static_cast<uint64_t>(start), c.index, k, record_, k});
 }
 
-Status WindowStep::EmitTotal(uint32_t key, const TotalsStore::Total& t, StepOutput& out) {
+Status WindowStep::EmitTotal(uint64_t key, const TotalsStore::Total& t, StepOutput& out) {
   ++stats_->totals_emitted;
-  const GroupBy g = engine_.group_by;
+  if (t.overflow) ++stats_->sum_overflows;
+  const std::string_view k = KeyString(key);
+  const Currency c = KeyCurrency(key);
   record_.clear();
-  AppendTotalLine(g, key, t.count, t.sum_cents, &record_);
+  AppendTotalLine(engine_.group_by, k, c, t, &record_);
   record_.pop_back();
-  key_.clear();
-  AppendGroupKey(g, key, &key_);
-  return out.Emit({Output::kTotals, key, 0, key_, record_});
+  return out.Emit({Output::kTotals, 0, c.index, k, record_, k});
 }
 
 Status WindowStep::EmitTotals(StepOutput& out) {
   Status st;
-  totals_.ForEach([&](uint32_t key, const TotalsStore::Total& t) {
+  totals_.ForEach([&](uint64_t key, const TotalsStore::Total& t) {
     if (st.ok()) st = EmitTotal(key, t, out);
   });
   return st;
 }
 
 void WindowStep::ForgetChanges() {
-  windows_.DrainChanges([](int64_t, uint32_t, const WindowAgg&) {});
-  totals_.DrainChanges([](uint32_t, const TotalsStore::Total&) {});
+  windows_.DrainChanges([](int64_t, uint64_t, const WindowAgg&) {});
+  totals_.DrainChanges([](uint64_t, const TotalsStore::Total&) {});
 }
 
 }  // namespace spate

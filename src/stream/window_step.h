@@ -1,23 +1,28 @@
 #pragma once
 // The engine's second step, once per valid record: add it to every event-time window that
-// contains it and is still open at the watermark, and to its key's all-time total. A record
-// that missed some or all of its windows (they had closed: end <= watermark) is emitted to the
-// late output with the windows it missed.
+// contains it and is still open at the watermark, and to its key's all-time total, both under
+// (group key, currency): money in different currencies is never added together. A record that
+// missed some or all of its windows (they had closed: end <= watermark) is emitted to the late
+// output with the windows it missed.
 //
 // Then, at the points the runner chooses (a batch boundary, the end of the input):
 //   - CloseUpTo / CloseAll close windows; in final mode each (window, key) result is emitted;
 //   - DrainWindowChanges / DrainTotalChanges hand over what changed since the last drain
 //     (emitted as updates when asked: emit-changes mode, and the Kafka runner's totals);
 //   - EmitTotals emits every all-time total (the embedded runner's end of input).
-// Each of them also tells the caller which entries closed or changed, which is how the Kafka
-// runner keeps its changelog. All of a group key's records must reach the same WindowStep.
+// Each of them also tells the caller which entries closed or changed (as StateKeys, whose key
+// string and currency KeyString and KeyCurrency give), which is how the Kafka runner keeps its
+// changelog. Everything is handed back in (start, key string, currency) order. All of a group
+// key's records must reach the same WindowStep.
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/transaction.h"
 #include "stream/engine_config.h"
+#include "stream/interner.h"
 #include "stream/output.h"
 #include "stream/output_format.h"
 #include "stream/stats.h"
@@ -27,9 +32,9 @@
 namespace spate {
 
 // Callbacks for a caller with nothing to do when an entry closes or changes.
-inline Status IgnoreClosed(int64_t, uint32_t) { return Status::Ok(); }
-inline Status IgnoreWindowChange(int64_t, uint32_t, const WindowAgg&) { return Status::Ok(); }
-inline Status IgnoreTotalChange(uint32_t, const TotalsStore::Total&) { return Status::Ok(); }
+inline Status IgnoreClosed(int64_t, uint64_t) { return Status::Ok(); }
+inline Status IgnoreWindowChange(int64_t, uint64_t, const WindowAgg&) { return Status::Ok(); }
+inline Status IgnoreTotalChange(uint64_t, const TotalsStore::Total&) { return Status::Ok(); }
 
 class WindowStep {
  public:
@@ -37,13 +42,16 @@ class WindowStep {
   // Counts into *stats, which must outlive the step.
   WindowStep(const EngineConfig& e, const OutputEncoding& enc, PipelineStats* stats,
              bool track_changes);
+  // Its stores' comparators read its keys: it stays where it was made.
+  WindowStep(const WindowStep&) = delete;
+  WindowStep& operator=(const WindowStep&) = delete;
 
   Status Add(const Transaction& tx, const SourcePosition& pos, int64_t watermark, StepOutput& out) {
-    const uint32_t key = GroupKeyOf(tx, engine_.group_by);
+    const uint64_t key = StateKey(keys_.Intern(GroupKeyOf(tx, engine_.group_by)), tx.currency);
     missed_.clear();
-    const WindowStore::AddResult r = windows_.Add(tx.time_ms, key, tx.amount_cents,
-                                                  tx.type == TxType::kRefund, watermark, &missed_);
-    totals_.Add(key, tx.amount_cents);
+    const WindowStore::AddResult r =
+        windows_.Add(tx.time_ms, key, tx.amount, tx.kind(), watermark, &missed_);
+    if (engine_.totals) totals_.Add(key, tx.amount);
     if (r.missed == 0) {
       ++stats_->aggregated;
       return Status::Ok();
@@ -57,7 +65,7 @@ class WindowStep {
   template <typename Fn>
   Status CloseUpTo(int64_t watermark, StepOutput& out, Fn&& closed) {
     Status st;
-    windows_.CloseUpTo(watermark, [&](int64_t start, uint32_t key, const WindowAgg& a) {
+    windows_.CloseUpTo(watermark, [&](int64_t start, uint64_t key, const WindowAgg& a) {
       st = OnClose(st, start, key, a, out, closed);
     });
     return st;
@@ -65,45 +73,49 @@ class WindowStep {
   template <typename Fn>
   Status CloseAll(StepOutput& out, Fn&& closed) {
     Status st;
-    windows_.CloseAll([&](int64_t start, uint32_t key, const WindowAgg& a) {
+    windows_.CloseAll([&](int64_t start, uint64_t key, const WindowAgg& a) {
       st = OnClose(st, start, key, a, out, closed);
     });
     return st;
   }
 
-  // Every (window, key) changed since the last call, in (start, key) order: emitted as an
-  // update when `emit`, and changed(start, key, agg) either way.
+  // Every (window, key) changed since the last call: emitted as an update when `emit`, and
+  // changed(start, key, agg) either way.
   template <typename Fn>
   Status DrainWindowChanges(bool emit, StepOutput& out, Fn&& changed) {
     Status st;
-    windows_.DrainChanges([&](int64_t start, uint32_t key, const WindowAgg& a) {
+    windows_.DrainChanges([&](int64_t start, uint64_t key, const WindowAgg& a) {
       if (!st.ok()) return;
       if (emit) st = EmitAggregate(start, key, a, true, out);
       if (st.ok()) st = changed(start, key, a);
     });
     return st;
   }
-  // Every total changed since the last call, in key order: emitted when `emit`, and
-  // changed(key, total) either way.
+  // Every total changed since the last call: emitted when `emit`, and changed(key, total)
+  // either way.
   template <typename Fn>
   Status DrainTotalChanges(bool emit, StepOutput& out, Fn&& changed) {
     Status st;
-    totals_.DrainChanges([&](uint32_t key, const TotalsStore::Total& t) {
+    totals_.DrainChanges([&](uint64_t key, const TotalsStore::Total& t) {
       if (!st.ok()) return;
       if (emit) st = EmitTotal(key, t, out);
       if (st.ok()) st = changed(key, t);
     });
     return st;
   }
-  // Every all-time total, in key order.
+  // Every all-time total.
   Status EmitTotals(StepOutput& out);
 
+  // The group key and currency of a StateKey this step handed out.
+  std::string_view KeyString(uint64_t key) const { return keys_.Get(KeyIdOf(key)); }
+  Currency KeyCurrency(uint64_t key) const { return CurrencyAt(CurrencyIndexOf(key)); }
+
   // Restoring from a checkpoint: puts entries back, then forgets them as changes.
-  void RestoreWindow(int64_t start, uint32_t key, const WindowAgg& a) {
-    windows_.Restore(start, key, a);
+  void RestoreWindow(int64_t start, std::string_view key, Currency c, const WindowAgg& a) {
+    windows_.Restore(start, StateKey(keys_.Intern(key), c), a);
   }
-  void RestoreTotal(uint32_t key, int64_t count, int64_t sum_cents) {
-    totals_.Restore(key, count, sum_cents);
+  void RestoreTotal(std::string_view key, Currency c, int64_t count, Sum sum) {
+    totals_.Restore(StateKey(keys_.Intern(key), c), count, sum);
   }
   void ForgetChanges();
 
@@ -112,7 +124,7 @@ class WindowStep {
 
  private:
   template <typename Fn>
-  Status OnClose(const Status& st, int64_t start, uint32_t key, const WindowAgg& a, StepOutput& out,
+  Status OnClose(const Status& st, int64_t start, uint64_t key, const WindowAgg& a, StepOutput& out,
                  Fn& closed) {
     if (!st.ok()) return st;
     if (engine_.emit == EmitMode::kFinal) {
@@ -120,20 +132,22 @@ class WindowStep {
     }
     return closed(start, key);
   }
+  bool KeyLess(uint64_t a, uint64_t b) const;
   Status EmitLate(const Transaction& tx, const SourcePosition& pos, int64_t watermark,
                   const WindowStore::AddResult& r, StepOutput& out);
-  Status EmitAggregate(int64_t start, uint32_t key, const WindowAgg& a, bool update,
+  Status EmitAggregate(int64_t start, uint64_t key, const WindowAgg& a, bool update,
                        StepOutput& out);
-  Status EmitTotal(uint32_t key, const TotalsStore::Total& t, StepOutput& out);
+  Status EmitTotal(uint64_t key, const TotalsStore::Total& t, StepOutput& out);
 
   const EngineConfig engine_;
   const OutputEncoding enc_;
   PipelineStats* stats_;
+  Interner keys_;  // group keys (before the stores, whose comparator reads it)
   WindowStore windows_;
   TotalsStore totals_;
   // Scratch space reused across records.
   std::vector<int64_t> missed_;
-  std::string record_, key_;
+  std::string record_;
 };
 
 }  // namespace spate

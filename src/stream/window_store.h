@@ -1,9 +1,13 @@
 #pragma once
-// Open windows and their per-key aggregates for the keys one worker owns. Not thread-safe:
-// each worker thread owns one WindowStore.
+// Open windows and their per-key aggregates for the keys one worker owns. Keys are numbers
+// (StateKey: a group key's id and a currency); the order in which they are handed back is the
+// caller's, given as a comparator (the group keys' strings, then the currencies' codes), so that
+// outputs do not depend on the order ids were given out in. Not thread-safe: each worker or
+// task owns one WindowStore.
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include <absl/container/flat_hash_map.h>
@@ -14,7 +18,9 @@ namespace spate {
 
 class WindowStore {
  public:
-  WindowStore(WindowSpec spec, bool track_changes) : spec_(spec), track_changes_(track_changes) {}
+  using KeyLess = std::function<bool(uint64_t, uint64_t)>;
+  WindowStore(WindowSpec spec, bool track_changes, KeyLess less = std::less<uint64_t>())
+      : spec_(spec), track_changes_(track_changes), less_(std::move(less)) {}
 
   struct AddResult {
     int windows = 0;  // windows containing t
@@ -23,7 +29,7 @@ class WindowStore {
 
   // Adds the record to every window containing t whose end is after the watermark; appends the
   // starts of the windows it missed to *missed.
-  AddResult Add(int64_t t, uint32_t key, int64_t amount_cents, bool refund, int64_t watermark,
+  AddResult Add(int64_t t, uint64_t key, int64_t amount, TxKind kind, int64_t watermark,
                 std::vector<int64_t>* missed) {
     AddResult r;
     spec_.ForEach(t, [&](int64_t start) {
@@ -35,7 +41,7 @@ class WindowStore {
       }
       Window& w = WindowFor(start);
       Slot& s = w.keys[key];
-      s.agg.Add(amount_cents, refund);
+      s.agg.Add(amount, kind);
       if (track_changes_ && !s.dirty) {
         s.dirty = true;
         w.dirty.push_back(key);
@@ -59,8 +65,8 @@ class WindowStore {
   template <typename Fn>
   void DrainChanges(Fn&& fn) {
     for (Window& w : windows_) {
-      std::sort(w.dirty.begin(), w.dirty.end());
-      for (uint32_t key : w.dirty) {
+      std::sort(w.dirty.begin(), w.dirty.end(), less_);
+      for (uint64_t key : w.dirty) {
         Slot& s = w.keys.find(key)->second;
         s.dirty = false;
         fn(w.start, key, s.agg);
@@ -70,7 +76,7 @@ class WindowStore {
   }
 
   // Puts back a (window, key) aggregate from a checkpoint.
-  void Restore(int64_t start, uint32_t key, const WindowAgg& agg) {
+  void Restore(int64_t start, uint64_t key, const WindowAgg& agg) {
     WindowFor(start).keys[key].agg = agg;
   }
 
@@ -84,8 +90,8 @@ class WindowStore {
   };
   struct Window {
     int64_t start;
-    absl::flat_hash_map<uint32_t, Slot> keys;
-    std::vector<uint32_t> dirty;
+    absl::flat_hash_map<uint64_t, Slot> keys;
+    std::vector<uint64_t> dirty;
   };
 
   // windows_ is sorted by start; there are few open windows (size/hop + lateness/hop), and
@@ -106,14 +112,14 @@ class WindowStore {
   template <typename Pred, typename Fn>
   void CloseWhile(Pred&& closes, Fn&& fn) {
     size_t n = 0;
-    std::vector<uint32_t> keys;
+    std::vector<uint64_t> keys;
     for (; n < windows_.size() && closes(windows_[n]); ++n) {
       Window& w = windows_[n];
       keys.clear();
       keys.reserve(w.keys.size());
       for (const auto& kv : w.keys) keys.push_back(kv.first);
-      std::sort(keys.begin(), keys.end());
-      for (uint32_t k : keys) fn(w.start, k, w.keys.find(k)->second.agg);
+      std::sort(keys.begin(), keys.end(), less_);
+      for (uint64_t k : keys) fn(w.start, k, w.keys.find(k)->second.agg);
     }
     windows_.erase(windows_.begin(), windows_.begin() + static_cast<ptrdiff_t>(n));
     last_ = SIZE_MAX;
@@ -121,6 +127,7 @@ class WindowStore {
 
   WindowSpec spec_;
   bool track_changes_;
+  KeyLess less_;
   std::vector<Window> windows_;
   size_t last_ = SIZE_MAX;
 };

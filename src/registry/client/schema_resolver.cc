@@ -17,6 +17,9 @@ Result<std::shared_ptr<SchemaResolver>> SchemaResolver::Create(const ResolverOpt
   auto parsed = spate::AvroSchema::Parse(TransactionAvsc());
   if (!parsed.ok()) return parsed.status();
   r->transaction_ = parsed.value();
+  auto v1 = spate::AvroSchema::Parse(TransactionV1Avsc());
+  if (!v1.ok()) return v1.status();
+  r->transaction_v1_ = v1.value();
   if (options.subject.empty()) return r;
   const std::string schema(TransactionAvsc());
   auto found = r->client_->Lookup(options.subject, schema);
@@ -84,6 +87,9 @@ SchemaResolver::Resolved SchemaResolver::Ask(uint32_t id) {
   }
   const auto& schema = parsed.value();
   if (schema->SameEncoding(*transaction_)) return {Kind::kTransaction, schema, ""};
+  if (schema->SameEncoding(*transaction_v1_)) {
+    return {Kind::kTransaction, schema, "", AvroVersion::kV1};
+  }
   return {Kind::kOther, schema,
           schema->name() == transaction_->name()
               ? "a different version of " + schema->name()
@@ -94,9 +100,10 @@ namespace {
 
 class RegistryDecoder final : public Decoder {
  public:
-  explicit RegistryDecoder(std::shared_ptr<SchemaResolver> resolver)
+  RegistryDecoder(std::shared_ptr<SchemaResolver> resolver, const RecordFormat& format)
       : resolver_(std::move(resolver)),
-        expected_(NewDecoder(WireSpec(WireFormat::kAvro, resolver_->transaction_id()))) {}
+        format_(format),
+        expected_(NewAvroDecoder(resolver_->transaction_id(), AvroVersion::kV2, format)) {}
 
   DecodeError Decode(std::string_view msg, size_t readable, Transaction* tx,
                      std::string* reason) override {
@@ -113,7 +120,7 @@ class RegistryDecoder final : public Decoder {
     switch (r.kind) {
       case SchemaResolver::Kind::kTransaction: {
         auto& d = same_[id];
-        d = NewDecoder(WireSpec(WireFormat::kAvro, id));
+        d = NewAvroDecoder(id, r.version, format_);
         return d->Decode(msg, readable, tx, reason);
       }
       case SchemaResolver::Kind::kOther:
@@ -132,14 +139,16 @@ class RegistryDecoder final : public Decoder {
 
  private:
   std::shared_ptr<SchemaResolver> resolver_;
+  const RecordFormat format_;
   std::unique_ptr<Decoder> expected_;
   std::map<uint32_t, std::unique_ptr<Decoder>> same_;  // other ids of the same schema
 };
 
 }  // namespace
 
-std::unique_ptr<Decoder> NewRegistryDecoder(std::shared_ptr<SchemaResolver> resolver) {
-  return std::make_unique<RegistryDecoder>(std::move(resolver));
+std::unique_ptr<Decoder> NewRegistryDecoder(std::shared_ptr<SchemaResolver> resolver,
+                                            const RecordFormat& format) {
+  return std::make_unique<RegistryDecoder>(std::move(resolver), format);
 }
 
 }  // namespace spate::registry

@@ -51,6 +51,7 @@ class SchemaResolver {
     Kind kind = Kind::kUnavailable;
     std::shared_ptr<const spate::AvroSchema> schema;  // kTransaction, kOther
     std::string why;  // kOther: how it differs; kUnknown / kUnavailable: the registry's answer
+    AvroVersion version = AvroVersion::kV2;  // kTransaction: which schemas/transaction*.avsc
   };
   Resolved Resolve(uint32_t id);
 
@@ -72,7 +73,7 @@ class SchemaResolver {
 
   ResolverOptions options_;
   std::unique_ptr<RegistryClient> client_;
-  std::shared_ptr<const spate::AvroSchema> transaction_;
+  std::shared_ptr<const spate::AvroSchema> transaction_, transaction_v1_;
   uint32_t transaction_id_ = 0;
   std::mutex mu_;
   std::map<uint32_t, Entry> cache_;
@@ -83,6 +84,7 @@ class SchemaResolver {
 // an unregistered id is kUnknownSchema, another schema kSchemaMismatch, and a registry that
 // cannot answer kSchemaUnavailable (not a dead letter: the caller must stop or retry).
 // One per thread, as every Decoder; the resolver may be shared.
-std::unique_ptr<Decoder> NewRegistryDecoder(std::shared_ptr<SchemaResolver> resolver);
+std::unique_ptr<Decoder> NewRegistryDecoder(std::shared_ptr<SchemaResolver> resolver,
+                                            const RecordFormat& format = RecordFormat());
 
 }  // namespace spate::registry

@@ -73,14 +73,16 @@ TEST_F(SchemaResolverTest, EveryVerdict) {
   const int other_id = Register("other-value", kOther);
 
   auto decoder = NewRegistryDecoder(resolver);
-  const Transaction tx = spate::test::SampleTransaction();
+  const TransactionData data = spate::test::SampleTransaction();
+  const Transaction tx = data.View();
   Transaction got;
   std::string reason;
-  EXPECT_EQ(decoder->Decode(Frame(tx_id, tx), 0, &got, &reason), DecodeError::kNone) << reason;
+  // A decoded record's strings point into its frame: each frame is kept while it is compared.
+  const std::string tx_frame = Frame(tx_id, tx),
+                    same_frame = Frame(static_cast<uint32_t>(same_id), tx);
+  EXPECT_EQ(decoder->Decode(tx_frame, 0, &got, &reason), DecodeError::kNone) << reason;
   EXPECT_EQ(got, tx);
-  EXPECT_EQ(decoder->Decode(Frame(static_cast<uint32_t>(same_id), tx), 0, &got, &reason),
-            DecodeError::kNone)
-      << reason;
+  EXPECT_EQ(decoder->Decode(same_frame, 0, &got, &reason), DecodeError::kNone) << reason;
   EXPECT_EQ(got, tx);
   EXPECT_EQ(decoder->Decode(Frame(static_cast<uint32_t>(v2_id), tx), 0, &got, &reason),
             DecodeError::kSchemaMismatch);
@@ -94,6 +96,12 @@ TEST_F(SchemaResolverTest, EveryVerdict) {
   std::string garbage = Frame(tx_id, tx).substr(0, 5) + "\xff\xff";
   EXPECT_EQ(decoder->Decode(garbage, 0, &got, &reason), DecodeError::kBadAvro);
   EXPECT_EQ(decoder->Decode(R"({"a":1})", 0, &got, &reason), DecodeError::kBadAvro);
+
+  // The first version of the schema: its frames decode too, into the same record.
+  const int v1_id = Register("v1-value", std::string(TransactionV1Avsc()));
+  const std::string v1_frame = spate::test::AvroV1Frame(static_cast<uint32_t>(v1_id), data);
+  EXPECT_EQ(decoder->Decode(v1_frame, 0, &got, &reason), DecodeError::kNone) << reason;
+  EXPECT_EQ(got, tx);
 
   // Every answer is cached (the unknown id for the negative TTL): no further requests.
   const uint64_t before = resolver->requests();
@@ -121,10 +129,10 @@ TEST_F(SchemaResolverTest, AnUnreachableRegistryIsNoVerdict) {
   Transaction got;
   std::string reason;
   // The expected id needs no request; a new one cannot be answered: no dead letter.
-  EXPECT_EQ(decoder->Decode(Frame(resolver->transaction_id(), spate::test::SampleTransaction()), 0,
-                            &got, &reason),
+  const TransactionData data = spate::test::SampleTransaction();
+  EXPECT_EQ(decoder->Decode(Frame(resolver->transaction_id(), data.View()), 0, &got, &reason),
             DecodeError::kNone);
-  EXPECT_EQ(decoder->Decode(Frame(static_cast<uint32_t>(other_id), got), 0, &got, &reason),
+  EXPECT_EQ(decoder->Decode(Frame(static_cast<uint32_t>(other_id), data.View()), 0, &got, &reason),
             DecodeError::kSchemaUnavailable);
   EXPECT_NE(reason.find("after 2 attempts"), std::string::npos) << reason;
   EXPECT_FALSE(IsDeadLetter(DecodeError::kSchemaUnavailable));

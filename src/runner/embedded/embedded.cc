@@ -3,13 +3,17 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <absl/hash/hash.h>
+
 #include "core/codec.h"
 #include "runner/embedded/fork_join.h"
+#include "source/file_source.h"
 #include "stream/metrics.h"
 #include "stream/source_step.h"
 #include "stream/watermark.h"
@@ -20,15 +24,57 @@ namespace {
 
 // A line for one output with the keys that order it within a chunk's flush.
 struct OutLine {
-  uint64_t k1, k2;
+  uint64_t k1;
+  std::string_view key;  // a group key, kept by its worker's window step
+  uint64_t k2;
   std::string text;
 };
+
+// Copies of strings that must outlive the decoder's next record: a valid record's strings
+// that its decoder unescaped into a buffer of its own travel to their window step by the next
+// chunk. Blocks are reused once the chunk that filled them has been aggregated.
+class StringArena {
+ public:
+  std::string_view Keep(std::string_view s) {
+    if (blocks_.empty() || used_ + s.size() > blocks_[current_].size()) {
+      if (!blocks_.empty()) ++current_;
+      if (current_ == blocks_.size()) blocks_.emplace_back();
+      std::string& b = blocks_[current_];
+      if (b.size() < s.size()) b.resize(std::max<size_t>(s.size(), 64 << 10));
+      used_ = 0;
+    }
+    char* p = blocks_[current_].data() + used_;
+    std::memcpy(p, s.data(), s.size());
+    used_ += s.size();
+    return std::string_view(p, s.size());
+  }
+  // Reuses every block from the first.
+  void Clear() {
+    current_ = 0;
+    used_ = 0;
+  }
+
+ private:
+  std::vector<std::string> blocks_;
+  size_t current_ = 0, used_ = 0;
+};
+
+// Makes tx's strings valid for as long as the chunk: those outside its bytes are copied.
+void KeepStrings(std::string_view chunk, StringArena* arena, Transaction* tx) {
+  for (std::string_view* s : {&tx->transaction_id, &tx->user, &tx->merchant, &tx->location,
+                              &tx->type, &tx->payment_method}) {
+    if (s->data() < chunk.data() || s->data() + s->size() > chunk.data() + chunk.size()) {
+      *s = arena->Keep(*s);
+    }
+  }
+}
 
 // What a worker's steps emit, kept for the coordinator's sorted flush.
 class Collected final : public StepOutput {
  public:
   Status Emit(const Emitted& e) override {
-    OutLine& l = lines[static_cast<size_t>(e.output)].emplace_back(OutLine{e.order1, e.order2, {}});
+    OutLine& l = lines[static_cast<size_t>(e.output)].emplace_back(
+        OutLine{e.order1, e.order_key, e.order2, {}});
     l.text.reserve(e.record.size() + 1);
     l.text.append(e.record);
     l.text.push_back('\n');
@@ -53,11 +99,13 @@ struct Worker {
   SourceStep source;
   WindowStep windows;
   std::array<std::vector<std::vector<Routed>>, 2> outbox;  // [chunk parity][destination worker]
+  std::array<StringArena, 2> kept;                         // [chunk parity]: Routed's strings
   Collected out;
 };
 
-inline uint32_t OwnerOfKey(uint32_t key, uint32_t workers) {
-  return static_cast<uint32_t>((uint64_t{key} * 0x9E3779B97F4A7C15ull) >> 32) % workers;
+// The worker that owns a group key: the same whatever worker routes it.
+inline uint32_t OwnerOfKey(std::string_view key, uint32_t workers) {
+  return static_cast<uint32_t>(absl::HashOf(key) % workers);
 }
 
 class Pipeline {
@@ -79,8 +127,19 @@ class Pipeline {
 
   Result<RunSummary> Run() {
     const auto t0 = std::chrono::steady_clock::now();
-    Generator gen(c_.gen);
-    GeneratorSource source(gen, c_.source);
+    // The input: the generator, or a file (--input).
+    std::optional<Generator> gen;
+    std::unique_ptr<ChunkSource> source;
+    FileSource* file = nullptr;
+    if (c_.source.input.empty()) {
+      gen.emplace(c_.gen);
+      source = std::make_unique<GeneratorSource>(*gen, c_.source);
+    } else {
+      auto f = FileSource::Open(c_.source);
+      if (!f.ok()) return f.status();
+      file = f.value().get();
+      source = std::move(f).value();
+    }
     ForkJoin pool(W_);
     PipelineStats totals;
     int64_t wm = kNoWatermark;
@@ -89,7 +148,7 @@ class Pipeline {
     auto last_progress = t0;
 
     for (;;) {
-      std::unique_ptr<Chunk> cur = (hooks_.stop && hooks_.stop()) ? nullptr : source.Next();
+      std::unique_ptr<Chunk> cur = (hooks_.stop && hooks_.stop()) ? nullptr : source->Next();
       if (!cur) break;
       totals.records += cur->size();
       totals.bytes += cur->payload_bytes();
@@ -115,8 +174,8 @@ class Pipeline {
       auto now = std::chrono::steady_clock::now();
       if (hooks_.progress && now - last_progress >= std::chrono::seconds(1)) {
         last_progress = now;
-        hooks_.progress(
-            {totals, OpenWindows(), wm, std::chrono::duration<double>(now - t0).count()});
+        hooks_.progress({totals, OpenWindows(), wm, std::chrono::duration<double>(now - t0).count(),
+                         file ? file->bytes_in() : 0, file ? file->file_size() : 0});
       }
     }
     // End of input: aggregate the last chunk, then emit every open window and the totals.
@@ -129,6 +188,8 @@ class Pipeline {
     }
     if (Status s = Flush(&totals); !s.ok()) return s;
     if (metrics_) metrics_->SetWatermark(wm, 0);
+    // A file that could not be read to its end: what was read is out, and the run fails.
+    if (Status s = source->status(); !s.ok()) return s;
 
     RunSummary summary;
     summary.stats = totals;
@@ -144,6 +205,9 @@ class Pipeline {
   void JudgeChunk(uint32_t w, const Chunk& c) {
     Worker& k = *workers_[w];
     auto& outbox = k.outbox[c.index % 2];
+    StringArena& kept = k.kept[c.index % 2];
+    kept.Clear();  // the chunk two before this one, aggregated since
+    const std::string_view bytes = c.bytes;
     Transaction tx;
     for (size_t i = 0; i < c.size(); ++i) {
       const uint32_t p = c.partition[i];
@@ -152,6 +216,7 @@ class Pipeline {
                            SourcePosition{c.first_seq + i, p, offsets_[p]++}};
       if (k.source.Process(*k.decoder, in, k.out, &tx) != Verdict::kValid) continue;
       if (tx.time_ms > batch_max_[p]) batch_max_[p] = tx.time_ms;
+      KeepStrings(bytes, &kept, &tx);
       outbox[OwnerOfKey(k.source.GroupKey(tx), W_)].push_back(Routed{tx, in.pos});
     }
   }
@@ -191,7 +256,9 @@ class Pipeline {
       }
       if (merged_.empty()) continue;
       std::stable_sort(merged_.begin(), merged_.end(), [](const OutLine* a, const OutLine* b) {
-        return a->k1 != b->k1 ? a->k1 < b->k1 : a->k2 < b->k2;
+        if (a->k1 != b->k1) return a->k1 < b->k1;
+        if (a->key != b->key) return a->key < b->key;
+        return a->k2 < b->k2;
       });
       buf_.clear();
       for (const OutLine* l : merged_) buf_ += l->text;

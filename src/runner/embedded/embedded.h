@@ -1,7 +1,7 @@
 #pragma once
-// The embedded runner behind `spate run`: generator -> wire encoding -> the engine's steps
-// (stream/source_step.h, stream/window_step.h) -> an OutputSink, in one process with no
-// services.
+// The embedded runner behind `spate run`: generator -> wire encoding (or a file: --input) ->
+// the engine's steps (stream/source_step.h, stream/window_step.h) -> an OutputSink, in one
+// process with no services.
 //
 // Threads: the source's generator threads fill chunks ahead; one coordinating thread (the
 // caller) hands each chunk to the workers and, while they wait between chunks, writes the
@@ -15,8 +15,8 @@
 
 #include "core/status.h"
 #include "gen/generator.h"
-#include "gen/source.h"
 #include "sinks/sink.h"
+#include "source/generator_source.h"
 #include "stream/engine_config.h"
 #include "stream/progress.h"
 #include "stream/stats.h"

@@ -1,5 +1,6 @@
 #include "runner/kafka/changelog.h"
 
+#include <charconv>
 #include <chrono>
 #include <set>
 
@@ -12,11 +13,18 @@ namespace spate {
 
 std::string ChangelogFingerprint(const AggregateConfig& c, int input_partitions) {
   const auto& e = c.engine;
+  const auto& r = e.rules;
+  std::string names;
+  for (int r = 0; r < kRoleCount; ++r)
+    names += (names.empty() ? "" : ",") + c.wire.record.name(static_cast<Role>(r));
   return fmt::format(
-      "v2 partitions={} window={} hop={} lateness={} group={} rules={},{},{},{},{} format={}",
+      "v3 partitions={} window={} hop={} lateness={} group={} rules={}:{},{},{},{},{} "
+      "totals={} format={} time={} fields={} max-id={}",
       input_partitions, e.window.size_ms, e.window.hop_ms, e.lateness_ms, GroupByField(e.group_by),
-      e.rules.high_amount_cents, e.rules.intl_amount_cents, e.rules.velocity_span_ms,
-      e.rules.velocity_count, e.rules.velocity_amount_cents, WireFormatName(c.wire.format));
+      r.enabled ? "on" : "off", r.high_amount.ToString(), r.intl_amount.ToString(),
+      r.velocity_span_ms, r.velocity_count, r.velocity_amount.ToString(), e.totals ? "on" : "off",
+      WireFormatName(c.wire.format), TimeFormatName(c.wire.record.time), names,
+      c.wire.record.max_id_bytes);
 }
 
 void PutI64(std::string* out, int64_t v) {
@@ -33,15 +41,53 @@ int64_t GetI64(std::string_view s, size_t i) {
   return static_cast<int64_t>(v);
 }
 
-std::string UserKey(uint32_t user) { return "u" + std::to_string(user); }
-std::string SourceKey(uint32_t source) { return "s" + std::to_string(source); }
-std::string WindowKey(int64_t start, uint32_t key) { return fmt::format("w{}:{}", start, key); }
-std::string TotalKey(uint32_t key) { return "t" + std::to_string(key); }
+void PutSum(std::string* out, Sum v) {
+  PutI64(out, static_cast<int64_t>(static_cast<uint64_t>(static_cast<USum>(v))));
+  PutI64(out, static_cast<int64_t>(static_cast<uint64_t>(static_cast<USum>(v) >> 64)));
+}
 
-void ParseWindowKey(std::string_view key, int64_t* start, uint32_t* group_key) {
+Sum GetSum(std::string_view s, size_t i) {
+  const auto lo = static_cast<uint64_t>(GetI64(s, i)), hi = static_cast<uint64_t>(GetI64(s, i + 1));
+  return static_cast<Sum>(static_cast<USum>(hi) << 64 | lo);
+}
+
+std::string UserKey(std::string_view user) { return "u" + std::string(user); }
+std::string SourceKey(uint32_t source) { return "s" + std::to_string(source); }
+std::string WindowKey(int64_t start, Currency c, std::string_view key) {
+  return fmt::format("w{}:{}:{}", start, CurrencyCode(c), key);
+}
+std::string TotalKey(Currency c, std::string_view key) {
+  return fmt::format("t{}:{}", CurrencyCode(c), key);
+}
+
+namespace {
+
+// "<CUR>:<key>" (the rest of a window or total key).
+bool ParseCurrencyAndKey(std::string_view s, Currency* c, std::string_view* key) {
+  if (s.size() < 4 || s[3] != ':') return false;
+  auto parsed = ParseCurrency(s.substr(0, 3));
+  if (!parsed) return false;
+  *c = *parsed;
+  *key = s.substr(4);
+  return true;
+}
+
+}  // namespace
+
+bool ParseWindowKey(std::string_view key, int64_t* start, Currency* c,
+                    std::string_view* group_key) {
   const size_t colon = key.find(':');
-  *start = std::stoll(std::string(key.substr(1, colon - 1)));
-  *group_key = static_cast<uint32_t>(std::stoul(std::string(key.substr(colon + 1))));
+  if (key.size() < 2 || key[0] != 'w' || colon == std::string_view::npos) return false;
+  const auto digits = key.substr(1, colon - 1);
+  if (std::from_chars(digits.data(), digits.data() + digits.size(), *start).ptr !=
+      digits.data() + digits.size()) {
+    return false;
+  }
+  return ParseCurrencyAndKey(key.substr(colon + 1), c, group_key);
+}
+
+bool ParseTotalKey(std::string_view key, Currency* c, std::string_view* group_key) {
+  return !key.empty() && key[0] == 't' && ParseCurrencyAndKey(key.substr(1), c, group_key);
 }
 
 Status ReadChangelog(kafka::Consumer& restorer, const std::string& topic,

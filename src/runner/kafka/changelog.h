@@ -2,14 +2,17 @@
 // The tasks' state in <group>-changelog: a compacted topic with one partition per task, input
 // task p in partition p and window task r in partition P + r (P input partitions). Keys say
 // what an entry is; values are little-endian int64s:
-//   "m"               every task: the fingerprint of the engine settings (text)
-//   "p"               input task: the largest event time it has read
-//   "u<user>"         input task: a user's rule state (AnomalyDetector::ExportUser)
-//   "s<source>"       window task: the last marker from input partition <source>: its
-//                     largest event time, and whether it was read to its end
-//   "w<start>:<key>"  window task: an open window's aggregate: count, sum, min, max,
-//                     purchases, refunds; a tombstone once the window closed
-//   "t<key>"          window task: a key's all-time total: count, sum
+//   "m"                     every task: the fingerprint of the engine settings (text)
+//   "p"                     input task: the largest event time it has read
+//   "u<user>"               input task: a user's rule state (AnomalyDetector::ExportUser)
+//   "s<source>"             window task: the last marker from input partition <source>: its
+//                           largest event time, and whether it was read to its end
+//   "w<start>:<CUR>:<key>"  window task: an open window's aggregate for a group key and
+//                           currency: count, sum (low and high 64 bits), min, max, purchases,
+//                           refunds; a tombstone once the window closed
+//   "t<CUR>:<key>"          window task: a key's all-time total in a currency: count, sum (low
+//                           and high 64 bits)
+// The user and key strings are the records' own, any bytes.
 // A restart with other settings would misread the state: the fingerprint refuses it.
 
 #include <cstdint>
@@ -18,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/money.h"
 #include "core/status.h"
 #include "kafka/consumer.h"
 #include "runner/kafka/aggregator.h"
@@ -34,13 +38,17 @@ std::string ChangelogFingerprint(const AggregateConfig& c, int input_partitions)
 void PutI64(std::string* out, int64_t v);
 int64_t GetI64(std::string_view s, size_t i);  // the i-th int64 of s
 
+void PutSum(std::string* out, Sum v);
+Sum GetSum(std::string_view s, size_t i);  // the int64s i (low) and i + 1 (high)
+
 // Keys.
-std::string UserKey(uint32_t user);
+std::string UserKey(std::string_view user);
 std::string SourceKey(uint32_t source);
-std::string WindowKey(int64_t start, uint32_t key);
-std::string TotalKey(uint32_t key);
-// "w<start>:<key>" back into its parts.
-void ParseWindowKey(std::string_view key, int64_t* start, uint32_t* group_key);
+std::string WindowKey(int64_t start, Currency c, std::string_view key);
+std::string TotalKey(Currency c, std::string_view key);
+// Their parts back; false for a key that is not of this form.
+bool ParseWindowKey(std::string_view key, int64_t* start, Currency* c, std::string_view* group_key);
+bool ParseTotalKey(std::string_view key, Currency* c, std::string_view* group_key);
 
 // Reads these partitions of the changelog topic from the beginning to their end, into
 // (*state)[partition] (a tombstone removes its key). The end is the high watermark, not the

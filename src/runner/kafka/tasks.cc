@@ -68,7 +68,7 @@ void TaskOutput::ClearFrames() {
 // ---- Stage A ----------------------------------------------------------------------------
 
 SourceTask::SourceTask(int32_t partition, const AggregateConfig& c, PipelineStats* stats)
-    : partition_(partition), group_by_(c.engine.group_by), step_(c.engine, c.encoding, stats) {
+    : partition_(partition), step_(c.engine, c.encoding, stats) {
   step_.rules().TrackDirtyUsers();
 }
 
@@ -88,11 +88,10 @@ Status SourceTask::Process(const kafka::Message& m, Decoder& d, TaskOutput& out,
   }
   if (*verdict != Verdict::kValid) return Status::Ok();
   max_time_ = std::max(max_time_, tx.time_ms);
-  key_.clear();
-  AppendGroupKey(group_by_, step_.GroupKey(tx), &key_);
   entry_.clear();
   EncodeRepartitionRecord(static_cast<uint32_t>(m.partition()), m.offset(), tx, &entry_);
-  const auto r = PartitionForKey(key_, static_cast<uint32_t>(out.windows_partitions()));
+  const auto r =
+      PartitionForKey(step_.GroupKey(tx), static_cast<uint32_t>(out.windows_partitions()));
   return out.ToFrame(static_cast<int32_t>(r), entry_);
 }
 
@@ -116,7 +115,9 @@ Status SourceTask::Commit(TaskOutput& out, const std::string& fingerprint) {
   for (uint32_t user : step_.rules().TakeDirtyUsers()) {
     std::string v;
     step_.rules().ExportUser(user, &v);
-    if (Status s = out.Checkpoint(partition_, UserKey(user), v); !s.ok()) return s;
+    if (Status s = out.Checkpoint(partition_, UserKey(step_.rules().UserName(user)), v); !s.ok()) {
+      return s;
+    }
   }
   if (fingerprinted_) return Status::Ok();
   fingerprinted_ = true;
@@ -126,9 +127,7 @@ Status SourceTask::Commit(TaskOutput& out, const std::string& fingerprint) {
 void SourceTask::Restore(const TaskState& kv) {
   for (const auto& [key, value] : kv) {
     if (key == "p") max_time_ = GetI64(value, 0);
-    if (key[0] == 'u') {
-      step_.rules().ImportUser(static_cast<uint32_t>(std::stoul(key.substr(1))), value);
-    }
+    if (key[0] == 'u') step_.rules().ImportUser(std::string_view(key).substr(1), value);
   }
   (void)step_.rules().TakeDirtyUsers();
   fingerprinted_ = !kv.empty();
@@ -209,8 +208,8 @@ Status WindowTask::Commit(TaskOutput& out, const std::string& fingerprint) {
   dirty_sources_.clear();
   watermark_ = Watermark();
   // A closed window's state is gone from the changelog too.
-  auto closed = [&](int64_t start, uint32_t key) {
-    return out.Tombstone(cp, WindowKey(start, key));
+  auto closed = [&](int64_t start, uint64_t key) {
+    return out.Tombstone(cp, WindowKey(start, step_.KeyCurrency(key), step_.KeyString(key)));
   };
   Status st;
   if (c_.exit_at_end && !final_emitted_ && at_eof_ && AllSourcesEnded()) {
@@ -222,20 +221,23 @@ Status WindowTask::Commit(TaskOutput& out, const std::string& fingerprint) {
   if (!st.ok()) return st;
   const bool changes_mode = c_.engine.emit == EmitMode::kChanges;
   st = step_.DrainWindowChanges(
-      changes_mode, out, [&](int64_t start, uint32_t key, const WindowAgg& a) {
+      changes_mode, out, [&](int64_t start, uint64_t key, const WindowAgg& a) {
         value_.clear();
-        for (int64_t x : {a.count, a.sum_cents, a.min_cents, a.max_cents, a.purchases, a.refunds}) {
+        PutI64(&value_, a.count);
+        PutSum(&value_, a.sum);
+        for (int64_t x : {a.min, a.max, a.purchases, a.refunds, int64_t{a.overflow}}) {
           PutI64(&value_, x);
         }
-        return out.Checkpoint(cp, WindowKey(start, key), value_);
+        return out.Checkpoint(cp, WindowKey(start, step_.KeyCurrency(key), step_.KeyString(key)),
+                              value_);
       });
   if (!st.ok()) return st;
   // Totals in update mode, as the reference job: every key the batch changed.
-  st = step_.DrainTotalChanges(true, out, [&](uint32_t key, const TotalsStore::Total& t) {
+  st = step_.DrainTotalChanges(true, out, [&](uint64_t key, const TotalsStore::Total& t) {
     value_.clear();
     PutI64(&value_, t.count);
-    PutI64(&value_, t.sum_cents);
-    return out.Checkpoint(cp, TotalKey(key), value_);
+    PutSum(&value_, t.sum);
+    return out.Checkpoint(cp, TotalKey(step_.KeyCurrency(key), step_.KeyString(key)), value_);
   });
   if (!st.ok()) return st;
   if (fingerprinted_) return Status::Ok();
@@ -256,17 +258,27 @@ void WindowTask::Restore(const TaskState& kv) {
       }
       case 'w': {
         int64_t start;
-        uint32_t group_key;
-        ParseWindowKey(key, &start, &group_key);
-        step_.RestoreWindow(start, group_key,
-                            WindowAgg{GetI64(value, 0), GetI64(value, 1), GetI64(value, 2),
-                                      GetI64(value, 3), GetI64(value, 4), GetI64(value, 5)});
+        Currency c;
+        std::string_view group_key;
+        if (!ParseWindowKey(key, &start, &c, &group_key) || value.size() != 8 * 8) break;
+        WindowAgg a;
+        a.count = GetI64(value, 0);
+        a.sum = GetSum(value, 1);
+        a.min = GetI64(value, 3);
+        a.max = GetI64(value, 4);
+        a.purchases = GetI64(value, 5);
+        a.refunds = GetI64(value, 6);
+        a.overflow = GetI64(value, 7) != 0;
+        step_.RestoreWindow(start, group_key, c, a);
         break;
       }
-      case 't':
-        step_.RestoreTotal(static_cast<uint32_t>(std::stoul(key.substr(1))), GetI64(value, 0),
-                           GetI64(value, 1));
+      case 't': {
+        Currency c;
+        std::string_view group_key;
+        if (!ParseTotalKey(key, &c, &group_key) || value.size() != 3 * 8) break;
+        step_.RestoreTotal(group_key, c, GetI64(value, 0), GetSum(value, 1));
         break;
+      }
       default: break;
     }
   }

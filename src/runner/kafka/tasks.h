@@ -81,7 +81,6 @@ class SourceTask {
 
  private:
   const int32_t partition_;
-  const GroupBy group_by_;
   SourceStep step_;
   int64_t max_time_ = kNoWatermark;  // largest event time read
   bool at_end_ = false;              // read to its end since its last record
@@ -89,7 +88,7 @@ class SourceTask {
   int64_t marked_time_ = kNoWatermark;
   bool marked_end_ = false;
   bool fingerprinted_ = false;
-  std::string entry_, key_;
+  std::string entry_;
 };
 
 class WindowTask {

@@ -5,8 +5,10 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "core/codec.h"
+#include "core/currency.h"
+#include "core/money.h"
 #include "core/transaction.h"
-#include "stream/output_format.h"
 
 namespace spate::es {
 namespace {
@@ -66,13 +68,19 @@ Status MakeDocument(std::string_view json, Document* out) {
          (out->source.back() == '\n' || out->source.back() == '\r' || out->source.back() == ' ')) {
     out->source.pop_back();
   }
+  // Money in different currencies is never the same document: the currency is part of the _id
+  // of aggregates and totals (unless it is their group key), and sets the twins' minor units.
+  simdjson::dom::element cur;
+  std::string_view currency = !obj["currency"].get(cur) && cur.is_string() ? Text(cur) : "";
+  const std::string id_currency =
+      key_field != "currency" && !currency.empty() ? "-" + std::string(currency) : "";
   simdjson::dom::element ws, we, tid, rule;
   bool has_window = !obj["windowStart"].get(ws) && !obj["windowEnd"].get(we);
   bool has_tid = !obj["transactionId"].get(tid) && tid.is_string();
   bool has_rule = !obj["rule"].get(rule) && rule.is_string();
   if (has_window && !key.empty()) {
     out->kind = DocKind::kAggregate;
-    out->id = fmt::format("{}-{}-{}-{}", IdPart(ws), IdPart(we), key_field, key);
+    out->id = fmt::format("{}-{}-{}-{}{}", IdPart(ws), IdPart(we), key_field, key, id_currency);
   } else if (has_tid && has_rule) {
     out->kind = DocKind::kAnomaly;
     out->id = fmt::format("{}-{}", Text(tid), Text(rule));
@@ -81,15 +89,19 @@ Status MakeDocument(std::string_view json, Document* out) {
     out->id.assign(Text(tid));
   } else if (!key.empty() && !obj["totalAmount"].error()) {
     out->kind = DocKind::kTotal;
-    out->id = fmt::format("{}-{}", key_field, key);
+    out->id = fmt::format("{}-{}{}", key_field, key, id_currency);
   } else {
     return Status::Error(
         "no document id: expected an aggregate (windowStart, windowEnd, a key field), a total "
         "(a key field, totalAmount), an anomaly (transactionId, rule) or a transaction "
         "(transactionId)");
   }
-  // Exact cents beside each decimal amount. simdjson's DOM keeps numbers as doubles only, so
-  // the digits are taken from the line itself: the value's position is found by the field name.
+  // The exact amount in minor units of the currency (cents for USD, yen for JPY, fils for BHD;
+  // two decimals without a currency) beside each decimal amount: "totalAmountCents".
+  // simdjson's DOM keeps numbers as doubles only, so the digits are taken from the line itself:
+  // the value's position is found by the field name.
+  const auto parsed = ParseCurrency(currency);
+  const int digits = parsed ? MinorDigits(*parsed) : 2;
   if (out->source.empty() || out->source.back() != '}') return Status::Error("not a JSON object");
   std::string extra;
   for (std::string_view f : kAmountFields) {
@@ -101,8 +113,9 @@ Status MakeDocument(std::string_view json, Document* out) {
     size_t b = at + needle.size();
     size_t e = b;
     while (e < json.size() && json[e] != ',' && json[e] != '}' && json[e] != ' ') ++e;
-    if (auto cents = ParseAmount(json.substr(b, e - b))) {
-      fmt::format_to(std::back_inserter(extra), ",\"{}Cents\":{}", f, *cents);
+    int64_t minor;
+    if (ParseAmount(json.substr(b, e - b), digits, &minor) == AmountError::kNone) {
+      fmt::format_to(std::back_inserter(extra), ",\"{}Cents\":{}", f, minor);
     }
   }
   if (!extra.empty()) {

@@ -1,14 +1,9 @@
-#include "gen/source.h"
-
-#include "core/partitioner.h"
+#include "source/generator_source.h"
 
 namespace spate {
 
 GeneratorSource::GeneratorSource(const Generator& gen, SourceOptions opts)
-    : gen_(gen),
-      opts_(opts),
-      limiter_(opts.rate, static_cast<double>(opts.chunk_size)),
-      deadline_(std::chrono::steady_clock::now() + std::chrono::milliseconds(opts.duration_ms)) {
+    : gen_(gen), opts_(opts), gate_(opts) {
   if (opts_.chunk_size == 0 || opts_.chunk_size > opts_.batch_size)
     opts_.chunk_size = opts_.batch_size;
   if (opts_.threads == 0) opts_.threads = 1;
@@ -58,35 +53,22 @@ void GeneratorSource::Fill(uint64_t chunk, Chunk* c) const {
   c->key_offsets.reserve(count + 1);
   c->partition.reserve(count);
   GeneratedRecord r;
-  char key[40];
   for (uint64_t k = 0; k < count; ++k) {
     gen_.Make(first + k, &r);
-    c->offsets.push_back(static_cast<uint32_t>(c->bytes.size()));
+    c->BeginRecord();
     gen_.AppendPayload(r, opts_.wire, &c->bytes);
-    c->bytes.push_back('\n');
-    size_t n = 0;
+    std::string_view key;
     switch (opts_.key) {
-      case KeyField::kUserId: n = FormatId(key, kUserPrefix, r.tx.user); break;
-      case KeyField::kMerchantId: n = FormatId(key, kMerchantPrefix, r.tx.merchant); break;
-      case KeyField::kTransactionId:
-        FormatUuid(r.tx.transaction_id, key);
-        n = 36;
-        break;
+      case KeyField::kUserId: key = r.tx.user; break;
+      case KeyField::kMerchantId: key = r.tx.merchant; break;
+      case KeyField::kTransactionId: key = r.tx.transaction_id; break;
       case KeyField::kNone: break;
     }
-    c->key_offsets.push_back(static_cast<uint32_t>(c->keys.size()));
-    c->keys.append(key, n);
-    // Keyless records go round-robin by sequence, as a sticky partitioner would spread them.
-    c->partition.push_back(
-        static_cast<uint16_t>(n ? PartitionForKey(std::string_view(key, n), opts_.partitions)
-                                : (first + k) % opts_.partitions));
+    c->EndRecord(key, opts_.partitions);
     if (r.injected != Injected::kNone)
       c->injected.emplace_back(static_cast<uint32_t>(k), r.injected);
   }
-  c->offsets.push_back(static_cast<uint32_t>(c->bytes.size()));
-  c->key_offsets.push_back(static_cast<uint32_t>(c->keys.size()));
-  c->bytes.append(kDecodePadding, '\0');
-  c->created = std::chrono::steady_clock::now();
+  c->Seal();
 }
 
 void GeneratorSource::Work() {
@@ -124,12 +106,10 @@ std::unique_ptr<Chunk> GeneratorSource::Next() {
     ++next_out_;
   }
   consumed_.notify_all();
-  limiter_.Acquire(c->size());
-  if (opts_.duration_ms > 0 && std::chrono::steady_clock::now() >= deadline_) {
+  if (!gate_.Pass(*c)) {
     Stop();
     return nullptr;
   }
-  released_ += c->size();
   return c;
 }
 
