@@ -7,8 +7,11 @@
   crash   the same, but the aggregator is killed with SIGKILL at random moments, several times,
           and restarted with the same --instance each time: still exactly the same results,
           nothing missing and nothing twice.
-  scale   three members of one group while records arrive: one is killed and its partitions
-          move, state and all, to another; a third joins and takes some over. Still exact.
+  exact_realistic
+          exact, on the realistic profile's values (string keys, many currencies).
+  scale   (realistic profile) three members of one group while records arrive: one is killed
+          and its partitions move, state and all, to another; a third joins and takes some
+          over. Still exact.
 """
 import base64
 import collections
@@ -298,8 +301,17 @@ def test_scale(spate):
         time.sleep(10)
 
 
-TESTS = {"exact": test_exact, "crash": test_crash, "broker_kill": test_broker_kill,
-         "scale": test_scale}
+def realistic(test):
+    """The test on the realistic profile's values (UUID users, merchant names in many
+    scripts, 32 currencies with 0, 2 and 3 decimals), same sizes."""
+    def run(spate):
+        GEN_ARGS.extend(["--profile", "realistic", "--locations", "300"])  # the defaults' list too
+        return test(spate)
+    return run
+
+
+TESTS = {"exact": test_exact, "exact_realistic": realistic(test_exact), "crash": test_crash,
+         "broker_kill": test_broker_kill, "scale": realistic(test_scale)}
 
 if __name__ == "__main__":
     sys.exit(checks.run_named(TESTS, "aggregate", ok="exactly the recomputed results"))

@@ -706,7 +706,9 @@ def recompute(lines: list, p: Params, dead_keys: dict | None = None) -> Result:
 def offsets(n: int, partition: dict, dead: list, dead_keys: dict, partitions: int) -> dict:
     """seq -> offset in its partition; dead letters are placed by their key (dead_keys)."""
     for d in dead:
-        partition[d.seq] = partition_of(dead_keys[d.seq], partitions)
+        # A record without a readable key goes round-robin by its sequence number.
+        key = dead_keys[d.seq]
+        partition[d.seq] = partition_of(key, partitions) if key else d.seq % partitions
     next_offset = [0] * partitions
     offset = {}
     for seq in range(n):

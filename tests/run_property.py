@@ -436,8 +436,15 @@ def check_late(rep: Report, res: rc.Result, rows: list):
                   collections.Counter(map(got_t, rows)), lambda x: x[0])
 
 
+def key_in_line(line: bytes):
+    """The userId a generated line carries (its message key), or None if it has none."""
+    m = _USER_RE.search(line)
+    return m.group(1) if m else None
+
+
 def check_dlq(rep: Report, res: rc.Result, rows: list, lines: list, wire: str,
-              code_mismatch: collections.Counter):
+              code_mismatch: collections.Counter, key_of=key_in_line):
+    """key_of(line): the key the dead letter of that line must have (None: not checked)."""
     fields = {"sequence", "partition", "offset", "error", "reason", "key", "payload"}
     want_codes = {d.seq: d.code for d in res.dead}
     got_seqs = collections.Counter()
@@ -475,18 +482,18 @@ def check_dlq(rep: Report, res: rc.Result, rows: list, lines: list, wire: str,
                       "dlq payload (binary)",
                       f"seq {seq}: payload {payload[:40].hex()} is not the binary form of "
                       f"{lines[seq][:120]!r}")
-        m = _USER_RE.search(lines[seq])
-        if m is not None:
-            rep.check(key == m.group(1), "dlq key",
-                      f"seq {seq}: key {key!r} but the gen line has userId {m.group(1)!r}")
+        want_key = key_of(lines[seq])
+        if want_key is not None:
+            rep.check(key == want_key, "dlq key",
+                      f"seq {seq}: key {key!r} but the line has userId {want_key!r}")
         rep.check(r.get("error") in rc.ERROR_CODES, "dlq error code",
                   f"seq {seq}: error {r.get('error')!r} not in the fixed set")
         rep.check(isinstance(r.get("reason"), str) and r.get("reason"), "dlq reason",
                   f"seq {seq}: empty reason")
-        if key:
-            rep.check(r.get("partition") == rc.partition_of(key, res.params.partitions),
-                      "dlq partition", f"seq {seq}: partition {r.get('partition')} but key "
-                      f"{key!r} maps to {rc.partition_of(key, res.params.partitions)}")
+        want_part = (rc.partition_of(key, res.params.partitions) if key
+                     else seq % res.params.partitions)  # keyless: round-robin
+        rep.check(r.get("partition") == want_part, "dlq partition",
+                  f"seq {seq}: partition {r.get('partition')} but key {key!r} maps to {want_part}")
         if res.offset:
             rep.check(r.get("offset") == res.offset.get(seq), "dlq offset",
                       f"seq {seq}: offset {r.get('offset')} want {res.offset.get(seq)}")

@@ -137,11 +137,12 @@ class AggregateCommand final : public Command {
       fmt::print(R"({{"records":{},"valid":{},"deadLetters":{},"aggregated":{},"late":{},)"
                  R"("windowsEmitted":{},"totalsEmitted":{},"anomalies":{},"transactions":{},)"
                  R"("restoredEntries":{},"rewinds":{},"inputPartitions":{},"windowPartitions":{},)"
-                 R"("elapsedSeconds":{:.3f}}})"
+                 R"("sumOverflows":{},"peakRssBytes":{},"elapsedSeconds":{:.3f}}})"
                  "\n",
                  t.records, t.valid, t.dead_letters, t.aggregated, t.late, t.windows_emitted,
                  t.totals_emitted, t.anomalies, s.transactions, s.restored_entries, s.rewinds,
-                 s.held_inputs.size(), s.held_windows.size(), s.elapsed_seconds);
+                 s.held_inputs.size(), s.held_windows.size(), t.sum_overflows, PeakRssBytes(),
+                 s.elapsed_seconds);
     }
     return 0;
   }

@@ -138,7 +138,7 @@ class ConsumeCommand final : public Command {
           ++errors;
           continue;
         }
-        if (decoded.empty()) EncodeJson(tx, &decoded);
+        if (decoded.empty()) EncodeJson(tx, &decoded, wire.record);
         value = decoded;
       }
       line.clear();

@@ -118,7 +118,7 @@ class IndexCommand final : public Command {
       if (format_.has_registry()) {
         return Status::Error("--schema-registry: needs --format avro (got --format json)");
       }
-      return Status::Ok();
+      return SetTransactionReader();
     }
     if (format_.format != "avro") {
       return Status::Error("--format: expected json or avro (got '" + format_.format + "')");
@@ -164,6 +164,37 @@ class IndexCommand final : public Command {
         }
         return Status::Ok();
       }
+    };
+    return Status::Ok();
+  }
+
+  // --field, --time-format, --max-id-bytes: a topic of the user's own transactions is read
+  // in its shape and indexed in spate's (its field names, epoch milliseconds), so that the
+  // index template's mapping fits. A record without the stream's transactionId field (an
+  // aggregate, an anomaly) goes on as it is; a transaction that does not decode is a dead
+  // letter with the decoder's code and reason.
+  Status SetTransactionReader() {
+    WireSpec wire;
+    if (Status s = ToWireSpec(format_, &wire); !s.ok()) return s;
+    if (wire.record.canonical() && wire.record.max_id_bytes == kDefaultMaxIdBytes) {
+      return Status::Ok();
+    }
+    std::shared_ptr<Decoder> decoder = NewDecoder(wire);
+    c_.decode = [decoder](std::string_view v, std::string* json, std::string* dead) -> Status {
+      Transaction tx;
+      std::string reason;
+      const DecodeError e = decoder->Decode(v, v.size(), &tx, &reason);
+      json->clear();
+      if (e == DecodeError::kMissingField) {
+        json->assign(v);
+        return Status::Ok();
+      }
+      if (e != DecodeError::kNone) {
+        *dead = std::string(DecodeErrorName(e));
+        return Status::Error(reason);
+      }
+      EncodeJson(tx, json);
+      return Status::Ok();
     };
     return Status::Ok();
   }

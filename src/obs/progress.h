@@ -3,6 +3,7 @@
 // `spate index`) takes its configuration, then RunHooks: where to register its metrics, when
 // to stop, and whom to tell its progress, about once a second, in a snapshot of its kind.
 
+#include <cstdint>
 #include <functional>
 
 namespace prometheus {
@@ -26,5 +27,8 @@ struct RunHooks {
 
 // True when stderr is a terminal (progress lines are shown by default only then).
 bool StderrIsTerminal();
+
+// The process's peak resident set size so far, in bytes (getrusage's ru_maxrss).
+uint64_t PeakRssBytes();
 
 }  // namespace spate

@@ -12,6 +12,8 @@ constexpr size_t kReadBlock = 4 << 20;
 // A chunk is handed over at chunk_size records or this many bytes, whichever comes first
 // (its offsets are 32-bit).
 constexpr size_t kMaxChunkBytes = 256 << 20;
+// {"transactionId":"  and  ","userId":"
+constexpr size_t kCanonicalPrefix = 18 + 12;
 
 bool Blank(std::string_view line) {
   return std::all_of(line.begin(), line.end(),
@@ -44,6 +46,7 @@ FileSource::FileSource(const SourceOptions& opts, std::unique_ptr<ByteReader> re
   if (opts_.partitions == 0) opts_.partitions = 1;
   if (opts_.wire.format == WireFormat::kJson) {
     json_key_ = opts_.wire.record.name(KeyRole(opts_.key));
+    canonical_key_ = !opts_.wire.record.renamed() && opts_.key == KeyField::kUserId;
   } else {
     decoder_ = NewDecoder(opts_.wire);
   }
@@ -110,10 +113,23 @@ std::unique_ptr<Chunk> FileSource::NewChunk(uint64_t first_seq) {
 std::string_view FileSource::KeyOf(std::string_view payload, size_t readable) {
   if (opts_.key == KeyField::kNone) return {};
   if (!decoder_) {
-    // JSON: the key field's string, read without validating the rest (the engine does that).
-    thread_local simdjson::ondemand::parser parser;
+    // JSON: the key field's string, read as far as needed and no further (the engine judges
+    // the record): the canonical layout directly, any other with simdjson On-Demand. A
+    // record that is not valid JSON has its key when it can be read before the damage.
+    if (canonical_key_ && payload.size() > kCanonicalPrefix + 36 &&
+        payload.substr(0, 18) == R"({"transactionId":")") {
+      const size_t q = payload.find('"', 18);  // the end of the transactionId
+      if (q != std::string_view::npos && payload.substr(q, 12) == R"(","userId":")") {
+        const size_t b = q + 12, e = payload.find('"', b);
+        if (e != std::string_view::npos &&
+            payload.substr(b, e - b).find('\\') == std::string_view::npos &&
+            payload.substr(0, b).find('\\') == std::string_view::npos) {
+          return payload.substr(b, e - b);
+        }
+      }
+    }
     simdjson::ondemand::document doc;
-    if (parser.iterate(payload.data(), payload.size(), readable).get(doc)) return {};
+    if (od_.iterate(payload.data(), payload.size(), readable).get(doc)) return {};
     simdjson::ondemand::object obj;
     if (doc.get_object().get(obj)) return {};
     std::string_view v;
@@ -200,10 +216,10 @@ Status FileSource::ReadAll() {
         offset += consumed;
       } else {
         if (end - start < 4) {
+          // A file cut inside a length prefix: the bytes left are a record (a dead letter).
           if (eof && end > start) {
-            return Status::Error(opts_.input + ": " + std::to_string(end - start) +
-                                 " bytes at the end are not a whole length prefix (at byte " +
-                                 std::to_string(offset) + ")");
+            Add(std::string_view(buf.data() + start, end - start), buf.size() - start);
+            return Status::Ok();
           }
           break;
         }
@@ -216,10 +232,11 @@ Status FileSource::ReadAll() {
                                std::string(WireFormatName(opts_.wire.format)) + "?)");
         }
         if (end - start - 4 < len) {
+          // A file cut inside the last record: what there is of it is a record (its decoder
+          // calls it truncated: a dead letter).
           if (eof) {
-            return Status::Error(opts_.input + ": the last record is cut short (" +
-                                 std::to_string(end - start - 4) + " of " + std::to_string(len) +
-                                 " bytes, at byte " + std::to_string(offset) + ")");
+            Add(std::string_view(buf.data() + start + 4, end - start - 4), buf.size() - start - 4);
+            return Status::Ok();
           }
           break;
         }

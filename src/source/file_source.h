@@ -17,6 +17,8 @@
 #include <string>
 #include <thread>
 
+#include <simdjson.h>
+
 #include "core/codec.h"
 #include "source/byte_reader.h"
 #include "source/chunk_source.h"
@@ -57,6 +59,8 @@ class FileSource final : public ChunkSource {
   std::unique_ptr<Decoder> decoder_;  // binary and Avro: to read the key
   std::string json_key_;              // JSON: the key field's name
   std::string key_scratch_;
+  bool canonical_key_ = false;     // JSON with spate's names, keyed by userId
+  simdjson::ondemand::parser od_;  // JSON: to read the key
   uint64_t seq_ = 0;
   uint64_t chunks_ = 0;
   std::unique_ptr<Chunk> building_, held_;  // held_: full, waiting to know if it ends a batch

@@ -3,6 +3,8 @@
 #include <avro.h>
 #include <gtest/gtest.h>
 
+#include "core/avro_schema.h"
+
 namespace spate::registry {
 namespace {
 
@@ -185,6 +187,25 @@ TEST(AvroSchema, LevelNames) {
     EXPECT_EQ(CompatibilityName(c), n);
   }
   EXPECT_FALSE(ParseCompatibility("SOMETIMES", &c));
+}
+
+}  // namespace
+}  // namespace spate::registry
+
+namespace spate::registry {
+namespace {
+
+// schemas/transaction.avsc (v2: strings beside the enums, money unions) reads every frame
+// written under schemas/transaction-v1.avsc: the registry's default BACKWARD accepts it.
+TEST(AvroSchema, TransactionV2IsBackwardCompatibleWithV1) {
+  auto v1 = P(std::string(TransactionV1Avsc()));
+  auto v2 = P(std::string(TransactionAvsc()));
+  ASSERT_TRUE(v1 && v2);
+  std::string why;
+  EXPECT_TRUE(IsCompatible(Compatibility::kBackward, *v2, {v1}, &why)) << why;
+  EXPECT_TRUE(AvroCCanRead(*v2, *v1));
+  // Not forward: a v1 reader cannot read a v2 string branch.
+  EXPECT_FALSE(IsCompatible(Compatibility::kForward, *v2, {v1}));
 }
 
 }  // namespace
