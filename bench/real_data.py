@@ -29,7 +29,6 @@ import argparse
 import decimal
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -59,6 +58,7 @@ import duckdb
 path, query, out = sys.argv[1], sys.argv[2], sys.argv[3]
 con = duckdb.connect()
 con.execute("SET threads = 2")
+con.execute("SET enable_progress_bar = false")
 t0 = time.perf_counter()
 rows = con.execute(query.format(path=path)).fetchall()
 elapsed = time.perf_counter() - t0
@@ -95,7 +95,7 @@ def run_duckdb(py: str, path: str, out: str) -> dict:
     t0 = time.perf_counter()
     r = subprocess.run([py, "-c", DUCKDB_RUNNER, path, DUCKDB_QUERY, out], capture_output=True,
                        check=True)
-    s = json.loads(r.stdout)
+    s = json.loads(r.stdout.strip().splitlines()[-1])
     s["wall"] = time.perf_counter() - t0
     return s
 
@@ -223,7 +223,6 @@ def main() -> int:
         print("|---|---:|---:|")
         for what, n, b in mem:
             print(f"| {what} | {n:,} | {b:.0f} |")
-    del resource
     return 0
 
 

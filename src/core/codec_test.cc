@@ -85,6 +85,12 @@ TEST(Amount, ParsesInTheCurrencysMinorUnits) {
   EXPECT_EQ(parse(".5", 2), syntax);
   EXPECT_EQ(parse("", 2), syntax);
   EXPECT_EQ(parse("1e", 2), syntax);
+  EXPECT_EQ(parse("-", 2), syntax);
+  EXPECT_EQ(parse("00", 0), syntax);
+  EXPECT_EQ(parse("-0", 2), "0");
+  EXPECT_EQ(parse("-0.07", 2), "-7");
+  EXPECT_EQ(parse("99999999999999999.99", 2), range);  // 19 digits, fast path's limit
+  EXPECT_EQ(parse("9999999999999999.99", 2), "999999999999999999");
 }
 
 TEST(Amount, FormatsWithTheCurrencysDecimals) {

@@ -54,12 +54,17 @@ class Table {
   }
 
   std::optional<Currency> Find(std::string_view code) const {
-    const bool alias = code == "EU";  // the reference design's spelling of EUR
-    const int s = Slot(alias ? std::string_view("EUR") : code);
-    if (s < 0 || slot_[static_cast<size_t>(s)] == kNone) return std::nullopt;
-    Currency c = At(slot_[static_cast<size_t>(s)]);
-    c.eu_alias = alias;
+    Currency c;
+    if (!Find(code, &c)) return std::nullopt;
     return c;
+  }
+  bool Find(std::string_view code, Currency* out) const {
+    const bool alias = code.size() == 2 && code[0] == 'E' && code[1] == 'U';  // EUR's alias
+    const int s = Slot(alias ? std::string_view("EUR") : code);
+    if (s < 0 || slot_[static_cast<size_t>(s)] == kNone) return false;
+    const uint16_t i = slot_[static_cast<size_t>(s)];
+    *out = Currency{i, entries_[i].digits, alias};
+    return true;
   }
   const Entry& Get(Currency c) const { return entries_[c.index]; }
   Currency At(size_t i) const {
@@ -95,6 +100,11 @@ const Table& Currencies() {
 }  // namespace
 
 std::optional<Currency> ParseCurrency(std::string_view code) { return Currencies().Find(code); }
+
+bool ParseCurrency(std::string_view code, Currency* out) {
+  static const Table& table = Currencies();
+  return table.Find(code, out);
+}
 
 std::string_view CurrencyCode(Currency c) { return std::string_view(Currencies().Get(c).code, 3); }
 

@@ -29,6 +29,8 @@ inline constexpr int kMaxMinorDigits = 4;
 
 // The currency with this code ("USD", "usd" is not one; "EU" is EUR), if ICU knows it.
 std::optional<Currency> ParseCurrency(std::string_view code);
+// The same into *out (false if unknown), for the per-record path.
+bool ParseCurrency(std::string_view code, Currency* out);
 // The ISO code: "USD", "EUR" (for EU too). What the outputs write.
 std::string_view CurrencyCode(Currency c);
 // As the record spelt it: "EU" for the alias, else the ISO code. What a record's re-encoding

@@ -165,10 +165,7 @@ class Canonical {
     }
     if (!Lit(R"(,"currency":")")) return false;
     std::string_view code;
-    if (!Str(&code)) return false;
-    auto c = ParseCurrency(code);
-    if (!c) return false;
-    tx->currency = *c;
+    if (!Str(&code) || !ParseCurrency(code, &tx->currency)) return false;
     if (!Lit("}")) return false;
     for (; p_ < end_; ++p_) {  // JSON whitespace only after the object
       if (*p_ != ' ' && *p_ != '\n' && *p_ != '\r' && *p_ != '\t') return false;
@@ -191,9 +188,25 @@ class Canonical {
   static bool IsDigit(char c) { return static_cast<unsigned>(c - '0') < 10; }
   // The rest of a string after its opening quote, up to and past its closing one: no escape, no
   // control character, 1 to max_ bytes. Bytes of 0x80 and above are checked as UTF-8 at the end.
-  bool Str(std::string_view* out) {
+  __attribute__((always_inline)) bool Str(std::string_view* out) {
     const char* q = p_;
     unsigned char high = 0;
+    // Eight bytes at a time while none of them is '"', '\\' or a control character (the
+    // classic SWAR tests: each flags a byte whose high bit the subtraction borrows into; a
+    // flagged word, true or false positive, goes to the exact loop below).
+    constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
+    uint64_t highs = 0;
+    while (end_ - q >= 8) {
+      uint64_t w;
+      std::memcpy(&w, q, 8);
+      const uint64_t quote = w ^ (kOnes * '"'), slash = w ^ (kOnes * '\\');
+      const uint64_t special =
+          ((quote - kOnes) & ~quote) | ((slash - kOnes) & ~slash) | ((w - kOnes * 0x20) & ~w);
+      if (special & kHighs) break;
+      highs |= w;
+      q += 8;
+    }
+    if (highs & kHighs) high = 0x80;
     while (q < end_) {
       const auto u = static_cast<unsigned char>(*q);
       if (u == '"') break;
@@ -223,6 +236,21 @@ class Canonical {
   bool Time(int64_t* out) {
     const char* q = p_;
     uint64_t ms = 0;
+    // Eight digits at once (SWAR), then one at a time.
+    while (end_ - q >= 8) {
+      uint64_t w;
+      std::memcpy(&w, q, 8);
+      if ((w & 0xF0F0F0F0F0F0F0F0ull) != 0x3030303030303030ull ||
+          ((w + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) != 0x3030303030303030ull) {
+        break;
+      }
+      w = ((w & 0x0F0F0F0F0F0F0F0Full) * 2561) >> 8;
+      w = ((w & 0x00FF00FF00FF00FFull) * 6553601) >> 16;
+      w = ((w & 0x0000FFFF0000FFFFull) * 42949672960001ull) >> 32;
+      ms = ms * 100'000'000 + w;
+      q += 8;
+      if (q - p_ > 13) return false;
+    }
     while (q < end_ && IsDigit(*q)) ms = ms * 10 + static_cast<uint64_t>(*q++ - '0');
     const size_t len = static_cast<size_t>(q - p_);
     if (len == 0 || len > 13 || (len > 1 && *p_ == '0')) return false;

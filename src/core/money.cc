@@ -14,6 +14,30 @@ bool IsDigit(char c) { return static_cast<unsigned>(c - '0') < 10; }
 }  // namespace
 
 AmountError ParseAmount(std::string_view s, int digits, int64_t* minor) {
+  // Fast path: a plain decimal ("-123.45") with at most `digits` decimals and at most 18
+  // digits in all, in one pass. Anything else (exponents, zeros past the decimals, leading
+  // zeros, errors) takes the general path below.
+  {
+    size_t i = s.size() > 0 && s[0] == '-' ? 1 : 0;
+    const size_t int_start = i;
+    uint64_t v = 0;
+    while (i < s.size() && IsDigit(s[i])) v = v * 10 + static_cast<uint64_t>(s[i++] - '0');
+    size_t nd = i - int_start, frac = 0;
+    const bool lead_ok = nd == 1 || (nd > 1 && s[int_start] != '0');
+    if (lead_ok && i < s.size() && s[i] == '.') {
+      const size_t f0 = ++i;
+      while (i < s.size() && IsDigit(s[i])) v = v * 10 + static_cast<uint64_t>(s[i++] - '0');
+      frac = i - f0;
+      nd += frac;
+      if (frac == 0) i = 0;  // "1." is not a number: the general path says so
+    }
+    if (lead_ok && i == s.size() && frac <= static_cast<size_t>(digits) &&
+        nd + (static_cast<size_t>(digits) - frac) <= 18) {
+      v *= static_cast<uint64_t>(Pow10(digits - static_cast<int>(frac)));
+      *minor = int_start ? -static_cast<int64_t>(v) : static_cast<int64_t>(v);
+      return AmountError::kNone;
+    }
+  }
   size_t i = 0;
   const bool negative = i < s.size() && s[i] == '-';
   if (negative) ++i;

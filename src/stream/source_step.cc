@@ -47,7 +47,7 @@ Status SourceStep::EmitAnomaly(const Anomaly& a, StepOutput& out) {
     AppendAnomalyAvro(a, rule_config_, enc_.anomaly_schema_id, &record_);
   }
   return out.Emit(
-      {Output::kAnomalies, a.sequence, static_cast<uint64_t>(a.rule), a.tx.user, record_});
+      {Output::kAnomalies, a.sequence, static_cast<uint64_t>(a.rule), a.tx.user, record_, {}});
 }
 
 }  // namespace spate

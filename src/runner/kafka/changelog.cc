@@ -15,8 +15,8 @@ std::string ChangelogFingerprint(const AggregateConfig& c, int input_partitions)
   const auto& e = c.engine;
   const auto& r = e.rules;
   std::string names;
-  for (int r = 0; r < kRoleCount; ++r)
-    names += (names.empty() ? "" : ",") + c.wire.record.name(static_cast<Role>(r));
+  for (int i = 0; i < kRoleCount; ++i)
+    names += (names.empty() ? "" : ",") + c.wire.record.name(static_cast<Role>(i));
   return fmt::format(
       "v3 partitions={} window={} hop={} lateness={} group={} rules={}:{},{},{},{},{} "
       "totals={} format={} time={} fields={} max-id={}",
