@@ -9,12 +9,16 @@
           nothing missing and nothing twice.
   exact_realistic
           exact, on the realistic profile's values (string keys, many currencies).
+  poison  exact, with one input record of 2 MB and one of 900 KB (not transactions) among the
+          valid ones: both are dead letters cut to 64 KiB with their size and SHA-256, the run
+          exits 0, and everything else is exact.
   scale   (realistic profile) three members of one group while records arrive: one is killed
           and its partitions move, state and all, to another; a third joins and takes some
           over. Still exact.
 """
 import base64
 import collections
+import hashlib
 import json
 import os
 import random
@@ -39,10 +43,10 @@ NODE = os.environ.get("SPATE_KILL_NODE", "3")  # the node the broker_kill test k
 ENGINE_ARGS = ["--window", "10s", "--hop", "5s", "--lateness", "5s"]
 
 
-def topics(tag):
+def topics(tag, *input_config):
     names = {k: f"{k}_{tag}" for k in ("in", "agg", "tot", "anom", "late", "dlq")}
-    for n in names.values():
-        subprocess.run([CLUSTER, "topic", n, "6"], check=True)
+    for k, n in names.items():
+        subprocess.run([CLUSTER, "topic", n, "6", *(input_config if k == "in" else ())], check=True)
     return names
 
 
@@ -107,8 +111,9 @@ def compare(spate, t, n, gen_args=GEN_ARGS, extra_dlq=()):
         failures.append(f"anomalies differ: {sum(got_anom.values())} read, {sum(want_anom.values())} "
                         f"expected; extra {list((got_anom - want_anom).items())[:1]}, missing "
                         f"{list((want_anom - got_anom).items())[:1]}")
-    got_dlq = collections.Counter(base64.b64decode(json.loads(r)["payload"]) for r in read(t["dlq"]))
-    want_dlq = collections.Counter(lines[d.seq] for d in res.dead) + collections.Counter(extra_dlq)
+    got_dlq = collections.Counter(dlq_identity(json.loads(r)) for r in read(t["dlq"]))
+    want_dlq = collections.Counter(payload_identity(lines[d.seq]) for d in res.dead) + \
+        collections.Counter(payload_identity(p) for p in extra_dlq)
     if got_dlq != want_dlq:
         failures.append(f"dead letters differ: {sum(got_dlq.values())} read, {sum(want_dlq.values())} expected")
     late = read(t["late"])
@@ -117,6 +122,22 @@ def compare(spate, t, n, gen_args=GEN_ARGS, extra_dlq=()):
     print(f"  {len(got_aggs)} window results, {len(last_total)} totals, {sum(got_anom.values())} "
           f"anomalies, {sum(got_dlq.values())} dead letters, {len(late)} late")
     return failures
+
+
+DLQ_MAX = 64 * 1024  # stream/output_format.h: kDeadLetterMaxBytes
+
+
+def payload_identity(payload):
+    """What a dead letter of this payload must carry: all of it, or when it passes the bound its
+    first DLQ_MAX bytes, its size and its SHA-256."""
+    if len(payload) <= DLQ_MAX:
+        return (payload,)
+    return (payload[:DLQ_MAX], len(payload), hashlib.sha256(payload).hexdigest())
+
+
+def dlq_identity(d):
+    p = base64.b64decode(d["payload"])
+    return (p, d["payloadBytes"], d["payloadSha256"]) if "payloadBytes" in d else (p,)
 
 
 def produce(spate, t, n):
@@ -135,6 +156,29 @@ def test_exact(spate):
     summary = json.loads(r.stdout)
     assert summary["records"] == n, summary
     return compare(spate, t, n)
+
+
+def test_poison(spate):
+    n = 100_000
+    # The input topic takes records of up to 4 MB (the brokers' default is 1 MB).
+    t = topics("poison_" + uuid.uuid4().hex[:6], "max.message.bytes=4194304")
+    # 2 MB and 900 KB, neither with a newline (kcat -P splits at one).
+    big = [b'{"transactionId":"' + b"a" * 2_000_000 + b'"}', b"x" * 921_600]
+
+    def inject(payload):
+        subprocess.run(["kcat", "-P", "-b", BROKERS, "-t", t["in"], "-k", "big", "-X",
+                        "message.max.bytes=4194304"], input=payload, check=True, timeout=60)
+    inject(big[0])  # one before the valid records, one after them
+    produce(spate, t, n)
+    inject(big[1])
+    r = subprocess.run(aggregate_cmd(spate, t, "g_" + t["in"], True), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=600)
+    assert r.returncode == 0, r.stderr.decode()[-2000:]
+    summary = json.loads(r.stdout)
+    assert summary["records"] == n + 2 and summary["deadLettersTruncated"] == 2, summary
+    cut = [json.loads(x) for x in read(t["dlq"]) if '"payloadBytes"' in x]
+    assert sorted(d["payloadBytes"] for d in cut) == [921_600, 2_000_021], cut
+    return compare(spate, t, n, extra_dlq=big)
 
 
 def test_crash(spate):
@@ -310,7 +354,8 @@ def realistic(test):
     return run
 
 
-TESTS = {"exact": test_exact, "exact_realistic": realistic(test_exact), "crash": test_crash,
+TESTS = {"exact": test_exact, "exact_realistic": realistic(test_exact), "poison": test_poison,
+         "crash": test_crash,
          "broker_kill": test_broker_kill, "scale": realistic(test_scale)}
 
 if __name__ == "__main__":

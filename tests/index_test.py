@@ -30,6 +30,7 @@ also SPATE_SEARCH_ENGINE and SPATE_SEARCH_VERSION (outage restarts the node with
 """
 import base64
 import collections
+import hashlib
 import json
 import os
 import socket
@@ -87,10 +88,10 @@ def count(index):
     return es("GET", f"/{index}/_count")["count"]
 
 
-def topics(tag, names=("in", "agg", "tot", "anom", "late", "dlq")):
+def topics(tag, names=("in", "agg", "tot", "anom", "late", "dlq"), *config):
     t = {k: f"{k}_{tag}" for k in names}
     for n in t.values():
-        subprocess.run([CLUSTER, "topic", n, "6"], check=True)
+        subprocess.run([CLUSTER, "topic", n, "6", *config], check=True)
     return t
 
 
@@ -364,7 +365,8 @@ def _exists(index):
 
 def test_dlq(spate):
     tag = uuid.uuid4().hex[:6]
-    t = topics("esd_" + tag, ("agg", "dlq"))
+    # Records of up to 4 MB (the brokers' default is 1 MB): one of 2 MB is among the bad ones.
+    t = topics("esd_" + tag, ("agg", "dlq"), "max.message.bytes=4194304")
     index = f"spate-esd-{tag}"
     good = [json.dumps({"windowStart": 1767225600000 + i * 10000, "windowEnd": 1767225610000 + i * 10000,
                         "merchantId": f"merchant{i}", "transactionCount": i + 1,
@@ -380,17 +382,25 @@ def test_dlq(spate):
         "bad_date": '{"windowStart":"yesterday","windowEnd":1767225610000,"merchantId":"merchant902",'
                     '"transactionCount":1}',
         "not_json": 'this is not {json',
+        # Its dead letter keeps the first 64 KiB, the size and the SHA-256 (whole, it would not
+        # fit the dead-letter topic's 1 MB): it must not stop the partition.
+        "oversized": '{"merchantId":"' + "m" * 2_000_000,
     }
     payload = "\n".join(good[:25] + list(bad.values()) + good[25:]) + "\n"
-    subprocess.run(["kcat", "-P", "-b", BROKERS, "-t", t["agg"], "-k", "k"], input=payload.encode(),
-                   check=True)
+    subprocess.run(["kcat", "-P", "-b", BROKERS, "-t", t["agg"], "-k", "k", "-X",
+                    "message.max.bytes=4194304"], input=payload.encode(), check=True)
     failures = []
     s = run_index(index_cmd(spate, [t["agg"]], index, "gd_" + tag, dlq=t["dlq"],
                             extra=own_template(spate, index, failures)))
     letters = [json.loads(r) for r in read(t["dlq"])]
     by_payload = {base64.b64decode(d["payload"]).decode(): d for d in letters}
+    dlq_max = 64 * 1024  # stream/output_format.h: kDeadLetterMaxBytes
     for name, line in bad.items():
-        d = by_payload.get(line)
+        d = by_payload.get(line[:dlq_max])
+        if d is not None and len(line) > dlq_max and (
+                d.get("payloadBytes") != len(line)
+                or d.get("payloadSha256") != hashlib.sha256(line.encode()).hexdigest()):
+            failures.append(f"{name}: cut dead letter without the right size and SHA-256")
         if d is None:
             failures.append(f"{name}: no dead letter")
             continue
@@ -402,6 +412,7 @@ def test_dlq(spate):
             "unknown_field": ("mapping", ("strict_dynamic_mapping_exception",)),
             "bad_date": ("mapping", parsing),
             "not_json": ("bad_document", ("not JSON",)),
+            "oversized": ("bad_document", ("not JSON",)),
         }[name]
         if (d["error"] != want_error or not any(r in d["reason"] for r in want_reasons)
                 or d["topic"] != t["agg"]):

@@ -171,6 +171,10 @@ def run_and_compare(spate: str, lines: list, path: str, params: rc.Params, optio
     codes = collections.Counter()
     rp.check_dlq(rep, res, dlq_rows, lines, "json", codes, key_of=file_key)
     rp.check_summary(rep, res, os.path.join(out1, "summary.json"))
+    with open(os.path.join(out1, "summary.json")) as f:
+        cut = json.load(f).get("deadLettersTruncated")
+    want_cut = sum(len(line) > rp.DLQ_MAX for line in lines)
+    rep.check(cut == want_cut, "dead letters cut", f"deadLettersTruncated {cut}, want {want_cut}")
     for f in rp.OUTPUT_FILES:
         rep.check(results[1][f] == results[3][f], "thread determinism", f"{f}: --threads 1 and 3 differ")
     s = res.summary()
@@ -195,6 +199,11 @@ def test_faker(spate: str, venv: str) -> list:
         subprocess.run([py, "-c", FAKER_SCRIPT, "20000", "17", raw], check=True)
         with open(raw, "rb") as f:
             data = f.read()
+        # Two oversized records among them (2 MB, 900 KB): dead letters cut to 64 KiB.
+        rows = data.split(b"\n")
+        rows.insert(100, b'{"transactionId":"' + b"a" * 2_000_000 + b'"}')
+        rows.insert(5000, b'{"userId":"u1","note":"' + "\u00e9".encode() * 450_000 + b'"')
+        data = b"\n".join(rows)
         path = raw + ".gz"
         with gzip.open(path, "wb") as f:
             f.write(data)

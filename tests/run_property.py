@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import base64
 import collections
+import hashlib
 import json
 import os
 import random
@@ -442,14 +443,19 @@ def key_in_line(line: bytes):
     return m.group(1) if m else None
 
 
+# A dead letter keeps at most this many bytes of its record (stream/output_format.h).
+DLQ_MAX = 64 * 1024
+
+
 def check_dlq(rep: Report, res: rc.Result, rows: list, lines: list, wire: str,
               code_mismatch: collections.Counter, key_of=key_in_line):
     """key_of(line): the key the dead letter of that line must have (None: not checked)."""
     fields = {"sequence", "partition", "offset", "error", "reason", "key", "payload"}
+    cut_fields = {"payloadBytes", "payloadSha256"}  # a payload over DLQ_MAX bytes
     want_codes = {d.seq: d.code for d in res.dead}
     got_seqs = collections.Counter()
     for r in rows:
-        if set(r) != fields:
+        if set(r) != fields and set(r) != fields | cut_fields:
             rep.fail("dlq fields", f"{sorted(r)} != {sorted(fields)}")
         seq = r.get("sequence")
         got_seqs[seq] += 1
@@ -462,7 +468,14 @@ def check_dlq(rep: Report, res: rc.Result, rows: list, lines: list, wire: str,
         except (ValueError, TypeError) as e:
             rep.fail("dlq base64", f"seq {seq}: {e}")
             continue
-        if wire == "json":
+        if "payloadBytes" in r:
+            whole = lines[seq]
+            rep.check(len(whole) > DLQ_MAX and payload == whole[:DLQ_MAX]
+                      and r["payloadBytes"] == len(whole)
+                      and r["payloadSha256"] == hashlib.sha256(whole).hexdigest(),
+                      "dlq cut payload", f"seq {seq}: not the first {DLQ_MAX} bytes, size and "
+                      f"SHA-256 of the {len(whole)}-byte line")
+        elif wire == "json":
             rep.check(payload == lines[seq], "dlq payload",
                       f"seq {seq}: payload {payload[:120]!r} != gen line {lines[seq][:120]!r}")
         elif wire == "avro":

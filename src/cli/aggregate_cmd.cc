@@ -134,15 +134,16 @@ class AggregateCommand final : public Command {
                s.rewinds);
     if (report_.json) {
       const PipelineStats& t = s.stats;
-      fmt::print(R"({{"records":{},"valid":{},"deadLetters":{},"aggregated":{},"late":{},)"
+      fmt::print(R"({{"records":{},"valid":{},"deadLetters":{},"deadLettersTruncated":{},)"
+                 R"("aggregated":{},"late":{},)"
                  R"("windowsEmitted":{},"totalsEmitted":{},"anomalies":{},"transactions":{},)"
                  R"("restoredEntries":{},"rewinds":{},"inputPartitions":{},"windowPartitions":{},)"
                  R"("sumOverflows":{},"peakRssBytes":{},"elapsedSeconds":{:.3f}}})"
                  "\n",
-                 t.records, t.valid, t.dead_letters, t.aggregated, t.late, t.windows_emitted,
-                 t.totals_emitted, t.anomalies, s.transactions, s.restored_entries, s.rewinds,
-                 s.held_inputs.size(), s.held_windows.size(), t.sum_overflows, PeakRssBytes(),
-                 s.elapsed_seconds);
+                 t.records, t.valid, t.dead_letters, t.dead_letters_cut, t.aggregated, t.late,
+                 t.windows_emitted, t.totals_emitted, t.anomalies, s.transactions,
+                 s.restored_entries, s.rewinds, s.held_inputs.size(), s.held_windows.size(),
+                 t.sum_overflows, PeakRssBytes(), s.elapsed_seconds);
     }
     return 0;
   }

@@ -60,6 +60,13 @@ void PipelineMetrics::Init(prometheus::Registry& reg) {
   for (int r = 0; r < kRuleCount; ++r) {
     anomalies_[r] = &anomalies.Add({{"rule", std::string(RuleName(static_cast<Rule>(r)))}});
   }
+  dead_letters_cut_ = &BuildCounter()
+                           .Name("spate_dead_letters_truncated_total")
+                           .Help(
+                               "Dead letters whose record was cut to the size bound "
+                               "(the first 64 KiB kept, with the size and SHA-256 of the whole)")
+                           .Register(reg)
+                           .Add({{"component", "decoder"}});
   late_ = &late.Add({{"kind", "late"}});
   partially_late_ = &late.Add({{"kind", "partial"}});
   windows_emitted_ = &windows.Add({});
@@ -111,6 +118,7 @@ void PipelineMetrics::Publish(const PipelineStats& now) {
   }
   for (int r = 0; r < kRuleCount; ++r)
     inc(anomalies_[r], now.anomalies_by_rule[r], was.anomalies_by_rule[r]);
+  inc(dead_letters_cut_, now.dead_letters_cut, was.dead_letters_cut);
   inc(late_, now.late, was.late);
   inc(partially_late_, now.partially_late, was.partially_late);
   inc(windows_emitted_, now.windows_emitted, was.windows_emitted);

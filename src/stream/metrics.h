@@ -41,6 +41,7 @@ class PipelineMetrics {
   std::array<prometheus::Counter*, kDecodeErrorCount> decoder_errors_{};
   std::array<prometheus::Counter*, kDecodeErrorCount> dead_letters_{};
   std::array<prometheus::Counter*, kRuleCount> anomalies_{};
+  prometheus::Counter* dead_letters_cut_ = nullptr;
   prometheus::Counter* late_ = nullptr;
   prometheus::Counter* partially_late_ = nullptr;
   prometheus::Counter* windows_emitted_ = nullptr;

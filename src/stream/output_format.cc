@@ -2,6 +2,7 @@
 
 #include <absl/strings/escaping.h>
 #include <fmt/format.h>
+#include <openssl/evp.h>
 
 namespace spate {
 namespace {
@@ -112,26 +113,51 @@ void AppendLateLine(const SourcePosition& pos, int64_t watermark,
 
 namespace {
 
-void AppendKeyAndPayload(std::string_view key, std::string_view payload, std::string* out) {
-  out->append(R"(,"key":")");
-  out->append(absl::Base64Escape(absl::string_view(key.data(), key.size())));
-  out->append(R"(","payload":")");
-  out->append(absl::Base64Escape(absl::string_view(payload.data(), payload.size())));
-  out->append("\"}\n");
+// OpenSSL's SHA-256, in hex.
+std::string Sha256Hex(std::string_view bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), md, &n, EVP_sha256(), nullptr) != 1) return "";
+  std::string hex;
+  hex.reserve(2 * n);
+  for (unsigned int i = 0; i < n; ++i) fmt::format_to(std::back_inserter(hex), "{:02x}", md[i]);
+  return hex;
+}
+
+// ,"<name>":"<base64 of at most kDeadLetterMaxBytes>" and, when cut, the original size and
+// SHA-256. Returns true when it cut.
+bool AppendBounded(std::string_view name, std::string_view bytes, std::string* out) {
+  const bool cut = bytes.size() > kDeadLetterMaxBytes;
+  const std::string_view kept = bytes.substr(0, kDeadLetterMaxBytes);
+  fmt::format_to(std::back_inserter(*out), R"(,"{}":")", name);
+  out->append(absl::Base64Escape(absl::string_view(kept.data(), kept.size())));
+  out->push_back('"');
+  if (cut) {
+    fmt::format_to(std::back_inserter(*out), R"(,"{}Bytes":{},"{}Sha256":"{}")", name, bytes.size(),
+                   name, Sha256Hex(bytes));
+  }
+  return cut;
+}
+
+bool AppendKeyAndPayload(std::string_view key, std::string_view payload, std::string* out) {
+  const bool key_cut = AppendBounded("key", key, out);
+  const bool payload_cut = AppendBounded("payload", payload, out);
+  out->append("}\n");
+  return key_cut || payload_cut;
 }
 
 }  // namespace
 
-void AppendDeadLetterLine(const SourcePosition& pos, DecodeError error, std::string_view reason,
+bool AppendDeadLetterLine(const SourcePosition& pos, DecodeError error, std::string_view reason,
                           std::string_view key, std::string_view payload, std::string* out) {
   fmt::format_to(std::back_inserter(*out),
                  R"({{"sequence":{},"partition":{},"offset":{},"error":"{}","reason":)",
                  pos.sequence, pos.partition, pos.offset, DecodeErrorName(error));
   AppendJsonString(reason, out);
-  AppendKeyAndPayload(key, payload, out);
+  return AppendKeyAndPayload(key, payload, out);
 }
 
-void AppendSinkDeadLetterLine(const SourcePosition& pos, std::string_view topic,
+bool AppendSinkDeadLetterLine(const SourcePosition& pos, std::string_view topic,
                               std::string_view error, std::string_view reason, std::string_view key,
                               std::string_view payload, std::string* out) {
   fmt::format_to(std::back_inserter(*out), R"({{"sequence":{},"topic":)", pos.sequence);
@@ -141,7 +167,7 @@ void AppendSinkDeadLetterLine(const SourcePosition& pos, std::string_view topic,
   AppendJsonString(error, out);
   out->append(R"(,"reason":)");
   AppendJsonString(reason, out);
-  AppendKeyAndPayload(key, payload, out);
+  return AppendKeyAndPayload(key, payload, out);
 }
 
 }  // namespace spate

@@ -32,11 +32,23 @@ struct SourcePosition {
 void AppendLateLine(const SourcePosition& pos, int64_t watermark,
                     const std::vector<int64_t>& missed_starts, bool partial, const Transaction& tx,
                     std::string* out);
-void AppendDeadLetterLine(const SourcePosition& pos, DecodeError error, std::string_view reason,
+// A dead letter keeps at most kDeadLetterMaxBytes of the record's key and of its value, so that
+// it stays well below any output's size limit (Kafka's default is 1 MB; base64 adds a third):
+// one oversized record never fails the batch that carries its dead letter. A cut field keeps
+// its first bytes and gains "keyBytes"/"payloadBytes" (the original size) and
+// "keySha256"/"payloadSha256" (hex, of the whole original). The Append*DeadLetterLine functions
+// return true when they cut.
+inline constexpr size_t kDeadLetterMaxBytes = 64 * 1024;
+// The Kafka message key of a dead letter: the record's key, cut to the same bound.
+inline std::string_view DeadLetterKey(std::string_view key) {
+  return key.substr(0, kDeadLetterMaxBytes);
+}
+
+bool AppendDeadLetterLine(const SourcePosition& pos, DecodeError error, std::string_view reason,
                           std::string_view key, std::string_view payload, std::string* out);
 // The same line for a record a sink could not deliver (`spate index`: Elasticsearch refused
 // the document), with the record's topic added and the sink's error code ("mapping", ...).
-void AppendSinkDeadLetterLine(const SourcePosition& pos, std::string_view topic,
+bool AppendSinkDeadLetterLine(const SourcePosition& pos, std::string_view topic,
                               std::string_view error, std::string_view reason, std::string_view key,
                               std::string_view payload, std::string* out);
 

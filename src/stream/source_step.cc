@@ -17,10 +17,12 @@ Verdict SourceStep::Reject(DecodeError err, const InputRecord& in, StepOutput& o
   ++stats_->dead_letters;
   ++stats_->dead_letters_by_error[static_cast<size_t>(err)];
   record_.clear();
-  AppendDeadLetterLine(in.pos, err, reason_, in.key, in.payload, &record_);
+  if (AppendDeadLetterLine(in.pos, err, reason_, in.key, in.payload, &record_))
+    ++stats_->dead_letters_cut;
   record_.pop_back();  // the newline
-  return Checked(out.Emit({Output::kDeadLetters, in.pos.sequence, 0, in.key, record_, {}}),
-                 Verdict::kDeadLetter);
+  return Checked(
+      out.Emit({Output::kDeadLetters, in.pos.sequence, 0, DeadLetterKey(in.key), record_, {}}),
+      Verdict::kDeadLetter);
 }
 
 Verdict SourceStep::EmitAnomalies(StepOutput& out) {

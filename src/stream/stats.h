@@ -16,11 +16,12 @@ struct PipelineStats {
   uint64_t decoded = 0;  // records through the decoder (valid + dead letters)
   uint64_t valid = 0;
   uint64_t dead_letters = 0;
-  uint64_t aggregated = 0;       // valid records added to at least one window
-  uint64_t late = 0;             // valid records that missed every window
-  uint64_t partially_late = 0;   // valid records that missed some windows
-  uint64_t windows_emitted = 0;  // aggregate lines written
-  uint64_t totals_emitted = 0;   // totals lines written
+  uint64_t dead_letters_cut = 0;  // dead letters whose key or payload was cut to the bound
+  uint64_t aggregated = 0;        // valid records added to at least one window
+  uint64_t late = 0;              // valid records that missed every window
+  uint64_t partially_late = 0;    // valid records that missed some windows
+  uint64_t windows_emitted = 0;   // aggregate lines written
+  uint64_t totals_emitted = 0;    // totals lines written
   uint64_t anomalies = 0;
   uint64_t sum_overflows = 0;  // results whose sum did not fit 128 bits (never, in practice)
   std::array<uint64_t, kDecodeErrorCount> dead_letters_by_error{};
@@ -32,6 +33,7 @@ struct PipelineStats {
     decoded += o.decoded;
     valid += o.valid;
     dead_letters += o.dead_letters;
+    dead_letters_cut += o.dead_letters_cut;
     aggregated += o.aggregated;
     late += o.late;
     partially_late += o.partially_late;

@@ -31,6 +31,7 @@ std::string SummaryJson(const RunSummary& s, const RunConfig& c) {
   };
   return fmt::format(
       R"({{"records":{},"bytes":{},"valid":{},"deadLetters":{},"deadLettersByError":{{{}}},)"
+      R"("deadLettersTruncated":{},)"
       R"("aggregated":{},"late":{},"partiallyLate":{},"windowsEmitted":{},"totalsEmitted":{},)"
       R"("anomalies":{},"anomaliesByRule":{{{}}},"sumOverflows":{},"watermark":{},)"
       R"("maxEventTime":{},"peakRssBytes":{},)"
@@ -38,15 +39,15 @@ std::string SummaryJson(const RunSummary& s, const RunConfig& c) {
       R"("config":{{"seed":{},"partitions":{},"batchSize":{},"windowMs":{},"hopMs":{},)"
       R"("latenessMs":{},"groupBy":"{}","emit":"{}","format":"{}","workers":{},"generatorThreads":{},)"
       R"("input":{},"totals":{},"rules":{}}}}})",
-      t.records, t.bytes, t.valid, t.dead_letters, by_error, t.aggregated, t.late, t.partially_late,
-      t.windows_emitted, t.totals_emitted, t.anomalies, by_rule, t.sum_overflows,
-      opt_time(s.watermark), opt_time(s.max_event_time), PeakRssBytes(), s.elapsed_seconds,
-      static_cast<double>(t.records) / secs, static_cast<double>(t.bytes) / secs / 1e6, c.gen.seed,
-      c.source.partitions, c.source.batch_size, c.engine.window.size_ms, c.engine.window.hop_ms,
-      c.engine.lateness_ms, GroupByField(c.engine.group_by),
-      c.engine.emit == EmitMode::kFinal ? "final" : "changes", WireFormatName(c.source.wire.format),
-      c.workers, c.source.threads, input, c.engine.totals ? "true" : "false",
-      c.engine.rules.enabled ? "true" : "false");
+      t.records, t.bytes, t.valid, t.dead_letters, by_error, t.dead_letters_cut, t.aggregated,
+      t.late, t.partially_late, t.windows_emitted, t.totals_emitted, t.anomalies, by_rule,
+      t.sum_overflows, opt_time(s.watermark), opt_time(s.max_event_time), PeakRssBytes(),
+      s.elapsed_seconds, static_cast<double>(t.records) / secs,
+      static_cast<double>(t.bytes) / secs / 1e6, c.gen.seed, c.source.partitions,
+      c.source.batch_size, c.engine.window.size_ms, c.engine.window.hop_ms, c.engine.lateness_ms,
+      GroupByField(c.engine.group_by), c.engine.emit == EmitMode::kFinal ? "final" : "changes",
+      WireFormatName(c.source.wire.format), c.workers, c.source.threads, input,
+      c.engine.totals ? "true" : "false", c.engine.rules.enabled ? "true" : "false");
 }
 
 }  // namespace spate

@@ -20,6 +20,13 @@ SinkMetrics::SinkMetrics(prometheus::Registry& reg) {
                  .Register(reg);
   errors =
       &BuildCounter().Name("spate_errors_total").Help("Errors by component and type").Register(reg);
+  dead_letters_cut = &BuildCounter()
+                          .Name("spate_dead_letters_truncated_total")
+                          .Help(
+                              "Dead letters whose record was cut to the size bound "
+                              "(the first 64 KiB kept, with the size and SHA-256 of the whole)")
+                          .Register(reg)
+                          .Add({{"component", "sink"}});
   retries = &BuildCounter()
                  .Name("spate_sink_retries_total")
                  .Help("Documents sent to the cluster again after a retriable failure")

@@ -26,6 +26,7 @@ struct SinkMetrics {
   prometheus::Family<prometheus::Counter>* dropped;
   prometheus::Family<prometheus::Counter>* errors;
   prometheus::Counter* retries;
+  prometheus::Counter* dead_letters_cut;
   prometheus::Histogram* duration;
   prometheus::Gauge* inflight;
   prometheus::Histogram* batch;

@@ -272,9 +272,11 @@ Status Sink::DeadLetter(Item& it, const std::string& error, const std::string& r
   pos.sequence = static_cast<uint64_t>(it.offset);
   pos.partition = static_cast<uint32_t>(offsets_.parts()[it.tp].partition);
   pos.offset = static_cast<uint64_t>(it.offset);
-  AppendSinkDeadLetterLine(pos, offsets_.parts()[it.tp].topic, error, reason, it.key(), it.value(),
-                           &line_);
-  if (Status s = dlq_->Send(it.key(), line_); !s.ok()) return s;
+  if (AppendSinkDeadLetterLine(pos, offsets_.parts()[it.tp].topic, error, reason, it.key(),
+                               it.value(), &line_)) {
+    m_.dead_letters_cut->Increment();
+  }
+  if (Status s = dlq_->Send(DeadLetterKey(it.key()), line_); !s.ok()) return s;
   ++sum_.dead_letters;
   m_.Dropped(error).Increment();
   if (offsets_.Finish(it)) --buffered_;
