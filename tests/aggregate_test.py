@@ -12,6 +12,8 @@
   poison  exact, with one input record of 2 MB and one of 900 KB (not transactions) among the
           valid ones: both are dead letters cut to 64 KiB with their size and SHA-256, the run
           exits 0, and everything else is exact.
+  idle    two input partitions of six go quiet mid-run: the windows keep closing once
+          --idle-timeout has passed, and the results are still exact.
   scale   (realistic profile) three members of one group while records arrive: one is killed
           and its partitions move, state and all, to another; a third joins and takes some
           over. Still exact.
@@ -179,6 +181,73 @@ def test_poison(spate):
     cut = [json.loads(x) for x in read(t["dlq"]) if '"payloadBytes"' in x]
     assert sorted(d["payloadBytes"] for d in cut) == [921_600, 2_000_021], cut
     return compare(spate, t, n, extra_dlq=big)
+
+
+def test_idle(spate):
+    n = 60_000
+    gen_args = ["--seed", "5", "--event-rate", "1000", "--out-of-order", "0", "--max-delay", "0s",
+                "--malformed", "0", "--anomalies", "0", "--merchants", "50"]
+    lines, res = expected(spate, n, gen_args)
+    times = [json.loads(x)["transactionTime"] for x in lines]
+    quiet_from = times[0] + 15_000  # from here on, partitions 4 and 5 get nothing
+    parts = collections.defaultdict(list)
+    for i, (line, tm) in enumerate(zip(lines, times)):
+        parts[i % 6 if tm < quiet_from else i % 4].append(line)
+    t = topics("idle_" + uuid.uuid4().hex[:6])
+
+    def send(p, rows):
+        subprocess.run(["kcat", "-P", "-b", BROKERS, "-t", t["in"], "-p", str(p)],
+                       input=b"\n".join(rows) + b"\n", check=True, timeout=120)
+    for p in range(6):
+        send(p, [x for x in parts[p] if json.loads(x)["transactionTime"] < quiet_from])
+    group = "g_" + t["in"]
+    idle = ["--idle-timeout", "2s", "--rules", "off"]
+    agg = subprocess.Popen(aggregate_cmd(spate, t, group, False, extra=idle),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    failures = []
+    try:
+        time.sleep(3)
+        for p in range(4):
+            send(p, [x for x in parts[p] if json.loads(x)["transactionTime"] >= quiet_from])
+        sent = time.monotonic()
+        # Partitions 0-3 reach times[-1]: with 4 and 5 idle, the watermark is about
+        # times[-1] - 5 s (lateness), so the windows up to there close. Held back by 4 and 5 it
+        # would stay at quiet_from - 5 s.
+        want_start = times[-1] - 5_000 - 10_000 - 5_000
+        latest = None
+        while time.monotonic() - sent < 60:
+            starts = [json.loads(r)["windowStart"] for r in read(t["agg"])]
+            latest = max(starts, default=None)
+            if latest is not None and latest >= want_start:
+                break
+            time.sleep(1)
+        took = time.monotonic() - sent
+        if latest is None or latest < want_start:
+            failures.append(f"windows stopped closing: the latest emitted starts at {latest}, "
+                            f"want one from {want_start} (quiet from {quiet_from})")
+        else:
+            print(f"  windows closed up to {latest} ({latest - quiet_from} ms past the quiet "
+                  f"point) {took:.1f} s after the last records were sent")
+    finally:
+        agg.terminate()
+        err = agg.communicate(timeout=60)[1].decode()
+    if agg.returncode != 0:
+        failures.append(f"aggregate exited {agg.returncode} on SIGTERM: {err[-500:]}")
+    r = subprocess.run(aggregate_cmd(spate, t, group, True, extra=idle), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=600)
+    if r.returncode != 0:
+        return failures + [f"aggregate -e exited {r.returncode}: {r.stderr.decode()[-500:]}"]
+    want = sorted(recompute.to_json_text(recompute.aggregate_row("merchantId", s, e, k, v))
+                  for s, e, k, v in res.aggregates)
+    got = sorted(read(t["agg"]))
+    if got != want:
+        failures.append(f"aggregates differ: {len(got)} read, {len(want)} expected; missing e.g. "
+                        f"{sorted(set(want) - set(got))[:1]}, unexpected e.g. "
+                        f"{sorted(set(got) - set(want))[:1]}")
+    late = read(t["late"])
+    if late:
+        failures.append(f"{len(late)} late records; none expected")
+    return failures
 
 
 def test_crash(spate):
@@ -355,7 +424,7 @@ def realistic(test):
 
 
 TESTS = {"exact": test_exact, "exact_realistic": realistic(test_exact), "poison": test_poison,
-         "crash": test_crash,
+         "idle": test_idle, "crash": test_crash,
          "broker_kill": test_broker_kill, "scale": realistic(test_scale)}
 
 if __name__ == "__main__":

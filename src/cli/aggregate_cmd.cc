@@ -54,6 +54,11 @@ class AggregateCommand final : public Command {
                      "Length of a micro-batch (one transaction)")
         ->group(o)
         ->capture_default_str();
+    app_->add_option("--idle-timeout", idle_timeout_,
+                     "An input partition read to its end that has had no record for this long "
+                     "stops holding the watermark back, until its next record (0: never)")
+        ->group(o)
+        ->capture_default_str();
     app_->add_flag("-e,--exit-at-end", c_.exit_at_end,
                    "Stop once the input is exhausted, emitting every open window")
         ->group(o);
@@ -86,6 +91,12 @@ class AggregateCommand final : public Command {
                         commit_interval_ + "')");
     }
     c_.commit_interval_ms = *interval;
+    auto idle = ParseDurationMs(idle_timeout_);
+    if (!idle || *idle < 0) {
+      return UsageError("--idle-timeout: expected a duration, 0 for never (got '" + idle_timeout_ +
+                        "')");
+    }
+    c_.idle_timeout_ms = *idle;
     if (c_.instance.empty()) return UsageError("--instance: must not be empty");
     Status cs = BuildClientConfig(kafka_flags_, {}, &c_.client);
     if (!cs.ok()) return cs.message() == "list" ? 0 : UsageError(cs.message());
@@ -154,6 +165,7 @@ class AggregateCommand final : public Command {
   RuleFlags rule_flags_;
   AggregateConfig c_;
   std::string commit_interval_ = "200ms";
+  std::string idle_timeout_ = "60s";
   std::string output_format_ = "json";
   ReportFlags report_;
 };

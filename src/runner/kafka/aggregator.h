@@ -53,6 +53,9 @@ struct AggregateConfig {
   OutputEncoding encoding;
   EngineConfig engine;
   int64_t commit_interval_ms = 200;
+  // An input partition read to its end that has had no record for this long (wall time)
+  // stops holding the watermark back, until its next record (0: never; docs/semantics.md).
+  int64_t idle_timeout_ms = 60'000;
   bool exit_at_end = false;
 };
 

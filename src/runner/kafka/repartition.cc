@@ -34,10 +34,10 @@ void EncodeRepartitionRecord(uint32_t source_partition, int64_t offset, const Tr
   EncodeBinary(tx, out);
 }
 
-void EncodeRepartitionMarker(uint32_t source_partition, int64_t max_time, bool at_end,
+void EncodeRepartitionMarker(uint32_t source_partition, int64_t max_time, SourceState state,
                              std::string* out) {
   PutHeader(kMarkerTag, source_partition, max_time, out);
-  out->push_back(at_end ? 1 : 0);
+  out->push_back(static_cast<char>(state));
 }
 
 bool DecodeRepartition(std::string_view data, Decoder* binary_decoder, RepartitionMessage* out) {
@@ -45,9 +45,12 @@ bool DecodeRepartition(std::string_view data, Decoder* binary_decoder, Repartiti
   out->source_partition = static_cast<uint32_t>(GetLe(data, 1, 4));
   out->value = static_cast<int64_t>(GetLe(data, 5, 8));
   if (data[0] == kMarkerTag) {
-    if (data.size() != kHeader + 1 || static_cast<uint8_t>(data[kHeader]) > 1) return false;
+    const auto state = static_cast<uint8_t>(data[kHeader]);
+    if (data.size() != kHeader + 1 || state > static_cast<uint8_t>(SourceState::kIdle)) {
+      return false;
+    }
     out->kind = RepartitionMessage::Kind::kMarker;
-    out->at_end = data[kHeader] == 1;
+    out->state = static_cast<SourceState>(state);
     return true;
   }
   if (data[0] != kRecordTag) return false;

@@ -20,17 +20,24 @@
 
 namespace spate {
 
+// Where an input partition is, as a marker tells the window tasks.
+enum class SourceState : uint8_t {
+  kActive = 0,  // records may come
+  kAtEnd = 1,   // read to its end since its last record: holds the watermark at its time
+  kIdle = 2,    // at its end for --idle-timeout: holds the watermark back no longer
+};
+
 struct RepartitionMessage {
   enum class Kind : uint8_t { kRecord, kMarker } kind = Kind::kRecord;
   uint32_t source_partition = 0;
-  int64_t value = 0;    // record: source offset; marker: largest event time
-  bool at_end = false;  // marker: the source partition was read to its end
-  Transaction tx;       // record only
+  int64_t value = 0;                         // record: source offset; marker: largest event time
+  SourceState state = SourceState::kActive;  // marker only
+  Transaction tx;                            // record only
 };
 
 void EncodeRepartitionRecord(uint32_t source_partition, int64_t offset, const Transaction& tx,
                              std::string* out);
-void EncodeRepartitionMarker(uint32_t source_partition, int64_t max_time, bool at_end,
+void EncodeRepartitionMarker(uint32_t source_partition, int64_t max_time, SourceState state,
                              std::string* out);
 // False when data is not a message of this format.
 bool DecodeRepartition(std::string_view data, Decoder* binary_decoder, RepartitionMessage* out);

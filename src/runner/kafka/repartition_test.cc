@@ -30,15 +30,15 @@ TEST(Repartition, RecordsAndMarkersRoundTrip) {
     EXPECT_EQ(a, b);
   }
   for (int64_t t : {INT64_MIN, int64_t{0}, int64_t{1'700'000'000'123}}) {
-    for (bool end : {false, true}) {
+    for (SourceState st : {SourceState::kActive, SourceState::kAtEnd, SourceState::kIdle}) {
       std::string buf;
-      EncodeRepartitionMarker(0xfffffffe, t, end, &buf);
+      EncodeRepartitionMarker(0xfffffffe, t, st, &buf);
       RepartitionMessage m;
       ASSERT_TRUE(DecodeRepartition(buf, decoder.get(), &m));
       EXPECT_EQ(m.kind, RepartitionMessage::Kind::kMarker);
       EXPECT_EQ(m.source_partition, 0xfffffffeu);
       EXPECT_EQ(m.value, t);
-      EXPECT_EQ(m.at_end, end);
+      EXPECT_EQ(m.state, st);
     }
   }
 }
@@ -47,13 +47,13 @@ TEST(Repartition, RejectsForeignBytes) {
   auto decoder = NewDecoder(WireFormat::kBinary);
   RepartitionMessage m;
   std::string marker;
-  EncodeRepartitionMarker(1, 2, true, &marker);
+  EncodeRepartitionMarker(1, 2, SourceState::kAtEnd, &marker);
   for (std::string_view bad :
        {std::string_view(""), std::string_view("{\"amount\":1}"),
         std::string_view(marker).substr(0, 13), std::string_view("R123456789012garbage")}) {
     EXPECT_FALSE(DecodeRepartition(bad, decoder.get(), &m)) << bad;
   }
-  marker.back() = 2;  // at_end must be 0 or 1
+  marker.back() = 3;  // the state must be 0, 1 or 2
   EXPECT_FALSE(DecodeRepartition(marker, decoder.get(), &m));
 }
 

@@ -68,7 +68,9 @@ void TaskOutput::ClearFrames() {
 // ---- Stage A ----------------------------------------------------------------------------
 
 SourceTask::SourceTask(int32_t partition, const AggregateConfig& c, PipelineStats* stats)
-    : partition_(partition), step_(c.engine, c.encoding, stats) {
+    : partition_(partition),
+      step_(c.engine, c.encoding, stats),
+      idle_timeout_ms_(c.idle_timeout_ms) {
   step_.rules().TrackDirtyUsers();
 }
 
@@ -96,10 +98,16 @@ Status SourceTask::Process(const kafka::Message& m, Decoder& d, TaskOutput& out,
 }
 
 Status SourceTask::Commit(TaskOutput& out, const std::string& fingerprint) {
+  SourceState state = at_end_ ? SourceState::kAtEnd : SourceState::kActive;
+  if (at_end_ && idle_timeout_ms_ > 0 &&
+      std::chrono::steady_clock::now() - end_since_ >=
+          std::chrono::milliseconds(idle_timeout_ms_)) {
+    state = SourceState::kIdle;
+  }
   const bool news = max_time_ != kNoWatermark || at_end_;
-  if (news && (!marked_ || max_time_ != marked_time_ || at_end_ != marked_end_)) {
+  if (news && (!marked_ || max_time_ != marked_time_ || state != marked_state_)) {
     entry_.clear();
-    EncodeRepartitionMarker(static_cast<uint32_t>(partition_), max_time_, at_end_, &entry_);
+    EncodeRepartitionMarker(static_cast<uint32_t>(partition_), max_time_, state, &entry_);
     for (int32_t r = 0; r < out.windows_partitions(); ++r) {
       if (Status s = out.ToFrame(r, entry_); !s.ok()) return s;
     }
@@ -111,6 +119,7 @@ Status SourceTask::Commit(TaskOutput& out, const std::string& fingerprint) {
     marked_ = true;
     marked_time_ = max_time_;
     marked_end_ = at_end_;
+    marked_state_ = state;
   }
   for (uint32_t user : step_.rules().TakeDirtyUsers()) {
     std::string v;
@@ -141,7 +150,7 @@ WindowTask::WindowTask(int32_t partition, const AggregateConfig& c, int sources,
       c_(c),
       step_(c.engine, c.encoding, stats, /*track_changes=*/true),
       source_max_(static_cast<size_t>(sources), kNoWatermark),
-      source_end_(static_cast<size_t>(sources), 0) {}
+      source_state_(static_cast<size_t>(sources), SourceState::kActive) {}
 
 int32_t WindowTask::changelog_partition() const {
   return static_cast<int32_t>(source_max_.size()) + partition_;
@@ -151,8 +160,9 @@ int64_t WindowTask::Watermark() const {
   int64_t wm = INT64_MAX;
   bool any = false;
   for (size_t s = 0; s < source_max_.size(); ++s) {
+    if (source_state_[s] == SourceState::kIdle) continue;  // --idle-timeout
     if (source_max_[s] == kNoWatermark) {
-      if (!source_end_[s]) return kNoWatermark;
+      if (source_state_[s] == SourceState::kActive) return kNoWatermark;
       continue;
     }
     any = true;
@@ -162,7 +172,8 @@ int64_t WindowTask::Watermark() const {
 }
 
 bool WindowTask::AllSourcesEnded() const {
-  return std::all_of(source_end_.begin(), source_end_.end(), [](uint8_t e) { return e != 0; });
+  return std::all_of(source_state_.begin(), source_state_.end(),
+                     [](SourceState s) { return s != SourceState::kActive; });
 }
 
 Status WindowTask::ProcessFrame(const kafka::Message& m, Decoder& binary, TaskOutput& out) {
@@ -188,7 +199,7 @@ Status WindowTask::ProcessFrame(const kafka::Message& m, Decoder& binary, TaskOu
 Status WindowTask::Process(const RepartitionMessage& r, TaskOutput& out) {
   if (r.kind == RepartitionMessage::Kind::kMarker) {
     source_max_[r.source_partition] = std::max(source_max_[r.source_partition], r.value);
-    source_end_[r.source_partition] = r.at_end;
+    source_state_[r.source_partition] = r.state;
     dirty_sources_.insert(r.source_partition);
     return Status::Ok();
   }
@@ -202,11 +213,13 @@ Status WindowTask::Commit(TaskOutput& out, const std::string& fingerprint) {
   for (uint32_t s : dirty_sources_) {
     value_.clear();
     PutI64(&value_, source_max_[s]);
-    PutI64(&value_, source_end_[s]);
+    PutI64(&value_, static_cast<int64_t>(source_state_[s]));
     if (Status st = out.Checkpoint(cp, SourceKey(s), value_); !st.ok()) return st;
   }
   dirty_sources_.clear();
-  watermark_ = Watermark();
+  // Never backwards: an idle input that has records again holds it no longer back than here
+  // (its records behind it are late).
+  watermark_ = std::max(watermark_, Watermark());
   // A closed window's state is gone from the changelog too.
   auto closed = [&](int64_t start, uint64_t key) {
     return out.Tombstone(cp, WindowKey(start, step_.KeyCurrency(key), step_.KeyString(key)));
@@ -252,7 +265,10 @@ void WindowTask::Restore(const TaskState& kv) {
         const size_t s = std::stoul(key.substr(1));
         if (s < source_max_.size()) {
           source_max_[s] = GetI64(value, 0);
-          source_end_[s] = GetI64(value, 1) != 0;
+          const int64_t st = GetI64(value, 1);
+          source_state_[s] = st >= 0 && st <= static_cast<int64_t>(SourceState::kIdle)
+                                 ? static_cast<SourceState>(st)
+                                 : SourceState::kActive;
         }
         break;
       }

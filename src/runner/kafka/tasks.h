@@ -11,6 +11,7 @@
 //     a marker holds it back unless it is known to be empty.
 // Everything a task sends goes through TaskOutput, into the open transaction.
 
+#include <chrono>
 #include <cstdint>
 #include <set>
 #include <string>
@@ -70,7 +71,10 @@ class SourceTask {
   // back as an error with *verdict set: the batch must be done again.
   Status Process(const kafka::Message& m, Decoder& d, TaskOutput& out, Verdict* verdict);
   // The partition was read to its end.
-  void ReadToEnd() { at_end_ = true; }
+  void ReadToEnd() {
+    if (!at_end_) end_since_ = std::chrono::steady_clock::now();
+    at_end_ = true;
+  }
   // End of batch: a marker for the window tasks if there is news, the rule state changed.
   Status Commit(TaskOutput& out, const std::string& fingerprint);
   // Rebuilds the task from its changelog entries.
@@ -83,10 +87,13 @@ class SourceTask {
   const int32_t partition_;
   SourceStep step_;
   int64_t max_time_ = kNoWatermark;  // largest event time read
-  bool at_end_ = false;              // read to its end since its last record
-  bool marked_ = false;              // a marker with the values below was sent
+  const int64_t idle_timeout_ms_;
+  bool at_end_ = false;  // read to its end since its last record
+  std::chrono::steady_clock::time_point end_since_;
+  bool marked_ = false;  // a marker with the values below was sent
   int64_t marked_time_ = kNoWatermark;
   bool marked_end_ = false;
+  SourceState marked_state_ = SourceState::kActive;
   bool fingerprinted_ = false;
   std::string entry_;
 };
@@ -119,7 +126,7 @@ class WindowTask {
   const AggregateConfig& c_;
   WindowStep step_;
   std::vector<int64_t> source_max_;
-  std::vector<uint8_t> source_end_;
+  std::vector<SourceState> source_state_;
   std::set<uint32_t> dirty_sources_;  // markers to checkpoint
   int64_t watermark_ = kNoWatermark;
   bool at_eof_ = false;  // read to its end since its last message
