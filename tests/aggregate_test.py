@@ -12,6 +12,8 @@
   poison  exact, with one input record of 2 MB and one of 900 KB (not transactions) among the
           valid ones: both are dead letters cut to 64 KiB with their size and SHA-256, the run
           exits 0, and everything else is exact.
+  changelog_policy
+          a changelog topic that exists and is not compacted is refused.
   idle    two input partitions of six go quiet mid-run: the windows keep closing once
           --idle-timeout has passed, and the results are still exact.
   scale   (realistic profile) three members of one group while records arrive: one is killed
@@ -180,7 +182,36 @@ def test_poison(spate):
     assert summary["records"] == n + 2 and summary["deadLettersTruncated"] == 2, summary
     cut = [json.loads(x) for x in read(t["dlq"]) if '"payloadBytes"' in x]
     assert sorted(d["payloadBytes"] for d in cut) == [921_600, 2_000_021], cut
-    return compare(spate, t, n, extra_dlq=big)
+    return compare(spate, t, n, extra_dlq=big) + internal_topics("g_" + t["in"])
+
+
+def internal_topics(group):
+    """The internal topics: replicated on the 3 brokers, writes acknowledged by 2, the changelog
+    compacted, whatever the brokers' defaults."""
+    failures = []
+    for name, want in ((group + "-repartition", ("min.insync.replicas=2",)),
+                       (group + "-changelog", ("min.insync.replicas=2", "cleanup.policy=compact"))):
+        d = subprocess.run([CLUSTER, "describe", name], capture_output=True, text=True,
+                           timeout=120).stdout
+        head = d.split("\n")[0]
+        if "ReplicationFactor: 3" not in head or not all(w in head for w in want):
+            failures.append(f"{name}: {head.strip()}")
+    return failures
+
+
+def test_changelog_policy(spate):
+    """An existing changelog topic that is not compacted is refused, with a clear line."""
+    t = topics("policy_" + uuid.uuid4().hex[:6])
+    group = "g_" + t["in"]
+    subprocess.run([CLUSTER, "topic", group + "-changelog", "12", "cleanup.policy=delete"],
+                   check=True)
+    produce(spate, t, 1000)
+    r = subprocess.run(aggregate_cmd(spate, t, group, True), capture_output=True, text=True,
+                       timeout=120)
+    print(f"  exit {r.returncode}: {r.stderr.strip()[-300:]}")
+    if r.returncode == 0 or "cleanup.policy=delete" not in r.stderr or read(t["agg"]):
+        return [f"a changelog with cleanup.policy=delete was not refused (exit {r.returncode})"]
+    return []
 
 
 def test_idle(spate):
@@ -424,7 +455,7 @@ def realistic(test):
 
 
 TESTS = {"exact": test_exact, "exact_realistic": realistic(test_exact), "poison": test_poison,
-         "idle": test_idle, "crash": test_crash,
+         "idle": test_idle, "changelog_policy": test_changelog_policy, "crash": test_crash,
          "broker_kill": test_broker_kill, "scale": realistic(test_scale)}
 
 if __name__ == "__main__":

@@ -297,6 +297,8 @@ case "${1:-}" in
   start) fetch; fetch_agent; reserve_ports; start_node "$2"; wait_ready 60 ;;
   clean) cmd_down; rm -rf "$DIR" ;;
   topic) shift; fetch; create_topic "$@" ;;
+  describe) fetch; java_cp org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
+    --describe --topic "$2" ;;
   fetch) fetch; fetch_agent ;;
-  *) echo "usage: $0 up [--split] | down | status | kill NODE | start NODE | topic NAME N | clean | fetch" >&2; exit 2 ;;
+  *) echo "usage: $0 up [--split] | down | status | kill NODE | start NODE | topic NAME N [CONFIG=V...] | describe NAME | clean | fetch" >&2; exit 2 ;;
 esac

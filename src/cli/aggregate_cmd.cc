@@ -1,8 +1,10 @@
 // `spate aggregate`: consume, decode, run the engine, write results to Kafka, exactly once.
 
+#include <cstring>
 #include <tuple>
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/kafka_options.h"
@@ -31,11 +33,11 @@ class AggregateCommand final : public Command {
     app_->add_option("--group", c_.group, "Consumer group (also names the state changelog)")
         ->group(t)
         ->capture_default_str();
-    app_->add_option("--instance", c_.instance,
-                     "Stable id of this process in the group: a restart with the same id "
-                     "fences the old one and resumes its work")
-        ->group(t)
-        ->capture_default_str();
+    instance_ = app_->add_option("--instance", c_.instance,
+                                 "Stable id of this process in the group (static membership): a "
+                                 "restart with the same id fences the old one and takes its "
+                                 "partitions back at once. Default: <host>-<pid>, new each run")
+                    ->group(t);
     app_->add_option("--aggregates-topic", c_.aggregates_topic, "")
         ->group(t)
         ->capture_default_str();
@@ -97,6 +99,13 @@ class AggregateCommand final : public Command {
                         "')");
     }
     c_.idle_timeout_ms = *idle;
+    if (instance_->count() == 0) {
+      // Unique per process, so that members started without --instance never fence each
+      // other; a restart then joins as a new member (docs/aggregate.md).
+      char host[256] = {};
+      if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') std::strcpy(host, "host");
+      c_.instance = fmt::format("{}-{}", host, getpid());
+    }
     if (c_.instance.empty()) return UsageError("--instance: must not be empty");
     Status cs = BuildClientConfig(kafka_flags_, {}, &c_.client);
     if (!cs.ok()) return cs.message() == "list" ? 0 : UsageError(cs.message());
@@ -164,6 +173,7 @@ class AggregateCommand final : public Command {
   EngineFlags engine_flags_;
   RuleFlags rule_flags_;
   AggregateConfig c_;
+  CLI::Option* instance_ = nullptr;
   std::string commit_interval_ = "200ms";
   std::string idle_timeout_ = "60s";
   std::string output_format_ = "json";

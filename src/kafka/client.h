@@ -78,6 +78,12 @@ class Client {
   Result<int> PartitionCount(const std::string& topic, int timeout_ms) const;
   // Creates the topic unless it exists (an existing topic is accepted as it is).
   Status EnsureTopic(const TopicSpec& spec, int timeout_ms) const;
+  // How many brokers the cluster's metadata lists.
+  Result<int> BrokerCount(int timeout_ms) const;
+  // One setting of an existing topic as the brokers apply it (DescribeConfigs: its own value,
+  // or the broker's default).
+  Result<std::string> TopicConfig(const std::string& topic, const std::string& name,
+                                  int timeout_ms) const;
   // A partition's watermarks, asked of its leader (retrying while a just-created topic has
   // no leader yet).
   Result<Watermarks> QueryWatermarks(const std::string& topic, int32_t partition,

@@ -21,6 +21,9 @@ struct NewTopicDeleter {
 struct OptionsDeleter {
   void operator()(rd_kafka_AdminOptions_t* o) const { rd_kafka_AdminOptions_destroy(o); }
 };
+struct ConfigResourceDeleter {
+  void operator()(rd_kafka_ConfigResource_t* r) const { rd_kafka_ConfigResource_destroy(r); }
+};
 
 }  // namespace
 
@@ -83,6 +86,54 @@ Result<int> Client::PartitionCount(const std::string& topic, int timeout_ms) con
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
+}
+
+Result<int> Client::BrokerCount(int timeout_ms) const {
+  const rd_kafka_metadata_t* md = nullptr;
+  if (rd_kafka_resp_err_t e = rd_kafka_metadata(rk_.get(), 0, nullptr, &md, timeout_ms)) {
+    return Status::Error("cannot reach the Kafka cluster: " + ErrorText(e));
+  }
+  const int n = md->broker_cnt;
+  rd_kafka_metadata_destroy(md);
+  return n;
+}
+
+Result<std::string> Client::TopicConfig(const std::string& topic, const std::string& name,
+                                        int timeout_ms) const {
+  rd_kafka_t* rk = rk_.get();
+  char err[512];
+  std::unique_ptr<rd_kafka_ConfigResource_t, ConfigResourceDeleter> res(
+      rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str()));
+  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(rk));
+  std::unique_ptr<rd_kafka_AdminOptions_t, OptionsDeleter> opts(
+      rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS));
+  rd_kafka_AdminOptions_set_request_timeout(opts.get(), timeout_ms, err, sizeof(err));
+  rd_kafka_ConfigResource_t* list[] = {res.get()};
+  rd_kafka_DescribeConfigs(rk, list, 1, opts.get(), q.get());
+  std::unique_ptr<rd_kafka_event_t, EventDeleter> ev(
+      rd_kafka_queue_poll(q.get(), timeout_ms + 5000));
+  const std::string what = "cannot read the configuration of topic " + topic;
+  if (!ev) return Status::Error(what + ": DescribeConfigs timed out");
+  if (rd_kafka_event_error(ev.get())) {
+    return Status::Error(what + ": " + rd_kafka_event_error_string(ev.get()));
+  }
+  size_t n = 0;
+  const rd_kafka_ConfigResource_t** got = rd_kafka_DescribeConfigs_result_resources(
+      rd_kafka_event_DescribeConfigs_result(ev.get()), &n);
+  for (size_t i = 0; i < n; ++i) {
+    if (rd_kafka_resp_err_t e = rd_kafka_ConfigResource_error(got[i])) {
+      return Status::Error(what + ": " + ErrorText(e));
+    }
+    size_t k = 0;
+    const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(got[i], &k);
+    for (size_t j = 0; j < k; ++j) {
+      if (name == rd_kafka_ConfigEntry_name(entries[j])) {
+        const char* v = rd_kafka_ConfigEntry_value(entries[j]);
+        return std::string(v ? v : "");
+      }
+    }
+  }
+  return Status::Error(what + ": the brokers did not report " + name);
 }
 
 Status Client::Ping(int timeout_ms) const {

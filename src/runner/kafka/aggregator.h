@@ -37,7 +37,7 @@ struct AggregateConfig {
   kafka::ClientConfig client;  // bootstrap.servers and -X/-F settings
   std::string input = "financial_transactions";
   std::string group = "spate-aggregate";
-  std::string instance = "0";  // transactional.id and group.instance.id suffix
+  std::string instance;  // transactional.id and group.instance.id suffix (not empty)
   std::string aggregates_topic = "transaction_aggregates";
   std::string totals_topic = "transaction_totals";
   std::string anomalies_topic = "transaction_anomalies";

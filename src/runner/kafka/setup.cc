@@ -1,5 +1,7 @@
 #include "runner/kafka/setup.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace spate {
@@ -33,9 +35,20 @@ Result<int> PrepareTopics(const kafka::Client& client, const AggregateConfig& c)
        {c.aggregates_topic, c.totals_topic, c.anomalies_topic, c.late_topic, c.dlq_topic}) {
     if (auto k = client.PartitionCount(t, kMetadataTimeoutMs); !k.ok()) return k.status();
   }
+  // The internal topics hold the only copy of the state and of records in flight: replicated
+  // on up to 3 brokers, with writes acknowledged by 2 (1 on a one-broker cluster), whatever the
+  // brokers' defaults.
+  auto brokers = client.BrokerCount(kMetadataTimeoutMs);
+  if (!brokers.ok()) return brokers.status();
+  const int rf = std::clamp(brokers.value(), 1, 3);
+  const std::string min_isr = std::to_string(std::min(rf, 2));
+  const std::string changelog = c.group + "-changelog";
   const kafka::TopicSpec internal[] = {
-      {c.group + "-repartition", windows, -1, {}},
-      {c.group + "-changelog", inputs + windows, -1, {{"cleanup.policy", "compact"}}}};
+      {c.group + "-repartition", windows, rf, {{"min.insync.replicas", min_isr}}},
+      {changelog,
+       inputs + windows,
+       rf,
+       {{"cleanup.policy", "compact"}, {"min.insync.replicas", min_isr}}}};
   for (const kafka::TopicSpec& spec : internal) {
     if (Status s = client.EnsureTopic(spec, kMetadataTimeoutMs); !s.ok()) return s;
     auto k = client.PartitionCount(spec.name, kMetadataTimeoutMs);
@@ -46,6 +59,16 @@ Result<int> PrepareTopics(const kafka::Client& client, const AggregateConfig& c)
           "version of spate, or for another input?); use another --group",
           spec.name, k.value(), c.input, inputs, spec.partitions));
     }
+  }
+  // An existing changelog that deletes by retention would lose state that is still live.
+  auto policy = client.TopicConfig(changelog, "cleanup.policy", kMetadataTimeoutMs);
+  if (!policy.ok()) return policy.status();
+  if (policy.value().find("compact") == std::string::npos) {
+    return Status::Error(fmt::format(
+        "{} has cleanup.policy={}: the state it holds would be deleted by retention; make it "
+        "compacted (kafka-configs.sh --alter --entity-type topics --entity-name {} "
+        "--add-config cleanup.policy=compact) or use another --group",
+        changelog, policy.value(), changelog));
   }
   return inputs;
 }
