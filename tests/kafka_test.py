@@ -17,6 +17,7 @@ import ctypes
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -172,6 +173,41 @@ def test_produce_errors(spate):
     print("produce_errors: unknown topic and bad properties fail with reasons")
 
 
+def test_shutdown(spate):
+    """SIGTERM while spate produce blocks on a full queue (the brokers refuse every write: the
+    topic wants 4 in-sync replicas of 3) ends it within 10 s, exit 1, the unacknowledged
+    records counted; a second signal ends it at once with 128 + the signal's number."""
+    topic = "stall_" + uuid.uuid4().hex[:6]
+    run([CLUSTER, "topic", topic, "1", "min.insync.replicas=4"])
+
+    def start():
+        p = subprocess.Popen([spate, "produce", "--brokers", BROKERS, "--topic", topic, "--records",
+                              "10000000", "--no-progress", "--metrics-addr", "", "-X",
+                              "queue.buffering.max.messages=1000"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(5)  # past start-up: the queue is full, Send waits for room
+        assert p.poll() is None, p.communicate()[1].decode()
+        return p
+    p = start()
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=30)
+    took = time.monotonic() - t0
+    err = err.decode()
+    assert took < 10 and p.returncode == 1 and "unacknowledged" in err, (took, p.returncode, err)
+    print(f"shutdown: SIGTERM on a full queue: exit {p.returncode} after {took:.1f} s: "
+          f"{err.strip().splitlines()[-1][:160]}")
+    p = start()
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    p.send_signal(signal.SIGTERM)
+    p.communicate(timeout=30)
+    took = time.monotonic() - t0
+    assert p.returncode == 128 + signal.SIGTERM and took < 2, (p.returncode, took)
+    print(f"shutdown: a second SIGTERM: exit {p.returncode} after {took:.1f} s")
+
+
 def test_broker_kill(spate):
     topic = new_topic("broker_kill")
     args = ["--records", "1500000", "--seed", "3", "--rate", "150000"]
@@ -265,7 +301,8 @@ def test_produce_input(spate):
 
 TESTS = {"produce_kcat": test_produce_kcat, "consume": test_consume,
          "produce_input": test_produce_input,
-         "produce_errors": test_produce_errors, "broker_kill": test_broker_kill,
+         "produce_errors": test_produce_errors, "shutdown": test_shutdown,
+         "broker_kill": test_broker_kill,
          "version_warning": test_version_warning}
 
 if __name__ == "__main__":

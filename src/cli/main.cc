@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "obs/log.h"
@@ -13,7 +14,12 @@
 namespace spate::cli {
 namespace {
 volatile std::sig_atomic_t g_stop = 0;
-extern "C" void OnStopSignal(int) { g_stop = 1; }
+// The first SIGINT or SIGTERM asks for a graceful stop; a second one exits at once, with the
+// shell's code for death by that signal (128 + its number).
+extern "C" void OnStopSignal(int sig) {
+  if (g_stop != 0) _exit(128 + sig);
+  g_stop = 1;
+}
 }  // namespace
 
 void InstallStopSignals() {

@@ -96,6 +96,7 @@ class ProduceCommand final : public Command {
     kafka::Producer& p = *producer.value();
 
     InstallStopSignals();
+    p.SetStop(StopRequested);
     const bool show = report_.show_progress();
     std::optional<Generator> gen;
     std::unique_ptr<ChunkSource> source;
@@ -127,9 +128,15 @@ class ProduceCommand final : public Command {
         last = now;
       }
     }
-    if (StopRequested()) source->Stop();
+    if (StopRequested()) {
+      source->Stop();
+      if (failed.message() == kafka::Producer::kStopped) failed = Status::Ok();
+    }
     if (failed.ok()) failed = source->status();  // a file that could not be read to its end
-    int left = p.Flush(60'000);
+    // Stopped by a signal: what the brokers acknowledge within 5 s is kept, the rest is
+    // reported as unacknowledged (docs/produce-consume.md: exit codes).
+    const int flush_ms = StopRequested() ? 5'000 : 60'000;
+    int left = p.Flush(flush_ms);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const auto& st = p.stats();
     std::string summary = Summary(st, secs, left);
@@ -141,7 +148,8 @@ class ProduceCommand final : public Command {
     if (!failed.ok()) return RuntimeError(failed.message());
     if (!p.fatal_error().empty()) return RuntimeError(p.fatal_error());
     if (left > 0)
-      return RuntimeError(fmt::format("{} record(s) still unacknowledged after 60 s", left));
+      return RuntimeError(
+          fmt::format("{} record(s) still unacknowledged after {} s", left, flush_ms / 1000));
     if (st.failed > 0) return RuntimeError(fmt::format("{} record(s) failed", st.failed));
     return 0;
   }

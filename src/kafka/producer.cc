@@ -75,6 +75,7 @@ Status Producer::Send(std::string_view key, std::string_view value) {
     }
     rd_kafka_resp_err_t err = rd_kafka_last_error();
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      if (stop_ && stop_()) return Status::Error(std::string(kStopped));
       rd_kafka_poll(rk_.get(), 10);  // make room: serve delivery reports, then retry
       continue;
     }

@@ -5,6 +5,7 @@
 // the end and report what is still queued. Single-threaded: call every method from one thread;
 // delivery reports run inside Poll()/Send()/Flush() on that thread.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -41,9 +42,13 @@ class Producer : public Client {
                                                   int wait_for_topic_ms = 0);
 
   // Enqueues one record, partitioned by key (librdkafka's partitioner, murmur2_random by
-  // spate's default: Java-compatible). Blocks in Poll() while the local queue is full.
-  // Returns an error once the producer hit a fatal error.
+  // spate's default: Java-compatible). Blocks in Poll() while the local queue is full, unless
+  // the stop function (SetStop) says to stop: then the record is not sent and Send returns
+  // kStopped. Returns an error once the producer hit a fatal error.
   Status Send(std::string_view key, std::string_view value);
+  static constexpr std::string_view kStopped = "stopped while the local queue was full";
+  // Polled while Send waits for room (from the caller's thread).
+  void SetStop(std::function<bool()> stop) { stop_ = std::move(stop); }
   // Sends one record and waits until it is acknowledged, serving delivery reports: its offset,
   // or why it failed. An empty value is sent as null (a tombstone). For writers that must know
   // where each record landed, one at a time (the schema registry's log); not counted in
@@ -73,6 +78,7 @@ class Producer : public Client {
   };
 
   TopicPtr topic_;
+  std::function<bool()> stop_;
   Awaited awaited_;
   ProducerStats stats_;
   std::string fatal_;
