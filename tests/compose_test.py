@@ -190,7 +190,8 @@ def test_spate(services, spate):
 
     dockerfile = read(os.path.join(ROOT, "Dockerfile"))
     runtime = dockerfile[dockerfile.rindex("FROM "):]
-    listed = set(re.findall(r"\b(lib[a-z0-9.+-]+)\b", re.search(r"apt-get install[^&]*", runtime).group(0)))
+    install = re.search(r"apt-get install[^&]*", runtime).group(0)
+    listed = set(re.findall(r"(?<![\w-])((?:lib|zlib)[a-z0-9.+-]+)", install))
     needed = set()
     out = subprocess.run(["readelf", "-d", spate], check=True, stdout=subprocess.PIPE).stdout.decode()
     for lib in re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out):
