@@ -294,11 +294,14 @@ case "${1:-}" in
   down) cmd_down ;;
   status) cmd_status ;;
   kill) cmd_kill "$2" ;;
+  # SIGSTOP / SIGCONT: a node that hangs without dying (its clients' requests time out).
+  pause) kill -STOP "$(pid_of "$2")" && log "paused node $2" ;;
+  resume) kill -CONT "$(pid_of "$2")" && log "resumed node $2" ;;
   start) fetch; fetch_agent; reserve_ports; start_node "$2"; wait_ready 60 ;;
   clean) cmd_down; rm -rf "$DIR" ;;
   topic) shift; fetch; create_topic "$@" ;;
   describe) fetch; java_cp org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
     --describe --topic "$2" ;;
   fetch) fetch; fetch_agent ;;
-  *) echo "usage: $0 up [--split] | down | status | kill NODE | start NODE | topic NAME N [CONFIG=V...] | describe NAME | clean | fetch" >&2; exit 2 ;;
+  *) echo "usage: $0 up [--split] | down | status | kill NODE | pause NODE | resume NODE | start NODE | topic NAME N [CONFIG=V...] | describe NAME | clean | fetch" >&2; exit 2 ;;
 esac

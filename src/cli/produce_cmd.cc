@@ -86,6 +86,7 @@ class ProduceCommand final : public Command {
                                    {"queue.buffering.max.kbytes", "1048576"}},
                                   &conf);
     if (!cs.ok()) return cs.message() == "list" ? 0 : UsageError(cs.message());
+    InstallStopSignals();            // before the cluster is asked: a second signal ends any wait
     kafka::WarnIfUnsupported(conf);  // Kafka 4.x with librdkafka < 2.11.1
     auto server = MetricsServer::Start(report_.metrics_addr);
     if (!server.ok()) return RuntimeError(server.status().message());
@@ -95,7 +96,6 @@ class ProduceCommand final : public Command {
     if (!producer.ok()) return RuntimeError(producer.status().message());
     kafka::Producer& p = *producer.value();
 
-    InstallStopSignals();
     p.SetStop(StopRequested);
     const bool show = report_.show_progress();
     std::optional<Generator> gen;
