@@ -6,7 +6,9 @@
 #   deploy/kafka/cluster.sh status         one line per node
 #   deploy/kafka/cluster.sh kill NODE      kill -9 one node (failure tests)
 #   deploy/kafka/cluster.sh start NODE     start one stopped node again
+#   deploy/kafka/cluster.sh pause NODE     SIGSTOP one node: it hangs without dying; resume NODE
 #   deploy/kafka/cluster.sh topic NAME PARTITIONS [key=value...]   create a topic (RF 3)
+#   deploy/kafka/cluster.sh describe NAME  the topic's partitions, replicas and configs
 #
 # Default topology: 3 combined nodes (broker+controller, ids 1-3). --split gives the reference's
 # 3 controllers (ids 1-3) + 3 brokers (ids 4-6). Either way clients bootstrap from
