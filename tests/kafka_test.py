@@ -198,6 +198,14 @@ def test_shutdown(spate):
         took = time.monotonic() - t0
     finally:
         run([CLUSTER, "resume", leader])
+        # Back in sync before the next test kills a node: every partition's ISR whole again.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            desc = subprocess.run([CLUSTER, "describe", topic], capture_output=True,
+                                  text=True).stdout
+            if all(len(m.split(",")) == 3 for m in re.findall(r"Isr: ([\d,]+)", desc)):
+                break
+            time.sleep(1)
     err = err.decode()
     last = err.strip().splitlines()[-1] if err.strip() else ""
     assert took < 10 and p.returncode == 1 and "unacknowledged" in err, (took, p.returncode, last)

@@ -92,6 +92,11 @@ class Client {
   // For src/kafka/ only: the handle, for librdkafka calls between clients.
   rd_kafka_t* handle() const { return rk_.get(); }
 
+ private:
+  // One DescribeConfigs request; *transient is set when the topic is not known yet.
+  Result<std::string> DescribeTopicConfig(const std::string& topic, const std::string& name,
+                                          int timeout_ms, rd_kafka_resp_err_t* transient) const;
+
  protected:
   HandlePtr rk_;
 };

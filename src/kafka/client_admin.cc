@@ -100,6 +100,20 @@ Result<int> Client::BrokerCount(int timeout_ms) const {
 
 Result<std::string> Client::TopicConfig(const std::string& topic, const std::string& name,
                                         int timeout_ms) const {
+  // A topic created moments ago may not be known to the broker asked yet: retry "unknown" until
+  // the deadline, as PartitionCount does.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    rd_kafka_resp_err_t transient = RD_KAFKA_RESP_ERR_NO_ERROR;
+    auto r = DescribeTopicConfig(topic, name, timeout_ms, &transient);
+    if (!transient || std::chrono::steady_clock::now() > deadline) return r;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+Result<std::string> Client::DescribeTopicConfig(const std::string& topic, const std::string& name,
+                                                int timeout_ms,
+                                                rd_kafka_resp_err_t* transient) const {
   rd_kafka_t* rk = rk_.get();
   char err[512];
   std::unique_ptr<rd_kafka_ConfigResource_t, ConfigResourceDeleter> res(
@@ -122,6 +136,10 @@ Result<std::string> Client::TopicConfig(const std::string& topic, const std::str
       rd_kafka_event_DescribeConfigs_result(ev.get()), &n);
   for (size_t i = 0; i < n; ++i) {
     if (rd_kafka_resp_err_t e = rd_kafka_ConfigResource_error(got[i])) {
+      if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+          e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE) {
+        *transient = e;
+      }
       return Status::Error(what + ": " + ErrorText(e));
     }
     size_t k = 0;
