@@ -24,6 +24,29 @@ struct OptionsDeleter {
 struct ConfigResourceDeleter {
   void operator()(rd_kafka_ConfigResource_t* r) const { rd_kafka_ConfigResource_destroy(r); }
 };
+using EventPtr = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
+
+// One admin request on a queue of its own: `send(options, queue)` issues it; returns its result
+// event, or why there is none ("<what>: <name> timed out", or the request's error).
+template <typename Send>
+Result<EventPtr> AdminRequest(rd_kafka_t* rk, rd_kafka_admin_op_t op, const char* name,
+                              int timeout_ms, const std::string& what, Send&& send) {
+  char err[512];
+  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(rk));
+  std::unique_ptr<rd_kafka_AdminOptions_t, OptionsDeleter> opts(rd_kafka_AdminOptions_new(rk, op));
+  if (op == RD_KAFKA_ADMIN_OP_CREATETOPICS) {  // how long the controller may take to create
+    rd_kafka_AdminOptions_set_operation_timeout(opts.get(), timeout_ms, err, sizeof(err));
+  } else {
+    rd_kafka_AdminOptions_set_request_timeout(opts.get(), timeout_ms, err, sizeof(err));
+  }
+  send(opts.get(), q.get());
+  EventPtr ev(rd_kafka_queue_poll(q.get(), timeout_ms + 5000));
+  if (!ev) return Status::Error(what + ": " + name + " timed out");
+  if (rd_kafka_event_error(ev.get())) {
+    return Status::Error(what + ": " + rd_kafka_event_error_string(ev.get()));
+  }
+  return ev;
+}
 
 }  // namespace
 
@@ -38,19 +61,14 @@ Status Client::EnsureTopic(const TopicSpec& spec, int timeout_ms) const {
       return Status::Error("topic " + spec.name + ": bad config " + k);
     }
   }
-  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(rk));
-  std::unique_ptr<rd_kafka_AdminOptions_t, OptionsDeleter> opts(
-      rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS));
-  rd_kafka_AdminOptions_set_operation_timeout(opts.get(), timeout_ms, err, sizeof(err));
   rd_kafka_NewTopic_t* topics[] = {nt.get()};
-  rd_kafka_CreateTopics(rk, topics, 1, opts.get(), q.get());
-  std::unique_ptr<rd_kafka_event_t, EventDeleter> ev(
-      rd_kafka_queue_poll(q.get(), timeout_ms + 5000));
-  if (!ev) return Status::Error("topic " + spec.name + ": CreateTopics timed out");
-  if (rd_kafka_event_error(ev.get())) {
-    return Status::Error("topic " + spec.name + ": " + rd_kafka_event_error_string(ev.get()));
-  }
-  const rd_kafka_CreateTopics_result_t* res = rd_kafka_event_CreateTopics_result(ev.get());
+  auto ev =
+      AdminRequest(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS, "CreateTopics", timeout_ms,
+                   "topic " + spec.name, [&](rd_kafka_AdminOptions_t* o, rd_kafka_queue_t* q) {
+                     rd_kafka_CreateTopics(rk, topics, 1, o, q);
+                   });
+  if (!ev.ok()) return ev.status();
+  const rd_kafka_CreateTopics_result_t* res = rd_kafka_event_CreateTopics_result(ev.value().get());
   size_t n = 0;
   const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(res, &n);
   for (size_t i = 0; i < n; ++i) {
@@ -115,25 +133,18 @@ Result<std::string> Client::DescribeTopicConfig(const std::string& topic, const 
                                                 int timeout_ms,
                                                 rd_kafka_resp_err_t* transient) const {
   rd_kafka_t* rk = rk_.get();
-  char err[512];
   std::unique_ptr<rd_kafka_ConfigResource_t, ConfigResourceDeleter> res(
       rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str()));
-  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> q(rd_kafka_queue_new(rk));
-  std::unique_ptr<rd_kafka_AdminOptions_t, OptionsDeleter> opts(
-      rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS));
-  rd_kafka_AdminOptions_set_request_timeout(opts.get(), timeout_ms, err, sizeof(err));
   rd_kafka_ConfigResource_t* list[] = {res.get()};
-  rd_kafka_DescribeConfigs(rk, list, 1, opts.get(), q.get());
-  std::unique_ptr<rd_kafka_event_t, EventDeleter> ev(
-      rd_kafka_queue_poll(q.get(), timeout_ms + 5000));
   const std::string what = "cannot read the configuration of topic " + topic;
-  if (!ev) return Status::Error(what + ": DescribeConfigs timed out");
-  if (rd_kafka_event_error(ev.get())) {
-    return Status::Error(what + ": " + rd_kafka_event_error_string(ev.get()));
-  }
+  auto ev = AdminRequest(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, "DescribeConfigs", timeout_ms, what,
+                         [&](rd_kafka_AdminOptions_t* o, rd_kafka_queue_t* q) {
+                           rd_kafka_DescribeConfigs(rk, list, 1, o, q);
+                         });
+  if (!ev.ok()) return ev.status();
   size_t n = 0;
   const rd_kafka_ConfigResource_t** got = rd_kafka_DescribeConfigs_result_resources(
-      rd_kafka_event_DescribeConfigs_result(ev.get()), &n);
+      rd_kafka_event_DescribeConfigs_result(ev.value().get()), &n);
   for (size_t i = 0; i < n; ++i) {
     if (rd_kafka_resp_err_t e = rd_kafka_ConfigResource_error(got[i])) {
       if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||

@@ -118,7 +118,6 @@ Status SourceTask::Commit(TaskOutput& out, const std::string& fingerprint) {
     }
     marked_ = true;
     marked_time_ = max_time_;
-    marked_end_ = at_end_;
     marked_state_ = state;
   }
   for (uint32_t user : step_.rules().TakeDirtyUsers()) {

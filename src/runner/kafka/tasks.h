@@ -81,7 +81,7 @@ class SourceTask {
   void Restore(const TaskState& kv);
 
   // Read to its end, and the window tasks were told so.
-  bool Finished() const { return at_end_ && marked_ && marked_end_; }
+  bool Finished() const { return at_end_ && marked_ && marked_state_ != SourceState::kActive; }
 
  private:
   const int32_t partition_;
@@ -92,7 +92,6 @@ class SourceTask {
   std::chrono::steady_clock::time_point end_since_;
   bool marked_ = false;  // a marker with the values below was sent
   int64_t marked_time_ = kNoWatermark;
-  bool marked_end_ = false;
   SourceState marked_state_ = SourceState::kActive;
   bool fingerprinted_ = false;
   std::string entry_;
