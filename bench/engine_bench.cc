@@ -84,11 +84,11 @@ class Engine {
   void Rules(const Transaction& tx, int64_t t) {
     anomalies_.clear();
     if (t == tx.time_ms) {
-      rules_.Check(tx, seq_++, &anomalies_);
+      rules_.Check(tx, seq_++, 0, &anomalies_);
     } else {
       Transaction shifted = tx;
       shifted.time_ms = t;
-      rules_.Check(shifted, seq_++, &anomalies_);
+      rules_.Check(shifted, seq_++, 0, &anomalies_);
     }
     anomalies_found_ += static_cast<int64_t>(anomalies_.size());
   }
@@ -168,7 +168,7 @@ void BM_AnomalyCheck(benchmark::State& state) {
     tx = in.Next(&t);
     tx.time_ms = t;
     out.clear();
-    rules.Check(tx, seq++, &out);
+    rules.Check(tx, seq++, 0, &out);
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }

@@ -16,6 +16,8 @@
           a changelog topic that exists and is not compacted is refused.
   idle    two input partitions of six go quiet mid-run: the windows keep closing once
           --idle-timeout has passed, and the results are still exact.
+  state   a hot user (its rule state written in parts) and users whose state expires (their
+          tombstones), with kill -9s: values stay under 256 KiB, restore is exact.
   scale   (realistic profile) three members of one group while records arrive: one is killed
           and its partitions move, state and all, to another; a third joins and takes some
           over. Still exact.
@@ -70,20 +72,20 @@ def read(topic, with_key=False):
     return [line for line in out.split("\n") if line]
 
 
-def expected(spate, n, gen_args=GEN_ARGS):
+def expected(spate, n, gen_args=GEN_ARGS, **params):
     lines = recompute.split_lines(subprocess.run(
         [spate, "gen", "--records", str(n), *gen_args], check=True, stdout=subprocess.PIPE).stdout)
     # One batch and no watermark movement: every window is emitted once at the end, as the
     # aggregator must when nothing is late (lateness >= max-delay).
     p = recompute.Params(partitions=6, batch_size=n + 1, window_ms=10_000, hop_ms=5_000,
-                         lateness_ms=5_000)
+                         lateness_ms=5_000, **params)
     return lines, recompute.recompute(lines, p)
 
 
-def compare(spate, t, n, gen_args=GEN_ARGS, extra_dlq=()):
+def compare(spate, t, n, gen_args=GEN_ARGS, extra_dlq=(), **params):
     """extra_dlq: payloads put into the input besides `spate gen`'s records, each expected once
-    among the dead letters."""
-    lines, res = expected(spate, n, gen_args)
+    among the dead letters. params: recompute.Params fields besides the defaults here."""
+    lines, res = expected(spate, n, gen_args, **params)
     failures = []
     want_aggs = sorted(recompute.to_json_text(recompute.aggregate_row("merchantId", s, e, k, v))
                        for s, e, k, v in res.aggregates)
@@ -305,6 +307,71 @@ def test_crash(spate):
     return compare(spate, t, n)
 
 
+def test_state(spate):
+    """A hot user and many expiring ones, with kill -9s: the changelog's values stay under the
+    part bound, expired users leave tombstones, restore puts the parts back together, and the
+    results (anomalies above all) are exact."""
+    n = 400_000
+    # 20 s of event time over a million users, zipf: the top one has 12% of the records (17k
+    # in span + lateness: two parts); most others come once or twice and expire.
+    gen = dict(zip(GEN_ARGS[::2], GEN_ARGS[1::2]), **{"--users": "1000000", "--event-rate": "20000",
+                                                     "--skew": "zipf"})
+    gen_args = [x for kv in gen.items() for x in kv]
+    # The top user trips velocity_count on most of its records: the evidence's counts check the
+    # restored state record by record.
+    span = ["--velocity-span", "2s", "--velocity-count", "5000", "--velocity-amount", "100000000"]
+    t = topics("state_" + uuid.uuid4().hex[:6])
+    subprocess.run([spate, "produce", "--brokers", BROKERS, "--topic", t["in"], "--records", str(n),
+                    "--no-progress", "--metrics-addr", "", *gen_args], check=True,
+                   stderr=subprocess.DEVNULL)
+    group = "g_" + t["in"]
+    for delay in (3.0, 5.0):
+        p = subprocess.Popen(aggregate_cmd(spate, t, group, False, extra=span),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        p.kill()
+        p.wait()
+    r = subprocess.run(aggregate_cmd(spate, t, group, True, extra=span), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=600)
+    assert r.returncode == 0, r.stderr.decode()[-3000:]
+    summary = json.loads(r.stdout)
+    failures = []
+    if summary["restoredEntries"] == 0:
+        failures.append("the restarted aggregator restored no state")
+    # The changelog: key, value size (-1: tombstone), latest first wins.
+    live, seen, largest, parts, tombstones = {}, set(), 0, 0, 0
+    out = subprocess.run(["kcat", "-C", "-b", BROKERS, "-t", group + "-changelog", "-e", "-q", "-X",
+                          "isolation.level=read_committed", "-f", "%k\t%S\n"],
+                         check=True, stdout=subprocess.PIPE, timeout=300).stdout
+    for line in out.split(b"\n"):
+        if not line or line[:1] not in (b"u", b"x"):
+            continue
+        key, _, size = line.rpartition(b"\t")
+        size = int(size)
+        largest = max(largest, size)
+        parts += key[:1] == b"x" and size >= 0
+        tombstones += size < 0
+        if size < 0:
+            live.pop(key, None)
+        else:
+            live[key] = size
+            seen.add(key)
+    live_users = sum(k[:1] == b"u" for k in live)
+    seen_users = sum(k[:1] == b"u" for k in seen)
+    print(f"  changelog: largest user value {largest} bytes, {parts} continuation parts, "
+          f"{tombstones} tombstones; {live_users} of {seen_users} users live at the end")
+    if live_users * 2 > seen_users:
+        failures.append(f"{live_users} of {seen_users} users still have state: expiry dropped too few")
+    if largest > 256 * 1024 + 8:
+        failures.append(f"a changelog value of {largest} bytes passes the 256 KiB part bound")
+    if parts == 0:
+        failures.append("no user state was written in parts: the hot user should need them")
+    if tombstones == 0:
+        failures.append("no expired user left a tombstone")
+    return failures + compare(spate, t, n, gen_args, velocity_span_ms=2_000, velocity_count=5000,
+                              velocity_amount=recompute.Limit("100000000"))
+
+
 def test_broker_kill(spate):
     """kill -9 one of the three nodes while producing and aggregating (acks=all,
     min.insync.replicas=2): the pipeline carries on and the results stay exact."""
@@ -456,7 +523,7 @@ def realistic(test):
 
 TESTS = {"exact": test_exact, "exact_realistic": realistic(test_exact), "poison": test_poison,
          "idle": test_idle, "changelog_policy": test_changelog_policy, "crash": test_crash,
-         "broker_kill": test_broker_kill, "scale": realistic(test_scale)}
+         "broker_kill": test_broker_kill, "state": test_state, "scale": realistic(test_scale)}
 
 if __name__ == "__main__":
     sys.exit(checks.run_named(TESTS, "aggregate", ok="exactly the recomputed results"))

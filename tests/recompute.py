@@ -779,26 +779,54 @@ def _velocity_rules(t: Txn, p: Params, count: int, total: int, out: list):
                            t.transactionTime, t.amount, ev, t.currency))
 
 
+def _generations(valid: list, p: Params) -> list:
+    """Per valid record, the generation of its user's rule state. A new one starts when the
+    state has expired: when its partition's largest time so far (before this record), minus
+    the lateness, has passed the user's largest time plus the span. The state is then dropped,
+    and the record starts afresh (docs/semantics.md, "Anomaly rules")."""
+    after = p.velocity_span_ms + p.lateness_ms
+    part_of, part_max, state, gens = {}, {}, {}, []
+    for t in valid:
+        u, tt = t.userId, t.transactionTime
+        part = part_of.get(u)
+        if part is None:
+            part = part_of[u] = partition_of(u.encode(), p.partitions)
+        pm = part_max.get(part)
+        st = state.get(u)
+        if st is None:
+            st = state[u] = [0, tt]
+        elif pm is not None and st[1] + after <= pm:
+            st[0] += 1
+            st[1] = tt
+        else:
+            st[1] = max(st[1], tt)
+        gens.append(st[0])
+        part_max[part] = tt if pm is None else max(pm, tt)
+    return gens
+
+
 def anomalies(valid: list, p: Params) -> list:
     """All anomalies of the valid records (sequence order), velocity rules via Fenwick trees:
-    one per user for the counts (every currency), one per (user, currency) for the sums."""
+    one per user state for the counts (every currency), one per (state, currency) for the
+    sums."""
     span, lateness = p.velocity_span_ms, p.lateness_ms
+    gens = _generations(valid, p)
     times = collections.defaultdict(set)
-    for t in valid:
-        times[t.userId].add(t.transactionTime)
-        times[(t.userId, t.currency)].add(t.transactionTime)
+    for t, g in zip(valid, gens):
+        times[(t.userId, g)].add(t.transactionTime)
+        times[(t.userId, g, t.currency)].add(t.transactionTime)
     trees = {k: _Fenwick(sorted(ts)) for k, ts in times.items()}
     max_time = {}
     out = []
-    for t in valid:
+    for t, g in zip(valid, gens):
         _amount_rules(t, p, out)
         amt, tt = t.amount, t.transactionTime
-        m = max(max_time.get(t.userId, tt), tt)
-        max_time[t.userId] = m
+        m = max(max_time.get((t.userId, g), tt), tt)
+        max_time[(t.userId, g)] = m
         # Kept earlier records: time > m - span - lateness (eviction is monotone, so a filter
         # on the current threshold equals permanent eviction). Counted: time in (tt - span, tt].
         lo = max(m - span - lateness, tt - span)
-        users, own = trees[t.userId], trees[(t.userId, t.currency)]
+        users, own = trees[(t.userId, g)], trees[(t.userId, g, t.currency)]
         count, total = 1, amt  # this record
         if lo < tt:
             count += users.upto(tt)[0] - users.upto(lo)[0]
@@ -813,10 +841,16 @@ def anomalies_naive(valid: list, p: Params) -> list:
     """The velocity rules written literally (quadratic); used by --selftest."""
     span, lateness = p.velocity_span_ms, p.lateness_ms
     state = {}  # user -> [M, [(time, amount, currency)]]
+    part_max = {}
     out = []
     for t in valid:
         _amount_rules(t, p, out)
         amt, tt = t.amount, t.transactionTime
+        part = partition_of(t.userId.encode(), p.partitions)
+        pm = part_max.get(part)
+        part_max[part] = tt if pm is None else max(pm, tt)
+        if t.userId in state and pm is not None and state[t.userId][0] + span + lateness <= pm:
+            del state[t.userId]  # expired
         st = state.setdefault(t.userId, [tt, []])
         st[0] = max(st[0], tt)
         st[1] = [e for e in st[1] if e[0] > st[0] - span - lateness]
@@ -1061,7 +1095,8 @@ def selftest() -> int:
         for seq in range(400):
             tt = 1_700_000_000_000 + seq * 50 - rng.choice([0, 0, 0, rng.randint(0, 8000)])
             cur = rng.choice(["USD", "USD", "JPY", "BHD"])
-            valid.append(Txn(seq, "x", f"u{rng.randint(1, 4)}", rng.randint(-10**5, 10**7), tt,
+            user = rng.randint(1, 4) if rng.random() < 0.8 else rng.randint(5, 40)  # some expire
+            valid.append(Txn(seq, "x", f"u{user}", rng.randint(-10**5, 10**7), tt,
                              "m", "purchase", "l", "paypal", rng.choice(["True", "False"]),
                              cur, cur))
         if anomalies(valid, p) != anomalies_naive(valid, p):

@@ -1,6 +1,7 @@
 #include "stream/anomaly_rules.h"
 
 #include <algorithm>
+#include <functional>
 #include <utility>
 
 namespace spate {
@@ -99,7 +100,8 @@ uint32_t AnomalyDetector::CountIn(const History& h, int64_t from, int64_t t) {
   return static_cast<uint32_t>(hi - lo);
 }
 
-void AnomalyDetector::Check(const Transaction& tx, uint64_t sequence, std::vector<Anomaly>* out) {
+void AnomalyDetector::Check(const Transaction& tx, uint64_t sequence, uint32_t partition,
+                            std::vector<Anomaly>* out) {
   if (!rules_.enabled) return;
   const Currency c = tx.currency;
   if (const int64_t limit = rules_.high_amount.Minor(c); tx.amount > limit) {
@@ -109,14 +111,16 @@ void AnomalyDetector::Check(const Transaction& tx, uint64_t sequence, std::vecto
     out->push_back({Rule::kInternationalHigh, sequence, tx, limit});
   }
 
-  const uint32_t id = users_.Intern(tx.user);
-  if (id == states_.size()) states_.emplace_back();
-  UserState& u = states_[id];
+  uint32_t id;
+  UserState& u = StateFor(tx.user, partition, &id);
+  int64_t& pmax = partition_max_[partition];
+  pmax = std::max(pmax, tx.time_ms);  // after StateFor: the watermark before this record
   if (track_dirty_ && !u.dirty) {
     u.dirty = true;
     dirty_.push_back(id);
   }
   u.max_time_ms = std::max(u.max_time_ms, tx.time_ms);
+  Enqueue(id);  // unless it is queued already
   const int64_t keep_after = u.max_time_ms - rules_.velocity_span_ms - lateness_ms_;
   const int64_t from = tx.time_ms - rules_.velocity_span_ms;  // exclusive
   History* mine = nullptr;
@@ -143,9 +147,76 @@ void AnomalyDetector::Check(const Transaction& tx, uint64_t sequence, std::vecto
   }
 }
 
+AnomalyDetector::UserState& AnomalyDetector::StateFor(std::string_view user, uint32_t partition,
+                                                      uint32_t* id) {
+  if (partition >= partition_max_.size()) {
+    partition_max_.resize(partition + 1, INT64_MIN);
+    queues_.resize(partition + 1);
+  }
+  *id = users_.Intern(user);
+  if (*id == states_.size()) states_.emplace_back();
+  UserState& u = states_[*id];
+  if (!u.histories.empty() && ExpiresAt(u) <= partition_max_[u.partition]) {
+    // Expired but not dropped yet: the same as dropped (Expire() may run at any time).
+    u.histories.clear();
+    u.max_time_ms = INT64_MIN;
+  }
+  u.partition = partition;
+  return u;
+}
+
+int64_t AnomalyDetector::ExpiresAt(const UserState& u) const {
+  // The watermark (max - lateness) passes max_time + span: max >= max_time + span + lateness.
+  const int64_t after = rules_.velocity_span_ms + lateness_ms_;
+  return u.max_time_ms > INT64_MAX - after ? INT64_MAX : u.max_time_ms + after;
+}
+
+void AnomalyDetector::Enqueue(uint32_t id) {
+  UserState& u = states_[id];
+  if (u.queued) return;
+  u.queued = true;
+  auto& q = queues_[u.partition];
+  q.emplace_back(ExpiresAt(u), id);
+  std::push_heap(q.begin(), q.end(), std::greater<>());
+}
+
+int64_t AnomalyDetector::NextExpired(size_t p) {
+  auto& q = queues_[p];
+  while (!q.empty() && q.front().first <= partition_max_[p]) {
+    std::pop_heap(q.begin(), q.end(), std::greater<>());
+    const uint32_t id = q.back().second;
+    q.pop_back();
+    UserState& u = states_[id];
+    u.queued = false;
+    if (u.max_time_ms == INT64_MIN) continue;  // dropped (Forget) since it was queued
+    if (u.partition == p && ExpiresAt(u) <= partition_max_[p]) return id;
+    Enqueue(id);  // its time moved on since it was queued (or its partition changed)
+  }
+  return -1;
+}
+
+void AnomalyDetector::Drop(uint32_t id) {
+  states_[id] = UserState{};  // frees its histories; not dirty, not queued
+  users_.Erase(id);
+}
+
+void AnomalyDetector::SetPartitionMax(uint32_t p, int64_t t) {
+  if (p >= partition_max_.size()) {
+    partition_max_.resize(p + 1, INT64_MIN);
+    queues_.resize(p + 1);
+  }
+  partition_max_[p] = std::max(partition_max_[p], t);
+}
+
 std::vector<uint32_t> AnomalyDetector::TakeDirtyUsers() {
-  for (uint32_t id : dirty_) states_[id].dirty = false;
-  return std::exchange(dirty_, {});
+  std::vector<uint32_t> ids;
+  for (uint32_t id : dirty_) {
+    if (!states_[id].dirty) continue;  // dropped since
+    states_[id].dirty = false;
+    ids.push_back(id);
+  }
+  dirty_.clear();
+  return ids;
 }
 
 namespace {
@@ -176,7 +247,7 @@ void AnomalyDetector::ExportUser(uint32_t id, std::string* out) const {
   }
 }
 
-bool AnomalyDetector::ImportUser(std::string_view user, std::string_view data) {
+bool AnomalyDetector::ImportUser(std::string_view user, uint32_t partition, std::string_view data) {
   if (data.size() < 9) return false;
   UserState u;
   u.max_time_ms = GetI64(data.data());
@@ -203,9 +274,13 @@ bool AnomalyDetector::ImportUser(std::string_view user, std::string_view data) {
     u.histories.push_back(std::move(h));
   }
   if (off != data.size()) return false;
-  const uint32_t id = users_.Intern(user);
-  if (id == states_.size()) states_.emplace_back();
-  states_[id] = std::move(u);
+  uint32_t id;
+  UserState& kept = StateFor(user, partition, &id);
+  u.partition = partition;
+  u.dirty = kept.dirty;
+  u.queued = kept.queued;
+  kept = std::move(u);
+  Enqueue(id);
   return true;
 }
 

@@ -9,11 +9,17 @@
 // Amounts are never compared across currencies: every amount limit is set per currency, with
 // one default for the currencies not named (AmountLimit).
 // One AnomalyDetector per worker or task; all records of a user must reach the same detector.
+//
+// State expiry: a user's state is dropped once its partition's watermark (the largest time of
+// the partition's valid records so far, minus the lateness) has passed the user's latest time
+// plus the span. Dropped means forgotten: a record of that user then starts afresh. A record
+// that is not behind that watermark would have seen none of it anyway; a late one may have.
 
 #include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/currency.h"
@@ -75,8 +81,28 @@ class AnomalyDetector {
   AnomalyDetector(RuleConfig rules, int64_t lateness_ms)
       : rules_(std::move(rules)), lateness_ms_(lateness_ms) {}
 
-  // Evaluates every rule for tx; appends what fires to *out.
-  void Check(const Transaction& tx, uint64_t sequence, std::vector<Anomaly>* out);
+  // Evaluates every rule for tx, read from input partition `partition`; appends what fires to
+  // *out.
+  void Check(const Transaction& tx, uint64_t sequence, uint32_t partition,
+             std::vector<Anomaly>* out);
+
+  // Drops every user whose state has expired (above), calling on_drop(user) first for each.
+  // When it runs changes no result: Check() treats an expired state as dropped already.
+  template <typename F>
+  void Expire(F&& on_drop) {
+    for (size_t p = 0; p < queues_.size(); ++p) {
+      for (int64_t id; (id = NextExpired(p)) >= 0;) {
+        on_drop(users_.Get(static_cast<uint32_t>(id)));
+        Drop(static_cast<uint32_t>(id));
+      }
+    }
+  }
+  // Forgets a user at once (a tombstone read back).
+  void Forget(std::string_view user) {
+    if (const int64_t id = users_.Find(user); id >= 0) Drop(static_cast<uint32_t>(id));
+  }
+  // The largest time of partition p's valid records (a restored task's).
+  void SetPartitionMax(uint32_t p, int64_t t);
 
   size_t tracked_users() const { return users_.size(); }
   const RuleConfig& rules() const { return rules_; }
@@ -90,7 +116,8 @@ class AnomalyDetector {
   // currencies, then per currency its ISO code (3 bytes), a u32 count and that many (time,
   // amount) int64 pairs.
   void ExportUser(uint32_t id, std::string* out) const;
-  bool ImportUser(std::string_view user, std::string_view data);
+  // A user's state (of a record of `partition`) back from ExportUser's bytes.
+  bool ImportUser(std::string_view user, uint32_t partition, std::string_view data);
 
  private:
   struct Entry {
@@ -109,8 +136,20 @@ class AnomalyDetector {
   struct UserState {
     int64_t max_time_ms = INT64_MIN;
     std::vector<History> histories;  // one per currency the user paid in (usually one)
+    uint32_t partition = 0;          // of the user's latest record
     bool dirty = false;
+    bool queued = false;  // has an entry in queues_[partition]
   };
+  using Expiry = std::pair<int64_t, uint32_t>;  // (time it expires at, user id)
+
+  // The user's state for a record of `partition`, created or (expired) emptied.
+  UserState& StateFor(std::string_view user, uint32_t partition, uint32_t* id);
+  // When u expires: its partition's watermark at or past this.
+  int64_t ExpiresAt(const UserState& u) const;
+  void Enqueue(uint32_t id);
+  // The id of a user in partition p's queue whose state has expired, or -1 if none has.
+  int64_t NextExpired(size_t p);
+  void Drop(uint32_t id);
 
   // Drops h's entries at or before keep_after; inserts (t, amount) unless it is that old
   // itself. Returns the records in (from, t] and their sum (tx included, stored or not).
@@ -122,7 +161,9 @@ class AnomalyDetector {
   RuleConfig rules_;
   int64_t lateness_ms_;
   Interner users_;
-  std::vector<UserState> states_;  // by user id
+  std::vector<UserState> states_;            // by user id
+  std::vector<int64_t> partition_max_;       // largest valid time per partition, INT64_MIN if none
+  std::vector<std::vector<Expiry>> queues_;  // per partition: min-heaps on expiry time
   bool track_dirty_ = false;
   std::vector<uint32_t> dirty_;
 };

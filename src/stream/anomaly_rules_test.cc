@@ -45,7 +45,7 @@ RuleConfig Rules() {
 
 std::vector<Rule> Fired(AnomalyDetector& d, const Transaction& t) {
   std::vector<Anomaly> out;
-  d.Check(t, 0, &out);
+  d.Check(t, 0, 0, &out);
   std::vector<Rule> rules;
   for (auto& a : out) rules.push_back(a.rule);
   return rules;
@@ -72,7 +72,7 @@ TEST(AnomalyRules, VelocityCountsTheSpanEndingAtTheRecord) {
   EXPECT_TRUE(Fired(d, Tx(1, 1100, 10)).empty());
   // (1001, 1101]... 1050, 1099, 1100, 1101 -> 4.
   std::vector<Anomaly> out;
-  d.Check(Tx(1, 1101, 10), 7, &out);
+  d.Check(Tx(1, 1101, 10), 7, 0, &out);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].rule, Rule::kVelocityCount);
   EXPECT_EQ(out[0].count, 4u);
@@ -102,7 +102,7 @@ TEST(AnomalyRules, EvictsOlderThanSpanPlusLateness) {
   // itself, because 1000 is gone.
   EXPECT_TRUE(Fired(d, Tx(1, 1151, 1)).empty());
   std::vector<Anomaly> out;
-  d.Check(Tx(1, 1010, 200), 0, &out);
+  d.Check(Tx(1, 1010, 200), 0, 0, &out);
   EXPECT_TRUE(out.empty());
 }
 
@@ -115,14 +115,14 @@ TEST(AnomalyRules, SumsStayExactAfterCompaction) {
   std::vector<Anomaly> out;
   // One record a ms for a long time: old entries are evicted and compacted away again and
   // again; the span (t-10, t] always holds 10 records of 1, then an out-of-order one at front.
-  for (int i = 0; i < 10'000; ++i) d.Check(Tx(1, 1000 + i, 1), 0, &out);
+  for (int i = 0; i < 10'000; ++i) d.Check(Tx(1, 1000 + i, 1), 0, 0, &out);
   EXPECT_TRUE(out.empty());
-  d.Check(Tx(1, 1000 + 10'000, 30), 0, &out);  // 9 x 1 + 30 = 39 > 35
+  d.Check(Tx(1, 1000 + 10'000, 30), 0, 0, &out);  // 9 x 1 + 30 = 39 > 35
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].count, 10u);
   EXPECT_EQ(out[0].sum, 39);
   out.clear();
-  d.Check(Tx(1, 1000 + 9'995, 1), 0, &out);  // (9985, 9995]: 10 records of 1 -> 10
+  d.Check(Tx(1, 1000 + 9'995, 1), 0, 0, &out);  // (9985, 9995]: 10 records of 1 -> 10
   EXPECT_TRUE(out.empty());
 }
 
@@ -132,8 +132,13 @@ TEST(AnomalyRules, ExportedStateBehavesLikeTheOriginal) {
   AnomalyDetector a(r, 20), b(r, 20);
   a.TrackDirtyUsers();
   std::vector<Anomaly> out;
-  for (int i = 0; i < 500; ++i)
-    a.Check(Tx(1 + i % 3, 1000 + 7 * i - (i % 5) * 3, 10 + i % 40), 0, &out);
+  int64_t partition_max = INT64_MIN;
+  for (int i = 0; i < 500; ++i) {
+    const Transaction t = Tx(1 + i % 3, 1000 + 7 * i - (i % 5) * 3, 10 + i % 40);
+    a.Check(t, 0, 0, &out);
+    partition_max = std::max(partition_max, t.time_ms);
+  }
+  b.SetPartitionMax(0, partition_max);  // as a task restores its "p"
   auto dirty = a.TakeDirtyUsers();
   std::vector<std::string> names;
   for (uint32_t id : dirty) names.emplace_back(a.UserName(id));
@@ -143,15 +148,15 @@ TEST(AnomalyRules, ExportedStateBehavesLikeTheOriginal) {
   for (uint32_t u : dirty) {
     std::string bytes;
     a.ExportUser(u, &bytes);
-    ASSERT_TRUE(b.ImportUser(a.UserName(u), bytes));
+    ASSERT_TRUE(b.ImportUser(a.UserName(u), 0, bytes));
   }
-  EXPECT_FALSE(b.ImportUser("user 9", "short"));
+  EXPECT_FALSE(b.ImportUser("user 9", 0, "short"));
   // From here on both must fire exactly the same anomalies with the same evidence.
   for (int i = 500; i < 900; ++i) {
     std::vector<Anomaly> oa, ob;
     Transaction t = Tx(1 + i % 3, 1000 + 7 * i - (i % 5) * 3, 10 + i % 40);
-    a.Check(t, i, &oa);
-    b.Check(t, i, &ob);
+    a.Check(t, i, 0, &oa);
+    b.Check(t, i, 0, &ob);
     ASSERT_EQ(oa.size(), ob.size()) << i;
     for (size_t k = 0; k < oa.size(); ++k) {
       EXPECT_EQ(oa[k].rule, ob[k].rule);
@@ -168,9 +173,9 @@ TEST(AnomalyRules, HotUserStaysFast) {
   r.velocity_span_ms = 1'000'000;
   AnomalyDetector d(r, 0);
   std::vector<Anomaly> out;
-  for (int i = 0; i < 200'000; ++i) d.Check(Tx(1, 1000 + i, 1), 0, &out);  // O(log n) each
+  for (int i = 0; i < 200'000; ++i) d.Check(Tx(1, 1000 + i, 1), 0, 0, &out);  // O(log n) each
   EXPECT_TRUE(out.empty());
-  d.Check(Tx(1, 1000 + 200'000, 1), 0, &out);
+  d.Check(Tx(1, 1000 + 200'000, 1), 0, 0, &out);
   EXPECT_TRUE(out.empty());
 }
 
@@ -199,6 +204,51 @@ TEST(AnomalyRules, LimitsArePerCurrencyAndAmountsNeverMix) {
   // Negative amounts (refunds, reversals) count and subtract.
   EXPECT_TRUE(Fired(v, Tx(8, 1000, 300, false, "USD")).size() == 1);  // 3.00 > 2.50
   EXPECT_TRUE(Fired(v, Tx(8, 1001, -100, false, "USD")).empty());     // 2.00
+}
+
+// Expiry: span 100 + lateness 20. User 1's state expires once its partition has a record at
+// 1020 + 120 or later, whether Expire() has run or not.
+TEST(AnomalyRules, ExpiredStateIsDroppedWithItsName) {
+  for (bool sweep : {true, false}) {
+    AnomalyDetector d(Rules(), 20);
+    d.TrackDirtyUsers();
+    for (int64_t t : {1000, 1010, 1020}) EXPECT_TRUE(Fired(d, Tx(1, t, 1)).empty());
+    (void)d.TakeDirtyUsers();
+    EXPECT_TRUE(Fired(d, Tx(2, 1139, 1)).empty());
+    std::vector<std::string> dropped;
+    auto collect = [&](std::string_view u) { dropped.emplace_back(u); };
+    d.Expire(collect);
+    EXPECT_TRUE(dropped.empty()) << "1139 < 1140: user 1 is still live";
+    EXPECT_TRUE(Fired(d, Tx(2, 1140, 1)).empty());
+    if (sweep) {
+      d.Expire(collect);
+      EXPECT_EQ(dropped, std::vector<std::string>{"user 1"});
+      EXPECT_EQ(d.tracked_users(), 1u);
+      auto dirty = d.TakeDirtyUsers();  // user 2 only: user 1 was dropped
+      ASSERT_EQ(dirty.size(), 1u);
+      EXPECT_EQ(d.UserName(dirty[0]), "user 2");
+    }
+    // A late record of user 1 (behind 1140 - 20) sees nothing of the dropped state: one
+    // record, not four, in (930, 1030].
+    EXPECT_TRUE(Fired(d, Tx(1, 1030, 1)).empty()) << sweep;
+    EXPECT_EQ(Fired(d, Tx(1, 1031, 1)).size(), 0u);
+  }
+}
+
+TEST(AnomalyRules, StateOfManyUsersStaysBounded) {
+  AnomalyDetector d(Rules(), 20);
+  std::vector<Anomaly> out;
+  size_t dropped = 0, most = 0;
+  for (uint32_t i = 0; i < 200'000; ++i) {
+    d.Check(Tx(i, 1000 + i, 1), i, i % 2, &out);  // a new user every ms, in two partitions
+    if (i % 1000 == 999) {
+      d.Expire([&](std::string_view) { ++dropped; });
+      most = std::max(most, d.tracked_users());
+    }
+  }
+  EXPECT_LE(most, 1200u);  // the last 120 ms of users, plus a sweep's worth
+  EXPECT_GE(dropped, 198'000u);
+  EXPECT_TRUE(out.empty());
 }
 
 TEST(AnomalyRules, OffKeepsNoState) {

@@ -86,6 +86,26 @@ void PipelineMetrics::Init(prometheus::Registry& reg) {
                        .Help("Windows open in the engine")
                        .Register(reg)
                        .Add({});
+  state_users_ = &BuildGauge()
+                      .Name("spate_state_users")
+                      .Help("Users with anomaly-rule state (dropped once it expires)")
+                      .Register(reg)
+                      .Add({});
+  state_totals_ = &BuildGauge()
+                       .Name("spate_state_totals")
+                       .Help("All-time totals kept: one per group key and currency")
+                       .Register(reg)
+                       .Add({});
+  restore_entries_ = &BuildCounter()
+                          .Name("spate_restore_entries_total")
+                          .Help("Changelog entries read to restore tasks' state")
+                          .Register(reg)
+                          .Add({});
+  restore_pending_ = &BuildGauge()
+                          .Name("spate_restore_pending_partitions")
+                          .Help("Changelog partitions still being read by a restore")
+                          .Register(reg)
+                          .Add({});
   latency_ =
       &BuildHistogram()
            .Name("spate_processing_latency_seconds")
@@ -134,6 +154,16 @@ void PipelineMetrics::SetWatermark(int64_t watermark_ms, size_t open_windows) {
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   watermark_->Set(wm);
   watermark_lag_->Set(now - wm);
+}
+
+void PipelineMetrics::SetState(size_t users, size_t totals) {
+  state_users_->Set(static_cast<double>(users));
+  state_totals_->Set(static_cast<double>(totals));
+}
+
+void PipelineMetrics::AddRestored(uint64_t entries, size_t pending_partitions) {
+  restore_entries_->Increment(static_cast<double>(entries));
+  restore_pending_->Set(static_cast<double>(pending_partitions));
 }
 
 void PipelineMetrics::ObserveLatency(std::chrono::steady_clock::duration d) {

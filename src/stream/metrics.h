@@ -24,6 +24,10 @@ class PipelineMetrics {
   void Publish(const PipelineStats& now);
   void SetWatermark(int64_t watermark_ms, size_t open_windows);
   void ObserveLatency(std::chrono::steady_clock::duration d);
+  // State sizes: users with rule state, all-time totals (open windows: SetWatermark).
+  void SetState(size_t users, size_t totals);
+  // A restore read `entries` more changelog entries; so many partitions are left.
+  void AddRestored(uint64_t entries, size_t pending_partitions);
 
  private:
   void Init(prometheus::Registry& reg);
@@ -49,6 +53,10 @@ class PipelineMetrics {
   prometheus::Gauge* watermark_lag_ = nullptr;
   prometheus::Gauge* watermark_ = nullptr;
   prometheus::Gauge* open_windows_ = nullptr;
+  prometheus::Gauge* state_users_ = nullptr;
+  prometheus::Gauge* state_totals_ = nullptr;
+  prometheus::Counter* restore_entries_ = nullptr;
+  prometheus::Gauge* restore_pending_ = nullptr;
   prometheus::Histogram* latency_ = nullptr;
 };
 

@@ -51,7 +51,7 @@ class SourceStep {
     if (err != DecodeError::kNone) return Reject(err, in, out);
     ++stats_->valid;
     anomalies_.clear();
-    rules_.Check(*tx, in.pos.sequence, &anomalies_);
+    rules_.Check(*tx, in.pos.sequence, in.pos.partition, &anomalies_);
     return anomalies_.empty() ? Verdict::kValid : EmitAnomalies(out);
   }
 

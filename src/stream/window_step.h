@@ -117,9 +117,15 @@ class WindowStep {
   void RestoreTotal(std::string_view key, Currency c, int64_t count, Sum sum) {
     totals_.Restore(StateKey(keys_.Intern(key), c), count, sum);
   }
+  void ForgetWindow(int64_t start, std::string_view key, Currency c) {
+    if (const int64_t id = keys_.Find(key); id >= 0) {
+      windows_.Forget(start, StateKey(static_cast<uint32_t>(id), c));
+    }
+  }
   void ForgetChanges();
 
   size_t open_windows() const { return windows_.open_windows(); }
+  size_t totals() const { return totals_.size(); }
   const EngineConfig& engine() const { return engine_; }
 
  private:

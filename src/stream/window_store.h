@@ -80,6 +80,18 @@ class WindowStore {
     WindowFor(start).keys[key].agg = agg;
   }
 
+  // Removes a (window, key) aggregate (a checkpoint's tombstone); a window left empty goes.
+  void Forget(int64_t start, uint64_t key) {
+    auto it = std::find_if(windows_.begin(), windows_.end(),
+                           [&](const Window& w) { return w.start == start; });
+    if (it == windows_.end()) return;
+    it->keys.erase(key);
+    if (it->keys.empty()) {
+      windows_.erase(it);
+      last_ = SIZE_MAX;
+    }
+  }
+
   size_t open_windows() const { return windows_.size(); }
   const WindowSpec& spec() const { return spec_; }
 

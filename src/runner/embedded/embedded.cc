@@ -168,6 +168,12 @@ class Pipeline {
       if (metrics_) {
         if (prev) metrics_->ObserveLatency(std::chrono::steady_clock::now() - prev->created);
         metrics_->SetWatermark(wm, OpenWindows());
+        size_t users = 0, totals_kept = 0;
+        for (const auto& k : workers_) {
+          users += k->source.rules().tracked_users();
+          totals_kept += k->windows.totals();
+        }
+        metrics_->SetState(users, totals_kept);
       }
       prev = std::move(cur);
       prev_wm = cur_wm;
@@ -219,6 +225,8 @@ class Pipeline {
       KeepStrings(bytes, &kept, &tx);
       outbox[OwnerOfKey(k.source.GroupKey(tx), W_)].push_back(Routed{tx, in.pos});
     }
+    // Expired rule state goes (when is free: the rules treat expired state as gone).
+    if (c.last_in_batch) k.source.rules().Expire([](std::string_view) {});
   }
 
   // The window step for the keys w owns: the records every worker routed to w for chunk c.

@@ -80,7 +80,10 @@ class Aggregator {
           break;
         }
         kafka::Message m = consumer_->Poll(20);
-        if (!rebalance_status_.ok()) return rebalance_status_;
+        if (!rebalance_status_.ok()) {
+          // A stop during a restore ends it: nothing of this batch is committed.
+          return Stopping() ? Status::Ok() : rebalance_status_;
+        }
         if (!m || rewind_) continue;  // after a failed batch, m is read again after the rewind
         if (Status s = Dispatch(m); !s.ok()) {
           if (!rewind_) return s;
@@ -93,18 +96,25 @@ class Aggregator {
         if (!s.ok()) failure_ = s.message();
       }
       if (rewind_) {
+        // A stop ends it here: nothing uncommitted is kept, and the rewind is not needed.
+        if (Stopping()) return Status::Ok();
         // Ten failed batches in a row: something is persistently wrong.
         if (++failed_batches > 10) return Status::Error(failure_);
         // Done again at once the first time (a rebalance); then waits a little longer each
         // time for what failed (a registry, a broker) to come back: 0 + 1 + ... + 5 s.
-        std::this_thread::sleep_for(std::chrono::seconds(std::min(failed_batches - 1, 5)));
+        const auto resume = Clock::now() + std::chrono::seconds(std::min(failed_batches - 1, 5));
+        while (Clock::now() < resume && !Stopping()) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        if (Stopping()) return Status::Ok();
         if (Status s = Rewind(); !s.ok()) {
+          if (Stopping()) return Status::Ok();
           // E.g. no broker answered in time: tried again, bounded above.
           failure_ = s.message();
           rewind_ = true;
           new_producer_ = new_producer_ || !producer_;
         }
-        continue;  // a stop requested meanwhile ends the loop: nothing uncommitted is left
+        continue;
       }
       failed_batches = 0;
       auto now = Clock::now();
@@ -119,6 +129,8 @@ class Aggregator {
   }
 
  private:
+  bool Stopping() const { return hooks_.stop && hooks_.stop(); }
+
   // The transactional producer; a new one (same transactional.id) replaces a failed one.
   Status NewProducer() {
     producer_.reset();
@@ -221,32 +233,69 @@ class Aggregator {
     return Status::Ok();
   }
 
-  // Creates the tasks of these partitions, rebuilt from their changelog partitions.
+  // Creates the tasks of these partitions, rebuilt from their changelog partitions: each
+  // entry goes to its task as it is read.
   Status Restore(const std::vector<int32_t>& inputs, const std::vector<int32_t>& windows) {
+    const auto t0 = Clock::now();
     std::vector<int32_t> parts;
-    for (int32_t p : inputs) parts.push_back(p);
-    for (int32_t p : windows) parts.push_back(inputs_ + p);
-    std::map<int32_t, TaskState> state;
-    if (Status s = ReadChangelog(*restorer_, output_->changelog_topic(), parts, &state); !s.ok()) {
-      return s;
+    for (int32_t p : inputs) {
+      parts.push_back(p);
+      held_inputs_.insert(p);
+      sources_.erase(p);
+      sources_.try_emplace(p, p, c_, &stats_);
     }
+    for (int32_t r : windows) {
+      parts.push_back(inputs_ + r);
+      held_windows_.insert(r);
+      windows_.erase(r);
+      windows_.try_emplace(r, r, c_, inputs_, &stats_);
+    }
+    struct Read {
+      uint64_t entries = 0;
+      std::string fingerprint;
+    };
+    std::map<int32_t, Read> read;
+    auto other_settings = [&](std::string_view found) {
+      return Status::Error("the state in " + output_->changelog_topic() +
+                           " was written with other settings (" + std::string(found) +
+                           "); use another --group, or the same settings");
+    };
+    RestoreHooks hooks;
+    hooks.stop = hooks_.stop;
+    uint64_t reported = 0;
+    hooks.progress = [&](uint64_t entries, size_t pending) {
+      if (metrics_) metrics_->AddRestored(entries - reported, pending);
+      reported = entries;
+    };
+    Status s = ReadChangelog(
+        *restorer_, output_->changelog_topic(), parts, hooks, [&](const ChangelogEntry& e) {
+          Read& r = read[e.partition];
+          ++r.entries;
+          if (e.key == "m") {
+            r.fingerprint.assign(e.value);
+            return e.value == fingerprint_ ? Status::Ok() : other_settings(e.value);
+          }
+          if (e.partition < inputs_) {
+            sources_.at(e.partition).Apply(e);
+          } else {
+            windows_.at(e.partition - inputs_).Apply(e);
+          }
+          return Status::Ok();
+        });
+    if (!s.ok()) return s;
+    uint64_t entries = 0;
+    for (const auto& [p, r] : read) entries += r.entries;
+    if (!parts.empty())
+      Log().info("restored {} changelog entries of {} partitions in {:.1f} s", entries,
+                 parts.size(), std::chrono::duration<double>(Clock::now() - t0).count());
     for (int32_t p : parts) {
-      TaskState& kv = state[p];
-      if (!kv.empty() && kv["m"] != fingerprint_) {
-        return Status::Error("the state in " + output_->changelog_topic() +
-                             " was written with other settings (" + kv["m"] +
-                             "); use another --group, or the same settings");
-      }
-      restored_ += kv.size();
+      const Read& r = read[p];
+      if (r.entries > 0 && r.fingerprint != fingerprint_) return other_settings(r.fingerprint);
+      restored_ += r.entries;
       if (p < inputs_) {
-        held_inputs_.insert(p);
-        sources_.erase(p);
-        sources_.try_emplace(p, p, c_, &stats_).first->second.Restore(kv);
+        sources_.at(p).Restored(r.entries > 0);
       } else {
-        const int32_t r = p - inputs_;
-        held_windows_.insert(r);
-        windows_.erase(r);
-        windows_.try_emplace(r, r, c_, inputs_, &stats_).first->second.Restore(kv);
+        windows_.at(p - inputs_).Restored(r.entries > 0);
       }
     }
     return Status::Ok();
@@ -315,6 +364,10 @@ class Aggregator {
           }
           metrics_->Publish(stats_);
           metrics_->SetWatermark(ProcessWatermark(), OpenWindows());
+          size_t users = 0, totals = 0;
+          for (const auto& [p, t] : sources_) users += t.users();
+          for (const auto& [r, w] : windows_) totals += w.totals();
+          metrics_->SetState(users, totals);
         }
         return Status::Ok();
       case kafka::TxnOutcome::kAborted:

@@ -18,7 +18,7 @@ std::string ChangelogFingerprint(const AggregateConfig& c, int input_partitions)
   for (int i = 0; i < kRoleCount; ++i)
     names += (names.empty() ? "" : ",") + c.wire.record.name(static_cast<Role>(i));
   return fmt::format(
-      "v3 partitions={} window={} hop={} lateness={} group={} rules={}:{},{},{},{},{} "
+      "v4 partitions={} window={} hop={} lateness={} group={} rules={}:{},{},{},{},{} "
       "totals={} format={} time={} fields={} max-id={}",
       input_partitions, e.window.size_ms, e.window.hop_ms, e.lateness_ms, GroupByField(e.group_by),
       r.enabled ? "on" : "off", r.high_amount.ToString(), r.intl_amount.ToString(),
@@ -52,6 +52,17 @@ Sum GetSum(std::string_view s, size_t i) {
 }
 
 std::string UserKey(std::string_view user) { return "u" + std::string(user); }
+std::string UserPartKey(std::string_view user, uint32_t part) {
+  return fmt::format("x{}:{}", part, user);
+}
+bool ParseUserPartKey(std::string_view key, uint32_t* part, std::string_view* user) {
+  const size_t colon = key.find(':');
+  if (key.size() < 3 || key[0] != 'x' || colon == std::string_view::npos) return false;
+  const char* end = key.data() + colon;
+  if (std::from_chars(key.data() + 1, end, *part).ptr != end || *part == 0) return false;
+  *user = key.substr(colon + 1);
+  return true;
+}
 std::string SourceKey(uint32_t source) { return "s" + std::to_string(source); }
 std::string WindowKey(int64_t start, Currency c, std::string_view key) {
   return fmt::format("w{}:{}:{}", start, CurrencyCode(c), key);
@@ -91,17 +102,23 @@ bool ParseTotalKey(std::string_view key, Currency* c, std::string_view* group_ke
 }
 
 Status ReadChangelog(kafka::Consumer& restorer, const std::string& topic,
-                     const std::vector<int32_t>& partitions, std::map<int32_t, TaskState>* state) {
+                     const std::vector<int32_t>& partitions, const RestoreHooks& hooks,
+                     const std::function<Status(const ChangelogEntry&)>& apply) {
   if (partitions.empty()) return Status::Ok();
   if (Status s = restorer.Assign(topic, partitions, kafka::kOffsetBeginning); !s.ok()) return s;
   std::set<int32_t> pending(partitions.begin(), partitions.end()), blocked;
-  // The reading itself takes seconds; an open transaction may take the transaction timeout
-  // (30 s by default) plus the coordinator's abort sweep (10 s) to end.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  uint64_t entries = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto next_report = t0 + std::chrono::seconds(10);
   while (!pending.empty()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return Status::Error("reading " + topic + ": timed out" +
-                           (blocked.empty() ? "" : " behind a transaction that stays open"));
+    if (hooks.stop && hooks.stop()) return Status::Error("stopped while restoring " + topic);
+    if (const auto now = std::chrono::steady_clock::now(); now >= next_report) {
+      next_report = now + std::chrono::seconds(10);
+      Logger("runner/kafka")
+          .info("restoring from {}: {} entries in {:.0f} s, {} of {} partitions left{}", topic,
+                entries, std::chrono::duration<double>(now - t0).count(), pending.size(),
+                partitions.size(), blocked.empty() ? "" : " (behind an open transaction)");
+      if (hooks.progress) hooks.progress(entries, pending.size());
     }
     kafka::Message m = restorer.Poll(500);
     if (!m) continue;
@@ -113,9 +130,8 @@ Status ReadChangelog(kafka::Consumer& restorer, const std::string& topic,
         if (blocked.insert(m.partition()).second) {
           Logger("runner/kafka")
               .info(
-                  "{} [{}]: waiting for the transaction open at offset {} (up to the high "
-                  "watermark "
-                  "{}) to end",
+                  "{} [{}]: waiting for the transaction open at offset {} (below the high "
+                  "watermark {}) to end",
                   topic, m.partition(), m.offset(), marks->high);
         }
         continue;
@@ -125,13 +141,10 @@ Status ReadChangelog(kafka::Consumer& restorer, const std::string& topic,
     }
     if (m.err() && kafka::Classify(m.err()) == kafka::ErrorClass::kRetriable) continue;
     if (m.err()) return Status::Error("reading " + topic + ": " + kafka::ErrorText(m.err()));
-    TaskState& kv = (*state)[m.partition()];
-    if (m.tombstone()) {
-      kv.erase(std::string(m.key()));
-    } else {
-      kv[std::string(m.key())].assign(m.payload());
-    }
+    ++entries;
+    if (Status s = apply({m.partition(), m.key(), m.payload(), m.tombstone()}); !s.ok()) return s;
   }
+  if (hooks.progress) hooks.progress(entries, 0);
   return restorer.Assign(topic, {}, 0);
 }
 

@@ -4,7 +4,10 @@
 // what an entry is; values are little-endian int64s:
 //   "m"                     every task: the fingerprint of the engine settings (text)
 //   "p"                     input task: the largest event time it has read
-//   "u<user>"               input task: a user's rule state (AnomalyDetector::ExportUser)
+//   "u<user>"               input task: a user's rule state (AnomalyDetector::ExportUser),
+//                           in parts of at most kUserPartBytes: this one is a u32 count of
+//                           parts and the first; "x<i>:<user>" holds part i (1, 2, ...). An
+//                           expired user's parts are tombstones
 //   "s<source>"             window task: the last marker from input partition <source>: its
 //                           largest event time, and whether it was read to its end
 //   "w<start>:<CUR>:<key>"  window task: an open window's aggregate for a group key and
@@ -16,7 +19,7 @@
 // A restart with other settings would misread the state: the fingerprint refuses it.
 
 #include <cstdint>
-#include <map>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,8 +31,16 @@
 
 namespace spate {
 
-// One task's entries, key -> value, as restored.
-using TaskState = std::map<std::string, std::string>;
+// A changelog value stays well under the brokers' default message limit (1 MB), whatever a
+// user's activity: a hot user's history is written in several parts.
+inline constexpr size_t kUserPartBytes = 256 * 1024;
+
+// One changelog entry as read; a tombstone has no value.
+struct ChangelogEntry {
+  int32_t partition;
+  std::string_view key, value;
+  bool tombstone;
+};
 
 // The settings a task's state depends on, as text ("v2 partitions=6 window=60000 ...").
 std::string ChangelogFingerprint(const AggregateConfig& c, int input_partitions);
@@ -43,6 +54,8 @@ Sum GetSum(std::string_view s, size_t i);  // the int64s i (low) and i + 1 (high
 
 // Keys.
 std::string UserKey(std::string_view user);
+std::string UserPartKey(std::string_view user, uint32_t part);  // part >= 1
+bool ParseUserPartKey(std::string_view key, uint32_t* part, std::string_view* user);
 std::string SourceKey(uint32_t source);
 std::string WindowKey(int64_t start, Currency c, std::string_view key);
 std::string TotalKey(Currency c, std::string_view key);
@@ -50,15 +63,23 @@ std::string TotalKey(Currency c, std::string_view key);
 bool ParseWindowKey(std::string_view key, int64_t* start, Currency* c, std::string_view* group_key);
 bool ParseTotalKey(std::string_view key, Currency* c, std::string_view* group_key);
 
-// Reads these partitions of the changelog topic from the beginning to their end, into
-// (*state)[partition] (a tombstone removes its key). The end is the high watermark, not the
-// first end-of-partition: read_committed stops at the last stable offset, and a transaction
+// Reads these partitions of the changelog topic from the beginning to their end, handing each
+// entry to apply() as it comes: nothing is held but the entry. The end is the high watermark, not
+// the first end-of-partition: read_committed stops at the last stable offset, and a transaction
 // left open there (a member killed mid-batch; the coordinator aborts it only after
 // transaction.timeout.ms and its next sweep) hides everything later owners committed after
 // it. Restoring only up to it gave a task stale state while its input resumed from the newer
 // committed offsets: results were lost (the scale test, in CI). So the reading waits until
-// that transaction ends and reads on, for at most 120 s.
+// that transaction ends and reads on.
+// There is no deadline: a large state takes the time it takes. Every 10 s a log line and
+// progress(entries read, partitions left) tell how far it is; stop() returning true gives up
+// (an error).
+struct RestoreHooks {
+  std::function<bool()> stop;
+  std::function<void(uint64_t entries, size_t pending)> progress;
+};
 Status ReadChangelog(kafka::Consumer& restorer, const std::string& topic,
-                     const std::vector<int32_t>& partitions, std::map<int32_t, TaskState>* state);
+                     const std::vector<int32_t>& partitions, const RestoreHooks& hooks,
+                     const std::function<Status(const ChangelogEntry&)>& apply);
 
 }  // namespace spate

@@ -1,6 +1,7 @@
 #include "runner/kafka/tasks.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include <fmt/format.h>
 
@@ -120,25 +121,109 @@ Status SourceTask::Commit(TaskOutput& out, const std::string& fingerprint) {
     marked_time_ = max_time_;
     marked_state_ = state;
   }
+  Status st;
+  step_.rules().Expire([&](std::string_view user) {
+    if (st.ok()) st = TombstoneUser(out, user);
+  });
+  if (!st.ok()) return st;
   for (uint32_t user : step_.rules().TakeDirtyUsers()) {
-    std::string v;
-    step_.rules().ExportUser(user, &v);
-    if (Status s = out.Checkpoint(partition_, UserKey(step_.rules().UserName(user)), v); !s.ok()) {
-      return s;
-    }
+    if (st = CheckpointUser(out, user); !st.ok()) return st;
   }
   if (fingerprinted_) return Status::Ok();
   fingerprinted_ = true;
   return out.Checkpoint(partition_, "m", fingerprint);
 }
 
-void SourceTask::Restore(const TaskState& kv) {
-  for (const auto& [key, value] : kv) {
-    if (key == "p") max_time_ = GetI64(value, 0);
-    if (key[0] == 'u') step_.rules().ImportUser(std::string_view(key).substr(1), value);
+Status SourceTask::CheckpointUser(TaskOutput& out, uint32_t id) {
+  const std::string_view user = step_.rules().UserName(id);
+  state_.clear();
+  step_.rules().ExportUser(id, &state_);
+  const size_t n = std::max<size_t>(1, (state_.size() + kUserPartBytes - 1) / kUserPartBytes);
+  for (size_t i = 0; i < n; ++i) {
+    const std::string_view part =
+        std::string_view(state_).substr(i * kUserPartBytes, kUserPartBytes);
+    Status s;
+    if (i == 0) {
+      value_.clear();
+      PutI64(&value_, static_cast<int64_t>(n));
+      value_.append(part);
+      s = out.Checkpoint(partition_, UserKey(user), value_);
+    } else {
+      s = out.Checkpoint(partition_, UserPartKey(user, static_cast<uint32_t>(i)), part);
+    }
+    if (!s.ok()) return s;
   }
+  // The parts a longer state had before.
+  auto it = parts_.find(user);
+  for (size_t i = n; it != parts_.end() && i < it->second; ++i) {
+    if (Status s = out.Tombstone(partition_, UserPartKey(user, static_cast<uint32_t>(i)));
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (n > 1) {
+    parts_[std::string(user)] = static_cast<uint32_t>(n);
+  } else if (it != parts_.end()) {
+    parts_.erase(it);
+  }
+  return Status::Ok();
+}
+
+Status SourceTask::TombstoneUser(TaskOutput& out, std::string_view user) {
+  if (Status s = out.Tombstone(partition_, UserKey(user)); !s.ok()) return s;
+  auto it = parts_.find(user);
+  if (it == parts_.end()) return Status::Ok();
+  for (uint32_t i = 1; i < it->second; ++i) {
+    if (Status s = out.Tombstone(partition_, UserPartKey(user, i)); !s.ok()) return s;
+  }
+  parts_.erase(it);
+  return Status::Ok();
+}
+
+void SourceTask::Apply(const ChangelogEntry& e) {
+  AnomalyDetector& rules = step_.rules();
+  if (e.key == "p") {
+    if (e.tombstone || e.value.size() < 8) return;
+    max_time_ = GetI64(e.value, 0);
+    rules.SetPartitionMax(static_cast<uint32_t>(partition_), max_time_);
+    return;
+  }
+  if (e.key.empty()) return;
+  const auto p = static_cast<uint32_t>(partition_);
+  if (e.key[0] == 'u') {
+    const std::string_view user = e.key.substr(1);
+    pending_.reset();
+    if (auto it = parts_.find(user); it != parts_.end()) parts_.erase(it);
+    if (e.tombstone || e.value.size() < 8) {
+      rules.Forget(user);
+      return;
+    }
+    const int64_t n = GetI64(e.value, 0);
+    if (n <= 1) {
+      rules.ImportUser(user, p, e.value.substr(8));
+      return;
+    }
+    parts_[std::string(user)] = static_cast<uint32_t>(n);
+    pending_ = PendingUser{std::string(user), std::string(e.value.substr(8)), n, 1};
+    return;
+  }
+  uint32_t part;
+  std::string_view user;
+  if (e.tombstone || !pending_ || !ParseUserPartKey(e.key, &part, &user) ||
+      user != pending_->user || part != pending_->next) {
+    return;  // a part of an older state
+  }
+  pending_->bytes.append(e.value);
+  if (++pending_->next == pending_->parts) {
+    rules.ImportUser(user, p, pending_->bytes);
+    pending_.reset();
+  }
+}
+
+void SourceTask::Restored(bool had_entries) {
+  pending_.reset();
   (void)step_.rules().TakeDirtyUsers();
-  fingerprinted_ = !kv.empty();
+  fingerprinted_ = had_entries;
 }
 
 // ---- Stage B ----------------------------------------------------------------------------
@@ -257,49 +342,61 @@ Status WindowTask::Commit(TaskOutput& out, const std::string& fingerprint) {
   return out.Checkpoint(cp, "m", fingerprint);
 }
 
-void WindowTask::Restore(const TaskState& kv) {
-  for (const auto& [key, value] : kv) {
-    switch (key[0]) {
-      case 's': {
-        const size_t s = std::stoul(key.substr(1));
-        if (s < source_max_.size()) {
-          source_max_[s] = GetI64(value, 0);
-          const int64_t st = GetI64(value, 1);
-          source_state_[s] = st >= 0 && st <= static_cast<int64_t>(SourceState::kIdle)
-                                 ? static_cast<SourceState>(st)
-                                 : SourceState::kActive;
-        }
+void WindowTask::Apply(const ChangelogEntry& e) {
+  const std::string_view key = e.key, value = e.value;
+  if (key.empty()) return;
+  switch (key[0]) {
+    case 's': {
+      size_t s = 0;
+      if (e.tombstone || value.size() != 2 * 8 ||
+          std::from_chars(key.data() + 1, key.data() + key.size(), s).ptr !=
+              key.data() + key.size() ||
+          s >= source_max_.size()) {
         break;
       }
-      case 'w': {
-        int64_t start;
-        Currency c;
-        std::string_view group_key;
-        if (!ParseWindowKey(key, &start, &c, &group_key) || value.size() != 8 * 8) break;
-        WindowAgg a;
-        a.count = GetI64(value, 0);
-        a.sum = GetSum(value, 1);
-        a.min = GetI64(value, 3);
-        a.max = GetI64(value, 4);
-        a.purchases = GetI64(value, 5);
-        a.refunds = GetI64(value, 6);
-        a.overflow = GetI64(value, 7) != 0;
-        step_.RestoreWindow(start, group_key, c, a);
-        break;
-      }
-      case 't': {
-        Currency c;
-        std::string_view group_key;
-        if (!ParseTotalKey(key, &c, &group_key) || value.size() != 3 * 8) break;
-        step_.RestoreTotal(group_key, c, GetI64(value, 0), GetSum(value, 1));
-        break;
-      }
-      default: break;
+      source_max_[s] = GetI64(value, 0);
+      const int64_t st = GetI64(value, 1);
+      source_state_[s] = st >= 0 && st <= static_cast<int64_t>(SourceState::kIdle)
+                             ? static_cast<SourceState>(st)
+                             : SourceState::kActive;
+      break;
     }
+    case 'w': {
+      int64_t start;
+      Currency c;
+      std::string_view group_key;
+      if (!ParseWindowKey(key, &start, &c, &group_key)) break;
+      if (e.tombstone) {  // closed
+        step_.ForgetWindow(start, group_key, c);
+        break;
+      }
+      if (value.size() != 8 * 8) break;
+      WindowAgg a;
+      a.count = GetI64(value, 0);
+      a.sum = GetSum(value, 1);
+      a.min = GetI64(value, 3);
+      a.max = GetI64(value, 4);
+      a.purchases = GetI64(value, 5);
+      a.refunds = GetI64(value, 6);
+      a.overflow = GetI64(value, 7) != 0;
+      step_.RestoreWindow(start, group_key, c, a);
+      break;
+    }
+    case 't': {
+      Currency c;
+      std::string_view group_key;
+      if (e.tombstone || !ParseTotalKey(key, &c, &group_key) || value.size() != 3 * 8) break;
+      step_.RestoreTotal(group_key, c, GetI64(value, 0), GetSum(value, 1));
+      break;
+    }
+    default: break;
   }
+}
+
+void WindowTask::Restored(bool had_entries) {
   step_.ForgetChanges();
   watermark_ = Watermark();
-  fingerprinted_ = !kv.empty();
+  fingerprinted_ = had_entries;
 }
 
 }  // namespace spate

@@ -13,6 +13,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -75,10 +78,14 @@ class SourceTask {
     if (!at_end_) end_since_ = std::chrono::steady_clock::now();
     at_end_ = true;
   }
-  // End of batch: a marker for the window tasks if there is news, the rule state changed.
+  // End of batch: a marker for the window tasks if there is news, the rule state changed,
+  // and tombstones for the users whose state expired.
   Status Commit(TaskOutput& out, const std::string& fingerprint);
-  // Rebuilds the task from its changelog entries.
-  void Restore(const TaskState& kv);
+  // Rebuilding a new task from its changelog partition: each entry in order, then Restored().
+  void Apply(const ChangelogEntry& e);
+  void Restored(bool had_entries);
+
+  size_t users() const { return step_.rules().tracked_users(); }
 
   // Read to its end, and the window tasks were told so.
   bool Finished() const { return at_end_ && marked_ && marked_state_ != SourceState::kActive; }
@@ -94,7 +101,19 @@ class SourceTask {
   int64_t marked_time_ = kNoWatermark;
   SourceState marked_state_ = SourceState::kActive;
   bool fingerprinted_ = false;
-  std::string entry_;
+  std::string entry_, state_, value_;
+  // Users whose state was last written in more than one part, and how many: an expired or
+  // shrunk state must leave no part behind.
+  std::map<std::string, uint32_t, std::less<>> parts_;  // few: hot users only
+  // Restore: the user whose parts are being read (they follow one another).
+  struct PendingUser {
+    std::string user, bytes;
+    int64_t parts = 0, next = 1;
+  };
+  std::optional<PendingUser> pending_;
+
+  Status CheckpointUser(TaskOutput& out, uint32_t id);
+  Status TombstoneUser(TaskOutput& out, std::string_view user);
 };
 
 class WindowTask {
@@ -108,12 +127,14 @@ class WindowTask {
   // End of batch: moves the watermark, emits what closed (everything, once the input is
   // exhausted under -e), and checkpoints the changes.
   Status Commit(TaskOutput& out, const std::string& fingerprint);
-  // Rebuilds the task from its changelog entries.
-  void Restore(const TaskState& kv);
+  // Rebuilding a new task from its changelog partition: each entry in order, then Restored().
+  void Apply(const ChangelogEntry& e);
+  void Restored(bool had_entries);
 
   bool Finished() const { return final_emitted_; }
   int64_t watermark() const { return watermark_; }
   size_t open_windows() const { return step_.open_windows(); }
+  size_t totals() const { return step_.totals(); }
 
  private:
   int64_t Watermark() const;
