@@ -97,6 +97,12 @@ class IndexCommand final : public Command {
     app_->add_option("--request-timeout", timeout_, "A _bulk request slower than this is retried")
         ->group(b)
         ->capture_default_str();
+    app_->add_option("--max-retries", c_.max_item_retries,
+                     "A document that the cluster refuses (429/5xx) more often than this goes to "
+                     "the dead letters; whole requests that fail are retried for ever")
+        ->group(b)
+        ->capture_default_str()
+        ->check(CLI::Range(0, 1'000'000));
     app_->add_option("--retry-max-backoff", backoff_cap_,
                      "Longest wait between retries (exponential from 100ms, full jitter)")
         ->group(b)

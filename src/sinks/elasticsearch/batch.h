@@ -23,6 +23,7 @@ struct Item {
   uint64_t epoch = 0;  // the assignment it was read under
   int64_t offset = 0;
   int attempts = 0;
+  int refusals = 0;  // 429/5xx items in _bulk replies (SinkConfig::max_item_retries)
   kafka::Message msg;
   size_t begin = 0, size = 0;  // its action and source lines in Batch::body
 

@@ -31,6 +31,10 @@ struct SinkConfig {
   int64_t linger_ms = 1000;
   int max_inflight = 4;
   int64_t backoff_base_ms = 100, backoff_cap_ms = 30'000;
+  // An item refused (429/5xx in a _bulk reply) more often than this is a dead letter
+  // (retries_exhausted), so that no document stalls its partition. A request that fails as a
+  // whole (connection, timeout, 429/5xx) is an outage, not the item's: retried for ever.
+  int max_item_retries = 10;
   int64_t commit_interval_ms = 1000;
   bool exit_at_end = false;
   // Turns a record's value into the JSON line to index. Unset: the value is that line (the

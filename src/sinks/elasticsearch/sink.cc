@@ -246,6 +246,13 @@ Status Sink::OnResponse(HttpResponse& r) {
         break;
       case ItemAction::kRetry:
         m_.Error(ir.status == 429 ? "item_429" : "item_5xx").Increment();
+        if (++it.refusals > c_.max_item_retries) {
+          const std::string reason = fmt::format(
+              "refused {} times (--max-retries {}), last with HTTP {}: {}: {}", it.refusals,
+              c_.max_item_retries, ir.status, ir.error_type, ir.error_reason);
+          if (Status s = DeadLetter(it, "retries_exhausted", reason); !s.ok()) return s;
+          break;
+        }
         again.Take(std::move(it), b.body);
         break;
       case ItemAction::kDeadLetter: {
