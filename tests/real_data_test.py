@@ -13,6 +13,8 @@
   reference  the reference producer's record (seed/reference-implementation.md): misspelled
              `amout` and `transationTime`, `merchantID`, time in epoch seconds, Python's
              json.dumps layout and float amounts; read with --field and --time-format epoch-s.
+  idle       `spate gen` records whose partition 2 goes quiet for a third of the input and comes
+             back late: late records with --idle-timeout 10s, none with 0.
 
 Every output file of the run is compared with the recomputation, as tests/run_property.py
 compares a generated run (the same checks).
@@ -147,6 +149,7 @@ def run_and_compare(spate: str, lines: list, path: str, params: rc.Params, optio
     engine = ["--partitions", str(params.partitions), "--batch-size", str(params.batch_size),
               "--window", rc.format_duration(params.window_ms),
               "--lateness", rc.format_duration(params.lateness_ms),
+              "--idle-timeout", rc.format_duration(params.idle_timeout_ms),
               "--group-by", params.group_by, "--velocity-count", str(params.velocity_count)]
     results = {}
     for threads in (1, 3):
@@ -229,15 +232,50 @@ def test_reference(spate: str, venv: str) -> list:
         return run_and_compare(spate, lines, path, params, options, work, want_dead=False)
 
 
+def test_idle(spate: str, venv: str) -> list:
+    """`spate gen` records of which partition 2's go quiet for the middle third of the input
+    and come back, all at once, before the last third: with --idle-timeout 10s the others'
+    watermark has moved on without partition 2, and those records are late; with 0 it held the
+    watermark back, and none is."""
+    del venv
+    n, partitions = 30_000, 6
+    out = subprocess.run([spate, "gen", "--records", str(n), "--seed", "8", "--users", "3000",
+                          "--event-rate", "200", "--malformed", "0"],
+                         check=True, stdout=subprocess.PIPE).stdout
+    lines = rc.split_lines(out)
+
+    def quiet(i, line):
+        user = json.loads(line)["userId"].encode()
+        return n // 3 <= i < 2 * n // 3 and rc.partition_of(user, partitions) == 2
+    held = [line for i, line in enumerate(lines) if quiet(i, line)]
+    rest = [line for i, line in enumerate(lines) if not quiet(i, line)]
+    cut = 2 * n // 3 - len(held)  # where the last third starts in `rest`
+    lines = rest[:cut] + held + rest[cut:]
+    failures = []
+    with tempfile.TemporaryDirectory() as work:
+        path = os.path.join(work, "idle.jsonl")
+        with open(path, "wb") as f:
+            f.write(b"\n".join(lines) + b"\n")
+        for idle, want_late in ((10_000, True), (0, False)):
+            params = rc.Params(partitions=partitions, batch_size=1000, window_ms=10_000,
+                               lateness_ms=2_000, idle_timeout_ms=idle)
+            late = len(rc.recompute(lines, params).late)
+            print(f"  --idle-timeout {rc.format_duration(idle)}: {late} late records")
+            if (late > 0) != want_late:
+                failures.append(f"--idle-timeout {idle} ms: {late} late records")
+            failures += run_and_compare(spate, lines, path, params, [], work, want_dead=False)
+    return failures
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--spate", required=True)
     ap.add_argument("--venv", default=None)
-    ap.add_argument("test", choices=("faker", "reference"))
+    ap.add_argument("test", choices=("faker", "reference", "idle"))
     a = ap.parse_args()
     spate = os.path.abspath(a.spate)
     venv = a.venv or os.path.join(os.path.dirname(spate), "test-venv")
-    fails = {"faker": test_faker, "reference": test_reference}[a.test](spate, venv)
+    fails = {"faker": test_faker, "reference": test_reference, "idle": test_idle}[a.test](spate, venv)
     for f in fails:
         print("FAIL:", f)
     print(f"real data {a.test}: " + ("FAILED" if fails else "every output equals the recomputation"))

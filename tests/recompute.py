@@ -460,6 +460,7 @@ class Params:
     window_ms: int = 60_000
     hop_ms: int | None = None  # None: tumbling (hop = window)
     lateness_ms: int = 5_000
+    idle_timeout_ms: int = 60_000  # spate run --idle-timeout (event time); 0: never
     group_by: str = "merchantId"
     emit: str = "final"
     high_amount: Limit = dataclasses.field(default_factory=lambda: Limit("250000"))
@@ -637,7 +638,14 @@ def recompute(lines: list, p: Params, dead_keys: dict | None = None) -> Result:
     batch = 0
     for batch_start in range(0, max(n, 1), p.batch_size):
         batch_end = min(batch_start + p.batch_size, n)
-        wm = min(max_time.values()) - L if max_time else None
+        wm = None
+        if max_time:
+            # --idle-timeout: a partition this far behind the newest is left out; the
+            # watermark never moves backwards when it is back.
+            newest, idle = max(max_time.values()), p.idle_timeout_ms
+            wm = min(m for m in max_time.values() if not idle or m >= newest - idle) - L
+            if prev_wm is not None:
+                wm = max(wm, prev_wm)
         if wm is not None and prev_wm is not None and wm < prev_wm:
             wm_regressions += 1
         prev_wm = wm
@@ -1112,6 +1120,7 @@ def add_param_args(ap: argparse.ArgumentParser):
     ap.add_argument("--window", default="60s")
     ap.add_argument("--hop", default=None)
     ap.add_argument("--lateness", default="5s")
+    ap.add_argument("--idle-timeout", default="60s")
     ap.add_argument("--group-by", default="merchantId", choices=GROUP_FIELDS)
     ap.add_argument("--emit", default="final", choices=("final", "changes"))
     ap.add_argument("--high-amount", action="append", default=[])
@@ -1130,7 +1139,8 @@ def params_from_args(a) -> Params:
     return Params(partitions=a.partitions, batch_size=a.batch_size,
                   window_ms=parse_duration(a.window),
                   hop_ms=parse_duration(a.hop) if a.hop else None,
-                  lateness_ms=parse_duration(a.lateness), group_by=a.group_by, emit=a.emit,
+                  lateness_ms=parse_duration(a.lateness),
+                  idle_timeout_ms=parse_duration(a.idle_timeout), group_by=a.group_by, emit=a.emit,
                   high_amount=Limit("250000", *a.high_amount),
                   intl_amount=Limit("150000", *a.intl_amount),
                   velocity_span_ms=parse_duration(a.velocity_span),

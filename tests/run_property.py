@@ -148,6 +148,8 @@ def params_of(gen: list, engine: list) -> rc.Params:
                 p.hop_ms = rc.parse_duration(v)
             elif k == "--lateness":
                 p.lateness_ms = rc.parse_duration(v)
+            elif k == "--idle-timeout":
+                p.idle_timeout_ms = rc.parse_duration(v)
             elif k == "--group-by":
                 p.group_by = v
             elif k == "--emit":

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "core/duration.h"
 #include "obs/metrics_server.h"
 #include "runner/embedded/embedded.h"
 #include "sinks/file_sink.h"
@@ -23,6 +24,11 @@ class RunCommand final : public Command {
     AddGeneratorOptions(app_, &gen_flags_, &rule_flags_);
     AddInputOption(app_, &input_, "Generator");
     AddEngineOptions(app_, &engine_flags_, true);
+    app_->add_option("--idle-timeout", idle_timeout_,
+                     "A partition whose newest record is this far behind the newest of all, in "
+                     "event time, stops holding the watermark back until it catches up (0: never)")
+        ->group("Engine")
+        ->capture_default_str();
     const char* o = "Output";
     app_->add_option("--out", out_, "Directory for the *.jsonl outputs and summary.json")
         ->group(o)
@@ -43,6 +49,12 @@ class RunCommand final : public Command {
     if (Status s = ToInput(input_, gen_flags_, &c.source); !s.ok()) return UsageError(s.message());
     c.engine.rules = c.gen.rules;
     c.workers = c.source.threads;
+    auto idle = ParseDurationMs(idle_timeout_);
+    if (!idle || *idle < 0) {
+      return UsageError("--idle-timeout: expected a duration, 0 for never (got '" + idle_timeout_ +
+                        "')");
+    }
+    c.idle_timeout_ms = *idle;
     if (gen_threads_ > 0) {
       if (gen_threads_ > 256) return UsageError("--gen-threads: must be between 1 and 256");
       c.source.threads = static_cast<uint32_t>(gen_threads_);
@@ -89,6 +101,7 @@ class RunCommand final : public Command {
   RuleFlags rule_flags_;
   EngineFlags engine_flags_;
   std::string out_ = "out";
+  std::string idle_timeout_ = "60s";
   std::string input_;
   int64_t gen_threads_ = 0;
   ReportFlags report_;

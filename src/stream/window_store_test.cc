@@ -152,5 +152,16 @@ TEST(PartitionWatermarks, MinimumOverActivePartitions) {
   EXPECT_EQ(w.MaxEventTime(), 5000);
 }
 
+TEST(PartitionWatermarks, AnIdlePartitionIsLeftOutUntilItCatchesUp) {
+  PartitionWatermarks w(3, 100, /*idle_ms=*/1000);
+  w.Observe(0, 5000);
+  w.Observe(1, 4500);
+  EXPECT_EQ(w.Current(), 4400);  // within 1000 of the newest: both count
+  w.Observe(0, 6000);
+  EXPECT_EQ(w.Current(), 5900);  // 4500 < 6000 - 1000: partition 1 is idle
+  w.Observe(1, 5200);
+  EXPECT_EQ(w.Current(), 5100);  // back: the caller keeps its watermark from falling
+}
+
 }  // namespace
 }  // namespace spate

@@ -117,7 +117,7 @@ class Pipeline {
         W_(c.workers),
         offsets_(c.source.partitions, 0),
         batch_max_(c.source.partitions, kNoWatermark),
-        global_(c.source.partitions, c.engine.lateness_ms) {
+        global_(c.source.partitions, c.engine.lateness_ms, c.idle_timeout_ms) {
     if (hooks.metrics) metrics_.emplace(*hooks.metrics);
     for (uint32_t w = 0; w < W_; ++w) {
       workers_.push_back(std::make_unique<Worker>(c));
@@ -162,7 +162,7 @@ class Pipeline {
           if (batch_max_[p] != kNoWatermark) global_.Observe(p, batch_max_[p]);
           batch_max_[p] = kNoWatermark;
         }
-        wm = global_.Current();
+        wm = std::max(wm, global_.Current());  // an idle partition back: never backwards
       }
       if (Status s = Flush(&totals); !s.ok()) return s;
       if (metrics_) {

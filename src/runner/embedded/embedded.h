@@ -28,6 +28,9 @@ struct RunConfig {
   SourceOptions source;
   EngineConfig engine;
   uint32_t workers = 2;
+  // --idle-timeout: a partition this far behind the newest in event time stops holding the
+  // watermark back (0: never).
+  int64_t idle_timeout_ms = 60'000;
 };
 
 struct RunSummary {
