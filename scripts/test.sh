@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 scripts/build.sh
 ctest --test-dir build --output-on-failure --timeout 900 "$@"
-SPATE_BUILD_DIR=build-asan scripts/build.sh -DCMAKE_BUILD_TYPE=Debug -DSPATE_SANITIZE=ON -DSPATE_BENCH=OFF
+SPATE_BUILD_DIR=build-asan SPATE_BUILD_TARGET=spate_unit_tests \
+  scripts/build.sh -DCMAKE_BUILD_TYPE=Debug -DSPATE_SANITIZE=ON -DSPATE_BENCH=OFF
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure --timeout 900 -L unit

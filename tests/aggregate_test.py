@@ -1,12 +1,10 @@
 #!/usr/bin/env python3
-"""spate aggregate against the real local cluster (ctest label `kafka`).
+"""spate aggregate against the real local cluster (ctest label `kafka`); the fault cases are in
+tests/aggregate_faults_test.py.
 
   exact   produce N records with seed S; aggregate with exactly-once until the input ends; read
           every output topic with kcat (read_committed) and compare with tests/recompute.py run
           on `spate gen` output: aggregates, final totals, anomalies and dead letters, exactly.
-  crash   the same, but the aggregator is killed with SIGKILL at random moments, several times,
-          and restarted with the same --instance each time: still exactly the same results,
-          nothing missing and nothing twice.
   exact_realistic
           exact, on the realistic profile's values (string keys, many currencies).
   poison  exact, with one input record of 2 MB and one of 900 KB (not transactions) among the
@@ -27,7 +25,6 @@ import collections
 import hashlib
 import json
 import os
-import random
 import re
 import subprocess
 import sys
@@ -283,30 +280,6 @@ def test_idle(spate):
     return failures
 
 
-def test_crash(spate):
-    n = 600_000
-    t = topics("crash_" + uuid.uuid4().hex[:6])
-    produce(spate, t, n)
-    group = "g_" + t["in"]
-    rng = random.Random(int(os.environ.get("SPATE_CRASH_SEED", "7")))
-    kills = 0
-    for _ in range(4):
-        p = subprocess.Popen(aggregate_cmd(spate, t, group, False), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(2.0, 6.0))  # start-up (fencing, join, restore) takes ~2 s
-        p.kill()  # SIGKILL: no flush, no commit, an open transaction left behind
-        p.wait()
-        kills += 1
-    r = subprocess.run(aggregate_cmd(spate, t, group, True), stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=600)
-    assert r.returncode == 0, r.stderr.decode()
-    summary = json.loads(r.stdout)
-    assert summary["restoredEntries"] > 0, "the restarted aggregator restored no state"
-    print(f"  killed {kills} times; the last run restored {summary['restoredEntries']} state entries "
-          f"and processed {summary['records']} records")
-    return compare(spate, t, n)
-
-
 def test_state(spate):
     """A hot user and many expiring ones, with kill -9s: the changelog's values stay under the
     part bound, expired users leave tombstones, restore puts the parts back together, and the
@@ -370,36 +343,6 @@ def test_state(spate):
         failures.append("no expired user left a tombstone")
     return failures + compare(spate, t, n, gen_args, velocity_span_ms=2_000, velocity_count=5000,
                               velocity_amount=recompute.Limit("100000000"))
-
-
-def test_broker_kill(spate):
-    """kill -9 one of the three nodes while producing and aggregating (acks=all,
-    min.insync.replicas=2): the pipeline carries on and the results stay exact."""
-    n = 400_000
-    t = topics("bkill_" + uuid.uuid4().hex[:6])
-    group = "g_" + t["in"]
-    prod = subprocess.Popen([spate, "produce", "--brokers", BROKERS, "--topic", t["in"], "--records",
-                             str(n), "--rate", "60000", "--no-progress", "--metrics-addr", "",
-                             *GEN_ARGS], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    agg = subprocess.Popen(aggregate_cmd(spate, t, group, False), stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE)
-    try:
-        time.sleep(3)
-        subprocess.run([CLUSTER, "kill", NODE], check=True)
-        _, perr = prod.communicate(timeout=600)
-        assert prod.returncode == 0, perr.decode()
-        time.sleep(2)
-        assert agg.poll() is None, "the aggregator stopped: " + agg.stderr.read().decode()
-    finally:
-        subprocess.run([CLUSTER, "start", NODE], check=False)
-    agg.terminate()  # graceful stop (SIGTERM): commits what it has
-    _, aerr = agg.communicate(timeout=120)
-    assert agg.returncode == 0, aerr.decode()
-    r = subprocess.run(aggregate_cmd(spate, t, group, True), stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=600)
-    assert r.returncode == 0, r.stderr.decode()
-    print(f"  node {NODE} killed during produce + aggregate; both carried on")
-    return compare(spate, t, n)
 
 
 class Member:
@@ -522,8 +465,8 @@ def realistic(test):
 
 
 TESTS = {"exact": test_exact, "exact_realistic": realistic(test_exact), "poison": test_poison,
-         "idle": test_idle, "changelog_policy": test_changelog_policy, "crash": test_crash,
-         "broker_kill": test_broker_kill, "state": test_state, "scale": realistic(test_scale)}
+         "idle": test_idle, "changelog_policy": test_changelog_policy, "state": test_state,
+         "scale": realistic(test_scale)}
 
 if __name__ == "__main__":
     sys.exit(checks.run_named(TESTS, "aggregate", ok="exactly the recomputed results"))

@@ -283,6 +283,16 @@ cmd_status() {
   done < <(nodes)
 }
 
+cmd_stop() {  # SIGTERM: a controlled shutdown (leadership moves first); waits for the exit
+  local pid i
+  pid=$(pid_of "$1") || die "node $1 is not running"
+  kill "$pid"
+  for i in $(seq 1 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  kill -0 "$pid" 2>/dev/null && die "node $1 (pid $pid) did not stop in 60 s"
+  rm -f "$DIR/node$1/pid"
+  log "stopped node $1 (pid $pid)"
+}
+
 cmd_kill() {
   local pid
   pid=$(pid_of "$1") || die "node $1 is not running"
@@ -296,6 +306,7 @@ case "${1:-}" in
   down) cmd_down ;;
   status) cmd_status ;;
   kill) cmd_kill "$2" ;;
+  stop) cmd_stop "$2" ;;
   # SIGSTOP / SIGCONT: a node that hangs without dying (its clients' requests time out).
   pause) kill -STOP "$(pid_of "$2")" && log "paused node $2" ;;
   resume) kill -CONT "$(pid_of "$2")" && log "resumed node $2" ;;
@@ -305,5 +316,5 @@ case "${1:-}" in
   describe) fetch; java_cp org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
     --describe --topic "$2" ;;
   fetch) fetch; fetch_agent ;;
-  *) echo "usage: $0 up [--split] | down | status | kill NODE | pause NODE | resume NODE | start NODE | topic NAME N [CONFIG=V...] | describe NAME | clean | fetch" >&2; exit 2 ;;
+  *) echo "usage: $0 up [--split] | down | status | kill NODE | stop NODE | pause NODE | resume NODE | start NODE | topic NAME N [CONFIG=V...] | describe NAME | clean | fetch" >&2; exit 2 ;;
 esac

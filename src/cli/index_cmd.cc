@@ -249,6 +249,7 @@ class IndexCommand final : public Command {
     if (!server.ok()) return RuntimeError(server.status().message());
     AnnounceMetrics(report_.metrics_addr, *server.value());
     InstallStopSignals();
+    ExitWithinAfterStop(std::chrono::seconds(8));
     es::IndexHooks hooks;
     hooks.metrics = &server.value()->registry();
     hooks.stop = [] { return StopRequested(); };

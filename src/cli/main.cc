@@ -1,7 +1,10 @@
 // spate: a streaming data pipeline. main() parses the command line and runs one subcommand.
 
+#include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <exception>
+#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -28,6 +31,19 @@ void InstallStopSignals() {
 }
 
 bool StopRequested() { return g_stop != 0; }
+
+void ExitWithinAfterStop(std::chrono::seconds grace) {
+  std::thread([grace] {
+    while (!StopRequested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(grace);
+    Log().warn(
+        "still stopping after {} s: a call waits on brokers that do not answer; exiting now "
+        "(what was committed is kept, what was not is left to the brokers to abort)",
+        grace.count());
+    std::fflush(nullptr);
+    _exit(0);
+  }).detach();
+}
 
 int UsageError(const std::string& message) {
   Log().error("{}", message);

@@ -86,7 +86,8 @@ class ProduceCommand final : public Command {
                                    {"queue.buffering.max.kbytes", "1048576"}},
                                   &conf);
     if (!cs.ok()) return cs.message() == "list" ? 0 : UsageError(cs.message());
-    InstallStopSignals();            // before the cluster is asked: a second signal ends any wait
+    InstallStopSignals();  // before the cluster is asked: a second signal ends any wait
+    ExitWithinAfterStop(std::chrono::seconds(8));
     kafka::WarnIfUnsupported(conf);  // Kafka 4.x with librdkafka < 2.11.1
     auto server = MetricsServer::Start(report_.metrics_addr);
     if (!server.ok()) return RuntimeError(server.status().message());

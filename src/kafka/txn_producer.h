@@ -8,6 +8,7 @@
 // transaction: the caller must then rewind its input to the last committed positions and
 // rebuild state from there (kAborted). kFatal means this producer is fenced or broken.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -25,7 +26,11 @@ class TxnProducer : public Client {
  public:
   // conf must hold bootstrap.servers and transactional.id; runs init_transactions (which also
   // fences an older instance with the same transactional.id and aborts what it left open).
-  static Result<std::unique_ptr<TxnProducer>> Create(const ClientConfig& conf, int timeout_ms);
+  // stop, when given, is asked between slices of at most 1 s of every call that waits on the
+  // brokers (init, a full queue, send_offsets, commit, abort): true gives up at once, as a
+  // failure (kFatal, or an error). A shutdown never waits out a timeout.
+  static Result<std::unique_ptr<TxnProducer>> Create(const ClientConfig& conf, int timeout_ms,
+                                                     std::function<bool()> stop = {});
 
   Status Begin();
   // Enqueues value (key may be empty) to topic; partition -1 lets the partitioner choose.
@@ -46,12 +51,17 @@ class TxnProducer : public Client {
 
  private:
   TxnProducer() = default;
+  // Calls call(slice_ms) again while it fails retriably (a timeout), for at most total_ms in
+  // slices of at most 1 s, unless stop_ says stop; returns the last error (or null).
+  rd_kafka_error_t* Retrying(int total_ms, const std::function<rd_kafka_error_t*(int)>& call);
+  bool Stopping() const { return stop_ && stop_(); }
   // Classifies e (and destroys it): committed/aborted/fatal, with the text in *error.
   TxnOutcome Handle(rd_kafka_error_t* e, const char* what, int timeout_ms, std::string* error);
   static void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque);
 
   bool in_txn_ = false;
   uint64_t delivery_failures_ = 0;
+  std::function<bool()> stop_;
 };
 
 }  // namespace spate::kafka

@@ -55,7 +55,7 @@ class Aggregator {
 
   // Runs until the input is exhausted (-e), stop() or an error; Summary() tells what was done.
   Status Run() {
-    if (Status s = Connect(); !s.ok()) return s;
+    if (Status s = Connect(); !s.ok()) return Stopping() ? Status::Ok() : s;
     consumer_->OnRebalance(
         [this](bool assign, bool lost, const std::vector<kafka::TopicPartition>& p) {
           OnRebalance(assign, lost, p);
@@ -86,13 +86,13 @@ class Aggregator {
         }
         if (!m || rewind_) continue;  // after a failed batch, m is read again after the rewind
         if (Status s = Dispatch(m); !s.ok()) {
-          if (!rewind_) return s;
+          if (!rewind_) return Stopping() ? Status::Ok() : s;  // a full queue, given up
           failure_ = s.message();
         }
       }
       if (!rewind_) {
         Status s = CommitBatch();
-        if (!s.ok() && !rewind_) return s;
+        if (!s.ok() && !rewind_) return Stopping() ? Status::Ok() : s;
         if (!s.ok()) failure_ = s.message();
       }
       if (rewind_) {
@@ -134,7 +134,7 @@ class Aggregator {
   // The transactional producer; a new one (same transactional.id) replaces a failed one.
   Status NewProducer() {
     producer_.reset();
-    auto p = NewTransactionalProducer(c_);
+    auto p = NewTransactionalProducer(c_, hooks_.stop);
     if (!p.ok()) return p.status();
     producer_ = std::move(p).value();
     if (output_) output_->set_producer(producer_.get());
@@ -226,7 +226,12 @@ class Aggregator {
     for (const kafka::TopicPartition& tp : assigned.value()) {
       (c_.input == tp.topic ? inputs : windows).push_back(tp.partition);
     }
-    if (Status s = consumer_->SeekToCommitted(kTimeoutMs); !s.ok()) return s;
+    Status sought;  // in slices of 1 s, so that a stop is seen while no broker answers
+    for (int slice = 0; slice < kTimeoutMs / 1000; ++slice) {
+      sought = consumer_->SeekToCommitted(1000);
+      if (sought.ok() || Stopping()) break;
+    }
+    if (!sought.ok()) return sought;
     if (Status s = Restore(inputs, windows); !s.ok()) return s;
     rewind_ = false;
     ++rewinds_;

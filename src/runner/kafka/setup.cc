@@ -12,7 +12,8 @@ constexpr int kMetadataTimeoutMs = 10'000;
 
 }  // namespace
 
-Result<std::unique_ptr<kafka::TxnProducer>> NewTransactionalProducer(const AggregateConfig& c) {
+Result<std::unique_ptr<kafka::TxnProducer>> NewTransactionalProducer(const AggregateConfig& c,
+                                                                     std::function<bool()> stop) {
   kafka::ClientConfig pc = c.client.For(kafka::ClientConfig::Role::kProducer);
   pc.Set("transactional.id", "spate-aggregate-" + c.group + "-" + c.instance);
   // A member that dies for good blocks read_committed readers of the partitions it wrote
@@ -24,7 +25,7 @@ Result<std::unique_ptr<kafka::TxnProducer>> NewTransactionalProducer(const Aggre
   // longer linger only fills batches (measured: brokers' CPU -25%, bench/README.md).
   if (pc.Get("compression.type").empty()) pc.Set("compression.type", "lz4");
   if (pc.Get("linger.ms").empty()) pc.Set("linger.ms", "20");
-  return kafka::TxnProducer::Create(pc, kTimeoutMs);
+  return kafka::TxnProducer::Create(pc, kTimeoutMs, std::move(stop));
 }
 
 Result<int> PrepareTopics(const kafka::Client& client, const AggregateConfig& c) {

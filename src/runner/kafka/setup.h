@@ -8,6 +8,7 @@
 //   - a restorer, assigned (not subscribed) to changelog partitions while tasks are rebuilt.
 // The output topics must exist; the internal topics are created if missing.
 
+#include <functional>
 #include <memory>
 
 #include "core/status.h"
@@ -21,7 +22,9 @@ namespace spate {
 
 // A new transactional producer (init_transactions fences an older one with the same id and
 // aborts what it left open).
-Result<std::unique_ptr<kafka::TxnProducer>> NewTransactionalProducer(const AggregateConfig& c);
+// stop: see kafka::TxnProducer::Create.
+Result<std::unique_ptr<kafka::TxnProducer>> NewTransactionalProducer(const AggregateConfig& c,
+                                                                     std::function<bool()> stop);
 
 // Checks the input and output topics and creates the internal ones (repartition and
 // changelog) if missing, with the cluster's default replication and min.insync.replicas.

@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""spate aggregate under faults, on the real local cluster (ctest label `kafka`): each case ends
+in the exact comparison of tests/aggregate_test.py with tests/recompute.py.
+
+  crash   exact, but the aggregator is killed with SIGKILL at random moments, several times,
+          and restarted with the same --instance each time: still exactly the same results,
+          nothing missing and nothing twice.
+  broker_kill
+          kill -9 of one node while producing and aggregating.
+  outage  all three nodes killed with -9 for 60 s while produce and aggregate run, then
+          started again: produce delivers every record, in order; aggregate rides it out; exact.
+  rolling the same under a rolling restart of the three nodes (SIGTERM, start, one by one).
+  shutdown  SIGTERM while every broker hangs (SIGSTOP), mid-run and at start: exit 0 within
+          10 s each time, and a last run gives exactly the results.
+"""
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import checks  # noqa: E402
+from aggregate_test import (BROKERS, CLUSTER, GEN_ARGS, NODE, aggregate_cmd, compare,  # noqa: E402
+                            expected, produce, topics)
+
+
+def test_crash(spate):
+    n = 600_000
+    t = topics("crash_" + uuid.uuid4().hex[:6])
+    produce(spate, t, n)
+    group = "g_" + t["in"]
+    rng = random.Random(int(os.environ.get("SPATE_CRASH_SEED", "7")))
+    kills = 0
+    for _ in range(4):
+        p = subprocess.Popen(aggregate_cmd(spate, t, group, False), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(2.0, 6.0))  # start-up (fencing, join, restore) takes ~2 s
+        p.kill()  # SIGKILL: no flush, no commit, an open transaction left behind
+        p.wait()
+        kills += 1
+    r = subprocess.run(aggregate_cmd(spate, t, group, True), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=600)
+    assert r.returncode == 0, r.stderr.decode()
+    summary = json.loads(r.stdout)
+    assert summary["restoredEntries"] > 0, "the restarted aggregator restored no state"
+    print(f"  killed {kills} times; the last run restored {summary['restoredEntries']} state entries "
+          f"and processed {summary['records']} records")
+    return compare(spate, t, n)
+
+
+def finish(spate, t, group, n):
+    """A last `aggregate -e` of the group, then the exact comparison."""
+    r = subprocess.run(aggregate_cmd(spate, t, group, True), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=600)
+    if r.returncode != 0:
+        return [f"the last aggregate run: {r.stderr.decode()[-1500:]}"]
+    return compare(spate, t, n)
+
+
+def under_fault(spate, name, fault):
+    """`spate produce` (paced) and `spate aggregate` run while fault() does something to the
+    cluster. produce must exit 0 with every record acknowledged, each partition in the
+    generator's order; aggregate must ride it out; then a last aggregate -e pass, and the
+    results must be exact."""
+    n = 100_000  # 40 s at 2,500/s: generated before the faults end, delivered after them
+    t = topics(name + "_" + uuid.uuid4().hex[:6])
+    group = "g_" + t["in"]
+    prod = subprocess.Popen([spate, "produce", "--brokers", BROKERS, "--topic", t["in"],
+                             "--records", str(n), "--rate", "2500", "--no-progress",
+                             "--metrics-addr", "", "--json", *GEN_ARGS],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    log = tempfile.TemporaryFile()  # not a pipe: nobody reads it while the test waits
+    agg = subprocess.Popen(aggregate_cmd(spate, t, group, False), stdout=subprocess.DEVNULL,
+                           stderr=log)
+    failures = []
+    try:
+        time.sleep(15)
+        fault()
+        out, err = prod.communicate(timeout=600)
+        if prod.returncode != 0:
+            failures.append(f"produce exited {prod.returncode}: {err.decode()[-1500:]}")
+        else:
+            summary = json.loads(out)
+            if summary["acknowledged"] != n or summary["failed"] != 0:
+                failures.append(f"produce: {summary}")
+        if agg.poll() is not None:
+            log.seek(0)
+            failures.append(f"aggregate exited {agg.returncode}: "
+                            f"{log.read().decode(errors='replace')[-1500:]}")
+    finally:
+        subprocess.run([CLUSTER, "up"], check=False)
+        prod.kill()
+        agg.terminate()  # graceful: commits its batch
+        agg.wait(timeout=120)
+    # The input: every record once, in the generator's order within each partition.
+    lines, _ = expected(spate, n)
+    index = {line: i for i, line in enumerate(lines)}
+    rows = subprocess.run(["kcat", "-C", "-b", BROKERS, "-t", t["in"], "-e", "-q", "-f", "%p %s\n"],
+                          check=True, stdout=subprocess.PIPE, timeout=300).stdout.split(b"\n")
+    seen, last = 0, {}
+    for row in rows:
+        if not row:
+            continue
+        part, _, line = row.partition(b" ")
+        i = index.get(line)
+        if i is None or i <= last.get(part, -1):
+            failures.append(f"partition {part.decode()}: a record unknown or out of order")
+            break
+        last[part] = i
+        seen += 1
+    if seen != n:
+        failures.append(f"the input holds {seen} records, {n} produced")
+    return failures + finish(spate, t, group, n)
+
+
+def test_outage(spate):
+    """All three nodes killed with -9 for 60 s, then started again."""
+    def fault():
+        for node in ("1", "2", "3"):
+            subprocess.run([CLUSTER, "kill", node], check=True)
+        time.sleep(60)
+        t0 = time.time()
+        subprocess.run([CLUSTER, "up"], check=True)
+        print(f"  all three nodes killed for 60 s; up again in {time.time() - t0:.0f} s")
+    return under_fault(spate, "outage", fault)
+
+
+def test_rolling(spate):
+    """A rolling restart: each node in turn stopped (SIGTERM: controlled shutdown) and started
+    again, under load."""
+    def fault():
+        for node in ("1", "2", "3"):
+            t0 = time.time()
+            subprocess.run([CLUSTER, "stop", node], check=True)
+            subprocess.run([CLUSTER, "start", node], check=True)
+            print(f"  node {node} stopped and started again in {time.time() - t0:.0f} s")
+            time.sleep(5)
+    return under_fault(spate, "rolling", fault)
+
+
+def test_shutdown(spate):
+    """SIGTERM while every broker hangs (SIGSTOP): once mid-run, the aggregator stuck in its
+    commit, and once at start, stuck connecting. Each exits 0 within 10 s; a last run then
+    gives exactly the results, so what was committed was kept and nothing is twice."""
+    n = 60_000
+    t = topics("shutdown_" + uuid.uuid4().hex[:6])
+    produce(spate, t, n)
+    group = "g_" + t["in"]
+    failures = []
+
+    def hang_then_term(p, before, label):
+        time.sleep(before)
+        for node in ("1", "2", "3"):
+            subprocess.run([CLUSTER, "pause", node], check=True)
+        try:
+            time.sleep(3)  # in a call that waits on the brokers
+            t0 = time.time()
+            p.send_signal(15)
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            took = time.time() - t0
+        finally:
+            for node in ("1", "2", "3"):
+                subprocess.run([CLUSTER, "resume", node], check=True)
+        print(f"  {label}: SIGTERM -> exit {p.returncode} in {took:.1f} s")
+        if p.returncode != 0 or took > 10:
+            failures.append(f"{label}: SIGTERM with every broker hung: exit {p.returncode} after "
+                            f"{took:.1f} s (want 0 within 10 s)")
+
+    hang_then_term(subprocess.Popen(aggregate_cmd(spate, t, group, False), stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL), 6, "mid-run")
+    hang_then_term(subprocess.Popen(aggregate_cmd(spate, t, group, False), stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL), 0.3, "at start")
+    return failures + finish(spate, t, group, n)
+
+
+def test_broker_kill(spate):
+    """kill -9 one of the three nodes while producing and aggregating (acks=all,
+    min.insync.replicas=2): the pipeline carries on and the results stay exact."""
+    n = 400_000
+    t = topics("bkill_" + uuid.uuid4().hex[:6])
+    group = "g_" + t["in"]
+    prod = subprocess.Popen([spate, "produce", "--brokers", BROKERS, "--topic", t["in"], "--records",
+                             str(n), "--rate", "60000", "--no-progress", "--metrics-addr", "",
+                             *GEN_ARGS], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    agg = subprocess.Popen(aggregate_cmd(spate, t, group, False), stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE)
+    try:
+        time.sleep(3)
+        subprocess.run([CLUSTER, "kill", NODE], check=True)
+        _, perr = prod.communicate(timeout=600)
+        assert prod.returncode == 0, perr.decode()
+        time.sleep(2)
+        assert agg.poll() is None, "the aggregator stopped: " + agg.stderr.read().decode()
+    finally:
+        subprocess.run([CLUSTER, "start", NODE], check=False)
+    agg.terminate()  # graceful stop (SIGTERM): commits what it has
+    _, aerr = agg.communicate(timeout=120)
+    assert agg.returncode == 0, aerr.decode()
+    r = subprocess.run(aggregate_cmd(spate, t, group, True), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=600)
+    assert r.returncode == 0, r.stderr.decode()
+    print(f"  node {NODE} killed during produce + aggregate; both carried on")
+    return compare(spate, t, n)
+
+
+TESTS = {"crash": test_crash, "broker_kill": test_broker_kill, "outage": test_outage,
+         "rolling": test_rolling, "shutdown": test_shutdown}
+
+if __name__ == "__main__":
+    sys.exit(checks.run_named(TESTS, "aggregate", ok="exactly the recomputed results"))
