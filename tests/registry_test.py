@@ -8,7 +8,9 @@ SchemaRegistryClient (installed into a virtualenv beside the build, build/test-v
   sets the compatibility level, and sees 404 / 409 / 422 as SchemaRegistryError with
   Confluent's error codes;
 * `spate registry` stops cleanly on SIGTERM, refuses a port in use with a clear error, and
-  with --store keeps its state across a restart.
+  with --store keeps its state across a restart;
+* hostile requests (issue 17) get a 4xx in Confluent's error shape and the process lives on:
+  a schema nested 50,000 deep.
 Exit code 0 = all passed.
 """
 
@@ -160,6 +162,44 @@ def test_cli(spate: str):
             reg.stop()
 
 
+def http(url: str, method: str = "GET", body: bytes | None = None) -> tuple[int, object]:
+    """(status, JSON body or None) of one request; urllib from the standard library, so that
+    the request is exactly what is written here."""
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request(url, data=body, method=method,
+                                 headers={"Content-Type": "application/vnd.schemaregistry.v1+json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            status, text = r.status, r.read()
+    except urllib.error.HTTPError as e:
+        status, text = e.code, e.read()
+    try:
+        return status, json.loads(text)
+    except ValueError:
+        return status, None
+
+
+def test_hostile_requests(spate: str):
+    print("spate registry against hostile requests")
+    reg = Registry(spate)
+    try:
+        deep = "[" * 50000 + '"int"' + "]" * 50000
+        status, j = http(reg.url + "/subjects/deep-value/versions", "POST",
+                         json.dumps({"schema": deep}).encode())
+        check(status == 422 and isinstance(j, dict) and j.get("error_code") == 42201 and
+              "nested deeper" in j.get("message", ""),
+              f"a schema nested 50,000 deep: 422 / 42201 ({status} {str(j)[:120]})")
+        check(reg.proc.poll() is None, "... and the registry is still running")
+        status, j = http(reg.url + "/subjects/a-value/versions", "POST",
+                         json.dumps({"schema": V1}).encode())
+        check(status == 200 and isinstance(j, dict) and "id" in j,
+              f"... and still registers a schema ({status} {j})")
+    finally:
+        rc, err = reg.stop()
+    check(rc == 0, f"it stops cleanly afterwards (exit {rc}): {err.strip()[-200:]}")
+
+
 def ensure_venv(venv: str, probe: str = "import confluent_kafka.schema_registry",
                 packages: tuple = ("confluent-kafka[schemaregistry]",)) -> str:
     """The virtualenv's python with `packages` installed unless `probe` already runs there."""
@@ -185,6 +225,7 @@ def main() -> int:
         return subprocess.run([py, os.path.abspath(__file__), "--spate", spate, "--inside"]).returncode
     test_client(spate)
     test_cli(spate)
+    test_hostile_requests(spate)
     if FAILURES:
         print(f"{len(FAILURES)} FAILED")
         return 1

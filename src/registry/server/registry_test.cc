@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "core/avro_schema_testing.h"
 #include "registry/client/client.h"
 #include "registry/server/server.h"
 #include "registry/server/store.h"
@@ -136,6 +137,22 @@ TEST_F(RegistryTest, ErrorCodes) {
   expect("DELETE", "/subjects/nope", "", 404, 40401);
   expect("POST", "/compatibility/subjects/nope/versions/latest", Body(kV1), 404, 40401);
   expect("GET", "/no/such/route", "", 404, 404);
+}
+
+// Issue 17: a schema nested 50,000 deep (100 KB) killed the server with SIGSEGV.
+TEST_F(RegistryTest, TooDeepSchemasAre422AndTheServerLivesOn) {
+  for (const std::string& deep : {std::string(50'000, '[') + R"("int")" + std::string(50'000, ']'),
+                                  test::ReferenceChain(1'000)}) {
+    for (const std::string path : {"/subjects/deep-value/versions", "/subjects/deep-value",
+                                   "/compatibility/subjects/deep-value/versions/latest"}) {
+      auto [st, j] = Do("POST", path, Body(deep));
+      EXPECT_EQ(st, 422) << path << ": " << j.dump();
+      EXPECT_EQ(Code(j), 42201) << path;
+      EXPECT_NE(j.value("message", "").find("nested deeper than"), std::string::npos) << j.dump();
+    }
+  }
+  EXPECT_EQ(Do("POST", "/subjects/tx-value/versions", Body(kV1)).first, 200);
+  EXPECT_EQ(Do("GET", "/subjects").second, Json::array({"tx-value"}));
 }
 
 TEST_F(RegistryTest, ConfigAndCompatibility) {
