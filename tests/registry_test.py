@@ -10,7 +10,9 @@ SchemaRegistryClient (installed into a virtualenv beside the build, build/test-v
 * `spate registry` stops cleanly on SIGTERM, refuses a port in use with a clear error, and
   with --store keeps its state across a restart;
 * hostile requests (issue 17) get a 4xx in Confluent's error shape and the process lives on:
-  a schema nested 50,000 deep.
+  a schema nested 50,000 deep;
+* a store holding Confluent's PROTOBUF and JSON schema records (a shared `_schemas` topic)
+  serves them by id and version as Confluent does, with a warning at start.
 Exit code 0 = all passed.
 """
 
@@ -200,6 +202,37 @@ def test_hostile_requests(spate: str):
     check(rc == 0, f"it stops cleanly afterwards (exit {rc}): {err.strip()[-200:]}")
 
 
+def test_shared_log(spate: str):
+    print("spate registry on a log that Confluent's registry shares (PROTOBUF, JSON schemas)")
+    proto = 'syntax = "proto3";\nmessage M { string a = 1; }\n'
+    records = [("proto-value", 1, 3, {"schemaType": "PROTOBUF", "schema": proto}),
+               ("json-value", 1, 4, {"schemaType": "JSON", "schema": '{"type":"object"}'})]
+    with tempfile.TemporaryDirectory() as tmp:
+        store = os.path.join(tmp, "schemas.jsonl")
+        with open(store, "w") as f:
+            for subject, version, sid, extra in records:
+                key = {"keytype": "SCHEMA", "subject": subject, "version": version, "magic": 1}
+                value = {"subject": subject, "version": version, "id": sid, "deleted": False,
+                         **extra}
+                f.write(json.dumps({"key": json.dumps(key), "value": json.dumps(value)}) + "\n")
+        reg = Registry(spate, "--store", store)
+        warning = reg.proc.stderr.readline()  # the line after the start-up line
+        check("warning" in warning and "1 JSON, 1 PROTOBUF" in warning,
+              f"a warning at start counts them: {warning.strip()}")
+        try:
+            status, j = http(reg.url + "/schemas/ids/3")
+            check(status == 200 and j == {"schema": proto, "schemaType": "PROTOBUF"},
+                  f"GET /schemas/ids/3: the PROTOBUF schema as stored ({status} {j})")
+            status, j = http(reg.url + "/subjects/json-value/versions/1")
+            check(status == 200 and isinstance(j, dict) and j.get("schemaType") == "JSON" and
+                  j.get("id") == 4, f"GET /subjects/json-value/versions/1 ({status} {j})")
+            status, j = http(reg.url + "/subjects/a-value/versions", "POST",
+                             json.dumps({"schema": V1}).encode())
+            check(status == 200 and j == {"id": 5}, f"a new Avro schema takes id 5 ({status} {j})")
+        finally:
+            reg.stop()
+
+
 def ensure_venv(venv: str, probe: str = "import confluent_kafka.schema_registry",
                 packages: tuple = ("confluent-kafka[schemaregistry]",)) -> str:
     """The virtualenv's python with `packages` installed unless `probe` already runs there."""
@@ -226,6 +259,7 @@ def main() -> int:
     test_client(spate)
     test_cli(spate)
     test_hostile_requests(spate)
+    test_shared_log(spate)
     if FAILURES:
         print(f"{len(FAILURES)} FAILED")
         return 1

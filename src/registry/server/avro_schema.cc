@@ -347,6 +347,14 @@ bool IsCompatible(Compatibility level, const AvroSchema& candidate,
   }
   const size_t first = transitive || existing.empty() ? 0 : existing.size() - 1;
   for (size_t i = existing.size(); i-- > first;) {  // newest first: the likeliest conflict
+    if (!existing[i]) {
+      if (why) {
+        *why =
+            "an earlier version is not a schema this registry can check (another schemaType, "
+            "or Avro with references): schemas of different types are incompatible";
+      }
+      return false;
+    }
     const AvroSchema& old = *existing[i];
     std::string reason;
     if (backward && !CanRead(candidate, old, &reason)) {

@@ -155,6 +155,65 @@ TEST_F(RegistryTest, TooDeepSchemasAre422AndTheServerLivesOn) {
   EXPECT_EQ(Do("GET", "/subjects").second, Json::array({"tx-value"}));
 }
 
+// Issue 17: a `_schemas` topic shared with Confluent's registry holds PROTOBUF and JSON
+// schemas; folding one in left a null entry under its id, and GET /schemas/ids/{id} crashed.
+// They are kept opaque and served as Confluent serves them.
+TEST_F(RegistryTest, SchemasOfOtherTypesFromTheLogAreServedAsStored) {
+  auto memory = NewMemoryLog();
+  SchemaLog* log = memory.get();  // owned by the registry; appends apply synchronously
+  StartWith(std::move(memory));
+  auto record = [&](const std::string& subject, int version, int id, const Json& extra) {
+    Json v{{"subject", subject}, {"version", version}, {"id", id}, {"deleted", false}};
+    v.update(extra);
+    Json k{{"keytype", "SCHEMA"}, {"subject", subject}, {"version", version}, {"magic", 1}};
+    ASSERT_TRUE(log->Append(k.dump(), v.dump()).ok());
+  };
+  const std::string proto = "syntax = \"proto3\";\nmessage M { string a = 1; }\n";
+  const Json refs = Json::parse(R"([{"name":"a.json","subject":"a","version":1}])");
+  record("proto-value", 1, 7, {{"schemaType", "PROTOBUF"}, {"schema", proto}});
+  record("json-value", 1, 8,
+         {{"schemaType", "JSON"}, {"schema", R"({"type":"object"})"}, {"references", refs}});
+  record("avro-refs-value", 1, 9, {{"schema", R"("a.Other")"}, {"references", refs}});
+  record("broken-value", 1, 10, {{"schema", "not a schema"}});
+
+  auto [st, by_id] = Do("GET", "/schemas/ids/7");
+  EXPECT_EQ(st, 200) << by_id.dump();
+  EXPECT_EQ(by_id, (Json{{"schema", proto}, {"schemaType", "PROTOBUF"}}));
+  EXPECT_EQ(
+      Do("GET", "/schemas/ids/8").second,
+      (Json{{"schema", R"({"type":"object"})"}, {"schemaType", "JSON"}, {"references", refs}}));
+  EXPECT_EQ(Do("GET", "/schemas/ids/9").second,
+            (Json{{"schema", R"("a.Other")"}, {"references", refs}}));
+  EXPECT_EQ(Do("GET", "/schemas/ids/10").second["schema"], "not a schema");
+  EXPECT_EQ(Do("GET", "/schemas/ids/7/versions").second,
+            Json::parse(R"([{"subject":"proto-value","version":1}])"));
+  auto [st2, latest] = Do("GET", "/subjects/proto-value/versions/latest");
+  EXPECT_EQ(st2, 200);
+  EXPECT_EQ(latest["id"], 7);
+  EXPECT_EQ(latest["schemaType"], "PROTOBUF");
+  EXPECT_EQ(latest["schema"], proto);
+  auto raw = http_->Get("/subjects/proto-value/versions/1/schema");
+  ASSERT_TRUE(raw);
+  EXPECT_EQ(raw->body, proto);
+  EXPECT_EQ((std::map<std::string, int>{{"AVRO", 2}, {"JSON", 1}, {"PROTOBUF", 1}}),
+            registry_->OpaqueSchemas());
+
+  // An Avro schema is never one of them, and not compatible with them (different types).
+  EXPECT_EQ(Code(Do("POST", "/subjects/proto-value", Body(kV1)).second), 40403);
+  EXPECT_EQ(Do("POST", "/subjects/proto-value/versions", Body(kV1)).first, 409);
+  EXPECT_EQ(Do("POST", "/compatibility/subjects/proto-value/versions/latest", Body(kV1))
+                .second["is_compatible"],
+            false);
+  // With NONE it is registered after them: a new id and version, none of theirs reused.
+  Do("PUT", "/config/proto-value", R"({"compatibility":"NONE"})");
+  EXPECT_EQ(Do("POST", "/subjects/proto-value/versions", Body(kV1)).second["id"], 11);
+  EXPECT_EQ(Do("GET", "/subjects/proto-value/versions").second, Json::array({1, 2}));
+  // A soft delete rewrites the record with its type and references, as Confluent reads it.
+  EXPECT_EQ(Do("DELETE", "/subjects/json-value/versions/1").first, 200);
+  EXPECT_EQ(Do("GET", "/schemas/ids/8").second["schemaType"], "JSON");
+  EXPECT_EQ(Do("GET", "/schemas/ids/8").second["references"], refs);
+}
+
 TEST_F(RegistryTest, ConfigAndCompatibility) {
   EXPECT_EQ(Do("GET", "/config").second["compatibilityLevel"], "BACKWARD");
   Do("POST", "/subjects/tx-value/versions", Body(kV1));
