@@ -10,7 +10,7 @@ SchemaRegistryClient (installed into a virtualenv beside the build, build/test-v
 * `spate registry` stops cleanly on SIGTERM, refuses a port in use with a clear error, and
   with --store keeps its state across a restart;
 * hostile requests (issue 17) get a 4xx in Confluent's error shape and the process lives on:
-  a schema nested 50,000 deep;
+  a schema nested 50,000 deep, a body over 16 MiB (413), a PATCH (405);
 * a store holding Confluent's PROTOBUF and JSON schema records (a shared `_schemas` topic)
   serves them by id and version as Confluent does, with a warning at start.
 Exit code 0 = all passed.
@@ -23,6 +23,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -192,6 +193,19 @@ def test_hostile_requests(spate: str):
         check(status == 422 and isinstance(j, dict) and j.get("error_code") == 42201 and
               "nested deeper" in j.get("message", ""),
               f"a schema nested 50,000 deep: 422 / 42201 ({status} {str(j)[:120]})")
+        status, j = http(reg.url + "/subjects/big-value/versions", "POST",
+                         b" " * ((16 << 20) + 1))
+        check(status == 413 and isinstance(j, dict) and j.get("error_code") == 413,
+              f"a body over 16 MiB: 413 ({status} {j})")
+        with socket.create_connection(("127.0.0.1", reg.port), timeout=10) as sock:
+            sock.sendall(b"POST /subjects/x/versions HTTP/1.1\r\nHost: x\r\n"
+                         b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
+            head = sock.recv(4096).split(b"\r\n", 1)[0]
+        check(head == b"HTTP/1.1 422 Unprocessable Entity",
+              f"a chunked body is read within the limit: {{}} is 422 ({head!r})")
+        status, j = http(reg.url + "/config", "PATCH", b'{"compatibility":"NONE"}')
+        check(status == 405 and isinstance(j, dict) and j.get("error_code") == 405,
+              f"PATCH, whose body httplib would read to its end: 405 ({status} {j})")
         check(reg.proc.poll() is None, "... and the registry is still running")
         status, j = http(reg.url + "/subjects/a-value/versions", "POST",
                          json.dumps({"schema": V1}).encode())

@@ -3,8 +3,12 @@
 
 #include "registry/server/registry.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -212,6 +216,64 @@ TEST_F(RegistryTest, SchemasOfOtherTypesFromTheLogAreServedAsStored) {
   EXPECT_EQ(Do("DELETE", "/subjects/json-value/versions/1").first, 200);
   EXPECT_EQ(Do("GET", "/schemas/ids/8").second["schemaType"], "JSON");
   EXPECT_EQ(Do("GET", "/schemas/ids/8").second["references"], refs);
+}
+
+// Issue 17: the server ran with none of cpp-httplib's limits.
+TEST_F(RegistryTest, HttpLimits) {
+  const char* ct = "application/vnd.schemaregistry.v1+json";
+  // A body over 16 MiB: 413 in Confluent's error shape, read and dropped, never stored.
+  auto big = http_->Post("/subjects/big-value/versions", std::string((16 << 20) + 1, ' '), ct);
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 413);
+  EXPECT_EQ(Code(Json::parse(big->body, nullptr, false)), 413) << big->body;
+  EXPECT_EQ(Do("POST", "/subjects/tx-value/versions", Body(kV1)).first, 200);
+  // A chunked body is read up to the same limit: one that fits is served, a larger one is
+  // cut off (413, unless the server's close reaches the client first).
+  auto chunked = [&](size_t size) {
+    const std::string body = size == 0 ? Body(kV2) : std::string(size, ' ');
+    return http_->Post(
+        "/subjects/tx-value/versions",
+        [&body](size_t offset, httplib::DataSink& sink) {
+          const size_t n = std::min<size_t>(body.size() - offset, 1 << 20);
+          if (n > 0) return sink.write(body.data() + offset, n);
+          sink.done();
+          return true;
+        },
+        ct);
+  };
+  auto small = chunked(0);
+  ASSERT_TRUE(small);
+  EXPECT_EQ(small->status, 200) << small->body;
+  auto large = chunked((16 << 20) + (1 << 20));
+  if (large) {
+    EXPECT_EQ(large->status, 413);
+  }
+  EXPECT_EQ(Do("GET", "/subjects/tx-value/versions").second, Json::array({1, 2}));
+  // Methods with bodies but no routes, which httplib would read to the end: 405.
+  auto patch = http_->Patch("/config", R"({"compatibility":"NONE"})", ct);
+  ASSERT_TRUE(patch);
+  EXPECT_EQ(patch->status, 405);
+  EXPECT_EQ(Code(Json::parse(patch->body, nullptr, false)), 405) << patch->body;
+  // A route that does not exist reads (and drops) its body within the limit too.
+  EXPECT_EQ(Code(Do("POST", "/no/such/route", Body(kV1)).second), 404);
+  // A kept connection is told its limits.
+  httplib::Client kept("127.0.0.1", server_->port());
+  kept.set_keep_alive(true);
+  auto r = kept.Get("/subjects");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->get_header_value("Keep-Alive"), "timeout=5, max=100");
+  // More clients at once than workers and queue places: each is answered, in turn.
+  std::atomic<int> answered{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 120; ++i) {
+    clients.emplace_back([&] {
+      httplib::Client c("127.0.0.1", server_->port());
+      auto res = c.Get("/subjects");
+      if (res && res->status == 200) ++answered;
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(answered.load(), 120);
 }
 
 TEST_F(RegistryTest, ConfigAndCompatibility) {
