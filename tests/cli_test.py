@@ -5,6 +5,8 @@
 
 * bad command lines exit non-zero (not by a signal) with a short message on stderr that names
   the offending option, and no crash output;
+* a secret given on the command line (a -X value, a URL's password, --schema-registry-auth)
+  is never echoed by a failure: a rejected -X, a bad or unreachable URL;
 * --help works for spate, spate gen and spate run;
 * spate index --print-template prints the index template for --index without any service;
 * a rate-limited `spate run` serves Prometheus metrics over HTTP while it runs.
@@ -113,6 +115,52 @@ def test_bad_command_lines(spate: str):
             first = lines[0] if lines else ""
             check(not problems, f"{shown}: exit {proc.returncode}, {first[:110]!r}"
                                 + (f"  [{'; '.join(problems)}]" if problems else ""))
+
+
+SENTINEL = "S3ntinel-pw"
+
+
+def secret_cases() -> list:
+    """Failing command lines that carry SENTINEL; none needs a service (port 1 is closed)."""
+    k = ["--brokers", "127.0.0.1:1"]
+    url = f"http://user:{SENTINEL}@127.0.0.1:1"
+    index = ["index", *k, "--metrics-addr", "127.0.0.1:0", "--es"]
+    return [
+        ["produce", *k, "-X", f"security.protocol={SENTINEL}"],
+        ["produce", *k, "-X", f"sasl.jaas.config=x required password=\"{SENTINEL}\";"],
+        ["produce", *k, "-X", f"debug=broker,{SENTINEL}"],
+        ["produce", *k, "-X", f"sasl.password:{SENTINEL}"],
+        ["registry", *k, "-X", f"enable.idempotence={SENTINEL}"],
+        ["produce", *k, "--schema-registry", url],
+        ["produce", *k, "--format", "avro", "--schema-registry", f"ftp://user:{SENTINEL}@x"],
+        ["produce", *k, "--format", "avro", "--schema-registry", url],
+        ["gen", "--records", "3", "--format", "avro", "--schema-registry", url],
+        ["produce", *k, "--schema-registry-auth", f"user:{SENTINEL}"],
+        ["produce", *k, "--format", "avro", "--schema-registry", "http://127.0.0.1:1",
+         "--schema-registry-auth", SENTINEL],
+        [*index, f"ftp://user:{SENTINEL}@127.0.0.1:1"],
+        [*index, f"user:{SENTINEL}@127.0.0.1:1"],
+        [*index, url],
+    ]
+
+
+def test_secrets_not_echoed(spate: str):
+    print("secrets on failing command lines")
+    with tempfile.TemporaryDirectory() as tmp:
+        for args in secret_cases():
+            shown = "spate " + " ".join(args)
+            try:
+                proc = subprocess.run([spate, *args], stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                      timeout=60, cwd=tmp)
+            except subprocess.TimeoutExpired:
+                check(False, f"{shown}: still running after 60 s")
+                continue
+            out = (proc.stdout + proc.stderr).decode(errors="replace")
+            last = out.strip().splitlines()[-1] if out.strip() else ""
+            check(proc.returncode != 0 and SENTINEL not in out,
+                  f"{shown}: exit {proc.returncode}, "
+                  + ("the secret is printed" if SENTINEL in out else f"{last[:110]!r}"))
 
 
 def test_help(spate: str):
@@ -275,6 +323,7 @@ def main() -> int:
         print(f"spate binary not found: {spate}")
         return 2
     test_bad_command_lines(spate)
+    test_secrets_not_echoed(spate)
     test_help(spate)
     test_print_template(spate)
     test_metrics(spate)

@@ -8,7 +8,11 @@ SchemaRegistryClient (installed into a virtualenv beside the build, build/test-v
   sets the compatibility level, and sees 404 / 409 / 422 as SchemaRegistryError with
   Confluent's error codes;
 * `spate registry` stops cleanly on SIGTERM, refuses a port in use with a clear error, and
-  with --store keeps its state across a restart.
+  with --store keeps its state across a restart;
+* hostile requests (issue 17) get a 4xx in Confluent's error shape and the process lives on:
+  a schema nested 50,000 deep, a body over 16 MiB (413), a PATCH (405);
+* a store holding Confluent's PROTOBUF and JSON schema records (a shared `_schemas` topic)
+  serves them by id and version as Confluent does, with a warning at start.
 Exit code 0 = all passed.
 """
 
@@ -19,6 +23,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -160,6 +165,88 @@ def test_cli(spate: str):
             reg.stop()
 
 
+def http(url: str, method: str = "GET", body: bytes | None = None) -> tuple[int, object]:
+    """(status, JSON body or None) of one request; urllib from the standard library, so that
+    the request is exactly what is written here."""
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request(url, data=body, method=method,
+                                 headers={"Content-Type": "application/vnd.schemaregistry.v1+json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            status, text = r.status, r.read()
+    except urllib.error.HTTPError as e:
+        status, text = e.code, e.read()
+    try:
+        return status, json.loads(text)
+    except ValueError:
+        return status, None
+
+
+def test_hostile_requests(spate: str):
+    print("spate registry against hostile requests")
+    reg = Registry(spate)
+    try:
+        deep = "[" * 50000 + '"int"' + "]" * 50000
+        status, j = http(reg.url + "/subjects/deep-value/versions", "POST",
+                         json.dumps({"schema": deep}).encode())
+        check(status == 422 and isinstance(j, dict) and j.get("error_code") == 42201 and
+              "nested deeper" in j.get("message", ""),
+              f"a schema nested 50,000 deep: 422 / 42201 ({status} {str(j)[:120]})")
+        status, j = http(reg.url + "/subjects/big-value/versions", "POST",
+                         b" " * ((16 << 20) + 1))
+        check(status == 413 and isinstance(j, dict) and j.get("error_code") == 413,
+              f"a body over 16 MiB: 413 ({status} {j})")
+        with socket.create_connection(("127.0.0.1", reg.port), timeout=10) as sock:
+            sock.sendall(b"POST /subjects/x/versions HTTP/1.1\r\nHost: x\r\n"
+                         b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
+            head = sock.recv(4096).split(b"\r\n", 1)[0]
+        check(head == b"HTTP/1.1 422 Unprocessable Entity",
+              f"a chunked body is read within the limit: {{}} is 422 ({head!r})")
+        status, j = http(reg.url + "/config", "PATCH", b'{"compatibility":"NONE"}')
+        check(status == 405 and isinstance(j, dict) and j.get("error_code") == 405,
+              f"PATCH, whose body httplib would read to its end: 405 ({status} {j})")
+        check(reg.proc.poll() is None, "... and the registry is still running")
+        status, j = http(reg.url + "/subjects/a-value/versions", "POST",
+                         json.dumps({"schema": V1}).encode())
+        check(status == 200 and isinstance(j, dict) and "id" in j,
+              f"... and still registers a schema ({status} {j})")
+    finally:
+        rc, err = reg.stop()
+    check(rc == 0, f"it stops cleanly afterwards (exit {rc}): {err.strip()[-200:]}")
+
+
+def test_shared_log(spate: str):
+    print("spate registry on a log that Confluent's registry shares (PROTOBUF, JSON schemas)")
+    proto = 'syntax = "proto3";\nmessage M { string a = 1; }\n'
+    records = [("proto-value", 1, 3, {"schemaType": "PROTOBUF", "schema": proto}),
+               ("json-value", 1, 4, {"schemaType": "JSON", "schema": '{"type":"object"}'})]
+    with tempfile.TemporaryDirectory() as tmp:
+        store = os.path.join(tmp, "schemas.jsonl")
+        with open(store, "w") as f:
+            for subject, version, sid, extra in records:
+                key = {"keytype": "SCHEMA", "subject": subject, "version": version, "magic": 1}
+                value = {"subject": subject, "version": version, "id": sid, "deleted": False,
+                         **extra}
+                f.write(json.dumps({"key": json.dumps(key), "value": json.dumps(value)}) + "\n")
+        reg = Registry(spate, "--store", store)
+        warning = reg.proc.stderr.readline()  # the line after the start-up line
+        check("warning" in warning and "1 JSON, 1 PROTOBUF" in warning,
+              f"a warning at start counts them: {warning.strip()}")
+        try:
+            status, j = http(reg.url + "/schemas/ids/3")
+            check(status == 200 and j == {"schema": proto, "schemaType": "PROTOBUF"},
+                  f"GET /schemas/ids/3: the PROTOBUF schema as stored ({status} {j})")
+            status, j = http(reg.url + "/subjects/json-value/versions/1")
+            check(status == 200 and isinstance(j, dict) and j.get("schemaType") == "JSON" and
+                  j.get("id") == 4, f"GET /subjects/json-value/versions/1 ({status} {j})")
+            status, j = http(reg.url + "/subjects/a-value/versions", "POST",
+                             json.dumps({"schema": V1}).encode())
+            check(status == 200 and j == {"id": 5}, f"a new Avro schema takes id 5 ({status} {j})")
+        finally:
+            reg.stop()
+
+
 def ensure_venv(venv: str, probe: str = "import confluent_kafka.schema_registry",
                 packages: tuple = ("confluent-kafka[schemaregistry]",)) -> str:
     """The virtualenv's python with `packages` installed unless `probe` already runs there."""
@@ -185,6 +272,8 @@ def main() -> int:
         return subprocess.run([py, os.path.abspath(__file__), "--spate", spate, "--inside"]).returncode
     test_client(spate)
     test_cli(spate)
+    test_hostile_requests(spate)
+    test_shared_log(spate)
     if FAILURES:
         print(f"{len(FAILURES)} FAILED")
         return 1

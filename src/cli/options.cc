@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "core/avro_schema.h"
 #include "core/duration.h"
+#include "core/redact.h"
 #include "gen/names.h"
 #include "obs/progress.h"
 
@@ -203,22 +204,22 @@ void AddFormatOptions(CLI::App* app, FormatFlags* f, const char* group, const st
 Status ToRegistryOptions(const FormatFlags& f, const std::string& topic,
                          registry::ClientOptions* client, std::string* subject, bool other_avro) {
   if (!f.has_registry()) {
-    if (!f.registry_auth.empty()) {
-      return Bad("--schema-registry-auth", "needs --schema-registry", f.registry_auth);
+    if (!f.registry_auth.empty()) {  // credentials: never echoed
+      return Status::Error("--schema-registry-auth: needs --schema-registry");
     }
     if (!f.subject.empty()) return Bad("--subject", "needs --schema-registry", f.subject);
     return Status::Ok();
   }
   if (f.format != "avro" && !other_avro) {
     return Bad("--schema-registry", "needs --format avro (got --format " + f.format + ")",
-               f.registry_url);
+               RedactUrl(f.registry_url));
   }
   if (f.schema_id_option && f.schema_id_option->count() > 0) {
     return Bad("--schema-id", "the id comes from --schema-registry; give one or the other",
                std::to_string(f.schema_id));
   }
   if (!f.registry_auth.empty() && f.registry_auth.find(':') == std::string::npos) {
-    return Bad("--schema-registry-auth", "expected user:password", f.registry_auth);
+    return Status::Error("--schema-registry-auth: expected user:password (a ':' is missing)");
   }
   client->url = f.registry_url;
   client->basic_auth = f.registry_auth;

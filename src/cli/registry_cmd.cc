@@ -61,6 +61,15 @@ class RegistryCommand final : public Command {
     if (!server.ok()) return RuntimeError(server.status().message());
     Log().info("listening on http://{}:{} (store: {})", server.value()->host(),
                server.value()->port(), described);
+    // A log shared with Confluent's registry holds its Protobuf and JSON schemas too: said
+    // once, since lookups and compatibility checks will not see them.
+    std::string opaque;
+    for (const auto& [type, n] : reg.value()->OpaqueSchemas()) {
+      opaque += (opaque.empty() ? "" : ", ") + std::to_string(n) + " " + type;
+    }
+    if (!opaque.empty()) {
+      Log().warn("the store holds schemas served as stored but never checked: {}", opaque);
+    }
     InstallStopSignals();
     while (!StopRequested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     server.value()->Stop();

@@ -322,11 +322,19 @@ AvroSchema::~AvroSchema() = default;
 
 Result<std::shared_ptr<const AvroSchema>> AvroSchema::Parse(std::string_view json) {
   InstallAllocator();
+  if (Status depth = CheckSchemaJsonDepth(json); !depth.ok()) {
+    return Status::Error("invalid Avro schema: " + depth.message());
+  }
   auto h = std::make_unique<Handles>();
   // avro-c reads the text with jansson, which needs no terminator given the length.
   if (avro_schema_from_json_length(json.data(), json.size(), &h->schema) != 0) {
     h->schema = nullptr;
     return Status::Error("invalid Avro schema: " + LastError());
+  }
+  if (SchemaTooDeep(h->schema)) {
+    return Status::Error("invalid Avro schema: types nested deeper than " +
+                         std::to_string(kMaxSchemaDepth) +
+                         " levels (references to named types followed)");
   }
   h->iface = avro_generic_class_from_schema(h->schema);
   if (!h->iface) return Status::Error("cannot build a value class for the schema: " + LastError());

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/avro_schema_limits.h"
 #include "core/status.h"
 
 typedef struct avro_obj_t* avro_schema_t;  // avro.h's handle, without including avro.h
@@ -26,7 +27,7 @@ enum class AvroJson { kAvroC, kPlain };
 class AvroSchema {
  public:
   // Parses a schema in its JSON form (an .avsc file, or a registry's "schema" string). The
-  // error names avro-c's complaint.
+  // error names avro-c's complaint, or the limit exceeded (kMaxSchemaDepth, ...JsonDepth).
   static Result<std::shared_ptr<const AvroSchema>> Parse(std::string_view json);
   ~AvroSchema();
   AvroSchema(const AvroSchema&) = delete;

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/avro_schema_testing.h"
 #include "core/codec.h"
 #include "core/codec_testing.h"
 #include "gen/generator.h"
@@ -22,6 +23,8 @@ std::shared_ptr<const AvroSchema> MustParse(std::string_view json) {
 
 using test::AvroLong;
 using test::AvroString;
+using test::NestedArrays;
+using test::ReferenceChain;
 
 TEST(AvroSchema, ParsesTheRepositorysSchemas) {
   auto t = MustParse(TransactionAvsc());
@@ -140,6 +143,33 @@ TEST(AvroSchema, HostileLengthsAreErrorsNotAllocations) {
   d.clear();
   AvroLong(int64_t{1} << 40, &d);  // 2^40 nulls take no bytes: bounded by the allocator
   EXPECT_FALSE(arr->Validate(d).ok());
+}
+
+// Every walk over a schema recurses per level: a deep one is refused with a reason, never
+// followed off the stack (issue 17: 50,000 levels crashed `spate registry`).
+TEST(AvroSchema, TooDeepSchemasAreRefused) {
+  const std::string deep_json = std::string(50'000, '[') + R"("int")" + std::string(50'000, ']');
+  auto s = AvroSchema::Parse(deep_json);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("nested deeper than 256 levels of JSON"), std::string::npos)
+      << s.status().message();
+  // Brackets inside strings are text, not nesting.
+  EXPECT_TRUE(CheckSchemaJsonDepth(R"({"doc":")" + std::string(1000, '[') + R"("})").ok());
+  EXPECT_TRUE(CheckSchemaJsonDepth(R"({"doc":"\"[[["})").ok());  // an escaped quote
+  EXPECT_FALSE(CheckSchemaJsonDepth(std::string(kMaxSchemaJsonDepth + 1, '{')).ok());
+
+  EXPECT_TRUE(MustParse(NestedArrays(kMaxSchemaDepth)));
+  s = AvroSchema::Parse(NestedArrays(kMaxSchemaDepth + 1));
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("types nested deeper than 64 levels"), std::string::npos)
+      << s.status().message();
+  // The same depth reached through references to named types, in JSON only four levels deep.
+  EXPECT_TRUE(MustParse(ReferenceChain(kMaxSchemaDepth - 2)));
+  EXPECT_FALSE(AvroSchema::Parse(ReferenceChain(kMaxSchemaDepth - 1)).ok());
+  EXPECT_FALSE(AvroSchema::Parse(ReferenceChain(5'000)).ok());
+  // A recursive type is not deep: its reference to itself ends the path.
+  EXPECT_TRUE(MustParse(R"({"type":"record","name":"Node","fields":[{"name":"v","type":"int"},)"
+                        R"({"name":"next","type":["null","Node"]}]})"));
 }
 
 TEST(AvroSchema, ValidatesAnAnomalyDatum) {

@@ -5,8 +5,58 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <string_view>
 
 namespace spate::kafka {
+namespace {
+
+// True when librdkafka knows a property by this name (a probe conf: error paths only).
+bool IsProperty(const std::string& name) {
+  ConfPtr probe(rd_kafka_conf_new());
+  size_t size = 0;
+  return rd_kafka_conf_get(probe.get(), name.c_str(), nullptr, &size) != RD_KAFKA_CONF_UNKNOWN;
+}
+
+// librdkafka's complaint about a property with its value kept out, since a value may be a
+// secret (sasl.password, ssl.key.pem, ...). librdkafka quotes the value ('Invalid value
+// "x" for configuration property "security.protocol"'), or an item of it (a list), or names
+// it unquoted ("dlopen() failed: x.so"). So every quoted text that is not a property name is
+// hidden, and outside quotes every occurrence of the value or of an item of it (items of
+// fewer than 4 characters stay: hiding those would garble the message's own words).
+std::string WithoutValue(const std::string& err, const std::string& value) {
+  std::vector<std::string> hide;
+  size_t b = 0;
+  for (size_t i = 0; i <= value.size(); ++i) {
+    if (i == value.size() || std::string_view(",; \t").find(value[i]) != std::string_view::npos) {
+      if (i - b >= 4) hide.push_back(value.substr(b, i - b));
+      b = i + 1;
+    }
+  }
+  if (value.size() >= 4) hide.push_back(value);
+  auto outside = [&](std::string text) {
+    for (const std::string& h : hide) {
+      for (size_t at = text.find(h); at != std::string::npos; at = text.find(h, at + 3)) {
+        text.replace(at, h.size(), "***");
+      }
+    }
+    return text;
+  };
+  std::string out;
+  size_t pos = 0;
+  for (size_t open = err.find('"'); open != std::string::npos; open = err.find('"', pos)) {
+    const size_t close = err.find('"', open + 1);
+    if (close == std::string::npos) break;
+    const std::string quoted = err.substr(open + 1, close - open - 1);
+    out += outside(err.substr(pos, open - pos));
+    out += '"' + (IsProperty(quoted) ? quoted : "***") + '"';
+    pos = close + 1;
+  }
+  out += outside(err.substr(pos));
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+}  // namespace
 
 void ClientConfig::Set(std::string key, std::string value) {
   entries_.emplace_back(std::move(key), std::move(value));
@@ -19,7 +69,11 @@ void ClientConfig::SetAll(const Settings& settings) {
 Status ClientConfig::SetFromArg(const std::string& kv) {
   size_t eq = kv.find('=');
   if (eq == std::string::npos || eq == 0) {
-    return Status::Error("-X: expected key=value (got '" + kv + "'); -X list shows the properties");
+    // Echoed only when it is a property's name: otherwise it may be a value gone astray.
+    return Status::Error(
+        "-X: expected key=value (got " +
+        (IsProperty(kv) ? "'" + kv + "'" : std::string("an argument without '=', not shown")) +
+        "); -X list shows the properties");
   }
   Set(kv.substr(0, eq), kv.substr(eq + 1));
   return Status::Ok();
@@ -50,7 +104,8 @@ Result<ConfPtr> ClientConfig::Build() const {
   char err[512];
   for (const auto& [k, v] : entries_) {
     if (rd_kafka_conf_set(conf.get(), k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-      return Status::Error("kafka property " + k + "=" + v + ": " + err);
+      return Status::Error("kafka property " + k + ": " + WithoutValue(err, v) +
+                           " (the value is not shown)");
     }
   }
   return conf;

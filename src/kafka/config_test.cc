@@ -1,5 +1,9 @@
 #include "kafka/config.h"
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 namespace spate::kafka {
@@ -21,6 +25,46 @@ TEST(ClientConfig, ForRoleDropsOnlyTheOtherRolesProperties) {
   EXPECT_EQ(k.Get("linger.ms"), "");
   EXPECT_EQ(k.Get("bootstrap.servers"), "127.0.0.1:1");
   EXPECT_FALSE(k.Build().ok());  // the unknown name still fails clearly
+}
+
+// Issue 17: a rejected property was printed with its value, so sasl.jaas.config showed its
+// password. librdkafka's own message quotes the value, an item of it, or names it in a path.
+TEST(ClientConfig, ARejectedPropertyNeverShowsItsValue) {
+  const std::string secret = "S3ntinel-pw";
+  const std::vector<std::pair<std::string, std::string>> rejected = {
+      {"sasl.jaas.config",
+       "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\" "
+       "password=\"" +
+           secret + "\";"},
+      {"security.protocol", secret},
+      {"debug", "broker," + secret},
+      {"plugin.library.paths", "/nonexistent/" + secret},
+      {"enable.idempotence", secret},
+      {"ssl.endpoint.identification.algorithm", secret},
+      {"no.such.property", secret},
+  };
+  for (const auto& [key, value] : rejected) {
+    ClientConfig c;
+    c.Set(key, value);
+    auto built = c.Build();
+    ASSERT_FALSE(built.ok()) << key;
+    const std::string& m = built.status().message();
+    EXPECT_EQ(m.find("S3ntinel"), std::string::npos) << m;
+    EXPECT_EQ(m.rfind("kafka property " + key + ": ", 0), 0u) << m;
+  }
+  ClientConfig c;
+  c.Set("security.protocol", secret);
+  EXPECT_EQ(c.Build().status().message(),
+            "kafka property security.protocol: Invalid value \"***\" for configuration property "
+            "\"security.protocol\" (the value is not shown)");
+
+  // A -X without '=' is echoed only when it names a property.
+  Status s = c.SetFromArg("sasl.password:" + secret);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message().find("S3ntinel"), std::string::npos) << s.message();
+  s = c.SetFromArg("debug");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("'debug'"), std::string::npos) << s.message();
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <curl/curl.h>
 #include <nlohmann/json.hpp>
 
+#include "core/redact.h"
+
 namespace spate::registry {
 
 using Json = nlohmann::json;
@@ -72,7 +74,8 @@ Result<std::unique_ptr<RegistryClient>> RegistryClient::Create(const ClientOptio
   const size_t scheme = url.find("://");
   if (scheme == std::string::npos ||
       (url.compare(0, scheme, "http") != 0 && url.compare(0, scheme, "https") != 0)) {
-    return Status::Error("schema registry URL: expected http://host:port (got '" + url + "')");
+    return Status::Error("schema registry URL: expected http://host:port (got '" + RedactUrl(url) +
+                         "')");
   }
   const size_t host_start = scheme + 3;
   size_t host_end = url.find('/', host_start);
@@ -87,7 +90,7 @@ Result<std::unique_ptr<RegistryClient>> RegistryClient::Create(const ClientOptio
     authority = authority.substr(at + 1);
   }
   if (authority.empty()) {
-    return Status::Error("schema registry URL: no host (got '" + url + "')");
+    return Status::Error("schema registry URL: no host (got '" + RedactUrl(url) + "')");
   }
   if (!options.basic_auth.empty()) {
     const size_t colon = options.basic_auth.find(':');
@@ -132,7 +135,7 @@ Result<RegistryClient::Response> RegistryClient::Call(const char* method, const 
   ++requests_;
   CURLcode rc = curl_easy_perform(h);
   if (rc != CURLE_OK) {
-    return Status::Error("schema registry " + base_ + ": " + curl_easy_strerror(rc));
+    return Status::Error("schema registry " + RedactUrl(base_) + ": " + curl_easy_strerror(rc));
   }
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
   return r;

@@ -106,6 +106,10 @@ struct Collector {
 };
 
 Result<std::shared_ptr<const AvroSchema>> AvroSchema::Parse(std::string_view text) {
+  // Before Normalize and Collector, which recurse once per level of the JSON.
+  if (Status depth = CheckSchemaJsonDepth(text); !depth.ok()) {
+    return Status::Error("Invalid schema: " + depth.message());
+  }
   Json doc;
   try {
     doc = Json::parse(text);
@@ -145,6 +149,11 @@ bool AvroSchema::enum_has_default(avro_schema_t e) const {
 
 namespace {
 
+// How deep Resolver may recurse. Each step goes down the writer, the reader or both, and
+// Parse refused schemas deeper than kMaxSchemaDepth, so only recursive types, whose pairs
+// repeat only after a while, could come near it: refused rather than followed off the stack.
+constexpr int kMaxResolveDepth = 2 * kMaxSchemaDepth;
+
 // The specification's resolution rules between a writer and a reader schema, recursively.
 // Recursive types: a pair under examination is assumed to resolve (the other paths decide);
 // a failed trial of a reader union branch restores that set, so no assumption outlives it.
@@ -156,8 +165,15 @@ class Resolver {
     w = Deref(w);
     r = Deref(r);
     if (assumed_.count({w, r})) return true;
+    if (depth_ >= kMaxResolveDepth) {
+      return Fail(path, "the schemas nest deeper than " + std::to_string(kMaxResolveDepth) +
+                            " levels when resolved against each other; not checked");
+    }
     assumed_.insert({w, r});
-    return CheckNew(w, r, path);
+    ++depth_;
+    const bool ok = CheckNew(w, r, path);
+    --depth_;
+    return ok;
   }
 
  private:
@@ -278,6 +294,7 @@ class Resolver {
   const AvroSchema& reader_;
   std::string* why_;
   std::set<std::pair<avro_schema_t, avro_schema_t>> assumed_;
+  int depth_ = 0;  // Check calls on the stack
 };
 
 }  // namespace
@@ -330,6 +347,14 @@ bool IsCompatible(Compatibility level, const AvroSchema& candidate,
   }
   const size_t first = transitive || existing.empty() ? 0 : existing.size() - 1;
   for (size_t i = existing.size(); i-- > first;) {  // newest first: the likeliest conflict
+    if (!existing[i]) {
+      if (why) {
+        *why =
+            "an earlier version is not a schema this registry can check (another schemaType, "
+            "or Avro with references): schemas of different types are incompatible";
+      }
+      return false;
+    }
     const AvroSchema& old = *existing[i];
     std::string reason;
     if (backward && !CanRead(candidate, old, &reason)) {

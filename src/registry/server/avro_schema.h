@@ -80,6 +80,7 @@ std::string_view CompatibilityName(Compatibility c);
 // versions left out by the caller). BACKWARD: the candidate reads data written with the latest
 // version; FORWARD: the latest reads data written with the candidate; FULL: both; the
 // *_TRANSITIVE levels check every version instead of the latest; NONE: always compatible.
+// A null version is a schema of another type (registry.h's opaque schemas): incompatible.
 bool IsCompatible(Compatibility level, const AvroSchema& candidate,
                   const std::vector<std::shared_ptr<const AvroSchema>>& existing,
                   std::string* why = nullptr);

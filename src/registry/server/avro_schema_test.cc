@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "core/avro_schema.h"
+#include "core/avro_schema_testing.h"
 
 namespace spate::registry {
 namespace {
@@ -126,6 +127,28 @@ TEST(AvroSchema, FieldAliasesMatchRenamedFields) {
   auto w = P(Rec(R"({"name":"old","type":"int"})"));
   auto r = P(Rec(R"({"name":"new","type":"int","aliases":["old"]})"));
   EXPECT_TRUE(CanRead(*r, *w));
+}
+
+// Issue 17: a schema nested 50,000 deep crashed `spate registry` in the normal form, before
+// avro-c saw it; a chain of records naming each other did the same in the compatibility check.
+TEST(AvroSchema, TooDeepSchemasAreInvalid) {
+  for (const std::string& deep :
+       {std::string(50'000, '[') + R"("int")" + std::string(50'000, ']'), std::string(50'000, '{'),
+        test::NestedArrays(kMaxSchemaDepth + 1), test::ReferenceChain(5'000)}) {
+    auto s = AvroSchema::Parse(deep);
+    ASSERT_FALSE(s.ok()) << deep.substr(0, 100);
+    EXPECT_EQ(s.status().message().rfind("Invalid schema: ", 0), 0u) << s.status().message();
+    EXPECT_NE(s.status().message().find("nested deeper than"), std::string::npos)
+        << s.status().message();
+  }
+  // As deep as allowed, through references: the reader's own definitions have defaults (the
+  // writer lacks them), so resolution first meets the deepest type and follows the chain down.
+  auto w = P(test::ReferenceChain(kMaxSchemaDepth - 2));
+  auto r = P(test::ReferenceChain(kMaxSchemaDepth - 2, "g", true));
+  ASSERT_TRUE(w && r);
+  std::string why;
+  EXPECT_TRUE(CanRead(*r, *w, &why)) << why;
+  EXPECT_FALSE(CanRead(*w, *r, &why));  // the writer's f0 ... have no defaults
 }
 
 std::vector<std::shared_ptr<const AvroSchema>> Versions(std::initializer_list<std::string> t) {

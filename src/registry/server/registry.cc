@@ -33,6 +33,13 @@ std::string ConfigKey(const std::string& subject) {
   return k.dump();
 }
 
+// Confluent's fields beside "schema" for a schema that is not plain Avro: "schemaType" (left
+// out for AVRO, its default) and "references".
+void AddTypeAndReferences(const std::string& type, const std::string& references, Json* out) {
+  if (type != "AVRO") (*out)["schemaType"] = type;
+  if (!references.empty()) (*out)["references"] = Json::parse(references, nullptr, false);
+}
+
 // The request's {"schema": "..."} parsed and validated, or a 422 reply.
 bool ParseSchemaRequest(const std::string& body, std::shared_ptr<const AvroSchema>* out,
                         Reply* error) {
@@ -115,17 +122,33 @@ void Registry::Apply(const std::string& key, const std::string& value) {
     return;
   }
   Json v = Json::parse(value, nullptr, false);
-  if (v.is_discarded() || !v.contains("id") || !v.contains("schema")) return;
+  if (v.is_discarded() || !v.is_object() || !v.contains("id") || !v["schema"].is_string()) return;
   const int id = v["id"].get<int>();
-  auto& by_id = by_id_[id];
-  if (!by_id || by_id->normalized() != v["schema"].get<std::string>()) {
-    auto parsed = AvroSchema::Parse(v["schema"].get<std::string>());
-    if (!parsed.ok()) return;
-    by_id = std::move(parsed).value();
+  StoredSchema record;
+  record.type = v.value("schemaType", "AVRO");
+  record.text = v["schema"].get<std::string>();
+  if (auto refs = v.find("references"); refs != v.end() && refs->is_array() && !refs->empty()) {
+    record.references = refs->dump();
   }
-  id_by_schema_[by_id->normalized()] = id;
+  auto it = by_id_.find(id);
+  if (it == by_id_.end() || it->second.type != record.type || it->second.text != record.text ||
+      it->second.references != record.references) {
+    if (record.type == "AVRO" && record.references.empty()) {
+      if (auto parsed = AvroSchema::Parse(record.text); parsed.ok()) {
+        record.avro = std::move(parsed).value();
+        record.text = record.avro->normalized();
+      }
+    }
+    it = by_id_.insert_or_assign(id, std::move(record)).first;
+  }
+  if (it->second.avro) id_by_schema_[it->second.text] = id;
   max_id_ = std::max(max_id_, id);
   subjects_[subject].versions[version] = {id, v.value("deleted", false)};
+}
+
+bool Registry::SameAvroLocked(int id, const AvroSchema& schema) const {
+  auto it = by_id_.find(id);
+  return it != by_id_.end() && it->second.avro && it->second.text == schema.normalized();
 }
 
 Compatibility Registry::LevelLocked(const std::string& subject) const {
@@ -137,7 +160,16 @@ std::vector<std::shared_ptr<const AvroSchema>> Registry::LiveSchemasLocked(
     const SubjectState& s) const {
   std::vector<std::shared_ptr<const AvroSchema>> out;
   for (const auto& [v, st] : s.versions) {
-    if (!st.deleted) out.push_back(by_id_.at(st.id));
+    if (!st.deleted) out.push_back(by_id_.at(st.id).avro);  // null: opaque
+  }
+  return out;
+}
+
+std::map<std::string, int> Registry::OpaqueSchemas() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::map<std::string, int> out;
+  for (const auto& [id, s] : by_id_) {
+    if (!s.avro) ++out[s.type];
   }
   return out;
 }
@@ -176,12 +208,13 @@ bool Registry::ResolveVersionLocked(const std::string& subject, const std::strin
 }
 
 Status Registry::WriteSchema(const std::string& subject, int version, int id,
-                             const std::string& schema, bool deleted) {
+                             const StoredSchema& schema, bool deleted) {
   Json v{{"subject", subject},
          {"version", version},
          {"id", id},
-         {"schema", schema},
+         {"schema", schema.text},
          {"deleted", deleted}};
+  AddTypeAndReferences(schema.type, schema.references, &v);
   return log_->Append(SchemaKey(subject, version), v.dump());
 }
 
@@ -205,7 +238,7 @@ Reply Registry::Register(const std::string& subject, const std::string& body) {
     auto sit = subjects_.find(subject);
     if (sit != subjects_.end()) {
       for (const auto& [v, st] : sit->second.versions) {
-        if (!st.deleted && by_id_.at(st.id)->normalized() == schema->normalized()) {
+        if (!st.deleted && SameAvroLocked(st.id, *schema)) {
           return Ok(Json{{"id", st.id}});  // already registered: the same id, no new version
         }
       }
@@ -222,15 +255,15 @@ Reply Registry::Register(const std::string& subject, const std::string& body) {
     auto iit = id_by_schema_.find(schema->normalized());
     id = iit != id_by_schema_.end() ? iit->second : max_id_ + 1;
   }
-  Status s = WriteSchema(subject, version, id, schema->normalized(), false);
+  Status s = WriteSchema(subject, version, id,
+                         StoredSchema{"AVRO", schema->normalized(), "", schema}, false);
   if (!s.ok()) return Error(kStoreError, "Error in the backend data store: " + s.message());
   // Read back: with a shared Kafka log another instance may have written the same version or
   // id between our decision and our record (see README: one writer instance avoids it).
   std::lock_guard<std::mutex> lock(mu_);
   const auto& versions = subjects_[subject].versions;
   auto vit = versions.find(version);
-  if (vit == versions.end() || vit->second.id != id ||
-      by_id_.at(id)->normalized() != schema->normalized()) {
+  if (vit == versions.end() || vit->second.id != id || !SameAvroLocked(id, *schema)) {
     return Error(kStoreError, "A concurrent registration on another instance took version " +
                                   std::to_string(version) + " or id " + std::to_string(id) +
                                   "; retry");
@@ -256,9 +289,11 @@ Reply Registry::GetVersion(const std::string& subject, const std::string& versio
   Reply error;
   if (!ResolveVersionLocked(subject, version, &v, &error)) return error;
   const int id = subjects_.at(subject).versions.at(v).id;
-  const std::string& text = by_id_.at(id)->normalized();
-  if (schema_only) return Reply{200, text};
-  return Ok(Json{{"subject", subject}, {"version", v}, {"id", id}, {"schema", text}});
+  const StoredSchema& stored = by_id_.at(id);
+  if (schema_only) return Reply{200, stored.text};
+  Json out{{"subject", subject}, {"version", v}, {"id", id}, {"schema", stored.text}};
+  AddTypeAndReferences(stored.type, stored.references, &out);
+  return Ok(out);
 }
 
 Reply Registry::Lookup(const std::string& subject, const std::string& body) {
@@ -269,7 +304,7 @@ Reply Registry::Lookup(const std::string& subject, const std::string& body) {
   auto it = subjects_.find(subject);
   if (it == subjects_.end() || !it->second.live()) return SubjectNotFound(subject);
   for (const auto& [v, st] : it->second.versions) {
-    if (!st.deleted && by_id_.at(st.id)->normalized() == schema->normalized()) {
+    if (!st.deleted && SameAvroLocked(st.id, *schema)) {
       return Ok(Json{
           {"subject", subject}, {"version", v}, {"id", st.id}, {"schema", schema->normalized()}});
     }
@@ -290,12 +325,12 @@ Reply Registry::DeleteSubject(const std::string& subject) {
   }
   Json out = Json::array();
   for (const auto& [v, id] : live) {
-    std::string text;
+    StoredSchema stored;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      text = by_id_.at(id)->normalized();
+      stored = by_id_.at(id);
     }
-    Status s = WriteSchema(subject, v, id, text, true);
+    Status s = WriteSchema(subject, v, id, stored, true);
     if (!s.ok()) return Error(kStoreError, "Error in the backend data store: " + s.message());
     out.push_back(v);
   }
@@ -305,15 +340,15 @@ Reply Registry::DeleteSubject(const std::string& subject) {
 Reply Registry::DeleteVersion(const std::string& subject, const std::string& version) {
   std::lock_guard<std::mutex> write(write_mu_);
   int v = 0, id = 0;
-  std::string text;
+  StoredSchema stored;
   {
     std::lock_guard<std::mutex> lock(mu_);
     Reply error;
     if (!ResolveVersionLocked(subject, version, &v, &error)) return error;
     id = subjects_.at(subject).versions.at(v).id;
-    text = by_id_.at(id)->normalized();
+    stored = by_id_.at(id);
   }
-  Status s = WriteSchema(subject, v, id, text, true);
+  Status s = WriteSchema(subject, v, id, stored, true);
   if (!s.ok()) return Error(kStoreError, "Error in the backend data store: " + s.message());
   return Ok(Json(v));
 }
@@ -325,7 +360,11 @@ Reply Registry::GetSchemaById(const std::string& id_text, bool with_versions) {
   auto it =
       ec == std::errc() && ptr == id_text.data() + id_text.size() ? by_id_.find(id) : by_id_.end();
   if (it == by_id_.end()) return Error(kSchemaNotFound, "Schema " + id_text + " not found");
-  if (!with_versions) return Ok(Json{{"schema", it->second->normalized()}});
+  if (!with_versions) {
+    Json out{{"schema", it->second.text}};
+    AddTypeAndReferences(it->second.type, it->second.references, &out);
+    return Ok(out);
+  }
   Json out = Json::array();
   for (const auto& [name, s] : subjects_) {
     for (const auto& [v, st] : s.versions) {
@@ -393,7 +432,7 @@ Reply Registry::TestCompatibility(const std::string& subject, const std::string&
   } else {
     int v = 0;
     if (!ResolveVersionLocked(subject, version, &v, &error)) return error;
-    against.push_back(by_id_.at(subjects_.at(subject).versions.at(v).id));
+    against.push_back(by_id_.at(subjects_.at(subject).versions.at(v).id).avro);
   }
   std::string why;
   const bool ok = IsCompatible(level, *schema, against, &why);

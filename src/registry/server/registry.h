@@ -67,7 +67,24 @@ class Registry {
   Reply TestCompatibility(const std::string& subject, const std::string& version,
                           const std::string& body, bool verbose);
 
+  // How many ids hold a schema kept opaque (see StoredSchema), by schemaType: what the log
+  // held that this registry serves but cannot check.
+  std::map<std::string, int> OpaqueSchemas() const;
+
  private:
+  // A schema under its id, as the log holds it. An Avro schema without references is parsed.
+  // Anything else is kept opaque, never dropped: the PROTOBUF and JSON schemas that
+  // Confluent's registry writes to a `_schemas` topic it shares with this one, Avro with
+  // references, Avro that avro-c refuses. An opaque schema is served as stored (text,
+  // schemaType, references) by id and version, keeps its id and version numbers taken, is
+  // never the answer to a lookup, and no Avro schema is compatible with it (as in
+  // Confluent's registry, schemas of different types are incompatible).
+  struct StoredSchema {
+    std::string type = "AVRO";               // the record's "schemaType"
+    std::string text;                        // the normal form if parsed, else as stored
+    std::string references;                  // the record's "references" as JSON, "" if none
+    std::shared_ptr<const AvroSchema> avro;  // null when opaque
+  };
   struct VersionState {
     int id = 0;
     bool deleted = false;
@@ -80,18 +97,21 @@ class Registry {
   explicit Registry(std::unique_ptr<SchemaLog> log) : log_(std::move(log)) {}
   void Apply(const std::string& key, const std::string& value);  // from the log
   Compatibility LevelLocked(const std::string& subject) const;
+  // The subject's live versions, oldest first; null for an opaque schema.
   std::vector<std::shared_ptr<const AvroSchema>> LiveSchemasLocked(const SubjectState& s) const;
+  // True when id holds this Avro schema (same normal form).
+  bool SameAvroLocked(int id, const AvroSchema& schema) const;
   // Resolves "latest", "-1" or a number to a live version of a live subject, or an error reply.
   bool ResolveVersionLocked(const std::string& subject, const std::string& version, int* out,
                             Reply* error) const;
-  Status WriteSchema(const std::string& subject, int version, int id, const std::string& schema,
+  Status WriteSchema(const std::string& subject, int version, int id, const StoredSchema& schema,
                      bool deleted);
 
   std::unique_ptr<SchemaLog> log_;
   std::mutex write_mu_;    // one change at a time: decide, append, wait for it to be applied
   mutable std::mutex mu_;  // the state below; held by Apply and by readers
   std::map<std::string, SubjectState> subjects_;
-  std::map<int, std::shared_ptr<const AvroSchema>> by_id_;
+  std::map<int, StoredSchema> by_id_;
   std::map<std::string, int> id_by_schema_;  // normalized text -> id
   std::map<std::string, Compatibility> subject_levels_;
   Compatibility global_level_ = Compatibility::kBackward;

@@ -3,14 +3,19 @@
 
 #include "registry/server/registry.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "core/avro_schema_testing.h"
 #include "registry/client/client.h"
 #include "registry/server/server.h"
 #include "registry/server/store.h"
@@ -136,6 +141,139 @@ TEST_F(RegistryTest, ErrorCodes) {
   expect("DELETE", "/subjects/nope", "", 404, 40401);
   expect("POST", "/compatibility/subjects/nope/versions/latest", Body(kV1), 404, 40401);
   expect("GET", "/no/such/route", "", 404, 404);
+}
+
+// Issue 17: a schema nested 50,000 deep (100 KB) killed the server with SIGSEGV.
+TEST_F(RegistryTest, TooDeepSchemasAre422AndTheServerLivesOn) {
+  for (const std::string& deep : {std::string(50'000, '[') + R"("int")" + std::string(50'000, ']'),
+                                  test::ReferenceChain(1'000)}) {
+    for (const std::string path : {"/subjects/deep-value/versions", "/subjects/deep-value",
+                                   "/compatibility/subjects/deep-value/versions/latest"}) {
+      auto [st, j] = Do("POST", path, Body(deep));
+      EXPECT_EQ(st, 422) << path << ": " << j.dump();
+      EXPECT_EQ(Code(j), 42201) << path;
+      EXPECT_NE(j.value("message", "").find("nested deeper than"), std::string::npos) << j.dump();
+    }
+  }
+  EXPECT_EQ(Do("POST", "/subjects/tx-value/versions", Body(kV1)).first, 200);
+  EXPECT_EQ(Do("GET", "/subjects").second, Json::array({"tx-value"}));
+}
+
+// Issue 17: a `_schemas` topic shared with Confluent's registry holds PROTOBUF and JSON
+// schemas; folding one in left a null entry under its id, and GET /schemas/ids/{id} crashed.
+// They are kept opaque and served as Confluent serves them.
+TEST_F(RegistryTest, SchemasOfOtherTypesFromTheLogAreServedAsStored) {
+  auto memory = NewMemoryLog();
+  SchemaLog* log = memory.get();  // owned by the registry; appends apply synchronously
+  StartWith(std::move(memory));
+  auto record = [&](const std::string& subject, int version, int id, const Json& extra) {
+    Json v{{"subject", subject}, {"version", version}, {"id", id}, {"deleted", false}};
+    v.update(extra);
+    Json k{{"keytype", "SCHEMA"}, {"subject", subject}, {"version", version}, {"magic", 1}};
+    ASSERT_TRUE(log->Append(k.dump(), v.dump()).ok());
+  };
+  const std::string proto = "syntax = \"proto3\";\nmessage M { string a = 1; }\n";
+  const Json refs = Json::parse(R"([{"name":"a.json","subject":"a","version":1}])");
+  record("proto-value", 1, 7, {{"schemaType", "PROTOBUF"}, {"schema", proto}});
+  record("json-value", 1, 8,
+         {{"schemaType", "JSON"}, {"schema", R"({"type":"object"})"}, {"references", refs}});
+  record("avro-refs-value", 1, 9, {{"schema", R"("a.Other")"}, {"references", refs}});
+  record("broken-value", 1, 10, {{"schema", "not a schema"}});
+
+  auto [st, by_id] = Do("GET", "/schemas/ids/7");
+  EXPECT_EQ(st, 200) << by_id.dump();
+  EXPECT_EQ(by_id, (Json{{"schema", proto}, {"schemaType", "PROTOBUF"}}));
+  EXPECT_EQ(
+      Do("GET", "/schemas/ids/8").second,
+      (Json{{"schema", R"({"type":"object"})"}, {"schemaType", "JSON"}, {"references", refs}}));
+  EXPECT_EQ(Do("GET", "/schemas/ids/9").second,
+            (Json{{"schema", R"("a.Other")"}, {"references", refs}}));
+  EXPECT_EQ(Do("GET", "/schemas/ids/10").second["schema"], "not a schema");
+  EXPECT_EQ(Do("GET", "/schemas/ids/7/versions").second,
+            Json::parse(R"([{"subject":"proto-value","version":1}])"));
+  auto [st2, latest] = Do("GET", "/subjects/proto-value/versions/latest");
+  EXPECT_EQ(st2, 200);
+  EXPECT_EQ(latest["id"], 7);
+  EXPECT_EQ(latest["schemaType"], "PROTOBUF");
+  EXPECT_EQ(latest["schema"], proto);
+  auto raw = http_->Get("/subjects/proto-value/versions/1/schema");
+  ASSERT_TRUE(raw);
+  EXPECT_EQ(raw->body, proto);
+  EXPECT_EQ((std::map<std::string, int>{{"AVRO", 2}, {"JSON", 1}, {"PROTOBUF", 1}}),
+            registry_->OpaqueSchemas());
+
+  // An Avro schema is never one of them, and not compatible with them (different types).
+  EXPECT_EQ(Code(Do("POST", "/subjects/proto-value", Body(kV1)).second), 40403);
+  EXPECT_EQ(Do("POST", "/subjects/proto-value/versions", Body(kV1)).first, 409);
+  EXPECT_EQ(Do("POST", "/compatibility/subjects/proto-value/versions/latest", Body(kV1))
+                .second["is_compatible"],
+            false);
+  // With NONE it is registered after them: a new id and version, none of theirs reused.
+  Do("PUT", "/config/proto-value", R"({"compatibility":"NONE"})");
+  EXPECT_EQ(Do("POST", "/subjects/proto-value/versions", Body(kV1)).second["id"], 11);
+  EXPECT_EQ(Do("GET", "/subjects/proto-value/versions").second, Json::array({1, 2}));
+  // A soft delete rewrites the record with its type and references, as Confluent reads it.
+  EXPECT_EQ(Do("DELETE", "/subjects/json-value/versions/1").first, 200);
+  EXPECT_EQ(Do("GET", "/schemas/ids/8").second["schemaType"], "JSON");
+  EXPECT_EQ(Do("GET", "/schemas/ids/8").second["references"], refs);
+}
+
+// Issue 17: the server ran with none of cpp-httplib's limits.
+TEST_F(RegistryTest, HttpLimits) {
+  const char* ct = "application/vnd.schemaregistry.v1+json";
+  // A body over 16 MiB: 413 in Confluent's error shape, read and dropped, never stored.
+  auto big = http_->Post("/subjects/big-value/versions", std::string((16 << 20) + 1, ' '), ct);
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 413);
+  EXPECT_EQ(Code(Json::parse(big->body, nullptr, false)), 413) << big->body;
+  EXPECT_EQ(Do("POST", "/subjects/tx-value/versions", Body(kV1)).first, 200);
+  // A chunked body is read up to the same limit: one that fits is served, a larger one is
+  // cut off (413, unless the server's close reaches the client first).
+  auto chunked = [&](size_t size) {
+    const std::string body = size == 0 ? Body(kV2) : std::string(size, ' ');
+    return http_->Post(
+        "/subjects/tx-value/versions",
+        [&body](size_t offset, httplib::DataSink& sink) {
+          const size_t n = std::min<size_t>(body.size() - offset, 1 << 20);
+          if (n > 0) return sink.write(body.data() + offset, n);
+          sink.done();
+          return true;
+        },
+        ct);
+  };
+  auto small = chunked(0);
+  ASSERT_TRUE(small);
+  EXPECT_EQ(small->status, 200) << small->body;
+  auto large = chunked((16 << 20) + (1 << 20));
+  if (large) {
+    EXPECT_EQ(large->status, 413);
+  }
+  EXPECT_EQ(Do("GET", "/subjects/tx-value/versions").second, Json::array({1, 2}));
+  // Methods with bodies but no routes, which httplib would read to the end: 405.
+  auto patch = http_->Patch("/config", R"({"compatibility":"NONE"})", ct);
+  ASSERT_TRUE(patch);
+  EXPECT_EQ(patch->status, 405);
+  EXPECT_EQ(Code(Json::parse(patch->body, nullptr, false)), 405) << patch->body;
+  // A route that does not exist reads (and drops) its body within the limit too.
+  EXPECT_EQ(Code(Do("POST", "/no/such/route", Body(kV1)).second), 404);
+  // A kept connection is told its limits.
+  httplib::Client kept("127.0.0.1", server_->port());
+  kept.set_keep_alive(true);
+  auto r = kept.Get("/subjects");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->get_header_value("Keep-Alive"), "timeout=5, max=100");
+  // More clients at once than workers and queue places: each is answered, in turn.
+  std::atomic<int> answered{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 120; ++i) {
+    clients.emplace_back([&] {
+      httplib::Client c("127.0.0.1", server_->port());
+      auto res = c.Get("/subjects");
+      if (res && res->status == 200) ++answered;
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(answered.load(), 120);
 }
 
 TEST_F(RegistryTest, ConfigAndCompatibility) {

@@ -1,6 +1,7 @@
 #pragma once
 // The Confluent Schema Registry REST API over HTTP (cpp-httplib), in front of a Registry.
-// Requests run on httplib's worker threads; the accept loop on a thread of its own.
+// Requests run on httplib's worker threads; the accept loop on a thread of its own. Request
+// size, timeouts and the number of connections held are bounded (server.cc).
 
 #include <memory>
 #include <string>

@@ -5,6 +5,8 @@
 
 #include <curl/curl.h>
 
+#include "core/redact.h"
+
 namespace spate::es {
 namespace {
 
@@ -114,8 +116,8 @@ Result<std::unique_ptr<HttpClient>> HttpClient::Create(const HttpOptions& o) {
   size_t scheme = url.find("://");
   if (scheme == std::string::npos ||
       (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)) {
-    return Status::Error("--es: expected http://host:port or https://host:port (got '" + o.url +
-                         "')");
+    return Status::Error("--es: expected http://host:port or https://host:port (got '" +
+                         RedactUrl(o.url) + "')");
   }
   size_t host = scheme + 3;
   size_t at = url.find('@', host);

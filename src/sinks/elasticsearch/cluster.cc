@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "core/redact.h"
 #include "obs/log.h"
 #include "stream/output_format.h"
 
@@ -87,7 +88,7 @@ bool HasIdBloomFilter(bool opensearch, std::string_view version) {
 }
 
 Result<std::string> PrepareCluster(HttpClient& http, const SinkConfig& c) {
-  const std::string& url = http.base_url();
+  const std::string url = RedactUrl(http.base_url());  // for messages only
   HttpResponse r = http.Request("GET", "/");
   if (r.status == 0) {
     const bool tls = url.rfind("https://", 0) == 0;
