@@ -2,7 +2,7 @@
 """The memory of a long `spate run` over many distinct users: does it stay flat once warm?
 
     bench/state_rss.py [--spate build/spate] [--minutes 30] [--users 20000000] [--rate 100000]
-                       [--every 60] [-- extra spate run arguments]
+                       [--every 60] [--metrics 127.0.0.1:19474] [-- extra spate run arguments]
 
 Runs `spate run --duration M --rate R --users U` (uniform users: every one of them comes back
 rarely, so without expiry the rule state would hold all of them), and every --every seconds
@@ -25,7 +25,6 @@ import tempfile
 import time
 import urllib.request
 
-METRICS = "127.0.0.1:19474"
 
 
 def rss_mib(pid: int) -> float:
@@ -36,9 +35,9 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def gauges() -> dict:
+def gauges(metrics: str) -> dict:
     try:
-        text = urllib.request.urlopen(f"http://{METRICS}/metrics", timeout=5).read().decode()
+        text = urllib.request.urlopen(f"http://{metrics}/metrics", timeout=5).read().decode()
     except OSError:
         return {}
     out = {}
@@ -59,11 +58,12 @@ def main() -> int:
     ap.add_argument("--users", type=int, default=20_000_000)
     ap.add_argument("--rate", type=int, default=100_000)
     ap.add_argument("--every", type=float, default=60)
+    ap.add_argument("--metrics", default="127.0.0.1:19474", help="where spate serves metrics")
     ap.add_argument("extra", nargs="*")
     a = ap.parse_args()
     out = tempfile.mkdtemp(prefix="spate-rss-")
     cmd = [a.spate, "run", "--duration", f"{int(a.minutes * 60)}s", "--records", "0",
-           "--rate", str(a.rate), "--users", str(a.users), "--metrics-addr", METRICS,
+           "--rate", str(a.rate), "--users", str(a.users), "--metrics-addr", a.metrics,
            "--out", out, "--no-progress", *a.extra]
     print("command: " + " ".join(cmd))
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
@@ -74,7 +74,7 @@ def main() -> int:
         time.sleep(a.every)
         if p.poll() is not None:
             break
-        g, rss = gauges(), rss_mib(p.pid)
+        g, rss = gauges(a.metrics), rss_mib(p.pid)
         n = g.get("records", 0)
         seen = a.users * (1 - math.exp(n * math.log1p(-1 / a.users))) if n else 0
         print(f"| {(time.time() - t0) / 60:.1f} | {n:,.0f} | {rss:.0f} | "
