@@ -16,6 +16,8 @@ Exit code 0 = all passed.
 from __future__ import annotations
 
 import argparse
+import base64
+import http.server
 import json
 import os
 import re
@@ -23,6 +25,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -161,6 +164,89 @@ def test_secrets_not_echoed(spate: str):
             check(proc.returncode != 0 and SENTINEL not in out,
                   f"{shown}: exit {proc.returncode}, "
                   + ("the secret is printed" if SENTINEL in out else f"{last[:110]!r}"))
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    """Answers 401 to everything and keeps the Authorization headers it was sent."""
+    seen: list = []
+
+    def log_message(self, *args):
+        pass
+
+    def _refuse(self):
+        _Recorder.seen.append(self.headers.get("Authorization", ""))
+        body = b'{"error":"unauthorized","error_code":40101,"message":"unauthorized"}'
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_HEAD = _refuse
+
+
+def test_secret_sources(spate: str):
+    """Each secret from a file or an environment variable instead of argv: the server is sent
+    it, nothing prints it, and plain http gets a warning."""
+    print("secrets from files and the environment")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    basic = "Basic " + base64.b64encode(f"u:{SENTINEL}".encode()).decode()
+    k = ["--brokers", "127.0.0.1:1", "--metrics-addr", ""]
+    with tempfile.TemporaryDirectory() as tmp:
+        pw, auth = os.path.join(tmp, "pw"), os.path.join(tmp, "auth")
+        for path, text in ((pw, SENTINEL + "\n"), (auth, f"u:{SENTINEL}\n")):
+            with open(path, "w") as f:
+                f.write(text)
+            os.chmod(path, 0o600)
+        cases = [
+            (["index", *k, "--es", url, "--user", "u", "--password-file", pw], {}, basic),
+            (["index", *k, "--es", url, "--user", "u"], {"SPATE_ES_PASSWORD": SENTINEL}, basic),
+            (["index", *k, "--es", url, "--api-key-file", pw], {}, "ApiKey " + SENTINEL),
+            (["index", *k, "--es", url], {"SPATE_ES_API_KEY": SENTINEL}, "ApiKey " + SENTINEL),
+            (["produce", *k, "--format", "avro", "--schema-registry", url,
+              "--schema-registry-auth-file", auth], {}, basic),
+            (["produce", *k, "--format", "avro", "--schema-registry", url],
+             {"SPATE_SCHEMA_REGISTRY_AUTH": f"u:{SENTINEL}"}, basic),
+        ]
+        for args, env, want in cases:
+            shown = " ".join(f"{k}=..." for k in env) + " spate " + " ".join(args)
+            _Recorder.seen = []
+            proc = subprocess.run([spate, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  stdin=subprocess.DEVNULL, timeout=60,
+                                  env={**os.environ, **env})
+            out = (proc.stdout + proc.stderr).decode(errors="replace")
+            check(proc.returncode != 0 and SENTINEL not in out and want in _Recorder.seen
+                  and "plain http" in out,
+                  f"{shown}: exit {proc.returncode}, sent {_Recorder.seen[:1]}, "
+                  + ("the secret is printed" if SENTINEL in out else f"{out.strip()[-120:]!r}"))
+    server.shutdown()
+    # The registry's own credentials, from the environment: demanded, and never printed.
+    port = free_port()
+    proc = subprocess.Popen([spate, "registry", "--listen", f"127.0.0.1:{port}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "SPATE_REGISTRY_BASIC_AUTH": f"u:{SENTINEL}"})
+    codes = []
+    try:
+        for header in ({}, {"Authorization": basic}):
+            for _ in range(50):
+                try:
+                    req = urllib.request.Request(f"http://127.0.0.1:{port}/subjects", headers=header)
+                    codes.append(urllib.request.urlopen(req, timeout=5).status)
+                    break
+                except urllib.error.HTTPError as e:
+                    codes.append(e.code)
+                    break
+                except OSError:
+                    time.sleep(0.1)
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=30)
+    text = (out + err).decode(errors="replace")
+    check(codes == [401, 200] and SENTINEL not in text and "plain http" in text,
+          f"spate registry with SPATE_REGISTRY_BASIC_AUTH: answers {codes} (want [401, 200]), "
+          + ("the secret is printed" if SENTINEL in text else "not printed"))
 
 
 def test_help(spate: str):
@@ -324,6 +410,7 @@ def main() -> int:
         return 2
     test_bad_command_lines(spate)
     test_secrets_not_echoed(spate)
+    test_secret_sources(spate)
     test_help(spate)
     test_print_template(spate)
     test_metrics(spate)

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/kafka_options.h"
 #include "cli/options.h"
+#include "cli/secrets.h"
 #include "core/avro_schema.h"
 #include "core/codec.h"
 #include "core/duration.h"
@@ -53,10 +54,8 @@ class IndexCommand final : public Command {
         ->capture_default_str();
     app_->add_option("--user", c_.http.user, "Basic auth user (or http://user:pw@host in --es)")
         ->group(e);
-    app_->add_option("--password", c_.http.password, "Basic auth password")->group(e);
-    app_->add_option("--api-key", c_.http.api_key,
-                     "API key, base64 of id:key (Authorization: ApiKey ...)")
-        ->group(e);
+    AddSecretOption(app_, &password_, "Basic auth password", e);
+    AddSecretOption(app_, &api_key_, "API key, base64 of id:key (Authorization: ApiKey ...)", e);
     app_->add_option("--ca-file", c_.http.ca_file, "PEM CA bundle to verify https:// with")
         ->group(e);
     app_->add_option("--client-cert", c_.http.client_cert, "PEM client certificate (mutual TLS)")
@@ -233,6 +232,15 @@ class IndexCommand final : public Command {
     }
     if (c_.topics.empty()) return UsageError("--topic: at least one topic");
     if (group_.empty()) return UsageError("--group: must not be empty");
+    for (SecretOption* secret : {&password_, &api_key_}) {
+      if (Status s = ResolveSecret(secret); !s.ok()) return UsageError(s.message());
+    }
+    c_.http.password = password_.value;
+    c_.http.api_key = api_key_.value;
+    WarnIfPlainHttp(c_.http.url,
+                    !c_.http.user.empty() || !c_.http.api_key.empty() ||
+                        c_.http.url.find('@') != std::string::npos,
+                    "--es");
     if (Status s = SetDecoder(); !s.ok()) return UsageError(s.message());
     kafka::Settings reader = kafka::ReaderSettings();
     for (auto& kv : kafka::GroupSettings(group_)) reader.push_back(std::move(kv));
@@ -291,6 +299,8 @@ class IndexCommand final : public Command {
   std::string group_ = "spate-index";
   bool print_template_ = false;
   std::string linger_ = "1s", timeout_ = "60s", backoff_cap_ = "30s";
+  SecretOption password_{"--password", "SPATE_ES_PASSWORD", {}, {}};
+  SecretOption api_key_{"--api-key", "SPATE_ES_API_KEY", {}, {}};
   ReportFlags report_;
 };
 

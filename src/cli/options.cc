@@ -193,9 +193,8 @@ void AddFormatOptions(CLI::App* app, FormatFlags* f, const char* group, const st
                   "--format avro: Confluent Schema Registry URL (http://[user:pass@]host:port), "
                   "e.g. spate registry's; the schema ids come from it")
       ->group(group);
-  app->add_option("--schema-registry-auth", f->registry_auth,
-                  "user:password for the registry's HTTP basic auth (instead of the URL's)")
-      ->group(group);
+  AddSecretOption(app, &f->registry_auth,
+                  "user:password for the registry's HTTP basic auth (instead of the URL's)", group);
   app->add_option("--subject", f->subject,
                   "Registry subject of the records' schema (default: <topic>-value)")
       ->group(group);
@@ -203,8 +202,10 @@ void AddFormatOptions(CLI::App* app, FormatFlags* f, const char* group, const st
 
 Status ToRegistryOptions(const FormatFlags& f, const std::string& topic,
                          registry::ClientOptions* client, std::string* subject, bool other_avro) {
+  SecretOption auth = f.registry_auth;
+  if (Status s = ResolveSecret(&auth); !s.ok()) return s;
   if (!f.has_registry()) {
-    if (!f.registry_auth.empty()) {  // credentials: never echoed
+    if (!auth.value.empty()) {  // credentials: never echoed
       return Status::Error("--schema-registry-auth: needs --schema-registry");
     }
     if (!f.subject.empty()) return Bad("--subject", "needs --schema-registry", f.subject);
@@ -218,11 +219,14 @@ Status ToRegistryOptions(const FormatFlags& f, const std::string& topic,
     return Bad("--schema-id", "the id comes from --schema-registry; give one or the other",
                std::to_string(f.schema_id));
   }
-  if (!f.registry_auth.empty() && f.registry_auth.find(':') == std::string::npos) {
+  if (!auth.value.empty() && auth.value.find(':') == std::string::npos) {
     return Status::Error("--schema-registry-auth: expected user:password (a ':' is missing)");
   }
+  WarnIfPlainHttp(f.registry_url,
+                  !auth.value.empty() || f.registry_url.find('@') != std::string::npos,
+                  "--schema-registry");
   client->url = f.registry_url;
-  client->basic_auth = f.registry_auth;
+  client->basic_auth = auth.value;
   *subject = f.subject.empty() ? registry::TopicNameStrategy(topic) : f.subject;
   return Status::Ok();
 }

@@ -11,6 +11,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/secrets.h"
 #include "core/status.h"
 #include "gen/generator.h"
 #include "registry/client/client.h"
@@ -55,7 +56,8 @@ struct FormatFlags {
   std::string time_format = "epoch-ms";
   int64_t max_id_bytes = static_cast<int64_t>(kDefaultMaxIdBytes);
   int64_t schema_id = kDefaultAvroSchemaId;
-  std::string registry_url, registry_auth, subject;
+  std::string registry_url, subject;
+  SecretOption registry_auth{"--schema-registry-auth", "SPATE_SCHEMA_REGISTRY_AUTH", {}, {}};
   CLI::Option* schema_id_option = nullptr;  // to tell a given --schema-id from the default
   bool has_registry() const { return !registry_url.empty(); }
 };

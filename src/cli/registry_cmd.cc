@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/kafka_options.h"
+#include "cli/secrets.h"
 #include "registry/server/registry.h"
 #include "registry/server/server.h"
 #include "registry/server/store.h"
@@ -30,15 +31,20 @@ class RegistryCommand final : public Command {
     app_->add_option("--topic", topic_, "With --brokers: the compacted topic holding the state")
         ->group(g)
         ->capture_default_str();
-    app_->add_option("--basic-auth", basic_auth_,
-                     "Require HTTP basic auth with these credentials (user:password)")
-        ->group(g);
+    AddSecretOption(app_, &basic_auth_,
+                    "Require HTTP basic auth with these credentials (user:password)", g);
     AddKafkaOptions(app_, &kafka_flags_);
     app_->get_option("--brokers")
         ->description("Bootstrap brokers; omitted: embedded storage (memory or --store)");
   }
 
   int Run() override {
+    if (Status s = ResolveSecret(&basic_auth_); !s.ok()) return UsageError(s.message());
+    if (!basic_auth_.value.empty() && basic_auth_.value.find(':') == std::string::npos) {
+      return UsageError("--basic-auth: expected user:password (a ':' is missing)");
+    }
+    WarnIfPlainHttp("http://" + listen_, !basic_auth_.value.empty(),
+                    "--basic-auth (spate registry serves plain http)");
     const bool use_kafka = app_->count("--brokers") > 0;
     if (use_kafka && !store_.empty()) {
       return UsageError("--store: not with --brokers (the state is kept in --topic)");
@@ -57,7 +63,7 @@ class RegistryCommand final : public Command {
     const std::string described = log->Describe();
     auto reg = registry::Registry::Open(std::move(log));
     if (!reg.ok()) return RuntimeError(reg.status().message());
-    auto server = registry::RegistryServer::Start(reg.value().get(), listen_, basic_auth_);
+    auto server = registry::RegistryServer::Start(reg.value().get(), listen_, basic_auth_.value);
     if (!server.ok()) return RuntimeError(server.status().message());
     Log().info("listening on http://{}:{} (store: {})", server.value()->host(),
                server.value()->port(), described);
@@ -79,7 +85,8 @@ class RegistryCommand final : public Command {
 
  private:
   KafkaFlags kafka_flags_;
-  std::string listen_ = "127.0.0.1:18081", store_, topic_ = "_schemas", basic_auth_;
+  std::string listen_ = "127.0.0.1:18081", store_, topic_ = "_schemas";
+  SecretOption basic_auth_{"--basic-auth", "SPATE_REGISTRY_BASIC_AUTH", {}, {}};
 };
 
 }  // namespace
