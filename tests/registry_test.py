@@ -10,7 +10,8 @@ SchemaRegistryClient (installed into a virtualenv beside the build, build/test-v
 * `spate registry` stops cleanly on SIGTERM, refuses a port in use with a clear error, and
   with --store keeps its state across a restart;
 * hostile requests (issue 17) get a 4xx in Confluent's error shape and the process lives on:
-  a schema nested 50,000 deep, a body over 16 MiB (413), a PATCH (405);
+  a schema nested 50,000 deep, a body over 16 MiB (413), a subject that is not UTF-8 (422),
+  a PATCH (405);
 * a store holding Confluent's PROTOBUF and JSON schema records (a shared `_schemas` topic)
   serves them by id and version as Confluent does, with a warning at start.
 Exit code 0 = all passed.
@@ -203,6 +204,12 @@ def test_hostile_requests(spate: str):
             head = sock.recv(4096).split(b"\r\n", 1)[0]
         check(head == b"HTTP/1.1 422 Unprocessable Entity",
               f"a chunked body is read within the limit: {{}} is 422 ({head!r})")
+        for method, path in (("POST", "/subjects/%FF%FE/versions"), ("GET", "/subjects/a%C3/versions"),
+                             ("GET", "/config/%FF")):
+            status, j = http(reg.url + path, method,
+                             json.dumps({"schema": V1}).encode() if method == "POST" else None)
+            check(status == 422 and isinstance(j, dict) and j.get("error_code") == 42208,
+                  f"{method} {path} (not UTF-8): 422 / 42208 ({status} {j})")
         status, j = http(reg.url + "/config", "PATCH", b'{"compatibility":"NONE"}')
         check(status == 405 and isinstance(j, dict) and j.get("error_code") == 405,
               f"PATCH, whose body httplib would read to its end: 405 ({status} {j})")

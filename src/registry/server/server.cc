@@ -12,6 +12,8 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "core/transaction.h"
+
 namespace spate::registry {
 namespace {
 
@@ -228,7 +230,14 @@ Result<std::unique_ptr<RegistryServer>> RegistryServer::Start(Registry* registry
       return httplib::Server::HandlerResponse::Handled;
     }
     if (expected.empty() || q.get_header_value("Authorization") == expected) {
-      return httplib::Server::HandlerResponse::Unhandled;
+      // Subjects are JSON strings in the replies and the log: invalid UTF-8 (httplib decodes
+      // %xx) is refused here, as Confluent's registry does, instead of failing as a 500.
+      if (IsValidUtf8(q.path)) return httplib::Server::HandlerResponse::Unhandled;
+      res.status = 422;
+      res.set_header("Connection", "close");  // a body, if any, is not read
+      res.set_content(ErrorBody(42208, "Invalid subject: the path is not valid UTF-8"),
+                      kContentType);
+      return httplib::Server::HandlerResponse::Handled;
     }
     res.status = 401;
     res.set_header("WWW-Authenticate", "Basic realm=\"spate registry\"");
