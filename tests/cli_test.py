@@ -224,7 +224,8 @@ def test_secret_sources(spate: str):
     server.shutdown()
     # The registry's own credentials, from the environment: demanded, and never printed.
     port = free_port()
-    proc = subprocess.Popen([spate, "registry", "--listen", f"127.0.0.1:{port}"],
+    proc = subprocess.Popen([spate, "registry", "--listen", f"127.0.0.1:{port}", "--metrics-addr",
+                             "127.0.0.1:0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env={**os.environ, "SPATE_REGISTRY_BASIC_AUTH": f"u:{SENTINEL}"})
     codes = []

@@ -33,7 +33,7 @@ V2_NO_DEFAULT = json.dumps({"type": "record", "name": "Tx", "fields": [
 
 
 def start(spate: str, topic: str):
-    proc = subprocess.Popen([spate, "registry", "--listen", "127.0.0.1:0", "--brokers", BROKERS,
+    proc = subprocess.Popen([spate, "registry", "--listen", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--brokers", BROKERS,
                              "--topic", topic], stderr=subprocess.PIPE, text=True)
     seen = ""
     while True:  # librdkafka's log lines may come first
@@ -106,7 +106,7 @@ def main() -> int:
     finally:
         stop(a)
         check(stop(b) == 0, "B stops cleanly")
-    proc = subprocess.run([spate, "registry", "--listen", "127.0.0.1:0", "--brokers",
+    proc = subprocess.run([spate, "registry", "--listen", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--brokers",
                            "127.0.0.1:1", "-X", "socket.connection.setup.timeout.ms=2000"],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
     check(proc.returncode == 1 and "127.0.0.1:1" in proc.stderr,

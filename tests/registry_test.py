@@ -28,6 +28,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import urllib.request
 
 from checks import FAILURES, check
 
@@ -47,13 +48,20 @@ class Registry:
     """A `spate registry` process on a free port; the port is read from its start-up line."""
 
     def __init__(self, spate: str, *args: str, listen: str = "127.0.0.1:0"):
-        self.proc = subprocess.Popen([spate, "registry", "--listen", listen, *args],
+        self.proc = subprocess.Popen([spate, "registry", "--listen", listen,
+                                      "--metrics-addr", "127.0.0.1:0", *args],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stderr.readline()
-        m = re.search(r"listening on (http://[\d.]+:(\d+))", line)
-        if not m:
-            self.proc.kill()
-            raise RuntimeError("spate registry did not start: " + line + self.proc.stderr.read())
+        seen, self.metrics = "", None
+        while True:  # "metrics on ..." comes first
+            line = self.proc.stderr.readline()
+            seen += line
+            if mm := re.search(r"metrics on (http://[\d.]+:\d+/metrics)", line):
+                self.metrics = mm.group(1)
+            if m := re.search(r"listening on (http://[\d.]+:(\d+))", line):
+                break
+            if not line:
+                self.proc.kill()
+                raise RuntimeError("spate registry did not start: " + seen)
         self.url, self.port = m.group(1), int(m.group(2))
 
     def stop(self) -> tuple[int, str]:
@@ -137,7 +145,7 @@ def test_cli(spate: str):
     print("spate registry on the command line")
     reg = Registry(spate)
     try:
-        proc = subprocess.run([spate, "registry", "--listen", f"127.0.0.1:{reg.port}"],
+        proc = subprocess.run([spate, "registry", "--listen", f"127.0.0.1:{reg.port}", "--metrics-addr", ""],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
         check(proc.returncode == 1 and "cannot listen" in proc.stderr and
               str(reg.port) in proc.stderr, f"a port in use is a clear error: {proc.stderr.strip()}")
@@ -218,6 +226,13 @@ def test_hostile_requests(spate: str):
                          json.dumps({"schema": V1}).encode())
         check(status == 200 and isinstance(j, dict) and "id" in j,
               f"... and still registers a schema ({status} {j})")
+        text = urllib.request.urlopen(reg.metrics, timeout=10).read().decode()
+        counted = {(m.group(1), m.group(2)) for m in re.finditer(
+            r'^spate_registry_requests_total\{code="(\d+)",method="(\w+)"\} [1-9]', text, re.M)}
+        check({("200", "POST"), ("413", "POST"), ("422", "POST"), ("405", "PATCH")} <= counted
+              and re.search(r"^spate_registry_schemas 1$", text, re.M) is not None
+              and "spate_registry_request_duration_seconds_count" in text,
+              f"its metrics count these requests by method and code: {sorted(counted)}")
     finally:
         rc, err = reg.stop()
     check(rc == 0, f"it stops cleanly afterwards (exit {rc}): {err.strip()[-200:]}")

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/kafka_options.h"
 #include "cli/secrets.h"
+#include "obs/metrics_server.h"
 #include "registry/server/registry.h"
 #include "registry/server/server.h"
 #include "registry/server/store.h"
@@ -34,6 +35,10 @@ class RegistryCommand final : public Command {
     AddSecretOption(app_, &basic_auth_,
                     "Require HTTP basic auth with these credentials (user:password)", g);
     AddKafkaOptions(app_, &kafka_flags_);
+    app_->add_option("--metrics-addr", metrics_addr_,
+                     "Serve Prometheus metrics here (port 0: any free port; '' disables)")
+        ->group(g)
+        ->capture_default_str();
     app_->get_option("--brokers")
         ->description("Bootstrap brokers; omitted: embedded storage (memory or --store)");
   }
@@ -63,7 +68,11 @@ class RegistryCommand final : public Command {
     const std::string described = log->Describe();
     auto reg = registry::Registry::Open(std::move(log));
     if (!reg.ok()) return RuntimeError(reg.status().message());
-    auto server = registry::RegistryServer::Start(reg.value().get(), listen_, basic_auth_.value);
+    auto metrics = MetricsServer::Start(metrics_addr_);
+    if (!metrics.ok()) return RuntimeError(metrics.status().message());
+    AnnounceMetrics(metrics_addr_, *metrics.value());
+    auto server = registry::RegistryServer::Start(reg.value().get(), listen_, basic_auth_.value,
+                                                  &metrics.value()->registry());
     if (!server.ok()) return RuntimeError(server.status().message());
     Log().info("listening on http://{}:{} (store: {})", server.value()->host(),
                server.value()->port(), described);
@@ -86,6 +95,7 @@ class RegistryCommand final : public Command {
  private:
   KafkaFlags kafka_flags_;
   std::string listen_ = "127.0.0.1:18081", store_, topic_ = "_schemas";
+  std::string metrics_addr_ = "127.0.0.1:9468";
   SecretOption basic_auth_{"--basic-auth", "SPATE_REGISTRY_BASIC_AUTH", {}, {}};
 };
 

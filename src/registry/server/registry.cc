@@ -218,6 +218,11 @@ Status Registry::WriteSchema(const std::string& subject, int version, int id,
   return log_->Append(SchemaKey(subject, version), v.dump());
 }
 
+size_t Registry::SchemaCount() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return by_id_.size();
+}
+
 Reply Registry::ListSubjects(bool include_deleted) {
   std::lock_guard<std::mutex> lock(mu_);
   Json out = Json::array();

@@ -42,6 +42,8 @@ class Registry {
 
   // GET /subjects[?deleted=true]
   Reply ListSubjects(bool include_deleted);
+  // Schemas held, by id (a gauge).
+  size_t SchemaCount() const;
   // POST /subjects/{s}/versions, body {"schema": "...", "schemaType": "AVRO"}: {"id": N}.
   Reply Register(const std::string& subject, const std::string& body);
   // GET /subjects/{s}/versions

@@ -11,6 +11,10 @@
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
 
 #include "core/transaction.h"
 
@@ -174,11 +178,43 @@ void Route(httplib::Server& s, Registry* r) {
   del(".*", none);
 }
 
+// When the request a worker thread is on started (its headers read): for the duration.
+thread_local std::chrono::steady_clock::time_point t_request_start;
+
+// Requests by method and status, their durations, and the schemas held: counted after each
+// response (httplib's logger runs on the request's worker thread).
+void CountRequests(httplib::Server& http, prometheus::Registry& metrics, Registry* registry) {
+  auto& requests = prometheus::BuildCounter()
+                       .Name("spate_registry_requests_total")
+                       .Help("Requests answered by spate registry, by method and status code")
+                       .Register(metrics);
+  auto& duration =
+      prometheus::BuildHistogram()
+          .Name("spate_registry_request_duration_seconds")
+          .Help("Time from a request's headers to its response")
+          .Register(metrics)
+          .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                           0.025, 0.05, 0.1, 0.25, 0.5, 1, 5});
+  auto& schemas = prometheus::BuildGauge()
+                      .Name("spate_registry_schemas")
+                      .Help("Schemas held (by id), whatever their subjects")
+                      .Register(metrics)
+                      .Add({});
+  http.set_logger([&requests, &duration, &schemas, registry](Req q, const httplib::Response& r) {
+    requests.Add({{"method", q.method}, {"code", std::to_string(r.status)}}).Increment();
+    duration.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t_request_start).count());
+    schemas.Set(static_cast<double>(registry->SchemaCount()));
+  });
+  schemas.Set(static_cast<double>(registry->SchemaCount()));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<RegistryServer>> RegistryServer::Start(Registry* registry,
                                                               const std::string& listen,
-                                                              const std::string& basic_auth) {
+                                                              const std::string& basic_auth,
+                                                              prometheus::Registry* metrics) {
   const size_t colon = listen.rfind(':');
   int port = -1;
   if (colon != std::string::npos) {
@@ -215,8 +251,10 @@ Result<std::unique_ptr<RegistryServer>> RegistryServer::Start(Registry* registry
                    basic_auth.substr(0, c), c == std::string::npos ? "" : basic_auth.substr(c + 1))
                    .second;
   }
+  if (metrics) CountRequests(http, *metrics, registry);
   // Runs after the headers, before httplib reads a body.
   http.set_pre_routing_handler([expected](Req q, Res res) {
+    t_request_start = std::chrono::steady_clock::now();
     // Methods without routes whose bodies httplib would read to the end (PATCH, PRI), and
     // multipart forms, which Bounded's reader does not take.
     const bool known = q.method == "GET" || q.method == "HEAD" || q.method == "POST" ||

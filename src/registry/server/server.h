@@ -13,6 +13,9 @@
 namespace httplib {
 class Server;
 }
+namespace prometheus {
+class Registry;
+}
 
 namespace spate::registry {
 
@@ -20,9 +23,12 @@ class RegistryServer {
  public:
   // Binds host:port (port 0: any free port) and starts serving. The registry must outlive the
   // server. basic_auth "user:password" makes every request carry those credentials ("" = open).
+  // metrics, when given, gets spate_registry_requests_total{method,code},
+  // spate_registry_request_duration_seconds and spate_registry_schemas.
   static Result<std::unique_ptr<RegistryServer>> Start(Registry* registry,
                                                        const std::string& listen,
-                                                       const std::string& basic_auth = "");
+                                                       const std::string& basic_auth = "",
+                                                       prometheus::Registry* metrics = nullptr);
   ~RegistryServer();  // Stop()
 
   // Stops accepting, finishes the requests in flight, joins the thread. Idempotent.
