@@ -7,8 +7,9 @@ in the exact comparison of tests/aggregate_test.py with tests/recompute.py.
           nothing missing and nothing twice.
   broker_kill
           kill -9 of one node while producing and aggregating.
-  outage  all three nodes killed with -9 for 60 s while produce and aggregate run, then
-          started again: produce delivers every record, in order; aggregate rides it out; exact.
+  outage  all three nodes killed with -9 for 60 s while produce, aggregate and index (of the
+          aggregates, into OpenSearch) run, then started again: produce delivers every record,
+          in order; aggregate and index ride it out; the results and the index are exact.
   rolling the same under a rolling restart of the three nodes (SIGTERM, start, one by one).
   shutdown  SIGTERM while every broker hangs (SIGSTOP), mid-run and at start: exit 0 within
           10 s each time, and a last run gives exactly the results.
@@ -24,8 +25,11 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import checks  # noqa: E402
+import index_test  # noqa: E402
 from aggregate_test import (BROKERS, CLUSTER, GEN_ARGS, NODE, aggregate_cmd, compare,  # noqa: E402
-                            expected, produce, topics)
+                            expected, produce, read, topics)
+
+ES = index_test.ES
 
 
 def test_crash(spate):
@@ -61,21 +65,39 @@ def finish(spate, t, group, n):
     return compare(spate, t, n)
 
 
+def index_cmd(spate, t, index, exit_at_end):
+    """`spate index` of the aggregates topic into the local OpenSearch (the `opensearch`
+    fixture)."""
+    return [spate, "index", "--brokers", BROKERS, "--es", ES, "--index", index, "--group",
+            "gi_" + t["agg"], "--topic", t["agg"], "--dlq-topic", t["dlq"], "--metrics-addr", "",
+            "--no-progress", "--batch-docs", "500", "--retry-max-backoff", "2s"] + \
+        (["-e"] if exit_at_end else [])
+
+
+def indexed(index):
+    """The documents of an index, each as sorted JSON text."""
+    return sorted(json.dumps(d, sort_keys=True) for _, d in index_test.all_docs(index))
+
+
 def under_fault(spate, name, fault):
-    """`spate produce` (paced) and `spate aggregate` run while fault() does something to the
-    cluster. produce must exit 0 with every record acknowledged, each partition in the
-    generator's order; aggregate must ride it out; then a last aggregate -e pass, and the
-    results must be exact."""
+    """`spate produce` (paced), `spate aggregate` and `spate index` (of the aggregates) run
+    while fault() does something to the cluster. produce must exit 0 with every record
+    acknowledged, each partition in the generator's order; aggregate and index must ride it
+    out; after a last -e pass of each, the results are exact and the index holds exactly the
+    aggregates topic's records."""
     n = 100_000  # 40 s at 2,500/s: generated before the faults end, delivered after them
     t = topics(name + "_" + uuid.uuid4().hex[:6])
     group = "g_" + t["in"]
+    index = "spate-" + t["agg"].replace("_", "-")
     prod = subprocess.Popen([spate, "produce", "--brokers", BROKERS, "--topic", t["in"],
                              "--records", str(n), "--rate", "2500", "--no-progress",
                              "--metrics-addr", "", "--json", *GEN_ARGS],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    log = tempfile.TemporaryFile()  # not a pipe: nobody reads it while the test waits
+    log, index_log = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # nobody reads a pipe
     agg = subprocess.Popen(aggregate_cmd(spate, t, group, False), stdout=subprocess.DEVNULL,
                            stderr=log)
+    idx = subprocess.Popen(index_cmd(spate, t, index, False), stdout=subprocess.DEVNULL,
+                           stderr=index_log)
     failures = []
     try:
         time.sleep(15)
@@ -87,18 +109,20 @@ def under_fault(spate, name, fault):
             summary = json.loads(out)
             if summary["acknowledged"] != n or summary["failed"] != 0:
                 failures.append(f"produce: {summary}")
-        if agg.poll() is not None:
-            log.seek(0)
-            failures.append(f"aggregate exited {agg.returncode}: "
-                            f"{log.read().decode(errors='replace')[-1500:]}")
+        for what, p, f in (("aggregate", agg, log), ("index", idx, index_log)):
+            if p.poll() is not None:
+                f.seek(0)
+                failures.append(f"{what} exited {p.returncode}: "
+                                f"{f.read().decode(errors='replace')[-1500:]}")
     finally:
         subprocess.run([CLUSTER, "up"], check=False)
         prod.kill()
-        agg.terminate()  # graceful: commits its batch
-        agg.wait(timeout=120)
+        for p in (agg, idx):
+            p.terminate()  # graceful: commits its batch
+            p.wait(timeout=120)
     # The input: every record once, in the generator's order within each partition.
     lines, _ = expected(spate, n)
-    index = {line: i for i, line in enumerate(lines)}
+    index_of = {line: i for i, line in enumerate(lines)}
     rows = subprocess.run(["kcat", "-C", "-b", BROKERS, "-t", t["in"], "-e", "-q", "-f", "%p %s\n"],
                           check=True, stdout=subprocess.PIPE, timeout=300).stdout.split(b"\n")
     seen, last = 0, {}
@@ -106,7 +130,7 @@ def under_fault(spate, name, fault):
         if not row:
             continue
         part, _, line = row.partition(b" ")
-        i = index.get(line)
+        i = index_of.get(line)
         if i is None or i <= last.get(part, -1):
             failures.append(f"partition {part.decode()}: a record unknown or out of order")
             break
@@ -114,7 +138,18 @@ def under_fault(spate, name, fault):
         seen += 1
     if seen != n:
         failures.append(f"the input holds {seen} records, {n} produced")
-    return failures + finish(spate, t, group, n)
+    failures += finish(spate, t, group, n)
+    r = subprocess.run(index_cmd(spate, t, index, True), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=600)
+    if r.returncode != 0:
+        return failures + [f"the last index run: {r.stderr.decode()[-1500:]}"]
+    want = sorted(json.dumps(json.loads(line), sort_keys=True) for line in read(t["agg"]))
+    got = indexed(index)
+    if got != want:
+        failures.append(f"the index holds {len(got)} documents ({len(set(got))} distinct), the "
+                        f"aggregates topic {len(want)} records")
+    print(f"  the index holds the {len(got)} aggregates exactly")
+    return failures
 
 
 def test_outage(spate):

@@ -25,9 +25,11 @@ import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
+import urllib.error
 import urllib.request
 
 from checks import FAILURES, check
@@ -57,7 +59,7 @@ class Registry:
             seen += line
             if mm := re.search(r"metrics on (http://[\d.]+:\d+/metrics)", line):
                 self.metrics = mm.group(1)
-            if m := re.search(r"listening on (http://[\d.]+:(\d+))", line):
+            if m := re.search(r"listening on (https?://[\d.]+:(\d+))", line):
                 break
             if not line:
                 self.proc.kill()
@@ -238,6 +240,36 @@ def test_hostile_requests(spate: str):
     check(rc == 0, f"it stops cleanly afterwards (exit {rc}): {err.strip()[-200:]}")
 
 
+def test_tls(spate: str):
+    print("spate registry over HTTPS")
+    with tempfile.TemporaryDirectory() as tmp:
+        cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        reg = Registry(spate, "--tls-cert", cert, "--tls-key", key)
+        try:
+            ctx = ssl.create_default_context(cafile=cert)
+            with urllib.request.urlopen(reg.url + "/subjects", context=ctx, timeout=10) as r:
+                body = r.read()
+            check(reg.url.startswith("https://") and body == b"[]",
+                  f"GET {reg.url}/subjects with the certificate as CA: {body!r}")
+            try:
+                urllib.request.urlopen(reg.url + "/subjects", timeout=10)  # the system's CAs
+                check(False, "a client that does not trust the certificate is refused")
+            except urllib.error.URLError as e:
+                check("CERTIFICATE_VERIFY_FAILED" in str(e),
+                      f"a client that does not trust the certificate is refused: {e}")
+        finally:
+            rc, err = reg.stop()
+        check(rc == 0, f"it stops cleanly (exit {rc}): {err.strip()[-200:]}")
+        proc = subprocess.run([spate, "registry", "--listen", "127.0.0.1:0", "--metrics-addr", "",
+                               "--tls-cert", cert, "--tls-key", cert], capture_output=True,
+                              text=True, timeout=30)
+        check(proc.returncode == 1 and "--tls-key" in proc.stderr,
+              f"a key that is not one is a clear error: {proc.stderr.strip()[-160:]}")
+
+
 def test_shared_log(spate: str):
     print("spate registry on a log that Confluent's registry shares (PROTOBUF, JSON schemas)")
     proto = 'syntax = "proto3";\nmessage M { string a = 1; }\n'
@@ -296,6 +328,7 @@ def main() -> int:
     test_cli(spate)
     test_hostile_requests(spate)
     test_shared_log(spate)
+    test_tls(spate)
     if FAILURES:
         print(f"{len(FAILURES)} FAILED")
         return 1

@@ -35,6 +35,8 @@ class RegistryCommand final : public Command {
     AddSecretOption(app_, &basic_auth_,
                     "Require HTTP basic auth with these credentials (user:password)", g);
     AddKafkaOptions(app_, &kafka_flags_);
+    app_->add_option("--tls-cert", tls_cert_, "Serve HTTPS with this certificate (PEM)")->group(g);
+    app_->add_option("--tls-key", tls_key_, "... and this private key (PEM)")->group(g);
     app_->add_option("--metrics-addr", metrics_addr_,
                      "Serve Prometheus metrics here (port 0: any free port; '' disables)")
         ->group(g)
@@ -48,8 +50,8 @@ class RegistryCommand final : public Command {
     if (!basic_auth_.value.empty() && basic_auth_.value.find(':') == std::string::npos) {
       return UsageError("--basic-auth: expected user:password (a ':' is missing)");
     }
-    WarnIfPlainHttp("http://" + listen_, !basic_auth_.value.empty(),
-                    "--basic-auth (spate registry serves plain http)");
+    WarnIfPlainHttp(tls_cert_.empty() ? "http://" + listen_ : "https://" + listen_,
+                    !basic_auth_.value.empty(), "--basic-auth without --tls-cert");
     const bool use_kafka = app_->count("--brokers") > 0;
     if (use_kafka && !store_.empty()) {
       return UsageError("--store: not with --brokers (the state is kept in --topic)");
@@ -71,11 +73,12 @@ class RegistryCommand final : public Command {
     auto metrics = MetricsServer::Start(metrics_addr_);
     if (!metrics.ok()) return RuntimeError(metrics.status().message());
     AnnounceMetrics(metrics_addr_, *metrics.value());
-    auto server = registry::RegistryServer::Start(reg.value().get(), listen_, basic_auth_.value,
-                                                  &metrics.value()->registry());
+    auto server =
+        registry::RegistryServer::Start(reg.value().get(), listen_, basic_auth_.value,
+                                        &metrics.value()->registry(), tls_cert_, tls_key_);
     if (!server.ok()) return RuntimeError(server.status().message());
-    Log().info("listening on http://{}:{} (store: {})", server.value()->host(),
-               server.value()->port(), described);
+    Log().info("listening on {}://{}:{} (store: {})", server.value()->scheme(),
+               server.value()->host(), server.value()->port(), described);
     // A log shared with Confluent's registry holds its Protobuf and JSON schemas too: said
     // once, since lookups and compatibility checks will not see them.
     std::string opaque;
@@ -95,7 +98,7 @@ class RegistryCommand final : public Command {
  private:
   KafkaFlags kafka_flags_;
   std::string listen_ = "127.0.0.1:18081", store_, topic_ = "_schemas";
-  std::string metrics_addr_ = "127.0.0.1:9468";
+  std::string metrics_addr_ = "127.0.0.1:9468", tls_cert_, tls_key_;
   SecretOption basic_auth_{"--basic-auth", "SPATE_REGISTRY_BASIC_AUTH", {}, {}};
 };
 

@@ -211,10 +211,9 @@ void CountRequests(httplib::Server& http, prometheus::Registry& metrics, Registr
 
 }  // namespace
 
-Result<std::unique_ptr<RegistryServer>> RegistryServer::Start(Registry* registry,
-                                                              const std::string& listen,
-                                                              const std::string& basic_auth,
-                                                              prometheus::Registry* metrics) {
+Result<std::unique_ptr<RegistryServer>> RegistryServer::Start(
+    Registry* registry, const std::string& listen, const std::string& basic_auth,
+    prometheus::Registry* metrics, const std::string& tls_cert, const std::string& tls_key) {
   const size_t colon = listen.rfind(':');
   int port = -1;
   if (colon != std::string::npos) {
@@ -228,7 +227,20 @@ Result<std::unique_ptr<RegistryServer>> RegistryServer::Start(Registry* registry
   }
   std::unique_ptr<RegistryServer> s(new RegistryServer());
   s->host_ = listen.substr(0, colon);
-  s->http_ = std::make_unique<httplib::Server>();
+  if (tls_cert.empty() != tls_key.empty()) {
+    return Status::Error("--tls-cert and --tls-key go together");
+  }
+  if (tls_cert.empty()) {
+    s->http_ = std::make_unique<httplib::Server>();
+  } else {
+    auto tls = std::make_unique<httplib::SSLServer>(tls_cert.c_str(), tls_key.c_str());
+    if (!tls->is_valid()) {
+      return Status::Error("cannot serve TLS with --tls-cert " + tls_cert + " and --tls-key " +
+                           tls_key + " (unreadable, not PEM, or a key of another certificate)");
+    }
+    s->http_ = std::move(tls);
+    s->scheme_ = "https";
+  }
   httplib::Server& http = *s->http_;
   // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, with which a second registry could
   // bind a port that one already serves, and "port in use" would go unnoticed.
