@@ -79,6 +79,25 @@ def indexed(index):
     return sorted(json.dumps(d, sort_keys=True) for _, d in index_test.all_docs(index))
 
 
+def recovery(prod, port):
+    """Once the brokers are back: how long until produce has every record acknowledged, and
+    until aggregate has caught up (its consumer lag, over the input and repartition topics, 0
+    once produce is done). Printed: bench/README.md quotes it."""
+    t0, produced, caught_up = time.time(), None, None
+    while time.time() - t0 < 300 and caught_up is None:
+        if produced is None and prod.poll() is not None:
+            produced = time.time() - t0
+        try:
+            lag = index_test.scrape(port, "spate_kafka_consumer_lag")
+        except OSError:
+            lag = None
+        if produced is not None and lag == 0:
+            caught_up = time.time() - t0
+        time.sleep(0.5)
+    print(f"  after the brokers were back: produce done in {produced or -1:.1f} s, aggregate "
+          f"caught up (lag 0) in {caught_up or -1:.1f} s")
+
+
 def under_fault(spate, name, fault):
     """`spate produce` (paced), `spate aggregate` and `spate index` (of the aggregates) run
     while fault() does something to the cluster. produce must exit 0 with every record
@@ -94,14 +113,17 @@ def under_fault(spate, name, fault):
                              "--metrics-addr", "", "--json", *GEN_ARGS],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     log, index_log = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # nobody reads a pipe
-    agg = subprocess.Popen(aggregate_cmd(spate, t, group, False), stdout=subprocess.DEVNULL,
-                           stderr=log)
+    port = index_test.free_port()
+    cmd = aggregate_cmd(spate, t, group, False)
+    cmd[cmd.index("--metrics-addr") + 1] = f"127.0.0.1:{port}"  # its consumer lag
+    agg = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
     idx = subprocess.Popen(index_cmd(spate, t, index, False), stdout=subprocess.DEVNULL,
                            stderr=index_log)
     failures = []
     try:
         time.sleep(15)
         fault()
+        recovery(prod, port)
         out, err = prod.communicate(timeout=600)
         if prod.returncode != 0:
             failures.append(f"produce exited {prod.returncode}: {err.decode()[-1500:]}")
