@@ -44,13 +44,13 @@ void AnnounceMetrics(const std::string& addr, const MetricsServer& server);
 // SIGINT and SIGTERM end the input gracefully: commands poll StopRequested() between chunks.
 void InstallStopSignals();
 bool StopRequested();
-// For the commands whose work is safe in Kafka whatever the moment (aggregate: transactions;
-// index: offsets committed after the documents; produce: acknowledgements): once a stop is
-// requested, the process ends within `grace` even if a call into librdkafka still waits on
-// brokers that do not answer (some, like send_offsets_to_transaction, wait out a request
-// timeout of 30 s whatever they are given). A warning says so; the exit code is 0, as for a
-// stop that finished.
-void ExitWithinAfterStop(std::chrono::seconds grace);
+// For the commands that talk to Kafka: once a stop is requested, the process ends within
+// `grace` even if a call into librdkafka still waits on brokers that do not answer (some, like
+// send_offsets_to_transaction, wait out a request timeout of 30 s whatever they are given). A
+// warning says so; the exit code is `code`: 0 where what is not committed is safely redone
+// (aggregate: transactions; index: offsets committed after the documents), 1 where records
+// may be left unacknowledged (produce).
+void ExitWithinAfterStop(std::chrono::seconds grace, int code);
 
 // Logs "spate <cmd>: error: <message>"; returns the exit code for usage errors (2).
 int UsageError(const std::string& message);

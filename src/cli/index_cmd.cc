@@ -257,7 +257,7 @@ class IndexCommand final : public Command {
     if (!server.ok()) return RuntimeError(server.status().message());
     AnnounceMetrics(report_.metrics_addr, *server.value());
     InstallStopSignals();
-    ExitWithinAfterStop(std::chrono::seconds(8));
+    ExitWithinAfterStop(std::chrono::seconds(8), 0);
     es::IndexHooks hooks;
     hooks.metrics = &server.value()->registry();
     hooks.stop = [] { return StopRequested(); };

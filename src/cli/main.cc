@@ -32,8 +32,8 @@ void InstallStopSignals() {
 
 bool StopRequested() { return g_stop != 0; }
 
-void ExitWithinAfterStop(std::chrono::seconds grace) {
-  std::thread([grace] {
+void ExitWithinAfterStop(std::chrono::seconds grace, int code) {
+  std::thread([grace, code] {
     while (!StopRequested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     std::this_thread::sleep_for(grace);
     Log().warn(
@@ -41,7 +41,7 @@ void ExitWithinAfterStop(std::chrono::seconds grace) {
         "(what was committed is kept, what was not is left to the brokers to abort)",
         grace.count());
     std::fflush(nullptr);
-    _exit(0);
+    _exit(code);
   }).detach();
 }
 

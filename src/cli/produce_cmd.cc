@@ -2,6 +2,7 @@
 // style reporting.
 
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 
 #include <fmt/format.h>
@@ -87,7 +88,7 @@ class ProduceCommand final : public Command {
                                   &conf);
     if (!cs.ok()) return cs.message() == "list" ? 0 : UsageError(cs.message());
     InstallStopSignals();  // before the cluster is asked: a second signal ends any wait
-    ExitWithinAfterStop(std::chrono::seconds(8));
+    ExitWithinAfterStop(std::chrono::seconds(8), 1);
     kafka::WarnIfUnsupported(conf);  // Kafka 4.x with librdkafka < 2.11.1
     auto server = MetricsServer::Start(report_.metrics_addr);
     if (!server.ok()) return RuntimeError(server.status().message());
@@ -134,10 +135,21 @@ class ProduceCommand final : public Command {
       if (failed.message() == kafka::Producer::kStopped) failed = Status::Ok();
     }
     if (failed.ok()) failed = source->status();  // a file that could not be read to its end
-    // Stopped by a signal: what the brokers acknowledge within 5 s is kept, the rest is
-    // reported as unacknowledged (docs/produce-consume.md: exit codes).
-    const int flush_ms = StopRequested() ? 5'000 : 60'000;
-    int left = p.Flush(flush_ms);
+    // At the end, the records still queued get as long as librdkafka gives each one
+    // (message.timeout.ms, 300 s by default: an outage of the whole cluster is ridden out);
+    // it fails what it cannot deliver by then. Stopped by a signal: what the brokers
+    // acknowledge within 5 s is kept, the rest is reported as unacknowledged
+    // (docs/produce-consume.md: exit codes).
+    int flush_ms = 5'000;
+    int left = 0;
+    if (!StopRequested()) {
+      std::string t = conf.Get("message.timeout.ms");
+      if (t.empty()) t = conf.Get("delivery.timeout.ms");
+      const int timeout_ms = t.empty() ? 300'000 : std::atoi(t.c_str());
+      left = p.Flush(timeout_ms + 5'000, StopRequested);
+      flush_ms = timeout_ms + 5'000;
+    }
+    if (StopRequested()) left = p.Flush(flush_ms = 5'000);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const auto& st = p.stats();
     std::string summary = Summary(st, secs, left);

@@ -116,8 +116,12 @@ Result<int64_t> Producer::SendAndWait(std::string_view key, std::string_view val
   return awaited_.offset;
 }
 
-int Producer::Flush(int timeout_ms) {
-  rd_kafka_flush(rk_.get(), timeout_ms);
+int Producer::Flush(int timeout_ms, const std::function<bool()>& give_up) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (rd_kafka_outq_len(rk_.get()) > 0 && std::chrono::steady_clock::now() < end &&
+         !(give_up && give_up())) {
+    rd_kafka_flush(rk_.get(), 100);  // slices: give_up is asked between them
+  }
   return rd_kafka_outq_len(rk_.get());
 }
 

@@ -56,8 +56,9 @@ class Producer : public Client {
   Result<int64_t> SendAndWait(std::string_view key, std::string_view value, int timeout_ms);
   // Serves delivery reports for up to timeout_ms.
   void Poll(int timeout_ms) { rd_kafka_poll(rk_.get(), timeout_ms); }
-  // Waits for outstanding deliveries; returns how many are still queued at the deadline.
-  int Flush(int timeout_ms);
+  // Waits for outstanding deliveries, until the deadline or give_up() (asked every 100 ms);
+  // returns how many are still queued.
+  int Flush(int timeout_ms, const std::function<bool()>& give_up = {});
   // Error that stopped the producer (fatal), or empty.
   const std::string& fatal_error() const { return fatal_; }
   const ProducerStats& stats() const { return stats_; }

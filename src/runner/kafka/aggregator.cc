@@ -56,13 +56,7 @@ class Aggregator {
   // Runs until the input is exhausted (-e), stop() or an error; Summary() tells what was done.
   Status Run() {
     if (Status s = Connect(); !s.ok()) return Stopping() ? Status::Ok() : s;
-    consumer_->OnRebalance(
-        [this](bool assign, bool lost, const std::vector<kafka::TopicPartition>& p) {
-          OnRebalance(assign, lost, p);
-        });
-    if (Status s = consumer_->Subscribe({c_.input, output_->repartition_topic()}); !s.ok()) {
-      return s;
-    }
+    if (Status s = Join(); !s.ok()) return s;
     auto last_progress = t0_;
     bool done = false;
     int failed_batches = 0;  // in a row
@@ -83,6 +77,12 @@ class Aggregator {
         if (!rebalance_status_.ok()) {
           // A stop during a restore ends it: nothing of this batch is committed.
           return Stopping() ? Status::Ok() : rebalance_status_;
+        }
+        if (m && !m.has_topic() && m.err() &&
+            kafka::Classify(m.err()) == kafka::ErrorClass::kFatal) {
+          // Seen even while rewinding: a fatal consumer polls on for ever without a record.
+          if (Status s = RenewConsumer(kafka::ErrorText(m.err())); !s.ok()) return s;
+          continue;
         }
         if (!m || rewind_) continue;  // after a failed batch, m is read again after the rewind
         if (Status s = Dispatch(m); !s.ok()) {
@@ -130,6 +130,36 @@ class Aggregator {
 
  private:
   bool Stopping() const { return hooks_.stop && hooks_.stop(); }
+
+  // Subscribes the group consumer, with OnRebalance as its rebalance callback.
+  Status Join() {
+    consumer_->OnRebalance(
+        [this](bool assign, bool lost, const std::vector<kafka::TopicPartition>& p) {
+          OnRebalance(assign, lost, p);
+        });
+    return consumer_->Subscribe({c_.input, output_->repartition_topic()});
+  }
+
+  // A consumer that raised a fatal error is replaced. Seen after all three brokers were
+  // killed for longer than the session timeout: librdkafka 2.0.2 drops its member id, the
+  // restarted coordinator still maps --instance to the old one, and the heartbeat is answered
+  // FENCED_INSTANCE_ID. A new consumer with the same group.instance.id joins in its place; the
+  // open batch is abandoned (rewound), so nothing of it commits.
+  Status RenewConsumer(const std::string& why) {
+    if (++consumer_renewals_ > 5) return Status::Error("consumer: " + why);
+    Log().warn("consumer: {}; a new consumer joins the group in its place", why);
+    consumer_->OnRebalance(nullptr);
+    consumer_.reset();
+    sources_.clear();
+    windows_.clear();
+    auto consumer = NewGroupConsumer(c_, exporter_.get(), &session_timeout_ms_);
+    if (!consumer.ok()) return consumer.status();
+    consumer_ = std::move(consumer).value();
+    if (Status s = Join(); !s.ok()) return s;
+    failure_ = "consumer renewed";
+    rewind_ = true;
+    return Status::Ok();
+  }
 
   // The transactional producer; a new one (same transactional.id) replaces a failed one.
   Status NewProducer() {
@@ -438,6 +468,7 @@ class Aggregator {
   bool new_producer_ = false;  // ... with a new producer
   std::string failure_;        // why
   uint64_t rewinds_ = 0;
+  int consumer_renewals_ = 0;
   int64_t oldest_ms_ = INT64_MAX;  // Kafka timestamp of the batch's oldest input record
   int session_timeout_ms_ = 30'000;
   Clock::time_point last_rebalance_;
