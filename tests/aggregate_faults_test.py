@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -92,10 +91,7 @@ def recovery(prod, port, caught_up_at, since):
         if produced is None and prod.poll() is not None:
             produced = time.time() - since
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
-                text = r.read().decode()
-            wm = max((float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                      if line.startswith("spate_watermark_seconds ")), default=0)
+            wm = index_test.scrape(port, "spate_watermark_seconds")
         except OSError:
             wm = 0
         if caught_up is None and wm >= caught_up_at:

@@ -140,16 +140,11 @@ class ProduceCommand final : public Command {
     // it fails what it cannot deliver by then. Stopped by a signal: what the brokers
     // acknowledge within 5 s is kept, the rest is reported as unacknowledged
     // (docs/produce-consume.md: exit codes).
-    int flush_ms = 5'000;
-    int left = 0;
-    if (!StopRequested()) {
-      std::string t = conf.Get("message.timeout.ms");
-      if (t.empty()) t = conf.Get("delivery.timeout.ms");
-      const int timeout_ms = t.empty() ? 300'000 : std::atoi(t.c_str());
-      left = p.Flush(timeout_ms + 5'000, StopRequested);
-      flush_ms = timeout_ms + 5'000;
-    }
-    if (StopRequested()) left = p.Flush(flush_ms = 5'000);
+    std::string t = conf.Get("message.timeout.ms");
+    if (t.empty()) t = conf.Get("delivery.timeout.ms");
+    int flush_ms = (t.empty() ? 300'000 : std::atoi(t.c_str())) + 5'000;
+    int left = StopRequested() ? -1 : p.Flush(flush_ms, StopRequested);
+    if (StopRequested()) left = p.Flush(flush_ms = 5'000);  // stopped before or during it
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const auto& st = p.stats();
     std::string summary = Summary(st, secs, left);
