@@ -9,7 +9,8 @@ in the exact comparison of tests/aggregate_test.py with tests/recompute.py.
           kill -9 of one node while producing and aggregating.
   outage  all three nodes killed with -9 for 60 s while produce, aggregate and index (of the
           aggregates, into OpenSearch) run, then started again: produce delivers every record,
-          in order; aggregate and index ride it out; the results and the index are exact.
+          in order; aggregate and index ride it out (the running index catches up with
+          the aggregates written); the results and the index are exact.
   rolling the same under a rolling restart of the three nodes (SIGTERM, start, one by one).
   shutdown  SIGTERM while every broker hangs (SIGSTOP), mid-run and at start: exit 0 within
           10 s each time, and a last run gives exactly the results.
@@ -81,6 +82,13 @@ def indexed(index):
                              sort_keys=True) for _, d in index_test.all_docs(index))
 
 
+def indexed_count(index):
+    try:
+        return index_test.count(index)
+    except OSError:  # no such index yet (urllib's HTTPError is an OSError)
+        return 0
+
+
 def recovery(prod, port, caught_up_at, since):
     """From `since` (the nodes being started again): how long until produce has every record
     acknowledged, and until aggregate has caught up: its watermark (spate_watermark_seconds,
@@ -128,7 +136,18 @@ def under_fault(spate, name, fault):
         # The input's end in event time (GEN_ARGS: --event-rate 2000 from --start-time's
         # default), less the lateness (5 s) and a second for the partitions' spread.
         end = (1_767_225_600_000 + n * 1000 // 2000 - 6_000) / 1000
-        recovery(prod, port, end, since=fault())
+        since = fault()
+        recovery(prod, port, end, since)
+        # The running index catches up too: it holds every aggregate written so far.
+        written = len(read(t["agg"]))
+        while time.time() - since < 240 and indexed_count(index) < written:
+            time.sleep(1)
+        if indexed_count(index) < written:
+            failures.append(f"the running index holds {indexed_count(index)} of the {written} "
+                            f"aggregates written, {time.time() - since:.0f} s after the restart")
+        else:
+            print(f"  the running index holds the {written} aggregates written by then, "
+                  f"{time.time() - since:.1f} s after the restart")
         out, err = prod.communicate(timeout=600)
         if prod.returncode != 0:
             failures.append(f"produce exited {prod.returncode}: {err.decode()[-1500:]}")
@@ -166,16 +185,26 @@ def under_fault(spate, name, fault):
     if seen != n:
         failures.append(f"the input holds {seen} records, {n} produced")
     failures += finish(spate, t, group, n)
-    r = subprocess.run(index_cmd(spate, t, index, True), stdout=subprocess.PIPE,
+    r = subprocess.run(index_cmd(spate, t, index, True) + ["--json"], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=600)
     if r.returncode != 0:
         return failures + [f"the last index run: {r.stderr.decode()[-1500:]}"]
     want = sorted(json.dumps(json.loads(line), sort_keys=True) for line in read(t["agg"]))
     got = indexed(index)
     if got != want:
+        missing = set(want) - set(got)
+        by_part = {}
+        for row in read(t["agg"], with_partition=True):
+            part, _, line = row.partition("\t")
+            if json.dumps(json.loads(line), sort_keys=True) in missing:
+                by_part[part] = by_part.get(part, 0) + 1
+        index_log.seek(0)
         failures.append(f"the index holds {len(got)} documents ({len(set(got))} distinct), the "
-                        f"aggregates topic {len(want)} records")
-    print(f"  the index holds the {len(got)} aggregates exactly")
+                        f"aggregates topic {len(want)} records; missing by partition {by_part}; "
+                        f"the last index run: {r.stdout.decode().strip()}; the running index's "
+                        f"log: {index_log.read().decode(errors='replace')[-3000:]}")
+    else:
+        print(f"  the index holds the {len(got)} aggregates exactly")
     return failures
 
 

@@ -62,9 +62,10 @@ def aggregate_cmd(spate, t, group, exit_at_end, instance="a", extra=()):
     return cmd + (["-e"] if exit_at_end else [])
 
 
-def read(topic, with_key=False):
+def read(topic, with_key=False, with_partition=False):
+    fmt = "%p\t%s\n" if with_partition else "%k\t%s\n" if with_key else "%s\n"
     out = subprocess.run(["kcat", "-C", "-b", BROKERS, "-t", topic, "-e", "-q", "-X",
-                          "isolation.level=read_committed", "-f", "%k\t%s\n" if with_key else "%s\n"],
+                          "isolation.level=read_committed", "-f", fmt],
                          check=True, stdout=subprocess.PIPE, timeout=300).stdout.decode()
     return [line for line in out.split("\n") if line]
 

@@ -9,6 +9,13 @@ label `es`).
          other document is indexed exactly once; each always-refused one is a dead letter
          `retries_exhausted` after --max-retries, with the last status; nothing else is.
 
+  group  spate index -e shares its group with another member that holds half the partitions
+         and never commits (spate consume -G with auto commit off), then is killed with -9 and
+         stays a member until its session times out. spate index -e reads its own half to
+         the end and waits: it exits only once the group's rebalance has handed it the other
+         half and it has indexed that too. Every record is indexed, and the group's committed
+         offsets are at the partitions' ends.
+
 Environment: as tests/index_test.py.
 """
 import base64
@@ -19,6 +26,7 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -179,7 +187,55 @@ def test_proxy(spate):
     return failures
 
 
-TESTS = {"proxy": test_proxy}
+def test_group(spate):
+    tag = uuid.uuid4().hex[:6]
+    t = it.topics("esg_" + tag, ("in", "dlq"))
+    index, group = f"spate-esg-{tag}", "gg_" + tag
+    n = 20_000
+    it.produce(spate, t["in"], n, it.clean_args(36))
+    # The other member: reads every record it is given, commits none.
+    other = subprocess.Popen([spate, "consume", "--brokers", it.BROKERS, "--topic", t["in"], "-G",
+                              group, "--metrics-addr", "", "-X", "enable.auto.commit=false",
+                              "-X", "session.timeout.ms=6000"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    failures = []
+    log = tempfile.TemporaryFile()
+    try:
+        time.sleep(4)  # joined, with all six partitions
+        p = subprocess.Popen(it.index_cmd(spate, [t["in"]], index, group, dlq=t["dlq"]),
+                             stdout=subprocess.PIPE, stderr=log)
+        deadline, waited = time.time() + 60, ""
+        while time.time() < deadline and p.poll() is None and "waiting for the others" not in waited:
+            time.sleep(0.5)
+            log.seek(0)
+            waited = log.read().decode(errors="replace")
+        if p.poll() is not None:
+            failures.append(f"spate index -e exited ({p.returncode}) while another member held "
+                            f"partitions it had not read; {it.count(index)} of {n} indexed")
+        else:
+            print(f"  with half the partitions read: {it.count(index)} of {n} indexed, waiting")
+        other.kill()  # no LeaveGroup: a member until its session times out (6 s)
+        t0 = time.time()
+        out, _ = p.communicate(timeout=120)
+        log.seek(0)
+        if p.returncode != 0:
+            return failures + [f"spate index -e exited {p.returncode}: {log.read().decode()[-1500:]}"]
+        print(f"  the other member killed; spate index -e done {time.time() - t0:.1f} s later: "
+              f"{json.loads(out)}")
+    finally:
+        other.kill()
+        other.wait()
+    got = it.count(index)
+    if got != n:
+        failures.append(f"{got} documents indexed, {n} records")
+    # Committed at the ends: a second -e run of the group reads nothing.
+    again = it.run_index(it.index_cmd(spate, [t["in"]], index, group, dlq=t["dlq"]))
+    if again["records"] != 0:
+        failures.append(f"a second run read {again['records']} records: offsets not committed")
+    return failures
+
+
+TESTS = {"proxy": test_proxy, "group": test_group}
 
 if __name__ == "__main__":
     sys.exit(checks.run_named(TESTS, "index faults", ok="nothing lost, nothing twice"))

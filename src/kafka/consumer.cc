@@ -74,23 +74,16 @@ Status Consumer::Subscribe(const std::vector<std::string>& topics) {
 }
 
 Status Consumer::SeekToCommitted(int timeout_ms) {
-  rd_kafka_topic_partition_list_t* raw = nullptr;
-  if (rd_kafka_resp_err_t err = rd_kafka_assignment(rk_.get(), &raw)) {
-    return Status::Error("assignment: " + ErrorText(err));
-  }
-  PartitionListPtr list(raw);
-  if (list->cnt == 0) return Status::Ok();
-  if (rd_kafka_resp_err_t err = rd_kafka_committed(rk_.get(), list.get(), timeout_ms)) {
-    return Status::Error("committed offsets: " + ErrorText(err));
-  }
-  for (int i = 0; i < list->cnt; ++i) {
-    auto& tp = list->elems[i];
-    if (tp.err) {
-      return Status::Error(fmt::format("committed offset of {} [{}]: {}", tp.topic, tp.partition,
-                                       ErrorText(tp.err)));
-    }
+  auto mine = Assignment();
+  if (!mine.ok()) return mine.status();
+  if (mine.value().empty()) return Status::Ok();
+  auto committed = Committed(mine.value(), timeout_ms);
+  if (!committed.ok()) return committed.status();
+  std::vector<TopicPartition> at = std::move(committed).value();
+  for (TopicPartition& tp : at) {
     if (tp.offset < 0) tp.offset = RD_KAFKA_OFFSET_BEGINNING;  // nothing committed yet
   }
+  PartitionListPtr list = ToList(at);
   if (rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_.get(), list.get(), timeout_ms)) {
     std::string msg = std::string("seek: ") + rd_kafka_error_string(e);
     rd_kafka_error_destroy(e);
@@ -104,6 +97,22 @@ Status Consumer::SeekToCommitted(int timeout_ms) {
     }
   }
   return Status::Ok();
+}
+
+Result<std::vector<TopicPartition>> Consumer::Committed(const std::vector<TopicPartition>& parts,
+                                                        int timeout_ms) const {
+  PartitionListPtr list = ToList(parts);
+  if (rd_kafka_resp_err_t err = rd_kafka_committed(rk_.get(), list.get(), timeout_ms)) {
+    return Status::Error("committed offsets: " + ErrorText(err));
+  }
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& tp = list->elems[i];
+    if (tp.err) {
+      return Status::Error(fmt::format("committed offset of {} [{}]: {}", tp.topic, tp.partition,
+                                       ErrorText(tp.err)));
+    }
+  }
+  return FromList(*list);
 }
 
 Result<std::vector<TopicPartition>> Consumer::Assignment() const {

@@ -59,6 +59,9 @@ class Consumer : public Client {
 
   // The partitions assigned now (offsets not set).
   Result<std::vector<TopicPartition>> Assignment() const;
+  // The group's committed offsets of these partitions (offset < 0: none committed).
+  Result<std::vector<TopicPartition>> Committed(const std::vector<TopicPartition>& parts,
+                                                int timeout_ms) const;
   // Commits these offsets (each the next offset to read) for the group, synchronously.
   Status Commit(const std::vector<TopicPartition>& offsets);
   // Pauses or resumes fetching for every assigned partition. librdkafka drops what it had

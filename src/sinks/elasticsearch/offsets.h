@@ -59,7 +59,13 @@ class OffsetTracker {
     parts_[tp].next = offset + 1;
     parts_[tp].at_end = false;
   }
-  void ReadToEnd(int tp) { parts_[tp].at_end = true; }
+  // At the partition's end, `end` (the offset librdkafka reports there). It is the committable
+  // position once everything read is finished, so that a partition read to its end shows no
+  // lag: with transactions, the end is past the last record (a commit marker follows it).
+  void ReadToEnd(int tp, int64_t end) {
+    parts_[tp].at_end = true;
+    if (parts_[tp].assigned && end > parts_[tp].next) parts_[tp].next = end;
+  }
   // Marks the item's offset finished; false if it was not open (read under an earlier
   // assignment of its partition, since revoked).
   bool Finish(const Item& it) {

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "kafka/consumer.h"
+#include "kafka/group_end.h"
 #include "kafka/producer.h"
 #include "kafka/stats_exporter.h"
 #include "obs/log.h"
@@ -370,6 +371,8 @@ Result<SinkSummary> Sink::Run(const IndexHooks& hooks) {
   constexpr int64_t kPauseAfterMs = 5000;
   const size_t max_buffered = c_.batch_docs * static_cast<size_t>(c_.max_inflight + 2);
   auto last_commit = Clock::now(), last_progress = Clock::now();
+  Clock::time_point last_wait_log;
+  kafka::GroupEnd group_end(consumer_.get(), c_.topics);
   Clock::time_point full_since;  // since when buffered_ >= max_buffered; epoch: not full
   std::vector<HttpResponse> done;
   bool input_over = false;
@@ -397,7 +400,7 @@ Result<SinkSummary> Sink::Run(const IndexHooks& hooks) {
         auto m = consumer_->Poll(n == 0 ? static_cast<int>(wait) : 0);
         if (!m) break;
         if (m.partition_eof()) {
-          offsets_.ReadToEnd(offsets_.Find(m.topic(), m.partition()));
+          offsets_.ReadToEnd(offsets_.Find(m.topic(), m.partition()), m.offset());
           continue;
         }
         if (m.err()) {
@@ -415,7 +418,14 @@ Result<SinkSummary> Sink::Run(const IndexHooks& hooks) {
       }
       if (c_.exit_at_end && consumer_->assigned_partitions() > 0 &&
           offsets_.AtEnd() >= consumer_->assigned_partitions()) {
-        input_over = true;
+        input_over = group_end.OthersDone();
+        if (!input_over && !group_end.waiting().empty() && MsSince(last_wait_log) >= 30'000) {
+          Log().info(
+              "-e: this member's partitions are read to their end; waiting for the "
+              "others: {}",
+              group_end.waiting());
+          last_wait_log = Clock::now();
+        }
       }
     } else if (input_over) {
       consumer_->Poll(0);  // keeps the group membership and serves callbacks
