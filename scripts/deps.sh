@@ -12,8 +12,9 @@ PACKAGES=(
   libicu-dev zlib1g-dev libzstd-dev
   # gzip and zstd files for the --input tests.
   gzip zstd
-  # scripts/format.sh --check (the sources' format, checked by scripts/test.sh).
-  clang-format
+  # scripts/format.sh --check (the sources' format, checked by scripts/test.sh); ccache, which
+  # scripts/build.sh puts in front of the compiler: a fresh clone rebuilds from the cache.
+  clang-format ccache
   # Monitoring (deploy/): Prometheus and promtool, PyYAML for tests/monitoring_test.py, and
   # docker-compose, whose `config` validates deploy/compose.yaml without a Docker daemon.
   prometheus python3-yaml docker-compose
