@@ -1,5 +1,5 @@
 # Convenience targets; the scripts are the source of truth.
-.PHONY: build test demo up up-split down status bench
+.PHONY: build test demo up up-split up-secure down status bench
 
 build:
 	scripts/build.sh
@@ -13,6 +13,10 @@ up:
 	deploy/prometheus/prometheus.sh up
 up-split:
 	deploy/kafka/cluster.sh up --split
+	deploy/opensearch/opensearch.sh up
+	deploy/prometheus/prometheus.sh up
+up-secure:
+	deploy/kafka/cluster.sh up --secure
 	deploy/opensearch/opensearch.sh up
 	deploy/prometheus/prometheus.sh up
 down:

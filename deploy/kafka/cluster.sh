@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A local Apache Kafka cluster in KRaft mode on 127.0.0.1, without Docker:
-#   deploy/kafka/cluster.sh up [--split] [--fresh]   fetch Kafka (cached), format, start, wait,
-#                                          create topics; --fresh: delete earlier data first
+#   deploy/kafka/cluster.sh up [--split] [--secure] [--fresh]   fetch Kafka (cached), format,
+#                                          start, wait, create topics; --fresh: delete earlier
+#                                          data first; --secure: SASL_SSL (below)
 #   deploy/kafka/cluster.sh down           stop only the processes this script started
 #   deploy/kafka/cluster.sh status         one line per node
 #   deploy/kafka/cluster.sh kill NODE      kill -9 one node (failure tests)
@@ -20,6 +21,13 @@
 # SPATE_KAFKA_PORT_OFFSET (added to every port, default 0: a second cluster beside the first,
 # e.g. 100 gives 29192/39192/49192; tests read the matching SPATE_BROKERS),
 # SPATE_KAFKA_JMX_EXPORTER (default 1; 0 starts the nodes without the agent below).
+#
+# --secure: the brokers' listeners are SASL_SSL (SCRAM-SHA-512; TLS with a certificate for
+# 127.0.0.1 signed by a CA that the script makes with openssl; nothing is fetched). The users
+# `admin` (between the brokers, and the script's own tools) and `spate` are created when the
+# nodes are formatted, each with a random password. A client's settings, the librdkafka
+# properties that `spate ... -F` and `kcat -F` take, are written to $DIR/client.properties;
+# the CA to $DIR/tls/ca.pem. The controllers' listener stays PLAINTEXT on 127.0.0.1.
 #
 # Metrics: every node runs the Prometheus JMX exporter as a java agent
 # (io.prometheus.jmx:jmx_prometheus_javaagent from Maven Central, cached beside Kafka's jars;
@@ -42,6 +50,7 @@ AGENT=$CACHE/jmx-exporter-$JMX_EXPORTER_VERSION/jmx_prometheus_javaagent-$JMX_EX
 BROKER_PORTS=($((29092 + OFF)) $((39092 + OFF)) $((49092 + OFF)))
 CONTROLLER_PORTS=($((29093 + OFF)) $((39093 + OFF)) $((49093 + OFF)))
 BOOTSTRAP=127.0.0.1:${BROKER_PORTS[0]},127.0.0.1:${BROKER_PORTS[1]},127.0.0.1:${BROKER_PORTS[2]}
+SECURE=$( [ "$(cat "$DIR/security" 2>/dev/null)" = secure ] && echo 1 || echo 0)
 TOPICS=(transaction_aggregates transaction_totals transaction_anomalies transaction_late transaction_dlq)
 
 log() { echo "kafka: $*" >&2; }
@@ -70,6 +79,10 @@ fetch_agent() {
     || die "could not resolve jmx_prometheus_javaagent $JMX_EXPORTER_VERSION from Maven Central"
 }
 
+# The client settings of the script's own kcat and Java tools.
+kcat_conf() { [ "$SECURE" = 1 ] && echo "-F $DIR/client.properties" || true; }
+admin_conf() { [ "$SECURE" = 1 ] && echo "--command-config $DIR/admin.properties" || true; }
+
 LOG_FLAGS=(-Dlog4j.configuration="file:$HERE/log4j.properties" -Dlog4j2.configurationFile="$HERE/log4j2.properties")
 java_cp() { java -cp "$LIBS/*" "${LOG_FLAGS[@]}" -Dkafka.logs.dir="$DIR" "$@"; }
 
@@ -86,7 +99,9 @@ nodes() {
 write_config() {  # id roles broker_port controller_port
   local id=$1 roles=$2 bport=$3 cport=$4 voters="" listeners="" advertised=""
   for i in 0 1 2; do voters+="${voters:+,}$((i + 1))@127.0.0.1:${CONTROLLER_PORTS[$i]}"; done
-  [ "$bport" != - ] && listeners="PLAINTEXT://127.0.0.1:$bport" && advertised="PLAINTEXT://127.0.0.1:$bport"
+  local proto=PLAINTEXT
+  [ "$SECURE" = 1 ] && proto=SASL_SSL
+  [ "$bport" != - ] && listeners="$proto://127.0.0.1:$bport" && advertised="$proto://127.0.0.1:$bport"
   [ "$cport" != - ] && listeners+="${listeners:+,}CONTROLLER://127.0.0.1:$cport"
   mkdir -p "$DIR/node$id/data"
   cat > "$DIR/node$id/server.properties" <<PROPS
@@ -111,6 +126,56 @@ log.segment.bytes=268435456
 num.network.threads=2
 num.io.threads=4
 PROPS
+  [ "$SECURE" = 1 ] || return 0
+  sed -i -e 's/^listener.security.protocol.map=PLAINTEXT:PLAINTEXT,/listener.security.protocol.map=SASL_SSL:SASL_SSL,/' \
+    -e 's/^inter.broker.listener.name=PLAINTEXT$/inter.broker.listener.name=SASL_SSL/' \
+    "$DIR/node$id/server.properties"
+  cat >> "$DIR/node$id/server.properties" <<PROPS
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$(cat "$DIR/secrets/admin")";
+ssl.keystore.type=PEM
+ssl.keystore.location=$DIR/tls/broker.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$DIR/tls/ca.pem
+PROPS
+}
+
+# --secure: a CA, the brokers' certificate (for 127.0.0.1 and localhost), the users' random
+# passwords, and the client settings of spate/kcat (librdkafka) and of the Java tools.
+make_secrets() {
+  [ -f "$DIR/client.properties" ] && return 0
+  command -v openssl >/dev/null || die "openssl not found (apt-get install openssl)"
+  mkdir -p "$DIR/tls" "$DIR/secrets"
+  chmod 700 "$DIR/secrets"
+  local t=$DIR/tls
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=spate local CA" \
+    -keyout "$t/ca.key" -out "$t/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$t/broker.key" \
+    -out "$t/broker.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > "$t/san.ext"
+  openssl x509 -req -in "$t/broker.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" -CAcreateserial \
+    -days 30 -extfile "$t/san.ext" -out "$t/broker.crt" 2>/dev/null
+  # Kafka's PEM keystore: the PKCS#8 key, then the certificate.
+  cat "$t/broker.key" "$t/broker.crt" > "$t/broker.pem"
+  local u
+  for u in admin spate; do openssl rand -hex 16 > "$DIR/secrets/$u"; done
+  cat > "$DIR/admin.properties" <<PROPS
+security.protocol=SASL_SSL
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$(cat "$DIR/secrets/admin")";
+ssl.truststore.type=PEM
+ssl.truststore.location=$t/ca.pem
+PROPS
+  cat > "$DIR/client.properties.tmp" <<PROPS
+security.protocol=SASL_SSL
+sasl.mechanisms=SCRAM-SHA-512
+sasl.username=spate
+sasl.password=$(cat "$DIR/secrets/spate")
+ssl.ca.location=$t/ca.pem
+PROPS
+  chmod 600 "$DIR/admin.properties" "$DIR/client.properties.tmp" "$t/ca.key" "$t/broker.key" "$t/broker.pem"
+  mv "$DIR/client.properties.tmp" "$DIR/client.properties"
 }
 
 pid_of() {  # prints the pid if node $1 runs (and is ours)
@@ -148,7 +213,8 @@ wait_ready() {  # until metadata lists all three brokers (kcat: no JVM start per
   local deadline=$((SECONDS + ${1:-90}))
   command -v kcat >/dev/null || die "kcat not found (apt-get install kcat)"
   while [ $SECONDS -lt $deadline ]; do
-    if [ "$(kcat -b "$BOOTSTRAP" -L -m 3 2>/dev/null | grep -cE '^  broker [0-9]+ at 127.0.0.1:')" = 3 ]; then
+    # shellcheck disable=SC2046
+    if [ "$(kcat $(kcat_conf) -b "$BOOTSTRAP" -L -m 3 2>/dev/null | grep -cE '^  broker [0-9]+ at 127.0.0.1:')" = 3 ]; then
       return 0
     fi
     sleep 1
@@ -160,7 +226,8 @@ create_topic() {  # name partitions [config...]
   local name=$1 parts=$2 args=()
   shift 2
   for c in "$@"; do args+=(--config "$c"); done
-  java_cp org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --create --if-not-exists \
+  # shellcheck disable=SC2046
+  java_cp org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" $(admin_conf) --create --if-not-exists \
     --topic "$name" --partitions "$parts" --replication-factor 3 --config min.insync.replicas=2 \
     "${args[@]}" >/dev/null
   wait_topic "$name" "$parts"
@@ -174,7 +241,8 @@ wait_topic() {
     ok=1
     for port in "${BROKER_PORTS[@]}"; do
       (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null || continue  # a stopped broker
-      [ "$(kcat -b 127.0.0.1:"$port" -L -t "$name" -m 3 2>/dev/null |
+      # shellcheck disable=SC2046
+      [ "$(kcat $(kcat_conf) -b 127.0.0.1:"$port" -L -t "$name" -m 3 2>/dev/null |
            grep -cE '^    partition [0-9]+, leader [0-9]+,')" = "$parts" ] || ok=0
     done
     [ $ok = 1 ] && return 0
@@ -205,26 +273,37 @@ reserve_ports() {
 }
 
 cmd_up() {
-  local topology=combined arg
+  local topology=combined security=plaintext arg u
   for arg in "$@"; do
     case $arg in
       --split) topology=split ;;
+      --secure) security=secure ;;
       # An empty cluster: the data of earlier runs goes (the test fixtures use it; thousands of
       # partitions left by earlier test runs slowed the brokers down until they failed).
       --fresh) cmd_down; rm -rf "$DIR" ;;
-      *) die "up: unknown option $arg (--split, --fresh)" ;;
+      *) die "up: unknown option $arg (--split, --secure, --fresh)" ;;
     esac
   done
   fetch
   fetch_agent
   reserve_ports
   mkdir -p "$DIR"
-  if [ -f "$DIR/topology" ] && [ "$(cat "$DIR/topology")" != "$topology" ]; then
+  if { [ -f "$DIR/topology" ] && [ "$(cat "$DIR/topology")" != "$topology" ]; } ||
+     { [ -f "$DIR/cluster.id" ] && [ "$(cat "$DIR/security" 2>/dev/null || echo plaintext)" != "$security" ]; }; then
     cmd_down
     rm -rf "$DIR"
     mkdir -p "$DIR"
   fi
   echo "$topology" > "$DIR/topology"
+  echo "$security" > "$DIR/security"
+  SECURE=$([ "$security" = secure ] && echo 1 || echo 0)
+  local scram=()
+  if [ "$SECURE" = 1 ]; then
+    make_secrets
+    for u in admin spate; do
+      scram+=(--add-scram "SCRAM-SHA-512=[name=$u,password=$(cat "$DIR/secrets/$u")]")
+    done
+  fi
   [ -f "$DIR/cluster.id" ] || java_cp kafka.tools.StorageTool random-uuid > "$DIR/cluster.id"
   local id roles bport cport pids=()
   # The storage of every node is formatted at once: each format is a JVM start, CPU-bound, and
@@ -233,7 +312,7 @@ cmd_up() {
     write_config "$id" "$roles" "$bport" "$cport"
     if [ ! -f "$DIR/node$id/data/meta.properties" ]; then
       java_cp kafka.tools.StorageTool format -t "$(cat "$DIR/cluster.id")" \
-        -c "$DIR/node$id/server.properties" --ignore-formatted >/dev/null &
+        -c "$DIR/node$id/server.properties" --ignore-formatted "${scram[@]}" >/dev/null &
       pids+=($!)
     fi
   done < <(nodes)
@@ -242,7 +321,11 @@ cmd_up() {
   log "waiting for the quorum and 3 brokers on $BOOTSTRAP"
   wait_ready 120 || { cmd_status; die "cluster not ready after 120 s; logs in $DIR/node*/stdout.log"; }
   create_topics
-  log "up ($topology, Kafka $KAFKA_VERSION): bootstrap $BOOTSTRAP"
+  if [ "$SECURE" = 1 ]; then
+    log "up ($topology, SASL_SSL + SCRAM-SHA-512, Kafka $KAFKA_VERSION): bootstrap $BOOTSTRAP; client settings: -F $DIR/client.properties"
+  else
+    log "up ($topology, Kafka $KAFKA_VERSION): bootstrap $BOOTSTRAP"
+  fi
 }
 
 stop_nodes() {  # roles-pattern: SIGTERM the matching nodes, then wait (kill -9 after 30 s)
@@ -313,8 +396,9 @@ case "${1:-}" in
   start) fetch; fetch_agent; reserve_ports; start_node "$2"; wait_ready 60 ;;
   clean) cmd_down; rm -rf "$DIR" ;;
   topic) shift; fetch; create_topic "$@" ;;
+  # shellcheck disable=SC2046
   describe) fetch; java_cp org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
-    --describe --topic "$2" ;;
+    $(admin_conf) --describe --topic "$2" ;;
   fetch) fetch; fetch_agent ;;
-  *) echo "usage: $0 up [--split] | down | status | kill NODE | stop NODE | pause NODE | resume NODE | start NODE | topic NAME N [CONFIG=V...] | describe NAME | clean | fetch" >&2; exit 2 ;;
+  *) echo "usage: $0 up [--split] [--secure] [--fresh] | down | status | kill NODE | stop NODE | pause NODE | resume NODE | start NODE | topic NAME N [CONFIG=V...] | describe NAME | clean | fetch" >&2; exit 2 ;;
 esac

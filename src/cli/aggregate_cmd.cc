@@ -109,7 +109,9 @@ class AggregateCommand final : public Command {
     if (c_.instance.empty()) return UsageError("--instance: must not be empty");
     Status cs = BuildClientConfig(kafka_flags_, {}, &c_.client);
     if (!cs.ok()) return cs.message() == "list" ? 0 : UsageError(cs.message());
-    kafka::WarnIfUnsupported(c_.client);  // Kafka 4.x with librdkafka < 2.11.1
+    // Refused credentials or certificates: one line and exit 1, not endless retries. Also
+    // warns about Kafka 4.x with librdkafka < 2.11.1.
+    if (Status s = kafka::CheckCluster(c_.client); !s.ok()) return RuntimeError(s.message());
     if (engine_flags_.wire.has_registry() && c_.wire.format == WireFormat::kAvro) {
       // The expected id: schemas/transaction.avsc under <input>-value, registered if absent
       // (an aggregator may start before its first producer). Other ids are asked by id.

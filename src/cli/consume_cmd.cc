@@ -87,7 +87,9 @@ class ConsumeCommand final : public Command {
     }
     Status cs = BuildClientConfig(kafka_flags_, defaults, &conf);
     if (!cs.ok()) return cs.message() == "list" ? 0 : UsageError(cs.message());
-    kafka::WarnIfUnsupported(conf);  // Kafka 4.x with librdkafka < 2.11.1
+    // Refused credentials or certificates: one line and exit 1, not endless retries. Also
+    // warns about Kafka 4.x with librdkafka < 2.11.1.
+    if (Status s = kafka::CheckCluster(conf); !s.ok()) return RuntimeError(s.message());
     auto server = MetricsServer::Start(metrics_addr_);
     if (!server.ok()) return RuntimeError(server.status().message());
     AnnounceMetrics(metrics_addr_, *server.value());

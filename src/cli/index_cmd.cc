@@ -251,7 +251,9 @@ class IndexCommand final : public Command {
                                   &c_.producer);
     if (!ps.ok()) return UsageError(ps.message());
     c_.producer = c_.producer.For(kafka::ClientConfig::Role::kProducer);
-    kafka::WarnIfUnsupported(c_.consumer);  // Kafka 4.x with librdkafka < 2.11.1
+    // Refused credentials or certificates: one line and exit 1, not endless retries. Also
+    // warns about Kafka 4.x with librdkafka < 2.11.1.
+    if (Status s = kafka::CheckCluster(c_.consumer); !s.ok()) return RuntimeError(s.message());
 
     auto server = MetricsServer::Start(report_.metrics_addr);
     if (!server.ok()) return RuntimeError(server.status().message());

@@ -1,5 +1,7 @@
 #include "cli/kafka_options.h"
 
+#include <cstdlib>
+
 namespace spate::cli {
 
 void AddKafkaOptions(CLI::App* app, KafkaFlags* f) {
@@ -25,6 +27,12 @@ Status BuildClientConfig(const KafkaFlags& f,
   }
   out->Set("bootstrap.servers", f.brokers);
   for (const auto& [k, v] : defaults) out->Set(k, v);
+  // SPATE_KAFKA_CONFIG: a properties file read before any -F, as kcat reads KCAT_CONFIG, so
+  // that credentials need not be on the command line of every run.
+  if (const char* env = std::getenv("SPATE_KAFKA_CONFIG"); env && *env) {
+    if (Status s = out->LoadFile(env); !s.ok())
+      return Status::Error("SPATE_KAFKA_CONFIG: " + s.message());
+  }
   for (const auto& file : f.files) {
     if (Status s = out->LoadFile(file); !s.ok()) return s;
   }

@@ -89,7 +89,9 @@ class ProduceCommand final : public Command {
     if (!cs.ok()) return cs.message() == "list" ? 0 : UsageError(cs.message());
     InstallStopSignals();  // before the cluster is asked: a second signal ends any wait
     ExitWithinAfterStop(std::chrono::seconds(8), 1);
-    kafka::WarnIfUnsupported(conf);  // Kafka 4.x with librdkafka < 2.11.1
+    // Refused credentials or certificates: one line and exit 1, not endless retries. Also
+    // warns about Kafka 4.x with librdkafka < 2.11.1.
+    if (Status s = kafka::CheckCluster(conf); !s.ok()) return RuntimeError(s.message());
     auto server = MetricsServer::Start(report_.metrics_addr);
     if (!server.ok()) return RuntimeError(server.status().message());
     AnnounceMetrics(report_.metrics_addr, *server.value());

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -92,6 +93,8 @@ std::string DescribeDisabled(const std::vector<std::string>& features) {
 struct LogCapture {
   std::mutex mu;
   std::vector<std::string> messages;
+  std::string refused;  // set by CaptureError, on the polling thread
+  std::string suspect;  // a refusal, unless a broker answers after all
 };
 
 void CaptureLog(const rd_kafka_t* rk, int /*level*/, const char* fac, const char* buf) {
@@ -100,6 +103,27 @@ void CaptureLog(const rd_kafka_t* rk, int /*level*/, const char* fac, const char
   auto* capture = static_cast<LogCapture*>(rd_kafka_opaque(rk));
   std::lock_guard<std::mutex> lock(capture->mu);
   capture->messages.emplace_back(buf);
+}
+
+// Errors that no retry fixes: the brokers refuse the client's security settings. A plaintext
+// client at a TLS listener shows only as a connection closed during the first request, which
+// librdkafka words with a hint at security.protocol; a broker shutting down can close one
+// there too, so that one counts only if no broker answers in the probe's time.
+void CaptureError(rd_kafka_t* rk, int err, const char* reason, void*) {
+  auto* capture = static_cast<LogCapture*>(rd_kafka_opaque(rk));
+  switch (err) {
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+    case RD_KAFKA_RESP_ERR__SSL:
+    case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+    case RD_KAFKA_RESP_ERR_UNSUPPORTED_SASL_MECHANISM:
+    case RD_KAFKA_RESP_ERR_ILLEGAL_SASL_STATE:
+      if (capture->refused.empty()) capture->refused = reason;
+      return;
+    default:
+      if (capture->suspect.empty() && std::strstr(reason, "security.protocol")) {
+        capture->suspect = reason;
+      }
+  }
 }
 
 }  // namespace
@@ -142,14 +166,32 @@ Result<BrokerInfo> ProbeBroker(const ClientConfig& conf, int timeout_ms) {
   LogCapture capture;  // outlives the handle: declared first, destroyed last
   rd_kafka_conf_set_opaque(c.get(), &capture);
   rd_kafka_conf_set_log_cb(c.get(), &CaptureLog);
+  rd_kafka_conf_set_error_cb(c.get(), &CaptureError);
   auto rk = NewHandle(RD_KAFKA_PRODUCER, std::move(c));
   if (!rk.ok()) return rk.status();
   // The ApiVersions exchange opens every connection, before any request is sent on it: once
-  // the metadata reply is in, the answering broker's lines have been logged.
-  const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(rk.value().get(), 0, nullptr, &md, timeout_ms);
-  if (err) return Status::Error("broker probe: " + ErrorText(err));
-  rd_kafka_metadata_destroy(md);
+  // the metadata reply is in, the answering broker's lines have been logged. Asked in short
+  // slices, serving the error callback between them (rd_kafka_poll), so that a refusal ends
+  // the probe at once.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+  while (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_poll(rk.value().get(), 0);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline - std::chrono::steady_clock::now())
+                          .count();
+    if (left <= 0 && capture.refused.empty()) capture.refused = capture.suspect;
+    if (!capture.refused.empty()) {
+      BrokerInfo refused;
+      refused.refused = capture.refused;
+      return refused;
+    }
+    if (left <= 0) return Status::Error("broker probe: " + ErrorText(err));
+    const rd_kafka_metadata_t* md = nullptr;
+    err = rd_kafka_metadata(rk.value().get(), 0, nullptr, &md,
+                            static_cast<int>(std::min<int64_t>(left, 250)));
+    if (!err) rd_kafka_metadata_destroy(md);
+  }
   std::lock_guard<std::mutex> lock(capture.mu);
   BrokerInfo info = ParseApiVersionLog(capture.messages);
   if (!info.api_versions_seen) return Status::Error("broker probe: no ApiVersions logged");
@@ -168,13 +210,16 @@ std::string UnsupportedWarning(const BrokerInfo& info, int library_version) {
       (library_version >> 8) & 0xff, off.empty() ? "" : "; turned off here: " + off);
 }
 
-void WarnIfUnsupported(const ClientConfig& conf, int timeout_ms) {
-  const int version = rd_kafka_version();
-  if (version >= kFirstKafka4ReadyLibrary) return;
+Status CheckCluster(const ClientConfig& conf, int timeout_ms) {
   auto info = ProbeBroker(conf, timeout_ms);
-  if (!info.ok()) return;
-  std::string warning = UnsupportedWarning(info.value(), version);
+  if (!info.ok()) return Status::Ok();  // unreachable: the command's own handling says so
+  if (!info.value().refused.empty()) {
+    return Status::Error("the Kafka brokers refuse this client's security settings: " +
+                         info.value().refused);
+  }
+  std::string warning = UnsupportedWarning(info.value(), rd_kafka_version());
   if (!warning.empty()) Logger("kafka").warn("{}", warning);
+  return Status::Ok();
 }
 
 }  // namespace spate::kafka

@@ -1,5 +1,6 @@
 #pragma once
-// Is the cluster Kafka 4.x, and is this librdkafka too old for it?
+// Does the cluster accept this client (its security settings), is it Kafka 4.x, and is this
+// librdkafka too old for it?
 //
 // librdkafka 2.0.2 has no call that returns the broker's version. What it does have: with
 // `debug=feature` it logs the broker's ApiVersions response (facility "APIVERSION", one line
@@ -36,6 +37,10 @@ struct BrokerInfo {
   bool kafka4 = false;  // a broker no longer accepts Fetch v0-v3
   // Features librdkafka switched off for this cluster, its names, in log order, once each.
   std::vector<std::string> disabled_features;
+  // Why the brokers refused this client's security settings (librdkafka's words: SASL
+  // authentication failed, a TLS handshake failed, a plaintext client at a TLS listener), or
+  // empty. Retrying cannot fix it.
+  std::string refused;
 };
 
 // Reads the messages librdkafka logged under facility "APIVERSION" (the log callback's `buf`,
@@ -46,18 +51,21 @@ BrokerInfo ParseApiVersionLog(const std::vector<std::string>& messages);
 // Asks the cluster for metadata through a short-lived producer handle built from conf (same
 // brokers and security settings; idempotence and transactional.id left out, debug=feature with
 // the log captured, none of it printed) and parses what librdkafka logged about the broker
-// that answered. An error if no broker answered within timeout_ms. Blocks the calling thread.
+// that answered. Stops early when the brokers refuse the security settings (info.refused).
+// An error if no broker answered within timeout_ms. Blocks the calling thread.
 Result<BrokerInfo> ProbeBroker(const ClientConfig& conf, int timeout_ms);
 
 // The warning for this cluster and librdkafka version (rd_kafka_version() form), one line
 // without a prefix, or "" when there is nothing to warn about.
 std::string UnsupportedWarning(const BrokerInfo& info, int library_version);
 
-// At start-up of a Kafka command: when the linked librdkafka predates 2.11.1, probes the
-// cluster (at most timeout_ms) and logs UnsupportedWarning as a warning of the "kafka"
-// logger ("spate <command>: warning: ..."). Says nothing if the probe fails: the command's
-// own connection check reports unreachable brokers. With librdkafka >= 2.11.1 it does not
-// probe.
-void WarnIfUnsupported(const ClientConfig& conf, int timeout_ms = 3000);
+// At start-up of a Kafka command: probes the cluster (at most timeout_ms). An error, one line,
+// when the brokers refuse the client's security settings: a wrong password, a certificate from
+// an unknown CA, a plaintext client at a TLS listener. librdkafka would retry those for ever,
+// and the command would give up only at its own timeouts with "transport failure". Unreachable
+// brokers are no error here: the command's own connection handling reports them. Logs
+// UnsupportedWarning as a warning of the "kafka" logger ("spate <command>: warning: ...")
+// when the linked librdkafka predates 2.11.1.
+Status CheckCluster(const ClientConfig& conf, int timeout_ms = 3000);
 
 }  // namespace spate::kafka

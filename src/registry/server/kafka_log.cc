@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "kafka/broker_version.h"
 #include "kafka/consumer.h"
 #include "kafka/producer.h"
 #include "registry/server/store.h"
@@ -33,6 +34,7 @@ class KafkaLog : public SchemaLog {
   Status Open(Apply apply) override {
     apply_ = std::move(apply);
     const std::string where = " (Kafka at " + conf_.Get("bootstrap.servers") + ")";
+    if (Status s = kafka::CheckCluster(conf_); !s.ok()) return Status::Error(s.message() + where);
     kafka::ClientConfig cc = conf_;
     cc.SetAll(kafka::ReaderSettings(/*auto_commit=*/false, /*partition_eof=*/false));
     auto consumer = kafka::Consumer::Create(cc);
