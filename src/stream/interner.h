@@ -17,6 +17,8 @@
 #include <vector>
 
 #include <absl/container/flat_hash_map.h>
+#include <absl/hash/hash.h>
+#include <absl/strings/string_view.h>
 
 namespace spate {
 
@@ -104,7 +106,15 @@ class Interner {
     dead_bytes_ = 0;
   }
 
-  absl::flat_hash_map<std::string_view, uint32_t> ids_;
+  // absl's hash of the bytes. Debian's abseil has a string_view type of its own, and for a
+  // std::string_view key absl::Hash falls back to std::hash (std::_Hash_bytes), which perf
+  // showed at 3% of decode + aggregate.
+  struct BytesHash {
+    size_t operator()(std::string_view s) const {
+      return absl::Hash<absl::string_view>{}(absl::string_view(s.data(), s.size()));
+    }
+  };
+  absl::flat_hash_map<std::string_view, uint32_t, BytesHash> ids_;
   std::vector<std::string_view> strings_;
   std::vector<uint32_t> free_;  // erased ids, reused first
   std::vector<std::unique_ptr<char[]>> blocks_, big_;
