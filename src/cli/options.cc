@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -205,7 +206,11 @@ Status ToRegistryOptions(const FormatFlags& f, const std::string& topic,
   SecretOption auth = f.registry_auth;
   if (Status s = ResolveSecret(&auth); !s.ok()) return s;
   if (!f.has_registry()) {
-    if (!auth.value.empty()) {  // credentials: never echoed
+    // Credentials given for nothing, never echoed. From the environment they are no error: a
+    // variable set for the runs that use a registry must not break the others.
+    const char* env = std::getenv(auth.env.c_str());
+    const bool from_env = auth.file.empty() && env != nullptr && auth.value == env;
+    if (!auth.value.empty() && !from_env) {
       return Status::Error("--schema-registry-auth: needs --schema-registry");
     }
     if (!f.subject.empty()) return Bad("--subject", "needs --schema-registry", f.subject);
