@@ -18,7 +18,6 @@ SPATE_OPENSEARCH_PORT for `secrets` (default 9200).
 """
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,11 +27,11 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import checks  # noqa: E402
+from aggregate_test import CLUSTER  # noqa: E402
+from index_test import free_port  # noqa: E402
 
 BROKERS = os.environ.get("SPATE_BROKERS", "127.0.0.1:29092,127.0.0.1:39092,127.0.0.1:49092")
 DIR = os.environ.get("SPATE_KAFKA_DIR", "/tmp/spate-kafka")
-CLUSTER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "deploy", "kafka",
-                       "cluster.sh")
 SENTINEL = "sentinel-pw-7f3a9c"
 
 
@@ -101,12 +100,6 @@ def test_refused(spate):
             if SENTINEL in r.stderr + r.stdout:
                 failures.append(f"{name} with {what}: the password was printed")
     return failures
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_secrets(spate):

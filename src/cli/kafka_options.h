@@ -22,8 +22,8 @@ struct KafkaFlags {
 void AddKafkaOptions(CLI::App* app, KafkaFlags* f);
 
 // defaults first, then the file named by SPATE_KAFKA_CONFIG, then -F files, then -X: later
-// settings win. "-X list" prints the
-// properties and exits (returns a Status with message "list").
+// settings win. "-X list" prints the properties and exits (returns a Status with message
+// "list").
 Status BuildClientConfig(const KafkaFlags& f,
                          const std::vector<std::pair<std::string, std::string>>& defaults,
                          kafka::ClientConfig* out);
