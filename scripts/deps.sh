@@ -15,6 +15,9 @@ PACKAGES=(
   # scripts/format.sh --check (the sources' format, checked by scripts/test.sh); ccache, which
   # scripts/build.sh puts in front of the compiler: a fresh clone rebuilds from the cache.
   clang-format ccache
+  # clang with its sanitizer and libFuzzer runtimes: the sanitizer build of scripts/test.sh,
+  # with the fuzz targets of fuzz/.
+  clang-14 libclang-rt-14-dev
   # Monitoring (deploy/): Prometheus and promtool, PyYAML for tests/monitoring_test.py, and
   # docker-compose, whose `config` validates deploy/compose.yaml without a Docker daemon.
   prometheus python3-yaml docker-compose

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# clang-format (Debian's, style in .clang-format) over the C++ sources of src/ and bench/.
+# clang-format (Debian's, style in .clang-format) over the C++ sources of src/, bench/ and fuzz/.
 # With --check it changes nothing and fails, listing the files, when one is not formatted
 # (scripts/test.sh runs it so; CI with it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t files < <(git ls-files -co --exclude-standard 'src/*.cc' 'src/*.h' 'bench/*.cc' 'bench/*.h')
+mapfile -t files < <(git ls-files -co --exclude-standard 'src/*.cc' 'src/*.h' 'bench/*.cc' 'bench/*.h' \
+  'fuzz/*.cc' 'fuzz/*.h')
 if [ "${1:-}" = "--check" ]; then
   bad=()
   for f in "${files[@]}"; do

@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of fuzz/corpus/ (committed; run again after a format changes).
+
+The records come from `spate gen` (both profiles, every wire format and time format, the
+reference producer's field names, malformed records); the frames, changelog entries,
+registry requests and `_bulk` responses are built here in the formats their headers describe.
+The targets that read their input with FuzzedDataProvider get seeds in its layout (Fdp).
+
+  fuzz/make_corpus.py [--spate build/spate]
+"""
+import argparse
+import json
+import struct
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "fuzz/corpus"
+
+
+class Fdp:
+    """Bytes that FuzzedDataProvider reads back as the values given, in the order given:
+    strings (ConsumeRandomLengthString: a backslash doubled, ended by a backslash and another
+    byte) from the front, integers and bools (one byte each here) from the back."""
+
+    def __init__(self):
+        self.front, self.back = bytearray(), bytearray()
+
+    def string(self, s):
+        b = s.encode() if isinstance(s, str) else bytes(s)
+        self.front += b.replace(b"\\", b"\\\\") + b"\\n"
+        return self
+
+    def byte(self, v):
+        self.back.append(v & 0xFF)
+        return self
+
+    def rest(self, s):  # ConsumeRemainingBytesAsString
+        self.front += s.encode() if isinstance(s, str) else bytes(s)
+        return self
+
+    def bytes(self):
+        return bytes(self.front) + bytes(reversed(self.back))
+
+
+def write(target, name, data):
+    d = CORPUS / target
+    d.mkdir(parents=True, exist_ok=True)
+    (d / name).write_bytes(data)
+
+
+def gen(spate, *args, records=4):
+    return subprocess.run([spate, "gen", "--records", str(records), "--threads", "1", *args],
+                          check=True, capture_output=True).stdout
+
+
+def framed(blob):  # gen --format binary|avro: each record after its 4-byte big-endian length
+    out, i = [], 0
+    while i < len(blob):
+        (n,) = struct.unpack_from(">I", blob, i)
+        out.append(blob[i + 4:i + 4 + n])
+        i += 4 + n
+    return out
+
+
+def i64(*vs):
+    return b"".join(struct.pack("<q", v) for v in vs)
+
+
+def records(spate):
+    reference_names = ["--field", "amount=amout", "--field", "transactionTime=transationTime",
+                       "--field", "merchantId=merchantID"]
+    # The JSON target's first byte: bits 0-1 the time format, bit 2 the reference's names.
+    for b, fmt in enumerate(["epoch-ms", "epoch-s", "epoch-us", "rfc3339"]):
+        for profile in ("reference", "realistic"):
+            for i, line in enumerate(gen(spate, "--profile", profile, "--time-format", fmt)
+                                     .splitlines()):
+                write("json_decode", f"{profile}-{fmt}-{i}", bytes([b]) + line)
+        for i, line in enumerate(gen(spate, "--time-format", fmt, *reference_names)
+                                 .splitlines()):
+            write("json_decode", f"names-{fmt}-{i}", bytes([4 | b]) + line)
+    for i, line in enumerate(gen(spate, "--malformed", "1", records=24).splitlines()):
+        write("json_decode", f"malformed-{i}", b"\0" + line)
+    binary = []
+    for profile in ("reference", "realistic"):
+        for i, r in enumerate(framed(gen(spate, "--profile", profile, "--format", "binary"))):
+            write("binary_decode", f"{profile}-{i}", r)
+            binary.append(r)
+        for i, r in enumerate(framed(gen(spate, "--profile", profile, "--format", "avro"))):
+            write("avro_decode", f"{profile}-{i}", b"\1" + r)
+    return binary
+
+
+def repartition(binary):
+    def frame(entries):
+        out = bytearray(b"F")
+        for e in entries:
+            n = len(e)
+            while n >= 0x80:
+                out.append(n & 0x7F | 0x80)
+                n >>= 7
+            out.append(n)
+            out += e
+        return bytes(out)
+
+    recs = [b"R" + struct.pack("<Iq", p, 1000 + p) + r for p, r in enumerate(binary)]
+    marks = [b"W" + struct.pack("<Iq", p, t) + bytes([s])
+             for p, (t, s) in enumerate([(1767225600000, 0), (-2**63, 1), (1767225660000, 2)])]
+    write("repartition", "records", frame(recs))
+    write("repartition", "markers", frame(marks))
+    write("repartition", "mixed", frame(recs[:2] + marks[:1] + recs[2:4] + marks[1:]))
+
+
+def changelog():
+    def user_state(max_time, histories):
+        out = i64(max_time) + bytes([len(histories)])
+        for cur, entries in histories:
+            out += cur.encode() + struct.pack("<I", len(entries))
+            out += b"".join(i64(t, a) for t, a in entries)
+        return out
+
+    t0 = 1767225600000
+    state = user_state(t0 + 9000, [("USD", [(t0, 1050), (t0 + 9000, 250000)]),
+                                   ("JPY", [(t0 + 5, 3)])])
+    fdp = Fdp()
+    for flags, key, value in [
+            (0, "m", b"v2 partitions=6 window=60000"), (0, "p", i64(t0 + 9000)),
+            (0, "uuser_1", i64(1) + state), (2, "uuser_2", b""),
+            (0, "u7945fe38-da35-47f1-a2f2-1448702ab663", i64(3) + state[:20]),
+            (0, "x1:7945fe38-da35-47f1-a2f2-1448702ab663", state[20:40]),
+            (0, "x2:7945fe38-da35-47f1-a2f2-1448702ab663", state[40:]),
+            (1, "m", b"v2 partitions=6 window=60000"), (1, "s0", i64(t0 + 60000, 1)),
+            (1, "s2", i64(t0, 2)),
+            (1, f"w{t0}:USD:merchant1", i64(3, 5000, 0, 100, 2500, 2, 1, 0)),
+            (1, f"w{t0}:KWD:Cedar Supplies Pty Ltd", i64(1, -2**62, 0, -2**62, -2**62, 0, 1, 0)),
+            (3, f"w{t0}:USD:merchant1", b""),
+            (1, "tEUR:Ünïcödé merchant", i64(7, 2**63 - 1, 1))]:
+        fdp.byte(flags).string(key).string(value)
+    write("changelog", "tasks", fdp.bytes())
+
+
+def avro_schemas():
+    avsc = {p.stem: p.read_text() for p in (ROOT / "schemas").glob("*.avsc")}
+    pairs = [("transaction", "transaction-v1"), ("transaction-v1", "transaction"),
+             ("aggregate", "aggregate"), ("anomaly", "transaction")]
+    for level in range(7):
+        for a, b in pairs:
+            write("avro_schema", f"{level}-{a}-{b}", Fdp().byte(level).string(avsc[a])
+                  .rest(avsc[b]).bytes())
+    small = ['"long"', '{"type":"enum","name":"E","symbols":["A","B"],"default":"A"}',
+             '["null","string"]', '{"type":"array","items":{"type":"map","values":"int"}}',
+             '{"type":"record","name":"L","fields":[{"name":"next","type":["null","L"]}]}',
+             '{"type":"fixed","name":"F","size":16,"logicalType":"decimal","precision":9}',
+             '{"type":"bytes","logicalType":"decimal","precision":18,"scale":2}']
+    for i, s in enumerate(small):
+        write("avro_schema", f"small-{i}", Fdp().byte(1).string(s).rest(small[(i + 1) % 7])
+              .bytes())
+
+
+def registry():
+    avsc = {p.stem: p.read_text() for p in (ROOT / "schemas").glob("*.avsc")}
+    body = {k: json.dumps({"schema": v}) for k, v in avsc.items()}
+    # Operations: registry_fuzz.cc's switch.
+    (REGISTER, VERSIONS, GET, LOOKUP, DEL_SUBJECT, DEL_VERSION, BY_ID, GET_CONFIG, PUT_CONFIG,
+     DEL_CONFIG, COMPAT, SUBJECTS) = range(12)
+
+    def seed(name, log, requests):
+        fdp = Fdp().byte(len(log))
+        for k, v in log:
+            fdp.string(k).string(v)
+        for op, flag, subject, version, b in requests:
+            fdp.byte(op).byte(flag).string(subject).string(version).string(b)
+        write("registry", name, fdp.bytes())
+
+    s = "financial_transactions-value"
+    seed("lifecycle", [], [
+        (REGISTER, 0, s, "", body["transaction-v1"]), (REGISTER, 0, s, "", body["transaction"]),
+        (VERSIONS, 0, s, "", ""), (GET, 0, s, "latest", ""), (GET, 1, s, "1", ""),
+        (LOOKUP, 0, s, "", body["transaction"]), (BY_ID, 1, "", "2", ""),
+        (COMPAT, 1, s, "latest", body["transaction-v1"]), (PUT_CONFIG, 0, s, "",
+                                                           '{"compatibility": "FULL"}'),
+        (GET_CONFIG, 0, s, "", ""), (DEL_VERSION, 0, s, "1", ""), (SUBJECTS, 1, "", "", ""),
+        (DEL_SUBJECT, 0, s, "", ""), (DEL_CONFIG, 0, s, "", ""), (GET_CONFIG, 1, "", "", "")])
+    schema_key = json.dumps({"keytype": "SCHEMA", "subject": "other-value", "version": 1,
+                             "magic": 1})
+    proto = json.dumps({"subject": "other-value", "version": 1, "id": 1, "deleted": False,
+                        "schemaType": "PROTOBUF",
+                        "schema": 'syntax = "proto3"; message M { string a = 1; }'})
+    avro = json.dumps({"subject": "t-value", "version": 1, "id": 2, "deleted": False,
+                       "schema": avsc["aggregate"]})
+    config = json.dumps({"keytype": "CONFIG", "subject": None, "magic": 0})
+    seed("shared-log", [(schema_key, proto), (schema_key.replace("other-value", "t-value"), avro),
+                        (config, '{"compatibilityLevel": "NONE"}')], [
+        (BY_ID, 0, "", "1", ""), (BY_ID, 1, "", "2", ""), (GET, 0, "other-value", "1", ""),
+        (REGISTER, 0, "other-value", "", body["aggregate"]),
+        (COMPAT, 0, "t-value", "", body["anomaly"])])
+
+
+def bulk():
+    item = lambda st, **kw: {"index": {"_index": "a", "_id": "k", "status": st, **kw}}
+    err = {"type": "mapper_parsing_exception", "reason": "failed to parse",
+           "caused_by": {"type": "x", "reason": "bad number"}}
+    for name, n, body in [
+            ("ok", 2, {"took": 3, "errors": False, "items": [item(201), item(200)]}),
+            ("mixed", 3, {"took": 3, "errors": True,
+                          "items": [item(201), item(400, error=err), item(429, error="busy")]}),
+            ("conflict", 1, {"errors": True, "items": [item(409, error={"type": "conflict"})]})]:
+        write("bulk_response", name, bytes([n]) + json.dumps(body).encode())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--spate", default=str(ROOT / "build/spate"))
+    args = ap.parse_args()
+    repartition(records(args.spate))
+    changelog()
+    avro_schemas()
+    registry()
+    bulk()
+
+
+if __name__ == "__main__":
+    main()
