@@ -248,9 +248,15 @@ void AnomalyDetector::ExportUser(uint32_t id, std::string* out) const {
 }
 
 bool AnomalyDetector::ImportUser(std::string_view user, uint32_t partition, std::string_view data) {
+  // What a record can carry (core/transaction.h), or the state is not one this engine wrote:
+  // times and amounts in their ranges, each history sorted by time (the range queries'
+  // binary searches need it). Found by fuzz/changelog_fuzz.cc: a time near INT64_MIN
+  // overflowed Check()'s arithmetic.
+  auto valid_time = [](int64_t t) { return t >= kMinTimeMs && t <= kMaxTimeMs; };
   if (data.size() < 9) return false;
   UserState u;
   u.max_time_ms = GetI64(data.data());
+  if (!valid_time(u.max_time_ms)) return false;
   const size_t histories = static_cast<uint8_t>(data[8]);
   size_t off = 9;
   for (size_t k = 0; k < histories; ++k) {
@@ -267,6 +273,11 @@ bool AnomalyDetector::ImportUser(std::string_view user, uint32_t partition, std:
     Sum cum = 0;
     for (uint32_t i = 0; i < n; ++i, off += 16) {
       Entry e{GetI64(data.data() + off), GetI64(data.data() + off + 8), 0};
+      if (!valid_time(e.time_ms) || e.time_ms > u.max_time_ms ||
+          (!h.entries.empty() && e.time_ms < h.entries.back().time_ms) || e.amount < -kMaxAmount ||
+          e.amount > kMaxAmount) {
+        return false;
+      }
       cum += e.amount;
       e.cum = cum;
       h.entries.push_back(e);

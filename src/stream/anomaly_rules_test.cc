@@ -16,11 +16,15 @@ std::string_view User(uint32_t n) {
   return names.emplace(n, "user " + std::to_string(n)).first->second;
 }
 
+// Times are milliseconds after 2026-01-01, so records are in the codecs' range of times
+// (kMinTimeMs..kMaxTimeMs), as ImportUser requires of a state.
+constexpr int64_t kT0 = 1'767'225'600'000;
+
 Transaction Tx(uint32_t user, int64_t time, int64_t cents, bool intl = false,
                std::string_view currency = "USD") {
   Transaction t;
   t.user = User(user);
-  t.time_ms = time;
+  t.time_ms = kT0 + time;
   t.amount = cents;
   t.international = intl;
   t.currency = *ParseCurrency(currency);
@@ -151,6 +155,28 @@ TEST(AnomalyRules, ExportedStateBehavesLikeTheOriginal) {
     ASSERT_TRUE(b.ImportUser(a.UserName(u), 0, bytes));
   }
   EXPECT_FALSE(b.ImportUser("user 9", 0, "short"));
+  // States no record could have left (found by fuzz/changelog_fuzz.cc: a time near INT64_MIN
+  // overflowed Check()): refused, the user starts afresh.
+  auto state = [](int64_t max_time, std::vector<std::pair<int64_t, int64_t>> entries) {
+    std::string bytes;
+    auto put = [&bytes](int64_t v) { bytes.append(reinterpret_cast<const char*>(&v), 8); };
+    put(max_time);
+    bytes += '\1';
+    bytes += "USD";
+    const auto n = static_cast<uint32_t>(entries.size());
+    bytes.append(reinterpret_cast<const char*>(&n), 4);
+    for (auto [time, amount] : entries) {
+      put(time);
+      put(amount);
+    }
+    return bytes;
+  };
+  EXPECT_TRUE(b.ImportUser("user 9", 0, state(kT0 + 10, {{kT0, 5}, {kT0 + 10, -5}})));
+  EXPECT_FALSE(b.ImportUser("user 9", 0, state(INT64_MIN + 1768, {{INT64_MIN + 1768, 5}})));
+  EXPECT_FALSE(b.ImportUser("user 9", 0, state(kT0 + 10, {{kT0 + 10, 5}, {kT0, 5}})));
+  EXPECT_FALSE(b.ImportUser("user 9", 0, state(kT0, {{kT0 + 10, 5}})));
+  EXPECT_FALSE(b.ImportUser("user 9", 0, state(kT0, {{kT0, kMaxAmount + 1}})));
+  b.Forget("user 9");
   // From here on both must fire exactly the same anomalies with the same evidence.
   for (int i = 500; i < 900; ++i) {
     std::vector<Anomaly> oa, ob;

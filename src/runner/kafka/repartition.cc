@@ -45,10 +45,10 @@ bool DecodeRepartition(std::string_view data, Decoder* binary_decoder, Repartiti
   out->source_partition = static_cast<uint32_t>(GetLe(data, 1, 4));
   out->value = static_cast<int64_t>(GetLe(data, 5, 8));
   if (data[0] == kMarkerTag) {
+    // The size first: a marker cut after its header read one byte past it (fuzz/).
+    if (data.size() != kHeader + 1) return false;
     const auto state = static_cast<uint8_t>(data[kHeader]);
-    if (data.size() != kHeader + 1 || state > static_cast<uint8_t>(SourceState::kIdle)) {
-      return false;
-    }
+    if (state > static_cast<uint8_t>(SourceState::kIdle)) return false;
     out->kind = RepartitionMessage::Kind::kMarker;
     out->state = static_cast<SourceState>(state);
     return true;
