@@ -62,8 +62,8 @@ constexpr unsigned kThreads = 8;
 // How long Stop() waits for the requests in flight.
 constexpr auto kStopGrace = std::chrono::seconds(10);
 
-// Requests by method and status, their durations, and the schemas held: counted as each request
-// completes, on its connection's thread.
+// Requests by method and status, their durations, and the schemas held: counted as each reply
+// is queued (Queue), on its connection's thread.
 class RequestMetrics {
  public:
   RequestMetrics(prometheus::Registry& metrics, Registry* registry)
@@ -106,7 +106,6 @@ struct Request {
   ApiRequest api;
   size_t received = 0;  // body bytes, held or dropped
   int refused = 0;      // 413 or 503 once decided: the rest of the body is dropped
-  int status = 0;       // of the reply, once queued
 };
 
 }  // namespace
@@ -128,7 +127,8 @@ namespace {
 
 // A reply. An early one (before the body is read) makes libmicrohttpd close the connection
 // after it, since the body would otherwise be read as the next request: said in the header too.
-MHD_Result Queue(MHD_Connection* c, Request* q, int status, const std::string& body, bool close,
+MHD_Result Queue(ServerState* s, MHD_Connection* c, Request* q, int status, const std::string& body,
+                 bool close,
                  std::initializer_list<std::pair<const char*, const char*>> headers = {}) {
   static const std::string keep_alive = "timeout=" + std::to_string(kTimeoutSeconds);
   MHD_Response* r = MHD_create_response_from_buffer(body.size(), const_cast<char*>(body.data()),
@@ -143,7 +143,13 @@ MHD_Result Queue(MHD_Connection* c, Request* q, int status, const std::string& b
   for (const auto& [name, value] : headers) MHD_add_response_header(r, name, value);
   const MHD_Result queued = MHD_queue_response(c, static_cast<unsigned>(status), r);
   MHD_destroy_response(r);
-  q->status = status;
+  // Counted once queued rather than once sent: a client that reads the metrics right after its
+  // reply finds its request there.
+  if (queued == MHD_YES && s->metrics) {
+    s->metrics->Count(
+        q->api.method, status,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - q->start).count());
+  }
   return queued;
 }
 
@@ -185,26 +191,27 @@ MHD_Result Begin(ServerState* s, MHD_Connection* c, Request* q) {
   // Methods without routes (PATCH, PRI ...) and multipart forms, which no route takes.
   const bool known =
       m == "GET" || m == "HEAD" || m == "POST" || m == "PUT" || m == "DELETE" || m == "OPTIONS";
-  if (!known) return Queue(c, q, 405, ErrorBody(405, "Method " + m + " not allowed"), true);
+  if (!known) return Queue(s, c, q, 405, ErrorBody(405, "Method " + m + " not allowed"), true);
   const char* type = Header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
   if (type != nullptr && std::string_view(type).starts_with("multipart/form-data")) {
-    return Queue(c, q, 415, ErrorBody(415, "Multipart bodies are not accepted"), true);
+    return Queue(s, c, q, 415, ErrorBody(415, "Multipart bodies are not accepted"), true);
   }
   if (!Authorized(*s, c)) {
-    return Queue(c, q, 401, ErrorBody(401, "Unauthorized"), true,
+    return Queue(s, c, q, 401, ErrorBody(401, "Unauthorized"), true,
                  {{MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"spate registry\""}});
   }
   // Subjects are JSON strings in the replies and the log: invalid UTF-8 is refused here, as
   // Confluent's registry does, instead of failing as a 500.
   if (!IsValidUtf8(q->api.path)) {
-    return Queue(c, q, 422, ErrorBody(42208, "Invalid subject: the path is not valid UTF-8"), true);
+    return Queue(s, c, q, 422, ErrorBody(42208, "Invalid subject: the path is not valid UTF-8"),
+                 true);
   }
   bool stopping;
   {
     std::lock_guard<std::mutex> lock(s->mu);
     stopping = s->stopping;
   }
-  if (stopping) return Queue(c, q, 503, ErrorBody(503, "The registry is stopping"), true);
+  if (stopping) return Queue(s, c, q, 503, ErrorBody(503, "The registry is stopping"), true);
   // A stated length over the limit: nothing of the body will be held. A client that waits to be
   // told to send it ("Expect: 100-continue", as curl sends for large bodies) is told no at once;
   // others, which send it anyway, get the reply after it (a reply before the end of what they
@@ -217,7 +224,7 @@ MHD_Result Begin(ServerState* s, MHD_Connection* c, Request* q) {
     q->refused = 413;
     const char* expect = Header(c, MHD_HTTP_HEADER_EXPECT);
     if (expect != nullptr && strcasecmp(expect, "100-continue") == 0) {
-      return Queue(c, q, 413,
+      return Queue(s, c, q, 413,
                    ErrorBody(413, "HTTP 413 Payload Too Large: the request body is larger than " +
                                       std::to_string(kMaxRequestBytes) + " bytes"),
                    true);
@@ -242,13 +249,13 @@ void Take(ServerState* s, Request* q, const char* data, size_t n) {
 // The body is complete: the reply.
 MHD_Result Finish(ServerState* s, MHD_Connection* c, Request* q) {
   if (q->refused == 413) {
-    return Queue(c, q, 413,
+    return Queue(s, c, q, 413,
                  ErrorBody(413, "HTTP 413 Payload Too Large: the request body is larger than " +
                                     std::to_string(kMaxRequestBytes) + " bytes"),
                  false);
   }
   if (q->refused == 503) {
-    return Queue(c, q, 503,
+    return Queue(s, c, q, 503,
                  ErrorBody(503, "Too many request bodies held at once; retry in a moment"), false,
                  {{MHD_HTTP_HEADER_RETRY_AFTER, "1"}});
   }
@@ -261,7 +268,7 @@ MHD_Result Finish(ServerState* s, MHD_Connection* c, Request* q) {
     reply = {500, ErrorBody(kStoreError, "internal error")};
   }
   Release(s, q);
-  return Queue(c, q, reply.status, reply.body, false);
+  return Queue(s, c, q, reply.status, reply.body, false);
 }
 
 // libmicrohttpd's access handler: called once with the headers, then with each part of the body
@@ -296,11 +303,6 @@ void OnCompleted(void* cls, MHD_Connection*, void** ctx, MHD_RequestTerminationC
   *ctx = nullptr;
   if (q == nullptr) return;
   Release(s, q.get());
-  if (q->status != 0 && s->metrics) {
-    s->metrics->Count(
-        q->api.method, q->status,
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - q->start).count());
-  }
   std::lock_guard<std::mutex> lock(s->mu);
   if (--s->in_flight == 0) s->idle.notify_all();
 }
