@@ -13,7 +13,7 @@ FROM debian:bookworm-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
        librdkafka1 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libsimdjson14 libfmt9 \
-       libabsl20220623 libavro23 libcpp-httplib0.11 libcurl4 libspdlog1.10 libicu72 libssl3 \
+       libabsl20220623 libavro23 libmicrohttpd12 libcurl4 libspdlog1.10 libicu72 libssl3 \
        libzstd1 zlib1g \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/spate /usr/local/bin/spate

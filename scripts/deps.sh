@@ -7,7 +7,10 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config python3
   librdkafka-dev prometheus-cpp-dev libsimdjson-dev libfmt-dev libspdlog-dev libcli11-dev
   libyaml-cpp-dev libcurl4-openssl-dev libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libssl-dev kcat python3-venv libavro-dev libcpp-httplib-dev nlohmann-json3-dev curl openssl
+  libssl-dev kcat python3-venv libavro-dev nlohmann-json3-dev curl openssl
+  # The registry's HTTP server (libmicrohttpd: epoll, TLS through GnuTLS); cpp-httplib is the
+  # unit tests' HTTP client.
+  libmicrohttpd-dev libcpp-httplib-dev
   # ICU's currency data (ISO 4217 minor units); zlib and libzstd for --input (gzip, zstd).
   libicu-dev zlib1g-dev libzstd-dev
   # gzip and zstd files for the --input tests.

@@ -194,9 +194,15 @@ def test_spate(services, spate):
     listed = set(re.findall(r"(?<![\w-])((?:lib|zlib)[a-z0-9.+-]+)", install))
     needed = set()
     out = subprocess.run(["readelf", "-d", spate], check=True, stdout=subprocess.PIPE).stdout.decode()
+    # The copy the loader picks (ldd), when another architecture's has the same name (libc6-i386's
+    # /lib32/libm.so.6 beside libc6's).
+    ldd = subprocess.run(["ldd", spate], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout.decode()
+    loaded = {name: os.path.realpath(path) for name, path in re.findall(r"^\s*(\S+) => (/\S+)", ldd, re.M)}
     for lib in re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out):
         owner = subprocess.run(["dpkg", "-S", f"*/{lib}"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout.decode()
-        pkg = owner.split(":")[0] if owner else f"(no package for {lib})"
+        owners = [line.split(": ", 1) for line in owner.splitlines() if ": " in line]
+        loads = [p for p, path in owners if lib in loaded and os.path.realpath(path) == loaded[lib]]
+        pkg = (loads or [p for p, _ in owners] or [f"(no package for {lib})"])[0].split(":")[0]
         needed.add(pkg)
     needed -= {"libc6", "libstdc++6", "libgcc-s1"}  # in every Debian image
     check(listed == needed, f"Dockerfile runtime packages {sorted(listed)}, spate needs {sorted(needed)}")

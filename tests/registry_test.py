@@ -212,7 +212,7 @@ def test_hostile_requests(spate: str):
             sock.sendall(b"POST /subjects/x/versions HTTP/1.1\r\nHost: x\r\n"
                          b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
             head = sock.recv(4096).split(b"\r\n", 1)[0]
-        check(head == b"HTTP/1.1 422 Unprocessable Entity",
+        check(head.startswith(b"HTTP/1.1 422 "),  # "Unprocessable Content" since RFC 9110
               f"a chunked body is read within the limit: {{}} is 422 ({head!r})")
         for method, path in (("POST", "/subjects/%FF%FE/versions"), ("GET", "/subjects/a%C3/versions"),
                              ("GET", "/config/%FF")):
@@ -222,7 +222,7 @@ def test_hostile_requests(spate: str):
                   f"{method} {path} (not UTF-8): 422 / 42208 ({status} {j})")
         status, j = http(reg.url + "/config", "PATCH", b'{"compatibility":"NONE"}')
         check(status == 405 and isinstance(j, dict) and j.get("error_code") == 405,
-              f"PATCH, whose body httplib would read to its end: 405 ({status} {j})")
+              f"PATCH, which no route takes, before its body: 405 ({status} {j})")
         check(reg.proc.poll() is None, "... and the registry is still running")
         status, j = http(reg.url + "/subjects/a-value/versions", "POST",
                          json.dumps({"schema": V1}).encode())

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <thread>
 
+#include <sys/resource.h>
+
 #include "cli/commands.h"
 #include "cli/kafka_options.h"
 #include "cli/secrets.h"
@@ -15,6 +17,24 @@
 
 namespace spate::cli {
 namespace {
+
+// Each connection the registry holds is a descriptor, up to RegistryServer::kMaxConnections
+// (issue 17: thousands of idle clients must not lock others out), and the soft limit of open
+// files is often 1,024. A process may raise its soft limit up to the hard one: done at start,
+// and said when the hard limit is lower than the connections the server would hold.
+void RaiseOpenFileLimit() {
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) != 0) return;
+  if (files.rlim_cur < files.rlim_max) {
+    rlimit raised = files;
+    raised.rlim_cur = files.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) files = raised;
+  }
+  if (files.rlim_cur < registry::RegistryServer::kMaxConnections + 64) {
+    Log().warn("open files limited to {} (ulimit -n): fewer than {} connections will be held",
+               files.rlim_cur, registry::RegistryServer::kMaxConnections);
+  }
+}
 
 class RegistryCommand final : public Command {
  public:
@@ -46,6 +66,7 @@ class RegistryCommand final : public Command {
   }
 
   int Run() override {
+    RaiseOpenFileLimit();
     if (Status s = ResolveSecret(&basic_auth_); !s.ok()) return UsageError(s.message());
     if (!basic_auth_.value.empty() && basic_auth_.value.find(':') == std::string::npos) {
       return UsageError("--basic-auth: expected user:password (a ':' is missing)");
