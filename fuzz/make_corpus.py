@@ -160,27 +160,33 @@ def avro_schemas():
 def registry():
     avsc = {p.stem: p.read_text() for p in (ROOT / "schemas").glob("*.avsc")}
     body = {k: json.dumps({"schema": v}) for k, v in avsc.items()}
-    # Operations: registry_fuzz.cc's switch.
-    (REGISTER, VERSIONS, GET, LOOKUP, DEL_SUBJECT, DEL_VERSION, BY_ID, GET_CONFIG, PUT_CONFIG,
-     DEL_CONFIG, COMPAT, SUBJECTS) = range(12)
+    GET, POST, PUT, DELETE, HEAD = range(5)  # registry_fuzz.cc's kMethods
 
     def seed(name, log, requests):
         fdp = Fdp().byte(len(log))
         for k, v in log:
             fdp.string(k).string(v)
-        for op, flag, subject, version, b in requests:
-            fdp.byte(op).byte(flag).string(subject).string(version).string(b)
+        for method, flag, path, b in requests:
+            fdp.byte(method).byte(flag).string(path).string(b)
         write("registry", name, fdp.bytes())
 
-    s = "financial_transactions-value"
+    s = "/subjects/financial_transactions-value"
     seed("lifecycle", [], [
-        (REGISTER, 0, s, "", body["transaction-v1"]), (REGISTER, 0, s, "", body["transaction"]),
-        (VERSIONS, 0, s, "", ""), (GET, 0, s, "latest", ""), (GET, 1, s, "1", ""),
-        (LOOKUP, 0, s, "", body["transaction"]), (BY_ID, 1, "", "2", ""),
-        (COMPAT, 1, s, "latest", body["transaction-v1"]), (PUT_CONFIG, 0, s, "",
-                                                           '{"compatibility": "FULL"}'),
-        (GET_CONFIG, 0, s, "", ""), (DEL_VERSION, 0, s, "1", ""), (SUBJECTS, 1, "", "", ""),
-        (DEL_SUBJECT, 0, s, "", ""), (DEL_CONFIG, 0, s, "", ""), (GET_CONFIG, 1, "", "", "")])
+        (POST, 0, s + "/versions", body["transaction-v1"]),
+        (POST, 0, s + "/versions", body["transaction"]), (GET, 0, s + "/versions", ""),
+        (GET, 0, s + "/versions/latest", ""), (GET, 0, s + "/versions/1/schema", ""),
+        (POST, 0, s, body["transaction"]), (GET, 0, "/schemas/ids/2", ""),
+        (GET, 0, "/schemas/ids/2/versions", ""),
+        (POST, 1, "/compatibility" + s + "/versions/latest", body["transaction-v1"]),
+        (PUT, 0, "/config/financial_transactions-value", '{"compatibility": "FULL"}'),
+        (GET, 1, "/config/financial_transactions-value", ""), (DELETE, 0, s + "/versions/1", ""),
+        (GET, 1, "/subjects", ""), (DELETE, 0, s, ""), (HEAD, 0, "/config", ""),
+        (DELETE, 0, "/config/financial_transactions-value", ""),
+        (PUT, 0, "/config", '{"compatibility": "BACKWARD_TRANSITIVE"}'), (GET, 0, "/", "")])
+    seed("escapes", [], [
+        (POST, 0, "/subjects/a%2Fb%00%C3%A9/versions", body["aggregate"]),
+        (GET, 0, "/subjects/a%2Fb%00%C3%A9/versions/%31", ""), (GET, 0, "/subjects//versions", ""),
+        (GET, 0, "*", ""), (GET, 0, "/subjects/%ZZ", "")])
     schema_key = json.dumps({"keytype": "SCHEMA", "subject": "other-value", "version": 1,
                              "magic": 1})
     proto = json.dumps({"subject": "other-value", "version": 1, "id": 1, "deleted": False,
@@ -191,9 +197,10 @@ def registry():
     config = json.dumps({"keytype": "CONFIG", "subject": None, "magic": 0})
     seed("shared-log", [(schema_key, proto), (schema_key.replace("other-value", "t-value"), avro),
                         (config, '{"compatibilityLevel": "NONE"}')], [
-        (BY_ID, 0, "", "1", ""), (BY_ID, 1, "", "2", ""), (GET, 0, "other-value", "1", ""),
-        (REGISTER, 0, "other-value", "", body["aggregate"]),
-        (COMPAT, 0, "t-value", "", body["anomaly"])])
+        (GET, 0, "/schemas/ids/1", ""), (GET, 0, "/schemas/ids/2/versions", ""),
+        (GET, 0, "/subjects/other-value/versions/1/schema", ""),
+        (POST, 0, "/subjects/other-value/versions", body["aggregate"]),
+        (POST, 1, "/compatibility/subjects/t-value/versions", body["anomaly"])])
 
 
 def bulk():

@@ -1,12 +1,12 @@
-// The schema registry's request handlers (registry/server/registry.h: every route of the REST
-// API, without the HTTP around them) on any requests, after any log. The input, read with
-// FuzzedDataProvider: up to 8 (key, value) records that the log holds when the registry opens
-// (what a `_schemas` topic shared with other registries may hold), then requests: an
-// operation, a subject, a version, a body and a flag each. Subjects and versions that are
-// not valid UTF-8 are skipped, as the server refuses them (422) before any handler. Besides
-// not crashing or throwing: every reply has a 2xx or 4xx status, never a 5xx (the log in
-// memory cannot fail), is a JSON document (but a schema served as itself), and an error reply
-// has Confluent's error shape.
+// The schema registry's request handlers (registry/server/routes.h: every route of the REST
+// API over a Registry, without the HTTP around them) on any requests, after any log. The
+// input, read with FuzzedDataProvider: up to 8 (key, value) records that the log holds when
+// the registry opens (what a `_schemas` topic shared with other registries may hold), then
+// requests: a method, a flag (the query's deleted, defaultToGlobal and verbose all "true"), a
+// path (%xx decoded as the server does) and a body each. A path that is not valid UTF-8 is
+// skipped: the server refuses it (422) before any route. Besides not crashing or throwing:
+// every reply has a 2xx or 4xx status, never a 5xx (the log in memory cannot fail), is a JSON
+// document (but a schema served as itself), and an error reply has Confluent's error shape.
 
 #include <cstddef>
 #include <cstdint>
@@ -20,6 +20,7 @@
 #include "core/transaction.h"
 #include "fuzz/fuzz_check.h"
 #include "registry/server/registry.h"
+#include "registry/server/routes.h"
 
 namespace spate::registry {
 namespace {
@@ -47,7 +48,7 @@ class FuzzLog final : public SchemaLog {
 
 // raw: GET .../versions/{v}/schema, which answers with the schema itself: a schema kept opaque
 // (PROTOBUF, say) is its own text, as in Confluent's registry, not JSON.
-void CheckReply(const Reply& r, bool raw = false) {
+void CheckReply(const Reply& r, bool raw) {
   FUZZ_CHECK(r.status >= 200 && r.status < 500,
              "status " + std::to_string(r.status) + ": " + r.body);
   if (raw && r.status == 200) return;
@@ -65,6 +66,7 @@ void CheckReply(const Reply& r, bool raw = false) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace spate::registry;
+  static const char* const kMethods[] = {"GET", "POST", "PUT", "DELETE", "HEAD"};
   FuzzedDataProvider in(data, size);
   std::vector<std::pair<std::string, std::string>> records;
   for (int n = in.ConsumeIntegralInRange(0, 8); n > 0; --n) {
@@ -74,28 +76,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto opened = Registry::Open(std::make_unique<FuzzLog>(std::move(records)));
   FUZZ_CHECK(opened.ok(), "the registry does not open");
   auto registry = std::move(opened).value();
-  Registry& r = *registry;
   while (in.remaining_bytes() > 0) {
-    const int op = in.ConsumeIntegralInRange(0, 11);
-    const bool flag = in.ConsumeBool();
-    const std::string subject = in.ConsumeRandomLengthString(64);
-    const std::string version = in.ConsumeRandomLengthString(16);
-    const std::string body = in.ConsumeRandomLengthString(65536);
-    if (!spate::IsValidUtf8(subject) || !spate::IsValidUtf8(version)) continue;
-    switch (op) {
-      case 0: CheckReply(r.Register(subject, body)); break;
-      case 1: CheckReply(r.ListVersions(subject)); break;
-      case 2: CheckReply(r.GetVersion(subject, version, flag), flag); break;
-      case 3: CheckReply(r.Lookup(subject, body)); break;
-      case 4: CheckReply(r.DeleteSubject(subject)); break;
-      case 5: CheckReply(r.DeleteVersion(subject, version)); break;
-      case 6: CheckReply(r.GetSchemaById(version, flag)); break;
-      case 7: CheckReply(r.GetConfig(flag ? "" : subject, flag)); break;
-      case 8: CheckReply(r.PutConfig(flag ? "" : subject, body)); break;
-      case 9: CheckReply(r.DeleteConfig(subject)); break;
-      case 10: CheckReply(r.TestCompatibility(subject, flag ? "" : version, body, flag)); break;
-      default: CheckReply(r.ListSubjects(flag)); break;
+    ApiRequest q;
+    q.method = kMethods[in.ConsumeIntegralInRange(0, 4)];
+    if (in.ConsumeBool()) {
+      q.query = {{"deleted", "true"}, {"defaultToGlobal", "true"}, {"verbose", "true"}};
     }
+    q.path = PercentDecode(in.ConsumeRandomLengthString(256));
+    q.body = in.ConsumeRandomLengthString(65536);
+    if (!spate::IsValidUtf8(q.path)) continue;
+    const bool raw = q.path.size() > 7 && q.path.ends_with("/schema");
+    CheckReply(RouteRequest(registry.get(), q), raw);
   }
   return 0;
 }

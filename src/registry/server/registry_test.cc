@@ -19,6 +19,7 @@
 #include "core/avro_schema_testing.h"
 #include "registry/client/client.h"
 #include "registry/server/connections_testing.h"
+#include "registry/server/routes.h"
 #include "registry/server/server.h"
 #include "registry/server/store.h"
 
@@ -114,6 +115,17 @@ TEST_F(RegistryTest, RegisterAndReadBack) {
   EXPECT_EQ(st3, 200);
   EXPECT_EQ(found["version"], 1);
   EXPECT_EQ(found["id"], id);
+}
+
+// Targets that are not a path (an asterisk, an absolute URL), or empty, match no route: 404.
+// (The routes dropped a first character assumed to be '/', which an empty target lacks.)
+TEST_F(RegistryTest, TargetsThatAreNoPathAre404) {
+  for (const char* target : {"", "*", "http://127.0.0.1/subjects", "subjects"}) {
+    ApiRequest q;
+    q.method = "GET";
+    q.path = target;
+    EXPECT_EQ(RouteRequest(registry_.get(), q).status, 404) << target;
+  }
 }
 
 TEST_F(RegistryTest, ErrorCodes) {

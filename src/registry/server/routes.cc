@@ -26,6 +26,9 @@ bool Flag(const ApiRequest& q, const char* name) {
 // ("/subjects/" -> {"subjects", ""}): they match no route, as Confluent's registry has none.
 std::vector<std::string_view> Segments(std::string_view path) {
   std::vector<std::string_view> out;
+  // A target not in origin form ("*", "http://host/..."): one empty segment, which no route
+  // matches.
+  if (path.empty() || path[0] != '/') return {std::string_view()};
   path.remove_prefix(1);  // the leading '/'
   if (path.empty()) return out;
   for (size_t slash; (slash = path.find('/')) != std::string_view::npos;) {
