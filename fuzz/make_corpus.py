@@ -183,6 +183,21 @@ def registry():
         (GET, 1, "/subjects", ""), (DELETE, 0, s, ""), (HEAD, 0, "/config", ""),
         (DELETE, 0, "/config/financial_transactions-value", ""),
         (PUT, 0, "/config", '{"compatibility": "BACKWARD_TRANSITIVE"}'), (GET, 0, "/", "")])
+    # The same with small schemas: what a long run with a small -max_len starts from.
+    small = [json.dumps({"schema": json.dumps(x)}) for x in (
+        {"type": "record", "name": "r", "fields": [{"name": "a", "type": "long"}]},
+        {"type": "record", "name": "r", "fields": [{"name": "a", "type": "long"},
+                                                   {"name": "b", "type": "string",
+                                                    "default": ""}]},
+        {"type": "enum", "name": "e", "symbols": ["A", "B"]}, "int")]
+    seed("small", [], [
+        (POST, 0, "/subjects/s/versions", small[0]), (POST, 0, "/subjects/s/versions", small[1]),
+        (POST, 0, "/subjects/s/versions", small[2]), (PUT, 0, "/config/s",
+                                                      '{"compatibility": "NONE"}'),
+        (POST, 0, "/subjects/s/versions", small[2]), (POST, 0, "/subjects/t", small[3]),
+        (POST, 1, "/compatibility/subjects/s/versions", small[0]),
+        (DELETE, 0, "/subjects/s/versions/2", ""), (GET, 1, "/subjects/s/versions", ""),
+        (GET, 0, "/schemas/ids/1", "")])
     seed("escapes", [], [
         (POST, 0, "/subjects/a%2Fb%00%C3%A9/versions", body["aggregate"]),
         (GET, 0, "/subjects/a%2Fb%00%C3%A9/versions/%31", ""), (GET, 0, "/subjects//versions", ""),

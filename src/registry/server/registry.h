@@ -33,6 +33,10 @@ struct Reply {
   std::string body;  // JSON
 };
 
+// Confluent's error shape: {"error_code": code, "message": message}. Bytes of the message
+// that are not UTF-8 are written as U+FFFD.
+std::string ErrorBody(int code, const std::string& message);
+
 class Registry {
  public:
   // Replays the log into memory. Fails if the log cannot be read.

@@ -175,6 +175,17 @@ TEST_F(RegistryTest, TooDeepSchemasAre422AndTheServerLivesOn) {
   EXPECT_EQ(Do("GET", "/subjects").second, Json::array({"tx-value"}));
 }
 
+// A schema that avro-c's JSON reader refuses by quoting a cut UTF-8 character: 422 with a
+// JSON message (U+FFFD in place of the cut bytes), not 500 (found by fuzz/registry_fuzz.cc).
+TEST_F(RegistryTest, RefusalsQuotingCutCharactersAre422) {
+  for (const std::string path : {"/subjects/s-value/versions", "/subjects/s-value",
+                                 "/compatibility/subjects/s-value/versions"}) {
+    auto [st, j] = Do("POST", path, Body("\xea\xa3\xa3"));  // U+A8E3 alone
+    EXPECT_EQ(st, 422) << path << ": " << j.dump();
+    EXPECT_EQ(Code(j), 42201) << path;
+  }
+}
+
 // Issue 17: a `_schemas` topic shared with Confluent's registry holds PROTOBUF and JSON
 // schemas; folding one in left a null entry under its id, and GET /schemas/ids/{id} crashed.
 // They are kept opaque and served as Confluent serves them.

@@ -149,8 +149,4 @@ std::string PercentDecode(std::string_view s) {
   return out;
 }
 
-std::string ErrorBody(int code, const std::string& message) {
-  return nlohmann::json{{"error_code", code}, {"message", message}}.dump();
-}
-
 }  // namespace spate::registry

@@ -27,7 +27,4 @@ Reply RouteRequest(Registry* registry, const ApiRequest& request);
 // a '%' without two hex digits after it too, as it is. '+' stays '+' (a path, not a form).
 std::string PercentDecode(std::string_view s);
 
-// Confluent's error shape: {"error_code": code, "message": message}.
-std::string ErrorBody(int code, const std::string& message);
-
 }  // namespace spate::registry
