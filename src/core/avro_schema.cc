@@ -361,6 +361,9 @@ Result<std::shared_ptr<const AvroSchema>> AvroSchema::Parse(std::string_view jso
                          std::to_string(kMaxSchemaDepth) +
                          " levels (references to named types followed)");
   }
+  if (Status unique = CheckSchemaNamesUnique(h->schema); !unique.ok()) {
+    return Status::Error("invalid Avro schema: " + unique.message());
+  }
   h->iface = avro_generic_class_from_schema(h->schema);
   if (!h->iface) return Status::Error("cannot build a value class for the schema: " + LastError());
   std::shared_ptr<AvroSchema> s(new AvroSchema(std::move(h)));

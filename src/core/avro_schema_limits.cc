@@ -61,7 +61,55 @@ class DepthMeter {
   std::set<avro_schema_t> open_;  // the named types on the current path
 };
 
+// Finds a record with two fields of one name, or an enum with a symbol twice. Run after
+// SchemaTooDeep, so its recursion is bounded; each named type is visited once.
+class DuplicateFinder {
+ public:
+  std::string Find(avro_schema_t s) {
+    while (s != nullptr && is_avro_link(s)) s = avro_schema_link_target(s);
+    if (s == nullptr || !seen_.insert(s).second) return "";
+    if (is_avro_record(s)) {
+      std::set<std::string> names;
+      for (size_t i = 0; i < avro_schema_record_size(s); ++i) {
+        const char* f = avro_schema_record_field_name(s, static_cast<int>(i));
+        if (f && !names.insert(f).second) {
+          return std::string("record ") + avro_schema_name(s) + " has the field " + f + " twice";
+        }
+        if (auto d = Find(avro_schema_record_field_get_by_index(s, static_cast<int>(i)));
+            !d.empty()) {
+          return d;
+        }
+      }
+    } else if (is_avro_enum(s)) {
+      std::set<std::string> symbols;
+      for (int i = 0; i < avro_schema_enum_number_of_symbols(s); ++i) {
+        const char* sym = avro_schema_enum_get(s, i);
+        if (sym && !symbols.insert(sym).second) {
+          return std::string("enum ") + avro_schema_name(s) + " has the symbol " + sym + " twice";
+        }
+      }
+    } else if (is_avro_union(s)) {
+      for (size_t i = 0; i < avro_schema_union_size(s); ++i) {
+        if (auto d = Find(avro_schema_union_branch(s, static_cast<int>(i))); !d.empty()) return d;
+      }
+    } else if (is_avro_array(s)) {
+      return Find(avro_schema_array_items(s));
+    } else if (is_avro_map(s)) {
+      return Find(avro_schema_map_values(s));
+    }
+    return "";
+  }
+
+ private:
+  std::set<avro_schema_t> seen_;
+};
+
 }  // namespace
+
+Status CheckSchemaNamesUnique(avro_schema_t schema) {
+  const std::string d = DuplicateFinder().Find(schema);
+  return d.empty() ? Status::Ok() : Status::Error(d);
+}
 
 Status CheckSchemaJsonDepth(std::string_view json) {
   int depth = 0;

@@ -29,4 +29,10 @@ Status CheckSchemaJsonDepth(std::string_view json);
 // stops at the limit; a type named in many places is measured once.
 bool SchemaTooDeep(avro_schema_t schema);
 
+// Ok unless a record has two fields of one name or an enum a symbol twice, which the Avro
+// specification forbids and avro-c 1.11 accepts: a field would then resolve to the first of
+// its name, and a schema could not read its own data (found by fuzz/avro_schema_fuzz.cc).
+// Call it after SchemaTooDeep.
+Status CheckSchemaNamesUnique(avro_schema_t schema);
+
 }  // namespace spate

@@ -157,6 +157,21 @@ TEST(AvroSchema, FailedParsesLeakNothing) {
   EXPECT_TRUE(MustParse(R"({"type":"fixed","name":"F","size":6})"));  // the thread still parses
 }
 
+// avro-c accepts two fields of one name, with which a schema cannot even read its own data
+// (found by fuzz/avro_schema_fuzz.cc), and an enum symbol twice: both are invalid Avro.
+TEST(AvroSchema, DuplicateFieldsAndSymbolsAreRefused) {
+  for (const char* bad :
+       {R"({"type":"record","name":"a","fields":[{"name":"c","type":["long"]},)"
+        R"({"name":"c","type":["string"]}]})",
+        R"({"type":"record","name":"a","fields":[{"name":"r","type":{"type":"record",)"
+        R"("name":"b","fields":[{"name":"x","type":"int"},{"name":"x","type":"int"}]}}]})",
+        R"({"type":"array","items":{"type":"enum","name":"E","symbols":["A","B","A"]}})"}) {
+    auto s = AvroSchema::Parse(bad);
+    ASSERT_FALSE(s.ok()) << bad;
+    EXPECT_NE(s.status().message().find("twice"), std::string::npos) << s.status().message();
+  }
+}
+
 // Every walk over a schema recurses per level: a deep one is refused with a reason, never
 // followed off the stack (issue 17: 50,000 levels crashed `spate registry`).
 TEST(AvroSchema, TooDeepSchemasAreRefused) {
