@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <climits>
+#include <cstdint>
 
 #include <nlohmann/json.hpp>
 
@@ -97,12 +98,29 @@ Result<std::unique_ptr<Registry>> Registry::Open(std::unique_ptr<SchemaLog> log)
 
 // Applies one log record. Records this version cannot read are skipped: the log may hold
 // Confluent's other key types (NOOP, DELETE_SUBJECT, ...), which carry no state we serve.
+namespace {
+
+// A log record's id or version: an integer from 1 to INT_MAX. Anything else (a float, a
+// string, 2^40) is a record this registry did not write and skips: the log may be a topic
+// shared with other registries, and an unchecked get<int>() threw (ending the Kafka log's
+// thread) or converted a float out of range (found by fuzz/registry_fuzz.cc).
+bool PositiveInt(const Json& j, int* out) {
+  if (!j.is_number_integer()) return false;
+  const int64_t v = j.get<int64_t>();
+  if (v < 1 || v > INT_MAX) return false;
+  *out = static_cast<int>(v);
+  return true;
+}
+
+}  // namespace
+
 void Registry::Apply(const std::string& key, const std::string& value) {
   Json k = Json::parse(key, nullptr, false);
   if (k.is_discarded() || !k.is_object() || !k.contains("keytype")) return;
   std::lock_guard<std::mutex> lock(mu_);
   if (k["keytype"] == "CONFIG") {
     const bool global = !k.contains("subject") || k["subject"].is_null();
+    if (!global && !k["subject"].is_string()) return;
     Json v = Json::parse(value, nullptr, false);
     Compatibility level;
     const bool set = !value.empty() && v.is_object() && v.contains("compatibilityLevel") &&
@@ -117,19 +135,24 @@ void Registry::Apply(const std::string& key, const std::string& value) {
     }
     return;
   }
-  if (k["keytype"] != "SCHEMA" || !k["subject"].is_string() || !k["version"].is_number_integer()) {
+  int version;
+  if (k["keytype"] != "SCHEMA" || !k["subject"].is_string() ||
+      !PositiveInt(k["version"], &version)) {
     return;
   }
   const std::string subject = k["subject"].get<std::string>();
-  const int version = k["version"].get<int>();
   if (value.empty()) {  // tombstone: a permanent delete
     auto it = subjects_.find(subject);
     if (it != subjects_.end()) it->second.versions.erase(version);
     return;
   }
   Json v = Json::parse(value, nullptr, false);
-  if (v.is_discarded() || !v.is_object() || !v.contains("id") || !v["schema"].is_string()) return;
-  const int id = v["id"].get<int>();
+  int id;
+  if (v.is_discarded() || !v.is_object() || !PositiveInt(v["id"], &id) ||
+      !v["schema"].is_string() || (v.contains("schemaType") && !v["schemaType"].is_string()) ||
+      (v.contains("deleted") && !v["deleted"].is_boolean())) {
+    return;
+  }
   StoredSchema record;
   record.type = v.value("schemaType", "AVRO");
   record.text = v["schema"].get<std::string>();

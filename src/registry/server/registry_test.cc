@@ -228,6 +228,25 @@ TEST_F(RegistryTest, SchemasOfOtherTypesFromTheLogAreServedAsStored) {
   EXPECT_EQ(raw->body, proto);
   EXPECT_EQ((std::map<std::string, int>{{"AVRO", 2}, {"JSON", 1}, {"PROTOBUF", 1}}),
             registry_->OpaqueSchemas());
+  // Records this registry did not write, of the wrong types or out of range, are skipped
+  // (found by fuzz/registry_fuzz.cc: a float id was undefined behaviour, and a string id or
+  // a numeric schemaType threw on the Kafka log's thread).
+  const Json k{{"keytype", "SCHEMA"}, {"subject", "odd-value"}, {"version", 1}, {"magic", 1}};
+  for (const Json& v :
+       {Json{{"id", 3.3e56}, {"schema", "\"int\""}}, Json{{"id", "11"}, {"schema", "\"int\""}},
+        Json{{"id", int64_t{1} << 40}, {"schema", "\"int\""}},
+        Json{{"id", 11}, {"schema", "\"int\""}, {"schemaType", 1}},
+        Json{{"id", 11}, {"schema", "\"int\""}, {"deleted", "no"}}}) {
+    ASSERT_TRUE(log->Append(k.dump(), v.dump()).ok()) << v.dump();
+  }
+  Json bad_version = k;
+  bad_version["version"] = -1;
+  ASSERT_TRUE(log->Append(bad_version.dump(), R"({"id":11,"schema":"\"int\""})").ok());
+  ASSERT_TRUE(log->Append(R"({"keytype":"CONFIG","subject":5,"magic":0})",
+                          R"({"compatibilityLevel":"NONE"})")
+                  .ok());
+  EXPECT_EQ(Do("GET", "/subjects/odd-value/versions").first, 404);
+  EXPECT_EQ(Do("GET", "/schemas/ids/11").first, 404);
 
   // An Avro schema is never one of them, and not compatible with them (different types).
   EXPECT_EQ(Code(Do("POST", "/subjects/proto-value", Body(kV1)).second), 40403);
