@@ -31,6 +31,9 @@ Json Normalize(const Json& j) {
   if (j.size() == 1 && t != j.end() && t->is_string() && IsPrimitiveName(t->get<std::string>())) {
     return *t;
   }
+  // {"type": {...}} alone is the inner schema: {"type": {"type": "int"}} is "int" (found by
+  // fuzz/avro_schema_fuzz.cc, whose normal form did not parse to itself).
+  if (j.size() == 1 && t != j.end() && t->is_object()) return Normalize(*t);
   Json out = Json::object();
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& k = it.key();

@@ -55,6 +55,11 @@ TEST(AvroSchema, NormalFormIgnoresWhitespaceAndPrimitiveObjects) {
   EXPECT_EQ(a->normalized(),
             R"({"type":"record","name":"R","fields":[{"name":"a","type":"int"}]})");
   EXPECT_EQ(P(R"({"type":"string"})")->normalized(), R"("string")");
+  // A schema object wrapped in {"type": ...} alone, at any depth (found by fuzzing: the
+  // normal form of the wrapped "int" was {"type":"int"}, which normalises to "int").
+  EXPECT_EQ(P(R"({"type":{"type":"int"}})")->normalized(), R"("int")");
+  EXPECT_EQ(P(R"({"type":{"type":{"type":"array","items":{"type":"long"}}}})")->normalized(),
+            R"({"type":"array","items":"long"})");
   // Defaults are kept: they are part of what the schema means to a reader.
   EXPECT_NE(P(kAddedWithDefault)->normalized().find(R"("default":"x")"), std::string::npos);
 }
