@@ -99,6 +99,11 @@ inline std::vector<int> OpenIdleConnections(int port, int n, int partial, const 
   return connected;
 }
 
+// Sends `bytes` on each of fds (connected, non-blocking), as far as their buffers take them.
+inline void SendToAll(const std::vector<int>& fds, const std::string& bytes) {
+  for (int fd : fds) (void)!send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+}
+
 // A connection to 127.0.0.1:port that has sent `bytes` (all of them, blocking until the server
 // took them), or -1.
 inline int Sent(int port, const std::string& bytes) {
