@@ -140,21 +140,27 @@ TEST_F(RegistryTest, BodiesHeldAtOnceAreBounded) {
       test::StatusWithin(server_->port(),
                          post + "Content-Length: 17000000\r\nExpect: 100-continue\r\n\r\n", 2s),
       413);
-  // Sixteen requests of 16 MiB, each one byte short of its end, fill the room.
-  const size_t size = size_t{16} << 20;
-  const std::string almost =
-      post + "Content-Length: " + std::to_string(size) + "\r\n\r\n" + std::string(size - 1, ' ');
+  // Sixteen requests of 16 MiB, each short of its end, fill the room. The server closes a
+  // connection after 5 s without a byte, and filling takes seconds under a sanitizer: before
+  // each step every filling request sends one more byte of its body (at most 16 + 20 steps).
+  const size_t size = size_t{16} << 20, spare = 64;
+  const std::string almost = post + "Content-Length: " + std::to_string(size) + "\r\n\r\n" +
+                             std::string(size - spare, ' ');
   std::vector<int> filling;
   for (int i = 0; i < 16; ++i) {
+    test::SendToAll(filling, " ");
     const int fd = test::Sent(server_->port(), almost);
     ASSERT_GE(fd, 0);
     filling.push_back(fd);
   }
+  // A small request, but larger than the room the filling ones leave (under 16 x 64 bytes).
+  const std::string body = Body(kV1) + std::string(4096, ' ');
   const std::string small =
-      post + "Content-Length: " + std::to_string(Body(kV1).size()) + "\r\n\r\n" + Body(kV1);
+      post + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   int status = 0;
   // The last bytes sent may still be on their way to the server: a few tries.
   for (int i = 0; i < 20 && status != 503; ++i, std::this_thread::sleep_for(50ms)) {
+    test::SendToAll(filling, " ");
     status = test::StatusWithin(server_->port(), small, 2s);
   }
   EXPECT_EQ(status, 503);
