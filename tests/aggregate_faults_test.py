@@ -7,7 +7,7 @@ in the exact comparison of tests/aggregate_test.py with tests/recompute.py.
           nothing missing and nothing twice.
   broker_kill
           kill -9 of one node while producing and aggregating.
-  outage  all three nodes killed with -9 for 60 s while produce, aggregate and index (of the
+  outage  all three nodes killed with -9 for 30 s while produce, aggregate and index (of the
           aggregates, into OpenSearch) run, then started again: produce delivers every record,
           in order; aggregate and index ride it out (the running index catches up with
           the aggregates written); the results and the index are exact.
@@ -209,14 +209,14 @@ def under_fault(spate, name, fault):
 
 
 def test_outage(spate):
-    """All three nodes killed with -9 for 60 s, then started again."""
+    """All three nodes killed with -9 for 30 s, then started again."""
     def fault():
         for node in ("1", "2", "3"):
             subprocess.run([CLUSTER, "kill", node], check=True)
-        time.sleep(60)
+        time.sleep(30)
         t0 = time.time()
         subprocess.run([CLUSTER, "up"], check=True)
-        print(f"  all three nodes killed for 60 s; up again in {time.time() - t0:.0f} s")
+        print(f"  all three nodes killed for 30 s; up again in {time.time() - t0:.0f} s")
         return t0
     return under_fault(spate, "outage", fault)
 

@@ -114,6 +114,7 @@ def spate_aggregate(c: Ctx, topic: str, group: str) -> list[str]:
             "-e", "--json", "--no-progress", "--metrics-addr", ""]
 
 
-def spark(c: Ctx, topic: str, n: int, mode: str, workdir: Path) -> list[str]:
+def spark(c: Ctx, topic: str, n: int, mode: str, workdir: Path,
+          latency_seconds: float = 20) -> list[str]:
     return ["bash", str(SPARK_RUN), "--brokers", c.brokers, "--input", topic, "--records", str(n),
-            "--mode", mode, "--workdir", str(workdir)]
+            "--mode", mode, "--workdir", str(workdir), "--latency-seconds", str(latency_seconds)]

@@ -3,7 +3,9 @@
 #   deploy/kafka/cluster.sh up [--split] [--secure] [--fresh]   fetch Kafka (cached), format,
 #                                          start, wait, create topics; --fresh: delete earlier
 #                                          data first; --secure: SASL_SSL (below)
-#   deploy/kafka/cluster.sh down           stop only the processes this script started
+#   deploy/kafka/cluster.sh down [--kill]  stop only the processes this script started;
+#                                          --kill: SIGKILL, no controlled shutdown (the tests'
+#                                          clusters, whose data the next up --fresh deletes)
 #   deploy/kafka/cluster.sh status         one line per node
 #   deploy/kafka/cluster.sh kill NODE      kill -9 one node (failure tests)
 #   deploy/kafka/cluster.sh start NODE     start one stopped node again
@@ -280,7 +282,7 @@ cmd_up() {
       --secure) security=secure ;;
       # An empty cluster: the data of earlier runs goes (the test fixtures use it; thousands of
       # partitions left by earlier test runs slowed the brokers down until they failed).
-      --fresh) cmd_down; rm -rf "$DIR" ;;
+      --fresh) cmd_down --kill; rm -rf "$DIR" ;;
       *) die "up: unknown option $arg (--split, --secure, --fresh)" ;;
     esac
   done
@@ -341,9 +343,15 @@ stop_nodes() {  # roles-pattern: SIGTERM the matching nodes, then wait (kill -9 
   stopped=$((stopped + ${#pids[@]}))
 }
 
-cmd_down() {
+cmd_down() {  # [--kill]: SIGKILL, no controlled shutdown (a cluster whose data goes next)
   [ -d "$DIR" ] || return 0
   stopped=0
+  if [ "${1:-}" = --kill ]; then
+    local id pid
+    while read -r id _; do
+      if pid=$(pid_of "$id"); then kill -9 "$pid" 2>/dev/null || true; stopped=$((stopped + 1)); fi
+    done < <(nodes)
+  fi
   # Brokers first: a broker's controlled shutdown needs the controllers still up.
   stop_nodes '*broker*'
   stop_nodes '*'
@@ -386,7 +394,7 @@ cmd_kill() {
 
 case "${1:-}" in
   up) shift; cmd_up "$@" ;;
-  down) cmd_down ;;
+  down) cmd_down "${2:-}" ;;
   status) cmd_status ;;
   kill) cmd_kill "$2" ;;
   stop) cmd_stop "$2" ;;
@@ -400,5 +408,5 @@ case "${1:-}" in
   describe) fetch; java_cp org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
     $(admin_conf) --describe --topic "$2" ;;
   fetch) fetch; fetch_agent ;;
-  *) echo "usage: $0 up [--split] [--secure] [--fresh] | down | status | kill NODE | stop NODE | pause NODE | resume NODE | start NODE | topic NAME N [CONFIG=V...] | describe NAME | clean | fetch" >&2; exit 2 ;;
+  *) echo "usage: $0 up [--split] [--secure] [--fresh] | down [--kill] | status | kill NODE | stop NODE | pause NODE | resume NODE | start NODE | topic NAME N [CONFIG=V...] | describe NAME | clean | fetch" >&2; exit 2 ;;
 esac
