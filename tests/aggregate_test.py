@@ -62,6 +62,17 @@ def aggregate_cmd(spate, t, group, exit_at_end, instance="a", extra=()):
     return cmd + (["-e"] if exit_at_end else [])
 
 
+def run_to_end(cmd, timeout=300):
+    """An `aggregate -e` run, to its end. One still running after `timeout` s is killed and fails
+    the test with the end of its stderr, so that a hang shows where it was."""
+    try:
+        return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        err = (e.stderr or b"").decode(errors="replace")
+        raise AssertionError(f"{' '.join(cmd[:2])} -e still running after {timeout} s; the end of "
+                             f"its stderr:\n{err[-6000:]}") from None
+
+
 def read(topic, with_key=False, with_partition=False):
     fmt = "%p\t%s\n" if with_partition else "%k\t%s\n" if with_key else "%s\n"
     out = subprocess.run(["kcat", "-C", "-b", BROKERS, "-t", topic, "-e", "-q", "-X",
@@ -305,8 +316,9 @@ def test_state(spate):
         time.sleep(delay)
         p.kill()
         p.wait()
-    r = subprocess.run(aggregate_cmd(spate, t, group, True, extra=span), stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=600)
+    # Once, this run hung after the kill -9s: idle with a lag of 230k records until ctest's
+    # timeout. Should it recur, the consumer group's and the fetcher's debug lines show why.
+    r = run_to_end(aggregate_cmd(spate, t, group, True, extra=[*span, "-X", "debug=cgrp,fetch"]))
     assert r.returncode == 0, r.stderr.decode()[-3000:]
     summary = json.loads(r.stdout)
     failures = []
