@@ -432,6 +432,8 @@ Result<std::unique_ptr<RegistryServer>> RegistryServer::Start(
 
 RegistryServer::~RegistryServer() { Stop(); }
 
+size_t RegistryServer::held_body_bytes() const { return state_->held_body_bytes.load(); }
+
 void RegistryServer::Stop() {
   if (daemon_ == nullptr) return;
   {

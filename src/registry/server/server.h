@@ -43,6 +43,8 @@ class RegistryServer {
   // Finishes the requests in flight (new ones are answered 503), then closes every connection
   // and the listening socket, and joins the threads. Idempotent.
   void Stop();
+  // Bytes of request bodies held now, all connections together (bounded at 256 MiB).
+  size_t held_body_bytes() const;
   int port() const { return port_; }
   const std::string& host() const { return host_; }
   const std::string& scheme() const { return scheme_; }  // http or https
