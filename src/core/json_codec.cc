@@ -178,12 +178,37 @@ class Canonical {
   }
 
  private:
+  // The next bytes are the literal's. Compared as 8- or 4-byte words (the last one overlapping),
+  // whose literal side the compiler folds to constants: memcmp was a call per literal, about 10%
+  // of decode + aggregate in perf.
   template <size_t N>
-  bool Lit(const char (&lit)[N]) {
+  __attribute__((always_inline)) bool Lit(const char (&lit)[N]) {
     constexpr size_t n = N - 1;
-    if (static_cast<size_t>(end_ - p_) < n || std::memcmp(p_, lit, n) != 0) return false;
+    if (static_cast<size_t>(end_ - p_) < n) return false;
+    if constexpr (n >= 8) {
+      uint64_t diff = 0;
+      for (size_t i = 0; i + 8 <= n; i += 8) diff |= Word(p_ + i) ^ Word(lit + i);
+      if constexpr (n % 8 != 0) diff |= Word(p_ + n - 8) ^ Word(lit + n - 8);
+      if (diff != 0) return false;
+    } else if constexpr (n >= 4) {
+      if ((Half(p_) ^ Half(lit)) | (Half(p_ + n - 4) ^ Half(lit + n - 4))) return false;
+    } else {
+      for (size_t i = 0; i < n; ++i) {
+        if (p_[i] != lit[i]) return false;
+      }
+    }
     p_ += n;
     return true;
+  }
+  static uint64_t Word(const char* p) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    return w;
+  }
+  static uint32_t Half(const char* p) {
+    uint32_t w;
+    std::memcpy(&w, p, 4);
+    return w;
   }
   static bool IsDigit(char c) { return static_cast<unsigned>(c - '0') < 10; }
   // The rest of a string after its opening quote, up to and past its closing one: no escape, no
