@@ -330,11 +330,11 @@ cmd_up() {
   fi
 }
 
-stop_nodes() {  # roles-pattern: SIGTERM the matching nodes, then wait (kill -9 after 30 s)
-  local pattern=$1 id roles pid pids=()
+stop_nodes() {  # roles-pattern [signal]: signal (TERM) the matching nodes, then wait (kill -9 after 30 s)
+  local pattern=$1 sig=${2:-TERM} id roles pid pids=()
   while read -r id roles _; do
     [[ $roles == $pattern ]] || continue
-    if pid=$(pid_of "$id"); then kill "$pid" 2>/dev/null || true; pids+=("$pid"); fi
+    if pid=$(pid_of "$id"); then kill -"$sig" "$pid" 2>/dev/null || true; pids+=("$pid"); fi
   done < <(nodes)
   for pid in "${pids[@]}"; do
     for _ in $(seq 1 60); do [ -d "/proc/$pid" ] || break; sleep 0.5; done
@@ -347,14 +347,12 @@ cmd_down() {  # [--kill]: SIGKILL, no controlled shutdown (a cluster whose data 
   [ -d "$DIR" ] || return 0
   stopped=0
   if [ "${1:-}" = --kill ]; then
-    local id pid
-    while read -r id _; do
-      if pid=$(pid_of "$id"); then kill -9 "$pid" 2>/dev/null || true; stopped=$((stopped + 1)); fi
-    done < <(nodes)
+    stop_nodes '*' KILL
+  else
+    # Brokers first: a broker's controlled shutdown needs the controllers still up.
+    stop_nodes '*broker*'
+    stop_nodes '*'
   fi
-  # Brokers first: a broker's controlled shutdown needs the controllers still up.
-  stop_nodes '*broker*'
-  stop_nodes '*'
   rm -f "$DIR"/node*/pid
   [ "$stopped" -gt 0 ] && log "stopped $stopped node(s)"
   return 0
