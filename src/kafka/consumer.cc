@@ -154,6 +154,16 @@ std::optional<Watermarks> Consumer::CachedWatermarks(const std::string& topic,
   return w;
 }
 
+bool Consumer::AtCachedEnd(const std::string& topic, int32_t partition) const {
+  const auto marks = CachedWatermarks(topic, partition);
+  if (!marks || marks->high < 0) return false;  // no fetch response yet
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+  if (rd_kafka_position(rk_.get(), list.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
+  const int64_t position = list->elems[0].offset;
+  return position >= 0 && position >= marks->high;
+}
+
 int Consumer::OnStats(rd_kafka_t*, char* json, size_t len, void* opaque) {
   static_cast<Consumer*>(opaque)->exporter_->Update(std::string_view(json, len));
   return 0;  // librdkafka frees json

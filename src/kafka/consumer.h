@@ -70,6 +70,12 @@ class Consumer : public Client {
   // The watermarks last seen for a partition this consumer fetches (no request: librdkafka's
   // cached values, refreshed by every fetch response), if any.
   std::optional<Watermarks> CachedWatermarks(const std::string& topic, int32_t partition) const;
+  // Whether the application has read a partition up to the end offset of the last fetch
+  // response: its position (the offset after the last message handed out) is at or past the
+  // cached high watermark. No request. A fallback for the partition EOF event, which librdkafka
+  // sends once per end it reaches. Behind a transaction's control record the position stays
+  // one short, so this says false there.
+  bool AtCachedEnd(const std::string& topic, int32_t partition) const;
 
   size_t assigned_partitions() const { return assigned_; }
 

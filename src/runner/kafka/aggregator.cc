@@ -374,6 +374,8 @@ class Aggregator {
   // and the input positions commit as one transaction.
   Status CommitBatch() {
     for (auto& [p, t] : sources_) {
+      // The EOF event is the usual sign; this covers an end it did not report again.
+      if (!t.at_end() && consumer_->AtCachedEnd(c_.input, p)) t.ReadToEnd();
       if (Status s = t.Commit(*output_, fingerprint_); !s.ok()) return s;
     }
     if (Status s = output_->SendFrames(); !s.ok()) return s;

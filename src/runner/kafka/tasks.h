@@ -78,6 +78,7 @@ class SourceTask {
     if (!at_end_) end_since_ = std::chrono::steady_clock::now();
     at_end_ = true;
   }
+  bool at_end() const { return at_end_; }
   // End of batch: a marker for the window tasks if there is news, the rule state changed,
   // and tombstones for the users whose state expired.
   Status Commit(TaskOutput& out, const std::string& fingerprint);
