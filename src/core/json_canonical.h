@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "core/bytes.h"
 #include "core/currency.h"
 #include "core/money.h"
 #include "core/transaction.h"
@@ -63,11 +64,11 @@ class Canonical {
     if (static_cast<size_t>(end_ - p_) < n) return false;
     if constexpr (n >= 8) {
       uint64_t diff = 0;
-      for (size_t i = 0; i + 8 <= n; i += 8) diff |= Word(p_ + i) ^ Word(lit + i);
-      if constexpr (n % 8 != 0) diff |= Word(p_ + n - 8) ^ Word(lit + n - 8);
+      for (size_t i = 0; i + 8 <= n; i += 8) diff |= Load64(p_ + i) ^ Load64(lit + i);
+      if constexpr (n % 8 != 0) diff |= Load64(p_ + n - 8) ^ Load64(lit + n - 8);
       if (diff != 0) return false;
     } else if constexpr (n >= 4) {
-      if ((Half(p_) ^ Half(lit)) | (Half(p_ + n - 4) ^ Half(lit + n - 4))) return false;
+      if ((Load32(p_) ^ Load32(lit)) | (Load32(p_ + n - 4) ^ Load32(lit + n - 4))) return false;
     } else {
       for (size_t i = 0; i < n; ++i) {
         if (p_[i] != lit[i]) return false;
@@ -75,16 +76,6 @@ class Canonical {
     }
     p_ += n;
     return true;
-  }
-  static uint64_t Word(const char* p) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    return w;
-  }
-  static uint32_t Half(const char* p) {
-    uint32_t w;
-    std::memcpy(&w, p, 4);
-    return w;
   }
   static bool IsDigit(char c) { return static_cast<unsigned>(c - '0') < 10; }
   // The rest of a string after its opening quote, up to and past its closing one: no escape, no

@@ -20,6 +20,8 @@
 #include <absl/hash/hash.h>
 #include <absl/strings/string_view.h>
 
+#include "core/bytes.h"
+
 namespace spate {
 
 class Interner {
@@ -114,7 +116,11 @@ class Interner {
       return absl::Hash<absl::string_view>{}(absl::string_view(s.data(), s.size()));
     }
   };
-  absl::flat_hash_map<std::string_view, uint32_t, BytesHash> ids_;
+  // perf showed memcmp's call at 5-7% of decode + aggregate; most ids are 16 bytes or less.
+  struct BytesEq {
+    bool operator()(std::string_view a, std::string_view b) const { return EqualBytes(a, b); }
+  };
+  absl::flat_hash_map<std::string_view, uint32_t, BytesHash, BytesEq> ids_;
   std::vector<std::string_view> strings_;
   std::vector<uint32_t> free_;  // erased ids, reused first
   std::vector<std::unique_ptr<char[]>> blocks_, big_;

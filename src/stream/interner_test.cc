@@ -54,5 +54,24 @@ TEST(Interner, CompactionKeepsLiveStrings) {
   EXPECT_EQ(in.id_limit(), 100'000u);
 }
 
+// Keys that differ in one byte only, at every position of every length around the word-sized
+// comparisons' edges, get ids of their own; the same bytes at another address, the same id.
+TEST(Interner, OneByteOfDifferenceIsAnotherKey) {
+  Interner in;
+  for (size_t n = 1; n <= 40; ++n) {
+    const std::string base(n, 'a');
+    const uint32_t id = in.Intern(base);
+    for (size_t i = 0; i < n; ++i) {
+      std::string other = base;
+      other[i] = 'b';
+      const uint32_t other_id = in.Intern(other);
+      EXPECT_NE(other_id, id) << n << " bytes, differing at " << i;
+      EXPECT_EQ(in.Intern(std::string(other)), other_id);
+      EXPECT_EQ(in.Get(other_id), other);
+    }
+    EXPECT_EQ(in.Find(std::string(base)), int64_t{id});
+  }
+}
+
 }  // namespace
 }  // namespace spate
