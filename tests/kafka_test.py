@@ -9,6 +9,8 @@ the cluster is started and stopped by the ctest fixture, deploy/kafka/cluster.sh
   produce_errors   an unknown topic and a bad -X property fail loudly (non-zero exit, reason).
   broker_kill      kill -9 one of the three nodes while producing with acks=all: no
                    acknowledged record is lost and the producer reports no failure.
+  slow_brokers     brokers that throttle spate (a producer quota): the bounded queue keeps the
+                   producer under 200 MiB of RSS, and every record is acknowledged.
   version_warning  spate produce warns once at start-up if and only if the cluster is Kafka 4.x
                    (KAFKA_VERSION, as cluster.sh reads it) and librdkafka is older than 2.11.1.
 """
@@ -318,7 +320,34 @@ def test_produce_input(spate):
           "per-partition order and bytes equal to the file")
 
 
+def test_slow_brokers(spate):
+    """Brokers slower than the generator: a producer quota of 2 MB/s on spate's client.id makes
+    the brokers throttle it. The queue is bounded in bytes by default (32 MiB, as Java's
+    buffer.memory), so the generator waits and the process stays under 200 MiB of RSS, where
+    the earlier bound of 1 GiB reached 518 MiB in 15 s; every record is still
+    acknowledged."""
+    topic = new_topic("slow")
+    client = "spate-slow-" + uuid.uuid4().hex[:6]
+    run([CLUSTER, "quota", client, "2000000"], stdout=subprocess.DEVNULL)
+    try:
+        r = produce(spate, topic, ["--records", "0", "--duration", "12s"],
+                    ["-X", f"client.id={client}"])
+    finally:
+        run([CLUSTER, "quota", client, "0"], stdout=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr.decode()
+    s = json.loads(r.stdout)
+    assert s["sent"] > 0 and s["sent"] == s["acknowledged"], s
+    assert s["failed"] == 0 and s["unacknowledged"] == 0, s
+    rss = s["peakRssBytes"] / 2**20
+    assert rss < 200, f"peak RSS {rss:.0f} MiB"
+    lat = s["latencyMs"]
+    print(f"slow brokers: {s['sent']} records in {s['elapsedSeconds']:.1f} s "
+          f"({s['megabytesPerSecond']:.1f} MB/s), peak RSS {rss:.0f} MiB, delivery latency p50 "
+          f"{lat['p50']:.0f} ms, p99 {lat['p99']:.0f} ms")
+
+
 TESTS = {"produce_kcat": test_produce_kcat, "consume": test_consume,
+         "slow_brokers": test_slow_brokers,
          "produce_input": test_produce_input,
          "produce_errors": test_produce_errors, "shutdown": test_shutdown,
          "broker_kill": test_broker_kill,

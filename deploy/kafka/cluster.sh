@@ -12,6 +12,7 @@
 #   deploy/kafka/cluster.sh pause NODE     SIGSTOP one node: it hangs without dying; resume NODE
 #   deploy/kafka/cluster.sh topic NAME PARTITIONS [key=value...]   create a topic (RF 3)
 #   deploy/kafka/cluster.sh describe NAME  the topic's partitions, replicas and configs
+#   deploy/kafka/cluster.sh quota CLIENT_ID BYTES_PER_SECOND   a producer quota (0: none)
 #
 # Default topology: 3 combined nodes (broker+controller, ids 1-3). --split gives the reference's
 # 3 controllers (ids 1-3) + 3 brokers (ids 4-6). Either way clients bootstrap from
@@ -406,5 +407,13 @@ case "${1:-}" in
   describe) fetch; java_cp org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
     $(admin_conf) --describe --topic "$2" ;;
   fetch) fetch; fetch_agent ;;
-  *) echo "usage: $0 up [--split] [--secure] [--fresh] | down [--kill] | status | kill NODE | stop NODE | pause NODE | resume NODE | start NODE | topic NAME N [CONFIG=V...] | describe NAME | clean | fetch" >&2; exit 2 ;;
+  # A producer byte-rate quota for one client.id (0 removes it): brokers slower than a client,
+  # which they throttle by delaying its responses.
+  # shellcheck disable=SC2046
+  quota) fetch
+    if [ "${3:?usage: quota CLIENT_ID BYTES_PER_SECOND}" = 0 ]; then change=(--delete-config producer_byte_rate)
+    else change=(--add-config "producer_byte_rate=$3"); fi
+    java_cp kafka.admin.ConfigCommand --bootstrap-server "$BOOTSTRAP" $(admin_conf) --alter \
+      --entity-type clients --entity-name "$2" "${change[@]}" ;;
+  *) echo "usage: $0 up [--split] [--secure] [--fresh] | down [--kill] | status | kill NODE | stop NODE | pause NODE | resume NODE | start NODE | topic NAME N [CONFIG=V...] | describe NAME | quota CLIENT_ID BYTES_PER_SECOND | clean | fetch" >&2; exit 2 ;;
 esac

@@ -17,7 +17,7 @@ def main() -> int:
         "enable.idempotence": args.acks == "all", "compression.type": args.compression,
         "partitioner": "murmur2_random", "linger.ms": args.linger_ms, "batch.size": 1_000_000,
         "batch.num.messages": 10_000, "queue.buffering.max.messages": 1_000_000,
-        "queue.buffering.max.kbytes": 1_048_576,
+        "queue.buffering.max.kbytes": 32_768,  # 32 MiB: Java's buffer.memory
     })
 
     def send(key, value, tally, sent_at):
