@@ -109,6 +109,9 @@ def repartition(binary):
     write("repartition", "records", frame(recs))
     write("repartition", "markers", frame(marks))
     write("repartition", "mixed", frame(recs[:2] + marks[:1] + recs[2:4] + marks[1:]))
+    stamped = [b"S" + struct.pack("<Iqq", p, 1000 + p, 1767225600000 + p) + r
+               for p, r in enumerate(binary)]
+    write("repartition", "stamped", frame(stamped[:3] + marks[:1] + recs[:1]))
 
 
 def changelog():

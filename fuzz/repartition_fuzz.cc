@@ -15,7 +15,7 @@ namespace {
 
 void CheckSame(const RepartitionMessage& a, const RepartitionMessage& b) {
   FUZZ_CHECK(a.kind == b.kind && a.source_partition == b.source_partition && a.value == b.value &&
-                 a.state == b.state,
+                 a.state == b.state && a.ingest_ms == b.ingest_ms,
              "a re-encoded entry decodes to another entry");
   if (a.kind == RepartitionMessage::Kind::kRecord) {
     FUZZ_CHECK(a.tx == b.tx, "a re-encoded record decodes to another record");
@@ -37,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!DecodeRepartition(entry, binary, &m)) return true;
     std::string again;
     if (m.kind == RepartitionMessage::Kind::kRecord) {
-      EncodeRepartitionRecord(m.source_partition, m.value, m.tx, &again);
+      EncodeRepartitionRecord(m.source_partition, m.value, m.tx, &again, m.ingest_ms);
     } else {
       EncodeRepartitionMarker(m.source_partition, m.value, m.state, &again);
     }

@@ -161,17 +161,25 @@ class AggregateCommand final : public Command {
                  R"("aggregated":{},"late":{},)"
                  R"("windowsEmitted":{},"totalsEmitted":{},"anomalies":{},"transactions":{},)"
                  R"("restoredEntries":{},"rewinds":{},"inputPartitions":{},"windowPartitions":{},)"
-                 R"("sumOverflows":{},"peakRssBytes":{},"elapsedSeconds":{:.3f}}})"
+                 R"("sumOverflows":{},"peakRssBytes":{},"elapsedSeconds":{:.3f},)"
+                 R"("windowResultLatencyMs":{},"recordResultLatencyMs":{}}})"
                  "\n",
                  t.records, t.valid, t.dead_letters, t.dead_letters_cut, t.aggregated, t.late,
                  t.windows_emitted, t.totals_emitted, t.anomalies, s.transactions,
                  s.restored_entries, s.rewinds, s.held_inputs.size(), s.held_windows.size(),
-                 t.sum_overflows, PeakRssBytes(), s.elapsed_seconds);
+                 t.sum_overflows, PeakRssBytes(), s.elapsed_seconds,
+                 LatencyJson(s.window_result_latency), LatencyJson(s.record_result_latency));
     }
     return 0;
   }
 
  private:
+  static std::string LatencyJson(const LatencyHistogram& h) {
+    return fmt::format(R"({{"count":{},"p50":{:.3f},"p99":{:.3f},"max":{:.3f}}})", h.count(),
+                       h.Quantile(0.5) / 1000.0, h.Quantile(0.99) / 1000.0,
+                       static_cast<double>(h.max_micros()) / 1000.0);
+  }
+
   KafkaFlags kafka_flags_;
   EngineFlags engine_flags_;
   RuleFlags rule_flags_;

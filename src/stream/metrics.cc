@@ -116,6 +116,23 @@ void PipelineMetrics::Init(prometheus::Registry& reg) {
            .Register(reg)
            .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                             0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+  const prometheus::Histogram::BucketBoundaries result_buckets{
+      0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+  window_result_ = &BuildHistogram()
+                        .Name("spate_window_result_latency_seconds")
+                        .Help(
+                            "spate aggregate, final mode: time from the watermark passing a "
+                            "window's end to its results committed in the output topic (one "
+                            "observation per window and window task)")
+                        .Register(reg)
+                        .Add({}, result_buckets);
+  record_result_ = &BuildHistogram()
+                        .Name("spate_record_result_latency_seconds")
+                        .Help(
+                            "spate aggregate, emit changes: time from an input record's Kafka "
+                            "timestamp to the committed update that holds it")
+                        .Register(reg)
+                        .Add({}, result_buckets);
 }
 
 void PipelineMetrics::Publish(const PipelineStats& now) {
@@ -168,6 +185,14 @@ void PipelineMetrics::AddRestored(uint64_t entries, size_t pending_partitions) {
 
 void PipelineMetrics::ObserveLatency(std::chrono::steady_clock::duration d) {
   latency_->Observe(std::chrono::duration<double>(d).count());
+}
+
+void PipelineMetrics::ObserveWindowResult(std::chrono::steady_clock::duration d) {
+  window_result_->Observe(std::chrono::duration<double>(d).count());
+}
+
+void PipelineMetrics::ObserveRecordResult(std::chrono::steady_clock::duration d) {
+  record_result_->Observe(std::chrono::duration<double>(d).count());
 }
 
 }  // namespace spate

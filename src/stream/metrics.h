@@ -1,8 +1,8 @@
 #pragma once
 // The engine's Prometheus series: records received / sent / dropped per component (generator,
 // decoder, engine), dead letters by error, anomalies by rule, late records, windows emitted,
-// the watermark and the processing latency (docs/metrics.md). Workers and tasks count in
-// PipelineStats; Publish() adds the deltas once per batch, from the runner's thread.
+// the watermark and the processing and result latencies (docs/metrics.md). Workers and tasks count
+// in PipelineStats; Publish() adds the deltas once per batch, from the runner's thread.
 
 #include <array>
 #include <chrono>
@@ -24,6 +24,11 @@ class PipelineMetrics {
   void Publish(const PipelineStats& now);
   void SetWatermark(int64_t watermark_ms, size_t open_windows);
   void ObserveLatency(std::chrono::steady_clock::duration d);
+  // spate aggregate: from the watermark passing a window's end to its result committed (final
+  // mode), and from an input record's Kafka timestamp to the committed update that holds it
+  // (emit changes).
+  void ObserveWindowResult(std::chrono::steady_clock::duration d);
+  void ObserveRecordResult(std::chrono::steady_clock::duration d);
   // State sizes: users with rule state, all-time totals (open windows: SetWatermark).
   void SetState(size_t users, size_t totals);
   // A restore read `entries` more changelog entries; so many partitions are left.
@@ -58,6 +63,8 @@ class PipelineMetrics {
   prometheus::Counter* restore_entries_ = nullptr;
   prometheus::Gauge* restore_pending_ = nullptr;
   prometheus::Histogram* latency_ = nullptr;
+  prometheus::Histogram* window_result_ = nullptr;
+  prometheus::Histogram* record_result_ = nullptr;
 };
 
 }  // namespace spate

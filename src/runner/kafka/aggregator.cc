@@ -50,6 +50,8 @@ class Aggregator {
     s.restored_entries = restored_;
     s.held_inputs = held_inputs_;
     s.held_windows = held_windows_;
+    s.window_result_latency = window_result_latency_;
+    s.record_result_latency = record_result_latency_;
     return s;
   }
 
@@ -389,6 +391,7 @@ class Aggregator {
     switch (o) {
       case kafka::TxnOutcome::kCommitted:
         ++transactions_;
+        ObserveResultLatencies();
         if (metrics_) {
           if (oldest != INT64_MAX) {
             // The batch's oldest input record, from its Kafka timestamp to its results
@@ -419,6 +422,29 @@ class Aggregator {
         return Status::Error("transaction failed: " + error);
     }
     return Status::Error("unreachable");
+  }
+
+  // The batch's results are visible: how long its closed windows and (emit changes) its
+  // records waited for them.
+  void ObserveResultLatencies() {
+    const auto now = Clock::now();
+    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+    for (auto& [r, w] : windows_) {
+      for (const Clock::time_point passed : w.closed_passes()) {
+        const auto d = now - passed;
+        window_result_latency_.Record(static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(d).count()));
+        if (metrics_) metrics_->ObserveWindowResult(d);
+      }
+      for (const int64_t stamp : w.record_stamps()) {
+        const auto d = std::chrono::milliseconds(std::max<int64_t>(0, now_ms - stamp));
+        record_result_latency_.Record(static_cast<uint64_t>(d.count()) * 1000);
+        if (metrics_) metrics_->ObserveRecordResult(d);
+      }
+      w.ClearEmitted();
+    }
   }
 
   // -e: every task this member holds has finished (called after a commit). A member that
@@ -476,6 +502,7 @@ class Aggregator {
   Clock::time_point last_rebalance_;
   const Clock::time_point t0_ = Clock::now();
   uint64_t transactions_ = 0, restored_ = 0;
+  LatencyHistogram window_result_latency_, record_result_latency_;
 };
 
 }  // namespace

@@ -27,6 +27,7 @@
 #include "core/codec.h"
 #include "core/status.h"
 #include "kafka/config.h"
+#include "obs/latency_histogram.h"
 #include "stream/engine_config.h"
 #include "stream/progress.h"
 #include "stream/stats.h"
@@ -68,6 +69,10 @@ struct AggregateSummary {
   uint64_t restored_entries = 0;
   uint64_t rewinds = 0;                         // batches that could not commit and were done again
   std::set<int32_t> held_inputs, held_windows;  // partitions of each stage this process ran
+  // From the watermark passing a window's end to its results committed (final mode: one per
+  // window and window task), and from an input record's Kafka timestamp to the committed
+  // update that holds it (emit changes); microseconds.
+  LatencyHistogram window_result_latency, record_result_latency;
 };
 
 // Runs until the input is exhausted (exit_at_end), hooks.stop() returns true, or a fatal

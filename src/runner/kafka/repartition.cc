@@ -4,6 +4,7 @@ namespace spate {
 namespace {
 
 constexpr char kRecordTag = 'R';
+constexpr char kStampedRecordTag = 'S';  // a record with its input's Kafka timestamp
 constexpr char kMarkerTag = 'W';
 constexpr char kFrameTag = 'F';
 constexpr size_t kHeader = 1 + 4 + 8;
@@ -29,8 +30,9 @@ void PutHeader(char tag, uint32_t partition, int64_t value, std::string* out) {
 }  // namespace
 
 void EncodeRepartitionRecord(uint32_t source_partition, int64_t offset, const Transaction& tx,
-                             std::string* out) {
-  PutHeader(kRecordTag, source_partition, offset, out);
+                             std::string* out, int64_t ingest_ms) {
+  PutHeader(ingest_ms >= 0 ? kStampedRecordTag : kRecordTag, source_partition, offset, out);
+  if (ingest_ms >= 0) PutLe(out, static_cast<uint64_t>(ingest_ms), 8);
   EncodeBinary(tx, out);
 }
 
@@ -53,10 +55,18 @@ bool DecodeRepartition(std::string_view data, Decoder* binary_decoder, Repartiti
     out->state = static_cast<SourceState>(state);
     return true;
   }
-  if (data[0] != kRecordTag) return false;
+  if (data[0] != kRecordTag && data[0] != kStampedRecordTag) return false;
   out->kind = RepartitionMessage::Kind::kRecord;
+  size_t header = kHeader;
+  out->ingest_ms = -1;
+  if (data[0] == kStampedRecordTag) {
+    if (data.size() < kHeader + 8) return false;
+    out->ingest_ms = static_cast<int64_t>(GetLe(data, kHeader, 8));
+    if (out->ingest_ms < 0) return false;
+    header += 8;
+  }
   std::string reason;
-  std::string_view body = data.substr(kHeader);
+  std::string_view body = data.substr(header);
   return binary_decoder->Decode(body, body.size(), &out->tx, &reason) == DecodeError::kNone;
 }
 

@@ -3,6 +3,8 @@
 // valid record with its source position, and watermark markers. Our own format, internal to
 // one consumer group (versioned by the tag byte):
 //   record: 'R' | u32 source partition | i64 source offset | EncodeBinary(tx)
+//   record with its input's Kafka timestamp (--emit changes, for the record-to-result latency):
+//           'S' | u32 source partition | i64 source offset | i64 timestamp ms | EncodeBinary(tx)
 //   marker: 'W' | u32 source partition | i64 largest event time (INT64_MIN: none) | u8 at end
 // Integers are little-endian. A marker goes to every repartition partition, after the records
 // it covers, so a window task knows how far each source partition has got.
@@ -33,10 +35,12 @@ struct RepartitionMessage {
   int64_t value = 0;                         // record: source offset; marker: largest event time
   SourceState state = SourceState::kActive;  // marker only
   Transaction tx;                            // record only
+  int64_t ingest_ms = -1;                    // record only: its input's Kafka timestamp, if sent
 };
 
+// ingest_ms >= 0: the record carries its input's Kafka timestamp ('S').
 void EncodeRepartitionRecord(uint32_t source_partition, int64_t offset, const Transaction& tx,
-                             std::string* out);
+                             std::string* out, int64_t ingest_ms = -1);
 void EncodeRepartitionMarker(uint32_t source_partition, int64_t max_time, SourceState state,
                              std::string* out);
 // False when data is not a message of this format.

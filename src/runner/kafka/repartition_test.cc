@@ -20,12 +20,16 @@ TEST(Repartition, RecordsAndMarkersRoundTrip) {
     gen.Make(i, &r);
     const Transaction& tx = r.tx;
     std::string buf;
-    EncodeRepartitionRecord(5, 1'000'000'000'000LL + static_cast<int64_t>(i), tx, &buf);
+    // Odd records carry their input's Kafka timestamp ('S'), even ones do not ('R').
+    const int64_t ingest = i % 2 ? 1'767'225'600'000LL + static_cast<int64_t>(i) : -1;
+    EncodeRepartitionRecord(5, 1'000'000'000'000LL + static_cast<int64_t>(i), tx, &buf, ingest);
+    EXPECT_EQ(buf[0], i % 2 ? 'S' : 'R');
     RepartitionMessage m;
     ASSERT_TRUE(DecodeRepartition(buf, decoder.get(), &m));
     EXPECT_EQ(m.kind, RepartitionMessage::Kind::kRecord);
     EXPECT_EQ(m.source_partition, 5u);
     EXPECT_EQ(m.value, 1'000'000'000'000LL + static_cast<int64_t>(i));
+    EXPECT_EQ(m.ingest_ms, ingest);
     std::string a, b;
     EncodeJson(tx, &a);
     EncodeJson(m.tx, &b);
@@ -52,7 +56,8 @@ TEST(Repartition, RejectsForeignBytes) {
   EncodeRepartitionMarker(1, 2, SourceState::kAtEnd, &marker);
   for (std::string_view bad :
        {std::string_view(""), std::string_view("{\"amount\":1}"),
-        std::string_view(marker).substr(0, 13), std::string_view("R123456789012garbage")}) {
+        std::string_view(marker).substr(0, 13), std::string_view("R123456789012garbage"),
+        std::string_view("S1234567890121234567")}) {
     EXPECT_FALSE(DecodeRepartition(bad, decoder.get(), &m)) << bad;
   }
   // A marker cut after its header, in a buffer of exactly that size: the sanitizer build

@@ -71,7 +71,8 @@ void TaskOutput::ClearFrames() {
 SourceTask::SourceTask(int32_t partition, const AggregateConfig& c, PipelineStats* stats)
     : partition_(partition),
       step_(c.engine, c.encoding, stats),
-      idle_timeout_ms_(c.idle_timeout_ms) {
+      idle_timeout_ms_(c.idle_timeout_ms),
+      stamp_(c.engine.emit == EmitMode::kChanges) {
   step_.rules().TrackDirtyUsers();
 }
 
@@ -92,7 +93,9 @@ Status SourceTask::Process(const kafka::Message& m, Decoder& d, TaskOutput& out,
   if (*verdict != Verdict::kValid) return Status::Ok();
   max_time_ = std::max(max_time_, tx.time_ms);
   entry_.clear();
-  EncodeRepartitionRecord(static_cast<uint32_t>(m.partition()), m.offset(), tx, &entry_);
+  const auto ts = stamp_ ? m.timestamp_ms() : std::nullopt;
+  EncodeRepartitionRecord(static_cast<uint32_t>(m.partition()), m.offset(), tx, &entry_,
+                          ts && *ts >= 0 ? *ts : -1);
   const auto r =
       PartitionForKey(step_.GroupKey(tx), static_cast<uint32_t>(out.windows_partitions()));
   return out.ToFrame(static_cast<int32_t>(r), entry_);
@@ -285,10 +288,17 @@ Status WindowTask::Process(const RepartitionMessage& r, TaskOutput& out) {
     source_max_[r.source_partition] = std::max(source_max_[r.source_partition], r.value);
     source_state_[r.source_partition] = r.state;
     dirty_sources_.insert(r.source_partition);
+    if (c_.engine.emit == EmitMode::kFinal) {  // the moment the watermark moves, for latency
+      const int64_t wm = std::max(watermark_, Watermark());
+      if (wm > (passes_.empty() ? watermark_ : passes_.back().first)) {
+        passes_.emplace_back(wm, std::chrono::steady_clock::now());
+      }
+    }
     return Status::Ok();
   }
   const SourcePosition pos{static_cast<uint64_t>(r.value), r.source_partition,
                            static_cast<uint64_t>(r.value)};
+  if (r.ingest_ms >= 0) record_stamps_.push_back(r.ingest_ms);
   return step_.Add(r.tx, pos, watermark_, out);
 }
 
@@ -305,16 +315,26 @@ Status WindowTask::Commit(TaskOutput& out, const std::string& fingerprint) {
   // (its records behind it are late).
   watermark_ = std::max(watermark_, Watermark());
   // A closed window's state is gone from the changelog too.
+  int64_t last_start = kNoWatermark;
   auto closed = [&](int64_t start, uint64_t key) {
+    if (start != last_start) {  // a window closed by the watermark: when did it pass the end?
+      last_start = start;
+      const int64_t end = start + c_.engine.window.size_ms;
+      auto pass = std::find_if(passes_.begin(), passes_.end(),
+                               [&](const auto& p) { return p.first >= end; });
+      if (pass != passes_.end()) closed_passes_.push_back(pass->second);
+    }
     return out.Tombstone(cp, WindowKey(start, step_.KeyCurrency(key), step_.KeyString(key)));
   };
   Status st;
   if (c_.exit_at_end && !final_emitted_ && at_eof_ && AllSourcesEnded()) {
+    passes_.clear();  // the end of the input closes them, not the watermark
     st = step_.CloseAll(out, closed);
     final_emitted_ = true;
   } else {
     st = step_.CloseUpTo(watermark_, out, closed);
   }
+  passes_.clear();  // every window ending at or before them is closed now
   if (!st.ok()) return st;
   const bool changes_mode = c_.engine.emit == EmitMode::kChanges;
   st = step_.DrainWindowChanges(

@@ -96,6 +96,7 @@ class SourceTask {
   SourceStep step_;
   int64_t max_time_ = kNoWatermark;  // largest event time read
   const int64_t idle_timeout_ms_;
+  const bool stamp_;     // records carry their Kafka timestamp to the window tasks (changes)
   bool at_end_ = false;  // read to its end since its last record
   std::chrono::steady_clock::time_point end_since_;
   bool marked_ = false;  // a marker with the values below was sent
@@ -132,6 +133,18 @@ class WindowTask {
   void Apply(const ChangelogEntry& e);
   void Restored(bool had_entries);
 
+  // What the batch emitted, for the result latencies once its transaction commits: when the
+  // watermark passed the end of each window it closed (final mode), and each record's input
+  // Kafka timestamp (emit changes). ClearEmitted() after each commit or rewind.
+  const std::vector<std::chrono::steady_clock::time_point>& closed_passes() const {
+    return closed_passes_;
+  }
+  const std::vector<int64_t>& record_stamps() const { return record_stamps_; }
+  void ClearEmitted() {
+    closed_passes_.clear();
+    record_stamps_.clear();
+  }
+
   bool Finished() const { return final_emitted_; }
   int64_t watermark() const { return watermark_; }
   size_t open_windows() const { return step_.open_windows(); }
@@ -150,6 +163,10 @@ class WindowTask {
   std::vector<SourceState> source_state_;
   std::set<uint32_t> dirty_sources_;  // markers to checkpoint
   int64_t watermark_ = kNoWatermark;
+  // Final mode: each watermark the markers of this batch raised it to, and when.
+  std::vector<std::pair<int64_t, std::chrono::steady_clock::time_point>> passes_;
+  std::vector<std::chrono::steady_clock::time_point> closed_passes_;
+  std::vector<int64_t> record_stamps_;
   bool at_eof_ = false;  // read to its end since its last message
   bool final_emitted_ = false;
   bool fingerprinted_ = false;

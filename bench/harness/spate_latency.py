@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""spate aggregate's latency phase, the counterpart of the Spark job's (baselines/spark/job.py):
+spate aggregate --emit changes runs on a fresh input topic while spate produce writes --rate
+records a second for --seconds into it, event time at wall-clock speed so that windows close
+while it runs. Its --json summary gives, per record, the time from its Kafka timestamp to the
+committed update holding it (recordResultLatencyMs) and, per window, from the watermark passing
+the window's end to its committed result (windowResultLatencyMs, final mode: a second
+aggregator on the same input). Prints one JSON line.
+
+    spate_latency.py --spate build/spate --brokers B --topic T --group G [--seconds 20] [--rate 5000]
+"""
+import argparse
+import json
+import signal
+import subprocess
+import sys
+import time
+
+
+def start(a, mode):
+    """An aggregator writing to the default output topics, as bench/run's throughput runs. In
+    final mode its windows are 5 s long, so that several close during the phase."""
+    cmd = [a.spate, "aggregate", "--brokers", a.brokers, "--input", a.topic,
+           "--group", f"{a.group}-{mode}", "--emit", mode, "--json", "--no-progress",
+           "--metrics-addr", "", *(["--window", "5s"] if mode == "final" else [])]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    for k in ("--spate", "--brokers", "--topic", "--group"):
+        ap.add_argument(k, required=True)
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--rate", type=int, default=5000)
+    ap.add_argument("--warmup", type=float, default=10, help="seconds to let both join")
+    a = ap.parse_args()
+    procs = {mode: start(a, mode) for mode in ("changes", "final")}
+    time.sleep(a.warmup)  # both have joined their groups and hold every partition
+    n = int(a.rate * a.seconds)
+    prod = subprocess.run([a.spate, "produce", "--brokers", a.brokers, "--topic", a.topic,
+                           "--records", str(n), "--rate", str(a.rate), "--event-rate", str(a.rate),
+                           "--start-time", str(int(time.time() * 1000)), "--no-progress",
+                           "--metrics-addr", ""], stdout=sys.stderr, stderr=sys.stderr)
+    time.sleep(3)  # the last batches commit
+    summaries = {}
+    for mode, p in procs.items():
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=60)
+        if p.returncode != 0 or not out.strip():
+            sys.stderr.write(err.decode()[-2000:])
+            return 1
+        summaries[mode] = json.loads(out.decode().strip().splitlines()[-1])
+    if prod.returncode != 0:
+        return 1
+    rec = summaries["changes"]["recordResultLatencyMs"]
+    win = summaries["final"]["windowResultLatencyMs"]
+    print(json.dumps({"records": n, "rate": a.rate, "seconds": a.seconds,
+                      "latencyP50Ms": rec["p50"], "latencyP99Ms": rec["p99"],
+                      "latencyRecords": rec["count"],
+                      "windowCloseP50Ms": win["p50"], "windowCloseP99Ms": win["p99"],
+                      "windowsClosed": win["count"]}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
