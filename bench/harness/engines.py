@@ -14,6 +14,7 @@ from runner import ROOT, Proc
 JAVA_DIR = ROOT / "bench/baselines/java"
 PY_DIR = ROOT / "bench/baselines/python"
 SPARK_RUN = ROOT / "bench/baselines/spark/run.sh"
+KAFKA_STREAMS_RUN = ROOT / "bench/baselines/kafka-streams/run.sh"
 JAVA_CP = f"{JAVA_DIR}/target/spate-bench-java-1.jar:{JAVA_DIR}/target/lib/*"
 
 
@@ -115,6 +116,13 @@ def spate_aggregate(c: Ctx, topic: str, group: str) -> list[str]:
 
 
 def spark(c: Ctx, topic: str, n: int, mode: str, workdir: Path,
-          latency_seconds: float = 20) -> list[str]:
+          latency_seconds: float = 20, latency_rate: int = 1000) -> list[str]:
     return ["bash", str(SPARK_RUN), "--brokers", c.brokers, "--input", topic, "--records", str(n),
-            "--mode", mode, "--workdir", str(workdir), "--latency-seconds", str(latency_seconds)]
+            "--mode", mode, "--workdir", str(workdir), "--latency-seconds", str(latency_seconds),
+            "--latency-rate", str(latency_rate)]
+
+
+def kafka_streams(c: Ctx, topic: str, n: int, workdir: Path) -> list[str]:
+    """The windowed job on Kafka Streams (exactly-once v2, final results): spate's windows."""
+    return ["bash", str(KAFKA_STREAMS_RUN), "--brokers", c.brokers, "--input", topic,
+            "--records", str(n), "--workdir", str(workdir)]

@@ -11,6 +11,7 @@ TARGETS = [  # (key, description, minimum)
     ("producerVsReferencePython", "spate produce vs reference Python as written, records/s", 100.0),
     ("aggregateReference", "spate aggregate vs Spark (reference mode), records/s", 20.0),
     ("aggregateWindowed", "spate aggregate vs Spark (windowed mode), records/s", 20.0),
+    ("aggregateKafkaStreams", "spate aggregate vs Kafka Streams (windowed), records/s", 3.0),
 ]
 
 
@@ -38,7 +39,8 @@ def aggregate_row(engine: str, mode: str, rep: int, p: Proc, n: int) -> dict:
                    "latency = the live phase (bench/harness/spate_latency.py): record to committed "
                    "update with --emit changes, window close to committed result in final mode"
                    if j else f"failed (exit {p.rc}): {p.stderr.strip()[-300:]}")
-    else:  # Spark reports its own CPU and RSS (its JVMs); the harness's wait4 figures are kept too
+    else:  # Spark and Kafka Streams report their own CPU and RSS (their JVMs); the harness's
+        # wait4 figures (the checks included) are kept too
         row.update({k: j.get(k) for k in ("records", "elapsedSeconds", "recordsPerSecond",
                                            "latencyP50Ms", "latencyP99Ms", "resultsMatchSpate",
                                            "note")})
@@ -103,6 +105,8 @@ def assemble(settings, env, producers, aggregates, storage) -> dict:
                                     get(am, "spark/reference", "recordsPerSecond")),
         "aggregateWindowed": ratio(get(am, "spate/windowed", "recordsPerSecond"),
                                    get(am, "spark/windowed", "recordsPerSecond")),
+        "aggregateKafkaStreams": ratio(get(am, "spate/windowed", "recordsPerSecond"),
+                                       get(am, "kafka-streams/windowed", "recordsPerSecond")),
     }
     targets = [{"key": k, "what": what, "target": t, "ratio": values[k],
                 "met": None if values[k] is None else values[k] >= t} for k, what, t in TARGETS]
@@ -122,10 +126,14 @@ def missing(result: dict, spark_modes) -> list[str]:
     for p in PRODUCERS:
         if not (result["producerMedians"].get(p.name) or {}).get("recordsPerSecond"):
             out.append(f"producer {p.name}: no records/s")
-    for eng, modes in (("spate", ("reference", "windowed")), ("spark", spark_modes)):
+    for eng, modes in (("spate", ("reference", "windowed")), ("spark", spark_modes),
+                       ("kafka-streams", ("windowed",))):
         for mode in modes:
             if not (result["aggregateMedians"].get(f"{eng}/{mode}") or {}).get("recordsPerSecond"):
                 out.append(f"aggregate {eng}/{mode}: no records/s")
+    for f in ("latencyP99Ms", "windowCloseP99Ms"):  # spate's latency phase
+        if (result["aggregateMedians"].get("spate/reference") or {}).get(f) is None:
+            out.append(f"aggregate spate: no {f}")
     for s in result["storage"]:
         if not s["bytesPerRecord"] or s["rc"] != 0:
             out.append(f"storage {s['format']}/{s['compression']}: no size")
