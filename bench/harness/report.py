@@ -66,7 +66,7 @@ def storage_row(fmt, comp, n, j, size, replicas, rc) -> dict:
 
 FIELDS = ["recordsPerSecond", "megabytesPerSecond", "cpuSecondsPerMillion", "recordsPerCpuSecond",
           "latencyP50Ms", "latencyP99Ms", "windowCloseP50Ms", "windowCloseP99Ms", "peakRssBytes",
-          "records", "elapsedSeconds"]
+          "records", "elapsedSeconds", "brokerCpuSecondsPerMillion"]
 
 
 def medians(rows: list[dict], key) -> dict:
@@ -171,14 +171,15 @@ def markdown(r: dict) -> str:
             f"{_n((m.get('peakRssBytes') or 0) / 2**20, 0)} | {_n(m.get('records'))} |")
     lines += ["", *[f"- `{p.name}`: {p.describe}" for p in PRODUCERS], "",
               "## Aggregation over a pre-filled topic", "",
-              "| engine | mode | records/s | elapsed s | CPU-s per 1M records | record to result p50 / p99 ms | window close to result p50 / p99 ms | peak RSS MiB | results match spate | note |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---|---|"]
+              "| engine | mode | records/s | elapsed s | CPU-s per 1M records | brokers' CPU-s per 1M records | record to result p50 / p99 ms | window close to result p50 / p99 ms | peak RSS MiB | results match spate | note |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
     for key, m in sorted(r["aggregateMedians"].items()):
         eng, mode = key.split("/")
         match = m.get("resultsMatchSpate")
         lines.append(
             f"| {eng} | {mode} | {_n(m.get('recordsPerSecond'))} | {_n(m.get('elapsedSeconds'), 1)} | "
-            f"{_n(m.get('cpuSecondsPerMillion'), 1)} | {_n(m.get('latencyP50Ms'), 1)} / "
+            f"{_n(m.get('cpuSecondsPerMillion'), 1)} | {_n(m.get('brokerCpuSecondsPerMillion'), 1)} | "
+            f"{_n(m.get('latencyP50Ms'), 1)} / "
             f"{_n(m.get('latencyP99Ms'), 1)} | {_n(m.get('windowCloseP50Ms'), 1)} / "
             f"{_n(m.get('windowCloseP99Ms'), 1)} | "
             f"{_n((m.get('peakRssBytes') or 0) / 2**20) if m.get('peakRssBytes') else 'n/a'} | "

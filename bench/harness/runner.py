@@ -99,6 +99,19 @@ class Cluster:
             log("stopping the cluster this run started")
             run([str(self.script), "down"])
 
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU seconds the nodes have used so far (/proc/PID/stat), or None when
+        a node's pid is unknown (a cluster this machine does not run)."""
+        total, hz = 0.0, os.sysconf("SC_CLK_TCK")
+        for pid_file in sorted(self.dir.glob("node*/pid")):
+            try:
+                stat = Path(f"/proc/{pid_file.read_text().strip()}/stat").read_text()
+            except (OSError, ValueError):
+                return None
+            fields = stat.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / hz  # utime, stime
+        return total or None
+
     def topic(self, name: str, partitions: int = 6) -> None:
         self.topics([name], partitions)
 
