@@ -30,7 +30,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -40,6 +39,7 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import checks  # noqa: E402
+import index_test  # noqa: E402  (free_port, scrape)
 import recompute  # noqa: E402
 
 CLUSTER = os.path.join(os.path.dirname(HERE), "deploy", "kafka", "cluster.sh")
@@ -215,14 +215,6 @@ def internal_topics(group):
     return failures
 
 
-def metric(addr, name):
-    """A metric's value on a running process's /metrics, or None."""
-    import urllib.request
-    text = urllib.request.urlopen(f"http://{addr}/metrics", timeout=10).read().decode()
-    m = re.search(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M)
-    return float(m.group(1)) if m else None
-
-
 def test_latency(spate):
     n = 40_000  # 20 s at 2,000 records/s, event time at the same speed
     t = topics("lat_" + uuid.uuid4().hex[:6])
@@ -232,20 +224,19 @@ def test_latency(spate):
     changes["in"] = t["in"]
     procs = {}
     for mode, names in (("final", t), ("changes", changes)):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            addr = f"127.0.0.1:{sock.getsockname()[1]}"
+        port = index_test.free_port()
         cmd = aggregate_cmd(spate, names, f"g_{mode}_" + t["in"], False, extra=["--emit", mode])
-        cmd[cmd.index("--metrics-addr") + 1] = addr
-        procs[mode] = (subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE), addr)
+        cmd[cmd.index("--metrics-addr") + 1] = f"127.0.0.1:{port}"
+        procs[mode] = (subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE), port)
     try:
         subprocess.run([spate, "produce", "--brokers", BROKERS, "--topic", t["in"], "--records",
                         str(n), "--rate", "2000", "--no-progress", "--metrics-addr", "",
                         *GEN_ARGS], check=True, stderr=subprocess.DEVNULL, timeout=120)
         time.sleep(3)  # the last batches commit
-        scraped = {"final": metric(procs["final"][1], "spate_window_result_latency_seconds_count"),
-                   "changes": metric(procs["changes"][1],
-                                     "spate_record_result_latency_seconds_count")}
+        scraped = {"final": index_test.scrape(procs["final"][1],
+                                              "spate_window_result_latency_seconds_count"),
+                   "changes": index_test.scrape(procs["changes"][1],
+                                                "spate_record_result_latency_seconds_count")}
     finally:
         for p, _ in procs.values():
             p.send_signal(signal.SIGTERM)
