@@ -113,6 +113,20 @@ def repartition(binary):
                for p, r in enumerate(binary)]
     write("repartition", "stamped", frame(stamped[:3] + marks[:1] + recs[:1]))
 
+    def partial(p, key, currency, records, windows, stamps=()):
+        out = b"P" + struct.pack("<Iq", p, records) + bytes([2 if stamps else 0])
+        out += currency.encode() + bytes([len(key)]) + key + struct.pack("<qq", 7000, 0)
+        out += bytes([len(windows)])
+        for start, count, total, mn, mx in windows:
+            out += struct.pack("<qqqqqqqqB", start, count, total, 0, mn, mx, count, 0, 0)
+        return out + b"".join(struct.pack("<q", t) for t in stamps)
+
+    partials = [partial(0, b"merchant1", "USD", 2, [(1767225600000, 2, 7000, 1000, 6000)]),
+                partial(1, "Caf\u00e9 \"Z\"".encode(), "JPY", 1,
+                        [(1767225600000, 1, 7000, 7000, 7000), (1767225630000, 1, 7000, 7000, 7000)],
+                        stamps=[1767225700000])]
+    write("repartition", "partials", frame(partials + recs[:1] + marks[:1]))
+
 
 def changelog():
     def user_state(max_time, histories):

@@ -1,6 +1,7 @@
 // The repartition topic's frames (runner/kafka/repartition.h) on any bytes: a frame is split
-// into its entries, each decoded as a record or a watermark marker. What decodes must encode
-// and decode back to itself, and the entries must frame again into the same frame.
+// into its entries, each decoded as a record, a watermark marker or a partial aggregate. What
+// decodes must encode and decode back to itself, and the entries must frame again into the same
+// frame.
 
 #include <cstddef>
 #include <cstdint>
@@ -20,6 +21,19 @@ void CheckSame(const RepartitionMessage& a, const RepartitionMessage& b) {
   if (a.kind == RepartitionMessage::Kind::kRecord) {
     FUZZ_CHECK(a.tx == b.tx, "a re-encoded record decodes to another record");
   }
+  if (a.kind == RepartitionMessage::Kind::kPartial) {
+    const PartialAgg &p = a.partial, &q = b.partial;
+    bool same = a.key == b.key && a.currency == b.currency && p.records == q.records &&
+                p.sum == q.sum && p.overflow == q.overflow && p.stamps == q.stamps &&
+                p.windows.size() == q.windows.size();
+    for (size_t i = 0; same && i < p.windows.size(); ++i) {
+      const WindowAgg &x = p.windows[i].second, &y = q.windows[i].second;
+      same = p.windows[i].first == q.windows[i].first && x.count == y.count && x.sum == y.sum &&
+             x.min == y.min && x.max == y.max && x.purchases == y.purchases &&
+             x.refunds == y.refunds && x.overflow == y.overflow;
+    }
+    FUZZ_CHECK(same, "a re-encoded partial aggregate decodes to another one");
+  }
 }
 
 }  // namespace
@@ -38,6 +52,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string again;
     if (m.kind == RepartitionMessage::Kind::kRecord) {
       EncodeRepartitionRecord(m.source_partition, m.value, m.tx, &again, m.ingest_ms);
+    } else if (m.kind == RepartitionMessage::Kind::kPartial) {
+      EncodeRepartitionPartial(m.source_partition, m.key, m.currency, m.partial, &again);
     } else {
       EncodeRepartitionMarker(m.source_partition, m.value, m.state, &again);
     }

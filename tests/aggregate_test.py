@@ -7,6 +7,11 @@ tests/aggregate_faults_test.py.
           on `spate gen` output: aggregates, final totals, anomalies and dead letters, exactly.
   exact_realistic
           exact, on the realistic profile's values (string keys, many currencies).
+  late    records far behind the others among them: each valid record is in the results of
+          its windows or in the late output with the windows it missed (judged against the
+          watermark its line gives), never both, never neither; the totals hold every one. The
+          others cross the repartition topic combined into partial aggregates, the late ones
+          one by one.
   poison  exact, with one input record of 2 MB and one of 900 KB (not transactions) among the
           valid ones: both are dead letters cut to 64 KiB with their size and SHA-256, the run
           exits 0, and everything else is exact.
@@ -96,6 +101,16 @@ def expected(spate, n, gen_args=GEN_ARGS, **params):
     return lines, recompute.recompute(lines, p)
 
 
+def final_totals(t):
+    """{(merchantId, currency): (count, sum in minor units)} of each key's last total line."""
+    last = {}
+    for row in read(t["tot"]):
+        d = json.loads(row)
+        last[(d["merchantId"], d["currency"])] = (d["transactionCount"], recompute.amount_minor(
+            row.split('"totalAmount":')[1].split(",")[0], recompute.DIGITS[d["currency"]]))
+    return last
+
+
 def compare(spate, t, n, gen_args=GEN_ARGS, extra_dlq=(), **params):
     """extra_dlq: payloads put into the input besides `spate gen`'s records, each expected once
     among the dead letters. params: recompute.Params fields besides the defaults here."""
@@ -112,11 +127,7 @@ def compare(spate, t, n, gen_args=GEN_ARGS, extra_dlq=(), **params):
         extra = set(got_aggs) - set(want_aggs)
         failures.append(f"aggregates differ: {len(got_aggs)} read, {len(want_aggs)} expected; "
                         f"missing e.g. {sorted(missing)[:1]}, unexpected e.g. {sorted(extra)[:1]}")
-    last_total = {}
-    for row in read(t["tot"]):
-        d = json.loads(row)
-        last_total[(d["merchantId"], d["currency"])] = (d["transactionCount"], recompute.amount_minor(
-            row.split('"totalAmount":')[1].split(",")[0], recompute.DIGITS[d["currency"]]))
+    last_total = final_totals(t)
     want_totals = {k: (c, s) for k, (c, s) in res.totals.items()}
     if last_total != want_totals:
         diff = [k for k in want_totals if last_total.get(k) != want_totals[k]]
@@ -175,7 +186,71 @@ def test_exact(spate):
     assert r.returncode == 0, r.stderr.decode()
     summary = json.loads(r.stdout)
     assert summary["records"] == n, summary
+    # Read from the start, nothing can be late: every valid record is combined before the
+    # repartition (stream/partial.h).
+    rep = summary["repartitioned"]
+    assert rep["single"] == 0 and rep["combined"] == summary["valid"], summary
+    assert 0 < rep["partials"] < rep["combined"] / 2, summary
     return compare(spate, t, n)
+
+
+def test_late(spate):
+    n = 120_000
+    gen_args = GEN_ARGS + ["--late", "0.01", "--late-delay", "20s"]
+    t = topics("late_" + uuid.uuid4().hex[:6])
+    subprocess.run([spate, "produce", "--brokers", BROKERS, "--topic", t["in"], "--records", str(n),
+                    "--no-progress", "--metrics-addr", "", *gen_args], check=True,
+                   stderr=subprocess.DEVNULL)
+    r = run_to_end(aggregate_cmd(spate, t, "g_" + t["in"], True))
+    assert r.returncode == 0, r.stderr.decode()[-3000:]
+    summary = json.loads(r.stdout)
+    rep = summary["repartitioned"]
+    failures = []
+    lines = recompute.split_lines(subprocess.run(
+        [spate, "gen", "--records", str(n), *gen_args], check=True, stdout=subprocess.PIPE).stdout)
+    valid, _ = recompute.parse_all(lines)
+    W, H = 10_000, 5_000
+    # The late output: which windows each late record missed, judged against its watermark.
+    missed = {}
+    for row in read(t["late"]):
+        d = json.loads(row)
+        tid, wm, starts = d["record"]["transactionId"], d["watermark"], d["missedWindows"]
+        all_starts = recompute.window_starts(d["record"]["transactionTime"], W, H)
+        if tid in missed:
+            failures.append(f"{tid} is in the late output twice")
+        if starts != [s for s in all_starts if s + W <= wm] or \
+                d["partial"] != (len(starts) < len(all_starts)):
+            failures.append(f"late line against its own watermark: {row}")
+        missed[tid] = set(starts)
+    if not missed or rep["single"] < len(missed) or rep["combined"] == 0:
+        failures.append(f"{len(missed)} late records, repartitioned {rep}: the test needs both")
+    # Every window result: its valid records minus those that missed it.
+    windows, totals = {}, {}
+    for tx in valid:
+        key = (tx.merchantId, tx.currency)
+        c, s = totals.get(key, (0, 0))
+        totals[key] = (c + 1, s + tx.amount)
+        for s in recompute.window_starts(tx.transactionTime, W, H):
+            if s in missed.get(tx.transactionId, ()):
+                continue
+            agg = windows.get((s, key))
+            if agg is None:
+                windows[(s, key)] = recompute.new_agg(tx)
+            else:
+                recompute.add_to_agg(agg, tx)
+    want = sorted(recompute.to_json_text(recompute.aggregate_row("merchantId", s, s + W, k, tuple(v)))
+                  for (s, k), v in windows.items())
+    got = sorted(read(t["agg"]))
+    if got != want:
+        failures.append(f"aggregates differ: {len(got)} read, {len(want)} expected; missing e.g. "
+                        f"{sorted(set(want) - set(got))[:1]}, unexpected e.g. "
+                        f"{sorted(set(got) - set(want))[:1]}")
+    last = final_totals(t)
+    if last != totals:
+        failures.append(f"final totals differ for {sum(last.get(k) != v for k, v in totals.items())} keys")
+    print(f"  {len(got)} window results, {len(missed)} late records ({summary['late']} fully); "
+          f"repartitioned {rep}")
+    return failures
 
 
 def test_poison(spate):
@@ -533,7 +608,8 @@ def realistic(test):
     return run
 
 
-TESTS = {"exact": test_exact, "exact_realistic": realistic(test_exact), "poison": test_poison,
+TESTS = {"exact": test_exact, "exact_realistic": realistic(test_exact), "late": test_late,
+         "poison": test_poison,
          "idle": test_idle, "latency": test_latency, "changelog_policy": test_changelog_policy,
          "state": test_state, "scale": realistic(test_scale)}
 

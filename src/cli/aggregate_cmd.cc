@@ -162,13 +162,15 @@ class AggregateCommand final : public Command {
                  R"("windowsEmitted":{},"totalsEmitted":{},"anomalies":{},"transactions":{},)"
                  R"("restoredEntries":{},"rewinds":{},"inputPartitions":{},"windowPartitions":{},)"
                  R"("sumOverflows":{},"peakRssBytes":{},"elapsedSeconds":{:.3f},)"
+                 R"("repartitioned":{{"single":{},"combined":{},"partials":{}}},)"
                  R"("windowResultLatencyMs":{},"recordResultLatencyMs":{}}})"
                  "\n",
                  t.records, t.valid, t.dead_letters, t.dead_letters_cut, t.aggregated, t.late,
                  t.windows_emitted, t.totals_emitted, t.anomalies, s.transactions,
                  s.restored_entries, s.rewinds, s.held_inputs.size(), s.held_windows.size(),
-                 t.sum_overflows, PeakRssBytes(), s.elapsed_seconds,
-                 LatencyJson(s.window_result_latency), LatencyJson(s.record_result_latency));
+                 t.sum_overflows, PeakRssBytes(), s.elapsed_seconds, t.repartitioned_single,
+                 t.repartitioned_combined, t.partials, LatencyJson(s.window_result_latency),
+                 LatencyJson(s.record_result_latency));
     }
     return 0;
   }

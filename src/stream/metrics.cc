@@ -71,6 +71,22 @@ void PipelineMetrics::Init(prometheus::Registry& reg) {
   partially_late_ = &late.Add({{"kind", "partial"}});
   windows_emitted_ = &windows.Add({});
   sum_overflows_ = &errors.Add({{"component", "engine"}, {"type", "sum_overflow"}});
+  auto& repartitioned =
+      BuildCounter()
+          .Name("spate_repartitioned_records_total")
+          .Help(
+              "spate aggregate: valid records sent to the window tasks, one by one (single: "
+              "they may be late) or combined into partial aggregates (combined)")
+          .Register(reg);
+  repartitioned_single_ = &repartitioned.Add({{"how", "single"}});
+  repartitioned_combined_ = &repartitioned.Add({{"how", "combined"}});
+  partials_ = &BuildCounter()
+                   .Name("spate_partial_aggregates_total")
+                   .Help(
+                       "spate aggregate: partial aggregates (a batch's records of one key "
+                       "and currency) sent to the window tasks")
+                   .Register(reg)
+                   .Add({});
   watermark_lag_ = &BuildGauge()
                         .Name("spate_watermark_lag_seconds")
                         .Help("Wall-clock time minus the event-time watermark")
@@ -160,6 +176,9 @@ void PipelineMetrics::Publish(const PipelineStats& now) {
   inc(partially_late_, now.partially_late, was.partially_late);
   inc(windows_emitted_, now.windows_emitted, was.windows_emitted);
   inc(sum_overflows_, now.sum_overflows, was.sum_overflows);
+  inc(repartitioned_single_, now.repartitioned_single, was.repartitioned_single);
+  inc(repartitioned_combined_, now.repartitioned_combined, was.repartitioned_combined);
+  inc(partials_, now.partials, was.partials);
   published_ = now;
 }
 

@@ -55,6 +55,9 @@ class PipelineMetrics {
   prometheus::Counter* partially_late_ = nullptr;
   prometheus::Counter* windows_emitted_ = nullptr;
   prometheus::Counter* sum_overflows_ = nullptr;
+  prometheus::Counter* repartitioned_single_ = nullptr;
+  prometheus::Counter* repartitioned_combined_ = nullptr;
+  prometheus::Counter* partials_ = nullptr;
   prometheus::Gauge* watermark_lag_ = nullptr;
   prometheus::Gauge* watermark_ = nullptr;
   prometheus::Gauge* open_windows_ = nullptr;

@@ -24,6 +24,11 @@ struct PipelineStats {
   uint64_t totals_emitted = 0;    // totals lines written
   uint64_t anomalies = 0;
   uint64_t sum_overflows = 0;  // results whose sum did not fit 128 bits (never, in practice)
+  // spate aggregate's repartition: valid records sent one by one (those that may be late),
+  // records combined into partial aggregates, and the partial aggregates sent.
+  uint64_t repartitioned_single = 0;
+  uint64_t repartitioned_combined = 0;
+  uint64_t partials = 0;
   std::array<uint64_t, kDecodeErrorCount> dead_letters_by_error{};
   std::array<uint64_t, kRuleCount> anomalies_by_rule{};
 
@@ -41,6 +46,9 @@ struct PipelineStats {
     totals_emitted += o.totals_emitted;
     anomalies += o.anomalies;
     sum_overflows += o.sum_overflows;
+    repartitioned_single += o.repartitioned_single;
+    repartitioned_combined += o.repartitioned_combined;
+    partials += o.partials;
     for (size_t i = 0; i < dead_letters_by_error.size(); ++i) {
       dead_letters_by_error[i] += o.dead_letters_by_error[i];
     }

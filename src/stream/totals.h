@@ -27,13 +27,15 @@ class TotalsStore {
   explicit TotalsStore(KeyLess less = std::less<uint64_t>()) : less_(std::move(less)) {}
 
   void Add(uint64_t key, int64_t amount) {
-    Total& t = totals_[key];
+    Total& t = Changed(key);
     ++t.count;
     if (!AddChecked(t.sum, amount, &t.sum)) t.overflow = true;
-    if (!t.dirty) {
-      t.dirty = true;
-      dirty_.push_back(key);
-    }
+  }
+  // Adds `count` records of sum `sum` at once (a partial aggregate: stream/partial.h).
+  void Merge(uint64_t key, int64_t count, Sum sum, bool overflow) {
+    Total& t = Changed(key);
+    t.count += count;
+    if (overflow || !AddChecked(t.sum, sum, &t.sum)) t.overflow = true;
   }
 
   // fn(key, total) for every key, in the comparator's order.
@@ -68,6 +70,15 @@ class TotalsStore {
   size_t size() const { return totals_.size(); }
 
  private:
+  Total& Changed(uint64_t key) {
+    Total& t = totals_[key];
+    if (!t.dirty) {
+      t.dirty = true;
+      dirty_.push_back(key);
+    }
+    return t;
+  }
+
   absl::flat_hash_map<uint64_t, Total> totals_;
   std::vector<uint64_t> dirty_;
   KeyLess less_;

@@ -19,6 +19,13 @@ struct WindowSpec {
     int64_t start = t - t % hop_ms;
     for (; start > t - size_ms && start >= 0; start -= hop_ms) fn(start);
   }
+  // The end of the earliest window containing t: t's record is late for some window once the
+  // watermark reaches it.
+  int64_t EarliestEnd(int64_t t) const {
+    int64_t earliest = t - t % hop_ms;
+    ForEach(t, [&](int64_t start) { earliest = start; });
+    return earliest + size_ms;
+  }
 };
 
 // Per window, key and currency: the aggregate of the records added, amounts in the currency's
@@ -40,6 +47,15 @@ struct WindowAgg {
     if (amount > max) max = amount;
     purchases += kind == TxKind::kPurchase;
     refunds += kind == TxKind::kRefund;
+  }
+  // Adds another aggregate of the same window and key (a partial one: stream/partial.h).
+  void Merge(const WindowAgg& o) {
+    count += o.count;
+    if (o.overflow || !AddChecked(sum, o.sum, &sum)) overflow = true;
+    if (o.min < min) min = o.min;
+    if (o.max > max) max = o.max;
+    purchases += o.purchases;
+    refunds += o.refunds;
   }
 };
 

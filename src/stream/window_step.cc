@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 namespace spate {
 
 WindowStep::WindowStep(const EngineConfig& e, const OutputEncoding& enc, PipelineStats* stats,
@@ -15,6 +17,23 @@ WindowStep::WindowStep(const EngineConfig& e, const OutputEncoding& enc, Pipelin
 bool WindowStep::KeyLess(uint64_t a, uint64_t b) const {
   if (KeyIdOf(a) != KeyIdOf(b)) return keys_.Get(KeyIdOf(a)) < keys_.Get(KeyIdOf(b));
   return CurrencyIndexOf(a) < CurrencyIndexOf(b);  // the table is in code order
+}
+
+Status WindowStep::AddPartial(std::string_view group_key, Currency c, const PartialAgg& p,
+                              int64_t watermark) {
+  for (const auto& [start, agg] : p.windows) {
+    if (start + engine_.window.size_ms <= watermark) {
+      return Status::Error(fmt::format(
+          "a partial aggregate of {} records for key '{}' came for window {}, closed at "
+          "watermark {}: its sender judged the window open (a bug)",
+          p.records, group_key, start, watermark));
+    }
+  }
+  const uint64_t key = StateKey(keys_.Intern(group_key), c);
+  for (const auto& [start, agg] : p.windows) windows_.Merge(start, key, agg);
+  if (engine_.totals) totals_.Merge(key, p.records, p.sum, p.overflow);
+  stats_->aggregated += static_cast<uint64_t>(p.records);
+  return Status::Ok();
 }
 
 Status WindowStep::EmitLate(const Transaction& tx, const SourcePosition& pos, int64_t watermark,

@@ -25,6 +25,7 @@
 #include "stream/interner.h"
 #include "stream/output.h"
 #include "stream/output_format.h"
+#include "stream/partial.h"
 #include "stream/stats.h"
 #include "stream/totals.h"
 #include "stream/window_store.h"
@@ -58,6 +59,12 @@ class WindowStep {
     }
     return EmitLate(tx, pos, watermark, r, out);
   }
+
+  // Adds what a batch's records of one key and currency added up to at their source
+  // (stream/partial.h): each of its windows must still be open at the watermark, which the
+  // sender has made sure of; a partial for a closed window is refused (an error), never
+  // added to a result already emitted.
+  Status AddPartial(std::string_view group_key, Currency c, const PartialAgg& p, int64_t watermark);
 
   // Closes every window with end <= watermark (CloseAll: every window). In final mode each
   // (window, key) result is emitted; closed(start, key) is called for each either way.

@@ -39,15 +39,16 @@ class WindowStore {
         missed->push_back(start);
         return;
       }
-      Window& w = WindowFor(start);
-      Slot& s = w.keys[key];
+      Slot& s = SlotFor(start, key);
       s.agg.Add(amount, kind);
-      if (track_changes_ && !s.dirty) {
-        s.dirty = true;
-        w.dirty.push_back(key);
-      }
     });
     return r;
+  }
+
+  // Adds a partial aggregate to window `start` for the key; the caller has made sure that the
+  // window is still open (end > watermark).
+  void Merge(int64_t start, uint64_t key, const WindowAgg& agg) {
+    SlotFor(start, key).agg.Merge(agg);
   }
 
   // Closes every window whose end <= watermark: fn(start, key, agg) in (start, key) order.
@@ -105,6 +106,17 @@ class WindowStore {
     absl::flat_hash_map<uint64_t, Slot> keys;
     std::vector<uint64_t> dirty;
   };
+
+  // The key's slot in window `start` (made if new), marked changed.
+  Slot& SlotFor(int64_t start, uint64_t key) {
+    Window& w = WindowFor(start);
+    Slot& s = w.keys[key];
+    if (track_changes_ && !s.dirty) {
+      s.dirty = true;
+      w.dirty.push_back(key);
+    }
+    return s;
+  }
 
   // windows_ is sorted by start; there are few open windows (size/hop + lateness/hop), and
   // records mostly hit the newest, so a search from the back is the fast path.

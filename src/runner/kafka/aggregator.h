@@ -4,9 +4,10 @@
 // Two stages, as Kafka Streams splits a keyed aggregation, so that any number of processes in
 // one consumer group share the work and state follows the partitions (tasks.h):
 //   A. one task per input partition runs the source step (decode, dead letters, anomaly
-//      rules; the input is keyed by userId), then sends each valid record to
-//      <group>-repartition keyed by group key, and after each batch a watermark marker
-//      (largest event time, read to the end or not) to every repartition partition;
+//      rules; the input is keyed by userId), then sends the valid records to
+//      <group>-repartition keyed by group key (combined into partial aggregates per key and
+//      currency where they cannot be late), and after each batch a watermark marker (largest
+//      event time, read to the end or not) to every repartition partition;
 //   B. one task per repartition partition runs the window step (windows and totals of its
 //      keys), with the minimum over the source partitions' markers as watermark.
 // Each process subscribes to both topics in the group. Its micro-batches of --commit-interval

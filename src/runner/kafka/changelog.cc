@@ -18,7 +18,7 @@ std::string ChangelogFingerprint(const AggregateConfig& c, int input_partitions)
   for (int i = 0; i < kRoleCount; ++i)
     names += (names.empty() ? "" : ",") + c.wire.record.name(static_cast<Role>(i));
   return fmt::format(
-      "v4 partitions={} window={} hop={} lateness={} group={} rules={}:{},{},{},{},{} "
+      "v5 partitions={} window={} hop={} lateness={} group={} rules={}:{},{},{},{},{} "
       "totals={} format={} time={} fields={} max-id={}",
       input_partitions, e.window.size_ms, e.window.hop_ms, e.lateness_ms, GroupByField(e.group_by),
       r.enabled ? "on" : "off", r.high_amount.ToString(), r.intl_amount.ToString(),

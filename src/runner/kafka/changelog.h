@@ -4,6 +4,8 @@
 // what an entry is; values are little-endian int64s:
 //   "m"                     every task: the fingerprint of the engine settings (text)
 //   "p"                     input task: the largest event time it has read
+//   "h"                     input task: it once let the watermark go past its own (tasks.h),
+//                           so all its records go to the window tasks one by one
 //   "u<user>"               input task: a user's rule state (AnomalyDetector::ExportUser),
 //                           in parts of at most kUserPartBytes: this one is a u32 count of
 //                           parts and the first; "x<i>:<user>" holds part i (1, 2, ...). An

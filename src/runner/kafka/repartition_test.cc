@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "gen/generator.h"
+#include "stream/window.h"
 
 namespace spate {
 namespace {
@@ -46,6 +47,56 @@ TEST(Repartition, RecordsAndMarkersRoundTrip) {
       EXPECT_EQ(m.value, t);
       EXPECT_EQ(m.state, st);
     }
+  }
+}
+
+// A batch's records of one key, combined: a window-spanning set, back as it went.
+TEST(Repartition, PartialsRoundTrip) {
+  auto decoder = NewDecoder(WireFormat::kBinary);
+  const WindowSpec hopping{60'000, 30'000};
+  for (bool stamped : {false, true}) {
+    PartialAgg p;
+    Transaction tx;
+    tx.currency = *ParseCurrency("JPY");
+    for (int64_t i = 0; i < 7; ++i) {
+      tx.time_ms = 1'767'225'600'000LL + i * 20'000;
+      tx.amount = (i % 2 ? -1 : 1) * (1'000'000'000'000'000LL + i);
+      tx.type = i % 3 ? "purchase" : "refund";
+      p.Add(tx, hopping);
+      if (stamped) p.stamps.push_back(1'767'225'700'000LL + i);
+    }
+    ASSERT_EQ(p.windows.size(), 6u);
+    const std::string key = "caf\xc3\xa9 \"Z\"\n";
+    std::string buf;
+    EncodeRepartitionPartial(9, key, tx.currency, p, &buf);
+    EXPECT_EQ(buf[0], 'P');
+    RepartitionMessage m;
+    ASSERT_TRUE(DecodeRepartition(buf, decoder.get(), &m));
+    EXPECT_EQ(m.kind, RepartitionMessage::Kind::kPartial);
+    EXPECT_EQ(m.source_partition, 9u);
+    EXPECT_EQ(m.value, 7);
+    EXPECT_EQ(m.key, key);
+    EXPECT_EQ(CurrencyCode(m.currency), "JPY");
+    EXPECT_EQ(m.partial.records, 7);
+    EXPECT_TRUE(m.partial.sum == p.sum);
+    EXPECT_EQ(m.partial.stamps, p.stamps);
+    ASSERT_EQ(m.partial.windows.size(), p.windows.size());
+    for (size_t i = 0; i < p.windows.size(); ++i) {
+      const auto& [s1, a] = p.windows[i];
+      const auto& [s2, b] = m.partial.windows[i];
+      EXPECT_EQ(s1, s2);
+      EXPECT_EQ(a.count, b.count);
+      EXPECT_TRUE(a.sum == b.sum);
+      EXPECT_EQ(a.min, b.min);
+      EXPECT_EQ(a.max, b.max);
+      EXPECT_EQ(a.purchases, b.purchases);
+      EXPECT_EQ(a.refunds, b.refunds);
+    }
+    // Cut anywhere, or one byte longer: not a partial.
+    for (size_t n = 0; n < buf.size(); ++n) {
+      EXPECT_FALSE(DecodeRepartition(std::string_view(buf).substr(0, n), decoder.get(), &m)) << n;
+    }
+    EXPECT_FALSE(DecodeRepartition(buf + "x", decoder.get(), &m));
   }
 }
 

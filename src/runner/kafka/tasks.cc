@@ -72,7 +72,11 @@ SourceTask::SourceTask(int32_t partition, const AggregateConfig& c, PipelineStat
     : partition_(partition),
       step_(c.engine, c.encoding, stats),
       idle_timeout_ms_(c.idle_timeout_ms),
-      stamp_(c.engine.emit == EmitMode::kChanges) {
+      stamp_(c.engine.emit == EmitMode::kChanges),
+      combiner_(c.engine.window),
+      stats_(stats),
+      lateness_ms_(c.engine.lateness_ms),
+      window_(c.engine.window) {
   step_.rules().TrackDirtyUsers();
 }
 
@@ -92,16 +96,37 @@ Status SourceTask::Process(const kafka::Message& m, Decoder& d, TaskOutput& out,
   }
   if (*verdict != Verdict::kValid) return Status::Ok();
   max_time_ = std::max(max_time_, tx.time_ms);
-  entry_.clear();
   const auto ts = stamp_ ? m.timestamp_ms() : std::nullopt;
-  EncodeRepartitionRecord(static_cast<uint32_t>(m.partition()), m.offset(), tx, &entry_,
-                          ts && *ts >= 0 ? *ts : -1);
+  const int64_t stamp = ts && *ts >= 0 ? *ts : -1;
+  if (OnTime(tx.time_ms)) {
+    combiner_.Add(step_.GroupKey(tx), tx, stamp);
+    ++stats_->repartitioned_combined;
+    return Status::Ok();
+  }
+  ++stats_->repartitioned_single;
+  entry_.clear();
+  EncodeRepartitionRecord(static_cast<uint32_t>(m.partition()), m.offset(), tx, &entry_, stamp);
   const auto r =
       PartitionForKey(step_.GroupKey(tx), static_cast<uint32_t>(out.windows_partitions()));
   return out.ToFrame(static_cast<int32_t>(r), entry_);
 }
 
+Status SourceTask::SendPartials(TaskOutput& out) {
+  Status st;
+  combiner_.Drain([&](std::string_view key, Currency c, const PartialAgg& p) {
+    if (!st.ok()) return;
+    ++stats_->partials;
+    entry_.clear();
+    EncodeRepartitionPartial(static_cast<uint32_t>(partition_), key, c, p, &entry_);
+    const auto r = PartitionForKey(key, static_cast<uint32_t>(out.windows_partitions()));
+    st = out.ToFrame(static_cast<int32_t>(r), entry_);
+  });
+  return st;
+}
+
 Status SourceTask::Commit(TaskOutput& out, const std::string& fingerprint) {
+  // The batch's partial aggregates go before the marker that covers them.
+  if (Status s = SendPartials(out); !s.ok()) return s;
   SourceState state = at_end_ ? SourceState::kAtEnd : SourceState::kActive;
   if (at_end_ && idle_timeout_ms_ > 0 &&
       std::chrono::steady_clock::now() - end_since_ >=
@@ -123,7 +148,14 @@ Status SourceTask::Commit(TaskOutput& out, const std::string& fingerprint) {
     marked_ = true;
     marked_time_ = max_time_;
     marked_state_ = state;
+    const bool lets_go =
+        state == SourceState::kIdle || (state == SourceState::kAtEnd && max_time_ == kNoWatermark);
+    if (lets_go && !unbounded_) {
+      unbounded_ = true;
+      if (Status s = out.Checkpoint(partition_, "h", "1"); !s.ok()) return s;
+    }
   }
+  committed_max_ = max_time_;
   Status st;
   step_.rules().Expire([&](std::string_view user) {
     if (st.ok()) st = TombstoneUser(out, user);
@@ -185,9 +217,14 @@ Status SourceTask::TombstoneUser(TaskOutput& out, std::string_view user) {
 
 void SourceTask::Apply(const ChangelogEntry& e) {
   AnomalyDetector& rules = step_.rules();
+  if (e.key == "h") {
+    unbounded_ = !e.tombstone;
+    return;
+  }
   if (e.key == "p") {
     if (e.tombstone || e.value.size() < 8) return;
     max_time_ = GetI64(e.value, 0);
+    committed_max_ = max_time_;
     rules.SetPartitionMax(static_cast<uint32_t>(partition_), max_time_);
     return;
   }
@@ -225,6 +262,7 @@ void SourceTask::Apply(const ChangelogEntry& e) {
 
 void SourceTask::Restored(bool had_entries) {
   pending_.reset();
+  combiner_.Clear();
   (void)step_.rules().TakeDirtyUsers();
   fingerprinted_ = had_entries;
 }
@@ -266,8 +304,8 @@ bool WindowTask::AllSourcesEnded() const {
 Status WindowTask::ProcessFrame(const kafka::Message& m, Decoder& binary, TaskOutput& out) {
   at_eof_ = false;
   Status st;
+  RepartitionMessage r;
   const bool well_formed = ForEachInFrame(m.payload(), [&](std::string_view entry) {
-    RepartitionMessage r;
     if (!DecodeRepartition(entry, &binary, &r) || r.source_partition >= source_max_.size()) {
       return false;
     }
@@ -295,6 +333,10 @@ Status WindowTask::Process(const RepartitionMessage& r, TaskOutput& out) {
       }
     }
     return Status::Ok();
+  }
+  if (r.kind == RepartitionMessage::Kind::kPartial) {
+    record_stamps_.insert(record_stamps_.end(), r.partial.stamps.begin(), r.partial.stamps.end());
+    return step_.AddPartial(r.key, r.currency, r.partial, watermark_);
   }
   const SourcePosition pos{static_cast<uint64_t>(r.value), r.source_partition,
                            static_cast<uint64_t>(r.value)};

@@ -5,7 +5,16 @@
 //   SourceTask, one per input partition: the source step (decode, dead letters, anomaly
 //     rules; the input is keyed by userId, so a user's records are all in one partition, in
 //     order); valid records go on to the repartition topic, keyed by group key, and after each
-//     batch a watermark marker to every repartition partition.
+//     batch a watermark marker to every repartition partition. A record that cannot be late
+//     at its window task goes combined with the batch's other records of its key and currency,
+//     as one partial aggregate (stream/partial.h) sent at the end of the batch, before the
+//     marker; the others go one by one, so that a late one is reported as itself.
+//     Why a partial is never late: a window task's watermark is the minimum over the sources'
+//     markers, so it is at most this partition's last marker, sent before the batch, minus the
+//     lateness; a record whose earliest window ends after that is on time. That holds while
+//     this partition holds the watermark back: once it has sent a marker that does not (idle,
+//     or read to its end with no record), other partitions may have moved the watermark past
+//     any time of its, and from then on all its records go one by one ("h" in the changelog).
 //   WindowTask, one per repartition partition: the window step for the group keys hashed to
 //     it. Its watermark is the minimum over the source partitions' markers; a source without
 //     a marker holds it back unless it is known to be empty.
@@ -103,6 +112,14 @@ class SourceTask {
   int64_t marked_time_ = kNoWatermark;
   SourceState marked_state_ = SourceState::kActive;
   bool fingerprinted_ = false;
+  // Partial aggregation: the batch's combined records; the largest event time of the last
+  // marker (at the last commit, or restored); whether a marker let the watermark go past it.
+  Combiner combiner_;
+  int64_t committed_max_ = kNoWatermark;
+  bool unbounded_ = false;
+  PipelineStats* stats_;
+  const int64_t lateness_ms_;
+  const WindowSpec window_;
   std::string entry_, state_, value_;
   // Users whose state was last written in more than one part, and how many: an expired or
   // shrunk state must leave no part behind.
@@ -114,6 +131,12 @@ class SourceTask {
   };
   std::optional<PendingUser> pending_;
 
+  // Whether a record of time t cannot be late at its window task (see above).
+  bool OnTime(int64_t t) const {
+    return !unbounded_ && (committed_max_ == kNoWatermark ||
+                           window_.EarliestEnd(t) > committed_max_ - lateness_ms_);
+  }
+  Status SendPartials(TaskOutput& out);
   Status CheckpointUser(TaskOutput& out, uint32_t id);
   Status TombstoneUser(TaskOutput& out, std::string_view user);
 };
