@@ -294,7 +294,8 @@ class Aggregator {
     std::map<int32_t, Read> read;
     auto other_settings = [&](std::string_view found) {
       return Status::Error("the state in " + output_->changelog_topic() +
-                           " was written with other settings (" + std::string(found) +
+                           " was written with other settings or by another spate (" +
+                           std::string(found) + "; now: " + fingerprint_ +
                            "); use another --group, or the same settings");
     };
     RestoreHooks hooks;
