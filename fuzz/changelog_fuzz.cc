@@ -3,8 +3,10 @@
 // to a window task instead of a source task, bit 1 makes it a tombstone. Both tasks then
 // finish their restore. Besides not crashing:
 //  - a key that parses as a window or total key parses the same once written back;
-//  - a user's rule state ("u" entries) that imports exports to bytes that import and export
-//    to the same bytes again, and the restored user can be checked against a record.
+//  - a user's rule state that imports exports to bytes that import and export to the same
+//    bytes again, and the restored user can be checked against a record: the states a
+//    frame of rule changes ("d" entries) makes, and any "u<user>" entry's value taken as one
+//    (the tasks write no such key; it tries ImportUser on its own).
 
 #include <cstddef>
 #include <cstdint>
@@ -86,8 +88,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     any = true;
     CheckKeys(key);
     if (!e.tombstone && key.size() > 1 && key[0] == 'u' && value.size() >= 8) {
-      CheckUserState(std::string_view(key).substr(1), std::string_view(value).substr(8),
-                     static_cast<int64_t>(flags) * 1000);
+      CheckUserState(std::string_view(key).substr(1), value, static_cast<int64_t>(flags) * 1000);
+    }
+    if (!e.tombstone && !key.empty() && key[0] == 'd') {
+      AnomalyDetector d(RuleConfig{}, 5'000);
+      if (d.ApplyChanges(value, 0)) {
+        d.ExportAll([&](std::string_view user, std::string_view state) {
+          CheckUserState(user, state, static_cast<int64_t>(flags) * 1000);
+        });
+      }
     }
   }
   source.Restored(any);

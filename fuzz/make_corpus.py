@@ -139,14 +139,21 @@ def changelog():
     t0 = 1767225600000
     state = user_state(t0 + 9000, [("USD", [(t0, 1050), (t0 + 9000, 250000)]),
                                    ("JPY", [(t0 + 5, 3)])])
+    def lp(b):  # a length-prefixed string (one varint byte: short here)
+        return bytes([len(b)]) + b
+
+    snapshot = lp(b"user_1") + lp(state) + lp("7945fe38-da35-47f1-a2f2-1448702ab663".encode()) + \
+        lp(state)
+    # Rule changes: a record, a record on an emptied state, a drop (AnomalyDetector).
+    changes = lp(b"user_1") + b"\0" + i64(t0 + 9500, 700) + b"USD" + \
+        lp(b"user_3") + b"\1" + i64(t0 + 9600, -5) + b"BHD" + lp(b"user_1") + b"\2"
     fdp = Fdp()
     for flags, key, value in [
-            (0, "m", b"v2 partitions=6 window=60000"), (0, "p", i64(t0 + 9000)),
-            (0, "uuser_1", i64(1) + state), (2, "uuser_2", b""),
-            (0, "u7945fe38-da35-47f1-a2f2-1448702ab663", i64(3) + state[:20]),
-            (0, "x1:7945fe38-da35-47f1-a2f2-1448702ab663", state[20:40]),
-            (0, "x2:7945fe38-da35-47f1-a2f2-1448702ab663", state[40:]),
-            (1, "m", b"v2 partitions=6 window=60000"), (1, "s0", i64(t0 + 60000, 1)),
+            (0, "m", b"v5 partitions=6 window=60000"), (0, "p", i64(t0 + 9000)),
+            (0, "r", i64(2)), (0, "r0", snapshot[:30]), (0, "r1", snapshot[30:]),
+            (0, "d0", changes), (2, "d0", b""), (0, "d1", changes[:25]),
+            (0, "uuser_1", state),
+            (1, "m", b"v5 partitions=6 window=60000"), (1, "s0", i64(t0 + 60000, 1)),
             (1, "s2", i64(t0, 2)),
             (1, f"w{t0}:USD:merchant1", i64(3, 5000, 0, 100, 2500, 2, 1, 0)),
             (1, f"w{t0}:KWD:Cedar Supplies Pty Ltd", i64(1, -2**62, 0, -2**62, -2**62, 0, 1, 0)),

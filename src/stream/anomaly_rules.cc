@@ -112,33 +112,14 @@ void AnomalyDetector::Check(const Transaction& tx, uint64_t sequence, uint32_t p
   }
 
   uint32_t id;
-  UserState& u = StateFor(tx.user, partition, &id);
+  bool emptied = false;
+  UserState& u = StateFor(tx.user, partition, &id, &emptied);
   int64_t& pmax = partition_max_[partition];
   pmax = std::max(pmax, tx.time_ms);  // after StateFor: the watermark before this record
-  if (track_dirty_ && !u.dirty) {
-    u.dirty = true;
-    dirty_.push_back(id);
-  }
-  u.max_time_ms = std::max(u.max_time_ms, tx.time_ms);
-  Enqueue(id);  // unless it is queued already
-  const int64_t keep_after = u.max_time_ms - rules_.velocity_span_ms - lateness_ms_;
-  const int64_t from = tx.time_ms - rules_.velocity_span_ms;  // exclusive
-  History* mine = nullptr;
-  for (History& h : u.histories) {
-    if (h.currency == c) mine = &h;
-  }
-  if (!mine) {
-    u.histories.push_back(History{c, 0, {}});
-    mine = &u.histories.back();
-  }
+  if (record_changes_) AppendChange(tx.user, emptied ? kChangeRecordOnEmptied : kChangeRecord, &tx);
   uint32_t count = 0;
   Sum sum = 0;
-  Update(*mine, keep_after, tx.time_ms, tx.amount, from, &count, &sum);
-  // velocity_count counts every currency: in the others, the records that `mine` would
-  // still hold, (max(from, keep_after), t], as if their evictions had run too.
-  for (const History& h : u.histories) {
-    if (&h != mine) count += CountIn(h, std::max(from, keep_after), tx.time_ms);
-  }
+  AddRecord(u, id, tx.time_ms, tx.amount, c, &count, &sum);
   if (count > rules_.velocity_count) {
     out->push_back({Rule::kVelocityCount, sequence, tx, 0, count, sum});
   }
@@ -147,12 +128,38 @@ void AnomalyDetector::Check(const Transaction& tx, uint64_t sequence, uint32_t p
   }
 }
 
-AnomalyDetector::UserState& AnomalyDetector::StateFor(std::string_view user, uint32_t partition,
-                                                      uint32_t* id) {
-  if (partition >= partition_max_.size()) {
-    partition_max_.resize(partition + 1, INT64_MIN);
-    queues_.resize(partition + 1);
+void AnomalyDetector::AddRecord(UserState& u, uint32_t id, int64_t t, int64_t amount, Currency c,
+                                uint32_t* count, Sum* sum) {
+  u.max_time_ms = std::max(u.max_time_ms, t);
+  Enqueue(id);  // unless it is queued already
+  const int64_t keep_after = u.max_time_ms - rules_.velocity_span_ms - lateness_ms_;
+  const int64_t from = t - rules_.velocity_span_ms;  // exclusive
+  History* mine = nullptr;
+  for (History& h : u.histories) {
+    if (h.currency == c) mine = &h;
   }
+  if (!mine) {
+    u.histories.push_back(History{c, 0, {}});
+    mine = &u.histories.back();
+  }
+  Update(*mine, keep_after, t, amount, from, count, sum);
+  // velocity_count counts every currency: in the others, the records that `mine` would
+  // still hold, (max(from, keep_after), t], as if their evictions had run too.
+  for (const History& h : u.histories) {
+    if (&h != mine) *count += CountIn(h, std::max(from, keep_after), t);
+  }
+}
+
+void AnomalyDetector::AddPartition(uint32_t p) {
+  if (p >= partition_max_.size()) {
+    partition_max_.resize(p + 1, INT64_MIN);
+    queues_.resize(p + 1);
+  }
+}
+
+AnomalyDetector::UserState& AnomalyDetector::StateFor(std::string_view user, uint32_t partition,
+                                                      uint32_t* id, bool* emptied) {
+  AddPartition(partition);
   *id = users_.Intern(user);
   if (*id == states_.size()) states_.emplace_back();
   UserState& u = states_[*id];
@@ -160,6 +167,7 @@ AnomalyDetector::UserState& AnomalyDetector::StateFor(std::string_view user, uin
     // Expired but not dropped yet: the same as dropped (Expire() may run at any time).
     u.histories.clear();
     u.max_time_ms = INT64_MIN;
+    if (emptied) *emptied = true;
   }
   u.partition = partition;
   return u;
@@ -196,27 +204,19 @@ int64_t AnomalyDetector::NextExpired(size_t p) {
 }
 
 void AnomalyDetector::Drop(uint32_t id) {
-  states_[id] = UserState{};  // frees its histories; not dirty, not queued
+  states_[id] = UserState{};  // frees its histories; not queued
   users_.Erase(id);
 }
 
 void AnomalyDetector::SetPartitionMax(uint32_t p, int64_t t) {
-  if (p >= partition_max_.size()) {
-    partition_max_.resize(p + 1, INT64_MIN);
-    queues_.resize(p + 1);
-  }
+  AddPartition(p);
   partition_max_[p] = std::max(partition_max_[p], t);
 }
 
-std::vector<uint32_t> AnomalyDetector::TakeDirtyUsers() {
-  std::vector<uint32_t> ids;
-  for (uint32_t id : dirty_) {
-    if (!states_[id].dirty) continue;  // dropped since
-    states_[id].dirty = false;
-    ids.push_back(id);
+void AnomalyDetector::Clear() {
+  for (uint32_t id = 0; id < states_.size(); ++id) {
+    if (states_[id].max_time_ms != INT64_MIN) Drop(id);
   }
-  dirty_.clear();
-  return ids;
 }
 
 namespace {
@@ -229,7 +229,71 @@ int64_t GetI64(const char* p) {
   for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(p[i])) << (8 * i);
   return static_cast<int64_t>(v);
 }
+// A time and an amount a record can carry (core/transaction.h).
+bool ValidTime(int64_t t) { return t >= kMinTimeMs && t <= kMaxTimeMs; }
+bool ValidAmount(int64_t a) { return a >= -kMaxAmount && a <= kMaxAmount; }
 }  // namespace
+
+void AnomalyDetector::AppendChange(std::string_view user, uint8_t kind, const Transaction* tx) {
+  if (changes_.empty() || changes_.back().size() >= kChangeFrameBytes) changes_.emplace_back();
+  std::string& f = changes_.back();
+  for (uint64_t n = user.size();; n >>= 7) {  // LEB128
+    if (n < 0x80) {
+      f.push_back(static_cast<char>(n));
+      break;
+    }
+    f.push_back(static_cast<char>(n | 0x80));
+  }
+  f.append(user);
+  f.push_back(static_cast<char>(kind));
+  if (tx == nullptr) return;
+  PutI64(&f, tx->time_ms);
+  PutI64(&f, tx->amount);
+  f.append(CurrencyCode(tx->currency));
+}
+
+bool AnomalyDetector::ApplyChanges(std::string_view f, uint32_t partition) {
+  AddPartition(partition);
+  size_t at = 0;
+  while (at < f.size()) {
+    uint64_t n = 0;
+    for (int shift = 0;; shift += 7) {
+      if (at >= f.size() || shift > 28) return false;
+      const auto b = static_cast<uint8_t>(f[at++]);
+      n |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) break;
+    }
+    if (n == 0 || n >= f.size() - at) return false;  // the user, then at least its kind
+    const std::string_view user = f.substr(at, n);
+    at += n;
+    const auto kind = static_cast<uint8_t>(f[at++]);
+    if (kind == kChangeDrop) {
+      Forget(user);
+      continue;
+    }
+    Currency c;
+    if (kind > kChangeDrop || f.size() - at < 19 || !ParseCurrency(f.substr(at + 16, 3), &c)) {
+      return false;
+    }
+    const int64_t t = GetI64(f.data() + at), amount = GetI64(f.data() + at + 8);
+    at += 19;
+    if (!ValidTime(t) || !ValidAmount(amount)) return false;
+    // As Check() did it, without judging expiry again: the change says whether it emptied.
+    const uint32_t id = users_.Intern(user);
+    if (id == states_.size()) states_.emplace_back();
+    UserState& u = states_[id];
+    if (kind == kChangeRecordOnEmptied) {
+      u.histories.clear();
+      u.max_time_ms = INT64_MIN;
+    }
+    u.partition = partition;
+    partition_max_[partition] = std::max(partition_max_[partition], t);
+    uint32_t count = 0;
+    Sum sum = 0;
+    AddRecord(u, id, t, amount, c, &count, &sum);
+  }
+  return true;
+}
 
 void AnomalyDetector::ExportUser(uint32_t id, std::string* out) const {
   if (id >= states_.size()) return;
@@ -252,7 +316,7 @@ bool AnomalyDetector::ImportUser(std::string_view user, uint32_t partition, std:
   // times and amounts in their ranges, each history sorted by time (the range queries'
   // binary searches need it). Found by fuzz/changelog_fuzz.cc: a time near INT64_MIN
   // overflowed Check()'s arithmetic.
-  auto valid_time = [](int64_t t) { return t >= kMinTimeMs && t <= kMaxTimeMs; };
+  auto valid_time = ValidTime;
   if (data.size() < 9) return false;
   UserState u;
   u.max_time_ms = GetI64(data.data());
@@ -274,8 +338,7 @@ bool AnomalyDetector::ImportUser(std::string_view user, uint32_t partition, std:
     for (uint32_t i = 0; i < n; ++i, off += 16) {
       Entry e{GetI64(data.data() + off), GetI64(data.data() + off + 8), 0};
       if (!valid_time(e.time_ms) || e.time_ms > u.max_time_ms ||
-          (!h.entries.empty() && e.time_ms < h.entries.back().time_ms) || e.amount < -kMaxAmount ||
-          e.amount > kMaxAmount) {
+          (!h.entries.empty() && e.time_ms < h.entries.back().time_ms) || !ValidAmount(e.amount)) {
         return false;
       }
       cum += e.amount;
@@ -288,7 +351,6 @@ bool AnomalyDetector::ImportUser(std::string_view user, uint32_t partition, std:
   uint32_t id;
   UserState& kept = StateFor(user, partition, &id);
   u.partition = partition;
-  u.dirty = kept.dirty;
   u.queued = kept.queued;
   kept = std::move(u);
   Enqueue(id);

@@ -92,7 +92,9 @@ class AnomalyDetector {
   void Expire(F&& on_drop) {
     for (size_t p = 0; p < queues_.size(); ++p) {
       for (int64_t id; (id = NextExpired(p)) >= 0;) {
-        on_drop(users_.Get(static_cast<uint32_t>(id)));
+        const std::string_view user = users_.Get(static_cast<uint32_t>(id));
+        on_drop(user);
+        if (record_changes_) AppendChange(user, kChangeDrop, nullptr);
         Drop(static_cast<uint32_t>(id));
       }
     }
@@ -101,17 +103,39 @@ class AnomalyDetector {
   void Forget(std::string_view user) {
     if (const int64_t id = users_.Find(user); id >= 0) Drop(static_cast<uint32_t>(id));
   }
+  // Forgets every user (a snapshot of the state is read back next).
+  void Clear();
   // The largest time of partition p's valid records (a restored task's).
   void SetPartitionMax(uint32_t p, int64_t t);
 
   size_t tracked_users() const { return users_.size(); }
   const RuleConfig& rules() const { return rules_; }
 
-  // Checkpointing (the Kafka runner's changelog). With tracking on, Check() remembers each
-  // user it touched; TakeDirtyUsers() returns and forgets them (ids of UserName()).
-  void TrackDirtyUsers() { track_dirty_ = true; }
-  std::vector<uint32_t> TakeDirtyUsers();
-  std::string_view UserName(uint32_t id) const { return users_.Get(id); }
+  // Checkpointing (the Kafka runner's changelog), as what changed rather than whole states.
+  // With RecordChanges() on, each change to the state is appended, in order: each record
+  // Check() added to a user's state (saying whether it emptied an expired state first), and
+  // each user Expire() dropped. On a detector holding the state as it was before them,
+  // ApplyChanges() makes the same state again: the same histories, evictions and expiries.
+  // The changes come in frames of about kChangeFrameBytes at most, cut between changes:
+  //   change: varint user length | user | u8 kind (kChangeRecord, kChangeRecordOnEmptied,
+  //           kChangeDrop) | for a record: i64 time, i64 amount, 3-byte currency code
+  // TakeChanges() hands them over and starts afresh.
+  static constexpr size_t kChangeFrameBytes = 256 * 1024;
+  void RecordChanges() { record_changes_ = true; }
+  std::vector<std::string> TakeChanges() { return std::exchange(changes_, {}); }
+  // False when the frame is not well formed (the changes before the fault stay applied).
+  bool ApplyChanges(std::string_view frame, uint32_t partition);
+  // Every user's state, for a snapshot: fn(user, ExportUser's bytes).
+  template <typename F>
+  void ExportAll(F&& fn) const {
+    std::string bytes;
+    for (uint32_t id = 0; id < states_.size(); ++id) {
+      if (states_[id].max_time_ms == INT64_MIN) continue;  // no user (dropped)
+      bytes.clear();
+      ExportUser(id, &bytes);
+      fn(users_.Get(id), std::string_view(bytes));
+    }
+  }
   // A user's state as bytes, and back: little-endian int64 max time, a byte with the number of
   // currencies, then per currency its ISO code (3 bytes), a u32 count and that many (time,
   // amount) int64 pairs.
@@ -120,6 +144,7 @@ class AnomalyDetector {
   bool ImportUser(std::string_view user, uint32_t partition, std::string_view data);
 
  private:
+  static constexpr uint8_t kChangeRecord = 0, kChangeRecordOnEmptied = 1, kChangeDrop = 2;
   struct Entry {
     int64_t time_ms;
     int64_t amount;  // minor units
@@ -137,13 +162,19 @@ class AnomalyDetector {
     int64_t max_time_ms = INT64_MIN;
     std::vector<History> histories;  // one per currency the user paid in (usually one)
     uint32_t partition = 0;          // of the user's latest record
-    bool dirty = false;
-    bool queued = false;  // has an entry in queues_[partition]
+    bool queued = false;             // has an entry in queues_[partition]
   };
   using Expiry = std::pair<int64_t, uint32_t>;  // (time it expires at, user id)
 
-  // The user's state for a record of `partition`, created or (expired) emptied.
-  UserState& StateFor(std::string_view user, uint32_t partition, uint32_t* id);
+  // The user's state for a record of `partition`, created or (expired) emptied (*emptied).
+  UserState& StateFor(std::string_view user, uint32_t partition, uint32_t* id,
+                      bool* emptied = nullptr);
+  void AddPartition(uint32_t p);
+  // Adds a record to user id's state u (its partition set): evicts what the span no longer
+  // needs, stores it, and counts the user's records in (t - span, t] and their sum in c.
+  void AddRecord(UserState& u, uint32_t id, int64_t t, int64_t amount, Currency c, uint32_t* count,
+                 Sum* sum);
+  void AppendChange(std::string_view user, uint8_t kind, const Transaction* tx);
   // When u expires: its partition's watermark at or past this.
   int64_t ExpiresAt(const UserState& u) const;
   void Enqueue(uint32_t id);
@@ -164,8 +195,8 @@ class AnomalyDetector {
   std::vector<UserState> states_;            // by user id
   std::vector<int64_t> partition_max_;       // largest valid time per partition, INT64_MIN if none
   std::vector<std::vector<Expiry>> queues_;  // per partition: min-heaps on expiry time
-  bool track_dirty_ = false;
-  std::vector<uint32_t> dirty_;
+  bool record_changes_ = false;
+  std::vector<std::string> changes_;  // frames
 };
 
 }  // namespace spate

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,8 @@
 
 namespace spate {
 namespace {
+
+using namespace std::string_view_literals;
 
 // User n's id: strings that outlive the test (the detector keeps its own copies anyway).
 std::string_view User(uint32_t n) {
@@ -134,7 +137,6 @@ TEST(AnomalyRules, ExportedStateBehavesLikeTheOriginal) {
   RuleConfig r = Rules();
   r.velocity_span_ms = 50;
   AnomalyDetector a(r, 20), b(r, 20);
-  a.TrackDirtyUsers();
   std::vector<Anomaly> out;
   int64_t partition_max = INT64_MIN;
   for (int i = 0; i < 500; ++i) {
@@ -143,17 +145,13 @@ TEST(AnomalyRules, ExportedStateBehavesLikeTheOriginal) {
     partition_max = std::max(partition_max, t.time_ms);
   }
   b.SetPartitionMax(0, partition_max);  // as a task restores its "p"
-  auto dirty = a.TakeDirtyUsers();
   std::vector<std::string> names;
-  for (uint32_t id : dirty) names.emplace_back(a.UserName(id));
+  a.ExportAll([&](std::string_view user, std::string_view bytes) {
+    names.emplace_back(user);
+    ASSERT_TRUE(b.ImportUser(user, 0, bytes));
+  });
   std::sort(names.begin(), names.end());
   EXPECT_EQ(names, (std::vector<std::string>{"user 1", "user 2", "user 3"}));
-  EXPECT_TRUE(a.TakeDirtyUsers().empty());
-  for (uint32_t u : dirty) {
-    std::string bytes;
-    a.ExportUser(u, &bytes);
-    ASSERT_TRUE(b.ImportUser(a.UserName(u), 0, bytes));
-  }
   EXPECT_FALSE(b.ImportUser("user 9", 0, "short"));
   // States no record could have left (found by fuzz/changelog_fuzz.cc: a time near INT64_MIN
   // overflowed Check()): refused, the user starts afresh.
@@ -237,9 +235,7 @@ TEST(AnomalyRules, LimitsArePerCurrencyAndAmountsNeverMix) {
 TEST(AnomalyRules, ExpiredStateIsDroppedWithItsName) {
   for (bool sweep : {true, false}) {
     AnomalyDetector d(Rules(), 20);
-    d.TrackDirtyUsers();
     for (int64_t t : {1000, 1010, 1020}) EXPECT_TRUE(Fired(d, Tx(1, t, 1)).empty());
-    (void)d.TakeDirtyUsers();
     EXPECT_TRUE(Fired(d, Tx(2, 1139, 1)).empty());
     std::vector<std::string> dropped;
     auto collect = [&](std::string_view u) { dropped.emplace_back(u); };
@@ -250,14 +246,67 @@ TEST(AnomalyRules, ExpiredStateIsDroppedWithItsName) {
       d.Expire(collect);
       EXPECT_EQ(dropped, std::vector<std::string>{"user 1"});
       EXPECT_EQ(d.tracked_users(), 1u);
-      auto dirty = d.TakeDirtyUsers();  // user 2 only: user 1 was dropped
-      ASSERT_EQ(dirty.size(), 1u);
-      EXPECT_EQ(d.UserName(dirty[0]), "user 2");
     }
     // A late record of user 1 (behind 1140 - 20) sees nothing of the dropped state: one
     // record, not four, in (930, 1030].
     EXPECT_TRUE(Fired(d, Tx(1, 1030, 1)).empty()) << sweep;
     EXPECT_EQ(Fired(d, Tx(1, 1031, 1)).size(), 0u);
+  }
+}
+
+// Every user's state, by name (ExportUser's bytes).
+std::map<std::string, std::string> States(const AnomalyDetector& d) {
+  std::map<std::string, std::string> m;
+  d.ExportAll([&](std::string_view u, std::string_view b) { m.emplace(u, b); });
+  return m;
+}
+
+// The changes a detector records, applied in order to a copy of its earlier state (restored
+// from a snapshot: ImportUser), make the same state: histories, evictions, emptied expired
+// states and dropped users, in several currencies. Then both judge new records alike.
+TEST(AnomalyRules, ChangesReplayToTheSameState) {
+  RuleConfig r = Rules();
+  AnomalyDetector a(r, 20);
+  a.RecordChanges();
+  std::unique_ptr<AnomalyDetector> b;
+  std::vector<Anomaly> out;
+  size_t drops = 0, emptied = 0;
+  for (int batch = 0; batch < 40; ++batch) {
+    if (batch % 10 == 0) {  // a snapshot: b starts again from a's whole state
+      b = std::make_unique<AnomalyDetector>(r, 20);
+      b->SetPartitionMax(0, kT0 + batch * 1000);
+      a.ExportAll([&](std::string_view u, std::string_view bytes) {
+        ASSERT_TRUE(b->ImportUser(u, 0, bytes));
+      });
+      (void)a.TakeChanges();
+    }
+    for (int i = 0; i < 50; ++i) {
+      // Each user comes 5 times a batch, 200 ms apart (more than span + lateness: its state
+      // expires in between), some records out of order; a batch's users are new.
+      const auto user = static_cast<uint32_t>(batch * 10 + i % 10);
+      const int64_t t = batch * 1000 + i * 20 - (i % 7 == 0 ? 30 : 0);
+      const auto before = States(a);
+      a.Check(Tx(user, t, 10 + i, false, i % 3 ? "USD" : "JPY"), 0, 0, &out);
+      const std::string name(User(user));
+      emptied += before.count(name) && States(a).at(name).size() == 8 + 1 + 7 + 16;
+    }
+    a.Expire([&](std::string_view) { ++drops; });
+    for (const std::string& f : a.TakeChanges()) ASSERT_TRUE(b->ApplyChanges(f, 0));
+    ASSERT_EQ(States(a), States(*b)) << batch;
+  }
+  EXPECT_GT(drops, 10u);
+  EXPECT_GT(emptied, 0u);
+  for (int i = 0; i < 200; ++i) {
+    std::vector<Anomaly> oa, ob;
+    const Transaction t = Tx(static_cast<uint32_t>(i % 5), 4000 + i, 30);
+    a.Check(t, 0, 0, &oa);
+    b->Check(t, 0, 0, &ob);
+    ASSERT_EQ(oa.size(), ob.size()) << i;
+    for (size_t k = 0; k < oa.size(); ++k) EXPECT_EQ(oa[k].count, ob[k].count);
+  }
+  // Not a frame of changes: refused.
+  for (std::string_view bad : {"\x05user"sv, "\x01u\x07"sv, "\x01u\x00short"sv, "\x00\x02"sv}) {
+    EXPECT_FALSE(b->ApplyChanges(bad, 0)) << bad;
   }
 }
 

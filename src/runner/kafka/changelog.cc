@@ -51,17 +51,11 @@ Sum GetSum(std::string_view s, size_t i) {
   return static_cast<Sum>(static_cast<USum>(hi) << 64 | lo);
 }
 
-std::string UserKey(std::string_view user) { return "u" + std::string(user); }
-std::string UserPartKey(std::string_view user, uint32_t part) {
-  return fmt::format("x{}:{}", part, user);
-}
-bool ParseUserPartKey(std::string_view key, uint32_t* part, std::string_view* user) {
-  const size_t colon = key.find(':');
-  if (key.size() < 3 || key[0] != 'x' || colon == std::string_view::npos) return false;
-  const char* end = key.data() + colon;
-  if (std::from_chars(key.data() + 1, end, *part).ptr != end || *part == 0) return false;
-  *user = key.substr(colon + 1);
-  return true;
+std::string SnapshotChunkKey(int64_t i) { return "r" + std::to_string(i); }
+std::string ChangesKey(int64_t n) { return "d" + std::to_string(n); }
+bool ParseKeyNumber(std::string_view key, int64_t* n) {
+  const char* end = key.data() + key.size();
+  return key.size() >= 2 && key[1] != '-' && std::from_chars(key.data() + 1, end, *n).ptr == end;
 }
 std::string SourceKey(uint32_t source) { return "s" + std::to_string(source); }
 std::string WindowKey(int64_t start, Currency c, std::string_view key) {

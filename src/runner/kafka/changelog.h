@@ -6,10 +6,16 @@
 //   "p"                     input task: the largest event time it has read
 //   "h"                     input task: it once let the watermark go past its own (tasks.h),
 //                           so all its records go to the window tasks one by one
-//   "u<user>"               input task: a user's rule state (AnomalyDetector::ExportUser),
-//                           in parts of at most kUserPartBytes: this one is a u32 count of
-//                           parts and the first; "x<i>:<user>" holds part i (1, 2, ...). An
-//                           expired user's parts are tombstones
+//   "r"                     input task: the header of the last snapshot of its rule state:
+//                           how many chunks follow it ("r0", "r1", ...); reading it forgets
+//                           every user
+//   "r<i>"                  input task: chunk i of that snapshot, at most kChangelogFrameBytes
+//                           of the stream (varint user length | user | varint state length |
+//                           AnomalyDetector::ExportUser's bytes)...; chunks of an older,
+//                           longer snapshot are tombstones
+//   "d<n>"                  input task: what the rules' state changed in one batch
+//                           (AnomalyDetector::ApplyChanges' frames), n counting up; the next
+//                           snapshot makes those before it tombstones
 //   "s<source>"             window task: the last marker from input partition <source>: its
 //                           largest event time, and whether it was read to its end
 //   "w<start>:<CUR>:<key>"  window task: an open window's aggregate for a group key and
@@ -34,8 +40,13 @@
 namespace spate {
 
 // A changelog value stays well under the brokers' default message limit (1 MB), whatever a
-// user's activity: a hot user's history is written in several parts.
-inline constexpr size_t kUserPartBytes = 256 * 1024;
+// user's activity: a snapshot is cut into chunks, and a batch's changes into frames of about
+// this size (AnomalyDetector::kChangeFrameBytes; a change is at most a few hundred bytes).
+inline constexpr size_t kChangelogFrameBytes = 256 * 1024;
+// A new snapshot of the rules' state is written once the changes since the last one pass
+// max(this, the last snapshot's size): the live changelog of an input task stays within about
+// twice its state (or this), and a restore replays at most that much change.
+inline constexpr size_t kMinSnapshotBytes = 1024 * 1024;
 
 // One changelog entry as read; a tombstone has no value.
 struct ChangelogEntry {
@@ -55,9 +66,10 @@ void PutSum(std::string* out, Sum v);
 Sum GetSum(std::string_view s, size_t i);  // the int64s i (low) and i + 1 (high)
 
 // Keys.
-std::string UserKey(std::string_view user);
-std::string UserPartKey(std::string_view user, uint32_t part);  // part >= 1
-bool ParseUserPartKey(std::string_view key, uint32_t* part, std::string_view* user);
+std::string SnapshotChunkKey(int64_t i);  // "r<i>"
+std::string ChangesKey(int64_t n);        // "d<n>"
+// The number after the key's first byte ("r12": 12); false if there is none.
+bool ParseKeyNumber(std::string_view key, int64_t* n);
 std::string SourceKey(uint32_t source);
 std::string WindowKey(int64_t start, Currency c, std::string_view key);
 std::string TotalKey(Currency c, std::string_view key);

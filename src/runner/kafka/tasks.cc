@@ -77,7 +77,7 @@ SourceTask::SourceTask(int32_t partition, const AggregateConfig& c, PipelineStat
       stats_(stats),
       lateness_ms_(c.engine.lateness_ms),
       window_(c.engine.window) {
-  step_.rules().TrackDirtyUsers();
+  step_.rules().RecordChanges();
 }
 
 Status SourceTask::Process(const kafka::Message& m, Decoder& d, TaskOutput& out, Verdict* verdict) {
@@ -156,62 +156,67 @@ Status SourceTask::Commit(TaskOutput& out, const std::string& fingerprint) {
     }
   }
   committed_max_ = max_time_;
-  Status st;
-  step_.rules().Expire([&](std::string_view user) {
-    if (st.ok()) st = TombstoneUser(out, user);
-  });
-  if (!st.ok()) return st;
-  for (uint32_t user : step_.rules().TakeDirtyUsers()) {
-    if (st = CheckpointUser(out, user); !st.ok()) return st;
-  }
+  step_.rules().Expire([](std::string_view) {});  // each drop is a change
+  if (Status s = CheckpointRules(out); !s.ok()) return s;
   if (fingerprinted_) return Status::Ok();
   fingerprinted_ = true;
   return out.Checkpoint(partition_, "m", fingerprint);
 }
 
-Status SourceTask::CheckpointUser(TaskOutput& out, uint32_t id) {
-  const std::string_view user = step_.rules().UserName(id);
-  state_.clear();
-  step_.rules().ExportUser(id, &state_);
-  const size_t n = std::max<size_t>(1, (state_.size() + kUserPartBytes - 1) / kUserPartBytes);
-  for (size_t i = 0; i < n; ++i) {
-    const std::string_view part =
-        std::string_view(state_).substr(i * kUserPartBytes, kUserPartBytes);
-    Status s;
-    if (i == 0) {
-      value_.clear();
-      PutI64(&value_, static_cast<int64_t>(n));
-      value_.append(part);
-      s = out.Checkpoint(partition_, UserKey(user), value_);
-    } else {
-      s = out.Checkpoint(partition_, UserPartKey(user, static_cast<uint32_t>(i)), part);
-    }
-    if (!s.ok()) return s;
+Status SourceTask::CheckpointRules(TaskOutput& out) {
+  std::vector<std::string> frames = step_.rules().TakeChanges();
+  size_t bytes = 0;
+  for (const std::string& f : frames) bytes += f.size();
+  if (bytes == 0) return Status::Ok();
+  if (change_bytes_ + bytes >= std::max(kMinSnapshotBytes, snapshot_bytes_)) {
+    return WriteSnapshot(out);  // it holds this batch's changes too
   }
-  // The parts a longer state had before.
-  auto it = parts_.find(user);
-  for (size_t i = n; it != parts_.end() && i < it->second; ++i) {
-    if (Status s = out.Tombstone(partition_, UserPartKey(user, static_cast<uint32_t>(i)));
-        !s.ok()) {
-      return s;
-    }
+  for (const std::string& f : frames) {
+    if (Status s = out.Checkpoint(partition_, ChangesKey(next_changes_), f); !s.ok()) return s;
+    changes_since_.push_back(next_changes_++);
   }
-  if (n > 1) {
-    parts_[std::string(user)] = static_cast<uint32_t>(n);
-  } else if (it != parts_.end()) {
-    parts_.erase(it);
-  }
+  change_bytes_ += bytes;
   return Status::Ok();
 }
 
-Status SourceTask::TombstoneUser(TaskOutput& out, std::string_view user) {
-  if (Status s = out.Tombstone(partition_, UserKey(user)); !s.ok()) return s;
-  auto it = parts_.find(user);
-  if (it == parts_.end()) return Status::Ok();
-  for (uint32_t i = 1; i < it->second; ++i) {
-    if (Status s = out.Tombstone(partition_, UserPartKey(user, i)); !s.ok()) return s;
+Status SourceTask::WriteSnapshot(TaskOutput& out) {
+  // Cut into chunks first: the header, which resets a restore and so goes out before them,
+  // says how many there are.
+  std::vector<std::string> chunks(1);
+  step_.rules().ExportAll([&](std::string_view user, std::string_view state) {
+    for (std::string_view part : {user, state}) {
+      for (uint64_t n = part.size();; n >>= 7) {  // LEB128 length
+        chunks.back().push_back(static_cast<char>(n < 0x80 ? n : (n | 0x80)));
+        if (n < 0x80) break;
+      }
+      while (!part.empty()) {  // a long state runs on into the next chunks
+        const size_t room = kChangelogFrameBytes - chunks.back().size();
+        chunks.back().append(part.substr(0, room));
+        part.remove_prefix(std::min(room, part.size()));
+        if (chunks.back().size() >= kChangelogFrameBytes) chunks.emplace_back();
+      }
+    }
+  });
+  if (chunks.back().empty()) chunks.pop_back();
+  const auto n = static_cast<int64_t>(chunks.size());
+  value_.clear();
+  PutI64(&value_, n);
+  if (Status s = out.Checkpoint(partition_, "r", value_); !s.ok()) return s;
+  snapshot_bytes_ = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const std::string& c = chunks[static_cast<size_t>(i)];
+    if (Status s = out.Checkpoint(partition_, SnapshotChunkKey(i), c); !s.ok()) return s;
+    snapshot_bytes_ += c.size();
   }
-  parts_.erase(it);
+  for (int64_t i = n; i < snapshot_chunks_; ++i) {  // an older snapshot's further chunks
+    if (Status s = out.Tombstone(partition_, SnapshotChunkKey(i)); !s.ok()) return s;
+  }
+  for (int64_t d : changes_since_) {
+    if (Status s = out.Tombstone(partition_, ChangesKey(d)); !s.ok()) return s;
+  }
+  snapshot_chunks_ = n;
+  changes_since_.clear();
+  change_bytes_ = 0;
   return Status::Ok();
 }
 
@@ -228,42 +233,70 @@ void SourceTask::Apply(const ChangelogEntry& e) {
     rules.SetPartitionMax(static_cast<uint32_t>(partition_), max_time_);
     return;
   }
-  if (e.key.empty()) return;
+  if (e.key.empty() || e.tombstone) return;  // tombstones: of what a snapshot replaced
   const auto p = static_cast<uint32_t>(partition_);
-  if (e.key[0] == 'u') {
-    const std::string_view user = e.key.substr(1);
-    pending_.reset();
-    if (auto it = parts_.find(user); it != parts_.end()) parts_.erase(it);
-    if (e.tombstone || e.value.size() < 8) {
-      rules.Forget(user);
-      return;
-    }
-    const int64_t n = GetI64(e.value, 0);
-    if (n <= 1) {
-      rules.ImportUser(user, p, e.value.substr(8));
-      return;
-    }
-    parts_[std::string(user)] = static_cast<uint32_t>(n);
-    pending_ = PendingUser{std::string(user), std::string(e.value.substr(8)), n, 1};
-    return;
-  }
-  uint32_t part;
-  std::string_view user;
-  if (e.tombstone || !pending_ || !ParseUserPartKey(e.key, &part, &user) ||
-      user != pending_->user || part != pending_->next) {
-    return;  // a part of an older state
-  }
-  pending_->bytes.append(e.value);
-  if (++pending_->next == pending_->parts) {
-    rules.ImportUser(user, p, pending_->bytes);
-    pending_.reset();
+  int64_t n = 0;
+  if (e.key == "r") {  // a snapshot begins: it is the whole state
+    if (e.value.size() < 8 || GetI64(e.value, 0) < 0) return;
+    rules.Clear();
+    snapshot_ = PendingSnapshot{GetI64(e.value, 0), 0, {}};
+    snapshot_chunks_ = snapshot_->chunks;
+    snapshot_bytes_ = change_bytes_ = 0;
+    changes_since_.clear();
+    if (snapshot_->chunks == 0) snapshot_.reset();
+  } else if (e.key[0] == 'r' && ParseKeyNumber(e.key, &n)) {
+    if (!snapshot_ || n != snapshot_->next) return;  // a chunk of an older snapshot
+    snapshot_bytes_ += e.value.size();
+    ApplySnapshotChunk(e.value);
+  } else if (e.key[0] == 'd' && ParseKeyNumber(e.key, &n)) {
+    rules.ApplyChanges(e.value, p);
+    next_changes_ = std::max(next_changes_, n + 1);
+    changes_since_.push_back(n);
+    change_bytes_ += e.value.size();
   }
 }
 
+// Imports the users the snapshot's bytes so far hold in full; a user cut at the chunk's end
+// waits for the next chunk.
+void SourceTask::ApplySnapshotChunk(std::string_view chunk) {
+  PendingSnapshot& sn = *snapshot_;
+  sn.bytes.append(chunk);
+  size_t at = 0;
+  for (;;) {
+    std::string_view parts[2];
+    size_t i = at;
+    bool whole = true;
+    for (std::string_view& part : parts) {
+      uint64_t len = 0;
+      int shift = 0;
+      for (;; shift += 7) {
+        if (i >= sn.bytes.size() || shift > 28) {
+          whole = false;
+          break;
+        }
+        const auto b = static_cast<uint8_t>(sn.bytes[i++]);
+        len |= static_cast<uint64_t>(b & 0x7f) << shift;
+        if (!(b & 0x80)) break;
+      }
+      if (!whole || len > sn.bytes.size() - i) {
+        whole = false;
+        break;
+      }
+      part = std::string_view(sn.bytes).substr(i, len);
+      i += len;
+    }
+    if (!whole) break;
+    step_.rules().ImportUser(parts[0], static_cast<uint32_t>(partition_), parts[1]);
+    at = i;
+  }
+  sn.bytes.erase(0, at);
+  if (++sn.next == sn.chunks) snapshot_.reset();
+}
+
 void SourceTask::Restored(bool had_entries) {
-  pending_.reset();
+  snapshot_.reset();
   combiner_.Clear();
-  (void)step_.rules().TakeDirtyUsers();
+  (void)step_.rules().TakeChanges();
   fingerprinted_ = had_entries;
 }
 

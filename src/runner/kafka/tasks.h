@@ -120,16 +120,19 @@ class SourceTask {
   PipelineStats* stats_;
   const int64_t lateness_ms_;
   const WindowSpec window_;
-  std::string entry_, state_, value_;
-  // Users whose state was last written in more than one part, and how many: an expired or
-  // shrunk state must leave no part behind.
-  std::map<std::string, uint32_t, std::less<>> parts_;  // few: hot users only
-  // Restore: the user whose parts are being read (they follow one another).
-  struct PendingUser {
-    std::string user, bytes;
-    int64_t parts = 0, next = 1;
+  std::string entry_, value_;
+  // The rule state in the changelog (changelog.h): a snapshot in chunks, then the batches'
+  // changes. A new snapshot is written once the changes since the last one outweigh it.
+  int64_t next_changes_ = 0;            // the number of the next "d" entry
+  std::vector<int64_t> changes_since_;  // "d" entries since the last snapshot
+  size_t change_bytes_ = 0, snapshot_bytes_ = 0;
+  int64_t snapshot_chunks_ = 0;  // "s" entries of the last snapshot
+  // Restore: the snapshot being read (its chunks follow its "S" entry).
+  struct PendingSnapshot {
+    int64_t chunks = 0, next = 0;
+    std::string bytes;  // read, not yet imported
   };
-  std::optional<PendingUser> pending_;
+  std::optional<PendingSnapshot> snapshot_;
 
   // Whether a record of time t cannot be late at its window task (see above).
   bool OnTime(int64_t t) const {
@@ -137,8 +140,10 @@ class SourceTask {
                            window_.EarliestEnd(t) > committed_max_ - lateness_ms_);
   }
   Status SendPartials(TaskOutput& out);
-  Status CheckpointUser(TaskOutput& out, uint32_t id);
-  Status TombstoneUser(TaskOutput& out, std::string_view user);
+  // The batch's rule changes, or a new snapshot in their place.
+  Status CheckpointRules(TaskOutput& out);
+  Status WriteSnapshot(TaskOutput& out);
+  void ApplySnapshotChunk(std::string_view chunk);
 };
 
 class WindowTask {
