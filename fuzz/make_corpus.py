@@ -144,9 +144,17 @@ def changelog():
 
     snapshot = lp(b"user_1") + lp(state) + lp("7945fe38-da35-47f1-a2f2-1448702ab663".encode()) + \
         lp(state)
-    # Rule changes: a record, a record on an emptied state, a drop (AnomalyDetector).
-    changes = lp(b"user_1") + b"\0" + i64(t0 + 9500, 700) + b"USD" + \
-        lp(b"user_3") + b"\1" + i64(t0 + 9600, -5) + b"BHD" + lp(b"user_1") + b"\2"
+    def zz(v):  # a zigzag varint
+        u, out = (v << 1) ^ (v >> 63), bytearray()
+        u &= (1 << 64) - 1
+        while u >= 0x80:
+            out.append(u & 0x7F | 0x80)
+            u >>= 7
+        return bytes(out + bytes([u]))
+
+    # Rule changes: a record, a record on an emptied state (time as the difference), a drop.
+    changes = lp(b"user_1") + b"\0" + zz(t0 + 9500) + zz(700) + b"USD" + \
+        lp(b"user_3") + b"\1" + zz(100) + zz(-5) + b"BHD" + lp(b"user_1") + b"\2"
     fdp = Fdp()
     for flags, key, value in [
             (0, "m", b"v5 partitions=6 window=60000"), (0, "p", i64(t0 + 9000)),

@@ -232,38 +232,50 @@ int64_t GetI64(const char* p) {
 // A time and an amount a record can carry (core/transaction.h).
 bool ValidTime(int64_t t) { return t >= kMinTimeMs && t <= kMaxTimeMs; }
 bool ValidAmount(int64_t a) { return a >= -kMaxAmount && a <= kMaxAmount; }
+// The rule changes' integers: LEB128, signed ones zigzagged (small either side of 0).
+void PutVarint(std::string* out, uint64_t n) {
+  for (; n >= 0x80; n >>= 7) out->push_back(static_cast<char>(n | 0x80));
+  out->push_back(static_cast<char>(n));
+}
+bool GetVarint(std::string_view s, size_t* at, uint64_t* n) {
+  *n = 0;
+  for (int shift = 0; shift <= 63; shift += 7) {
+    if (*at >= s.size()) return false;
+    const auto b = static_cast<uint8_t>(s[(*at)++]);
+    *n |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) return true;
+  }
+  return false;
+}
+uint64_t ZigZag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+int64_t UnZigZag(uint64_t u) { return static_cast<int64_t>(u >> 1) ^ -static_cast<int64_t>(u & 1); }
 }  // namespace
 
 void AnomalyDetector::AppendChange(std::string_view user, uint8_t kind, const Transaction* tx) {
-  if (changes_.empty() || changes_.back().size() >= kChangeFrameBytes) changes_.emplace_back();
-  std::string& f = changes_.back();
-  for (uint64_t n = user.size();; n >>= 7) {  // LEB128
-    if (n < 0x80) {
-      f.push_back(static_cast<char>(n));
-      break;
-    }
-    f.push_back(static_cast<char>(n | 0x80));
+  if (changes_.empty() || changes_.back().size() >= kChangeFrameBytes) {
+    changes_.emplace_back();
+    last_change_time_ = 0;
   }
+  std::string& f = changes_.back();
+  PutVarint(&f, user.size());
   f.append(user);
   f.push_back(static_cast<char>(kind));
   if (tx == nullptr) return;
-  PutI64(&f, tx->time_ms);
-  PutI64(&f, tx->amount);
+  PutVarint(&f, ZigZag(tx->time_ms - last_change_time_));
+  PutVarint(&f, ZigZag(tx->amount));
   f.append(CurrencyCode(tx->currency));
+  last_change_time_ = tx->time_ms;
 }
 
 bool AnomalyDetector::ApplyChanges(std::string_view f, uint32_t partition) {
   AddPartition(partition);
   size_t at = 0;
+  int64_t last_time = 0;
   while (at < f.size()) {
     uint64_t n = 0;
-    for (int shift = 0;; shift += 7) {
-      if (at >= f.size() || shift > 28) return false;
-      const auto b = static_cast<uint8_t>(f[at++]);
-      n |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if (!(b & 0x80)) break;
-    }
-    if (n == 0 || n >= f.size() - at) return false;  // the user, then at least its kind
+    if (!GetVarint(f, &at, &n) || n == 0 || n >= f.size() - at) return false;  // user, kind
     const std::string_view user = f.substr(at, n);
     at += n;
     const auto kind = static_cast<uint8_t>(f[at++]);
@@ -271,13 +283,20 @@ bool AnomalyDetector::ApplyChanges(std::string_view f, uint32_t partition) {
       Forget(user);
       continue;
     }
+    uint64_t dt, a;
     Currency c;
-    if (kind > kChangeDrop || f.size() - at < 19 || !ParseCurrency(f.substr(at + 16, 3), &c)) {
+    if (kind > kChangeDrop || !GetVarint(f, &at, &dt) || !GetVarint(f, &at, &a) ||
+        f.size() - at < 3 || !ParseCurrency(f.substr(at, 3), &c)) {
       return false;
     }
-    const int64_t t = GetI64(f.data() + at), amount = GetI64(f.data() + at + 8);
-    at += 19;
-    if (!ValidTime(t) || !ValidAmount(amount)) return false;
+    at += 3;
+    const int64_t amount = UnZigZag(a);
+    int64_t t;
+    if (__builtin_add_overflow(last_time, UnZigZag(dt), &t) || !ValidTime(t) ||
+        !ValidAmount(amount)) {
+      return false;
+    }
+    last_time = t;
     // As Check() did it, without judging expiry again: the change says whether it emptied.
     const uint32_t id = users_.Intern(user);
     if (id == states_.size()) states_.emplace_back();

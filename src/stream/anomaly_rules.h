@@ -118,7 +118,8 @@ class AnomalyDetector {
   // ApplyChanges() makes the same state again: the same histories, evictions and expiries.
   // The changes come in frames of about kChangeFrameBytes at most, cut between changes:
   //   change: varint user length | user | u8 kind (kChangeRecord, kChangeRecordOnEmptied,
-  //           kChangeDrop) | for a record: i64 time, i64 amount, 3-byte currency code
+  //           kChangeDrop) | for a record: zigzag varint time - the frame's previous record's
+  //           time (0 for its first), zigzag varint amount, 3-byte currency code
   // TakeChanges() hands them over and starts afresh.
   static constexpr size_t kChangeFrameBytes = 256 * 1024;
   void RecordChanges() { record_changes_ = true; }
@@ -197,6 +198,7 @@ class AnomalyDetector {
   std::vector<std::vector<Expiry>> queues_;  // per partition: min-heaps on expiry time
   bool record_changes_ = false;
   std::vector<std::string> changes_;  // frames
+  int64_t last_change_time_ = 0;      // of the last record in changes_.back()
 };
 
 }  // namespace spate

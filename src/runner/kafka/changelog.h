@@ -44,9 +44,12 @@ namespace spate {
 // this size (AnomalyDetector::kChangeFrameBytes; a change is at most a few hundred bytes).
 inline constexpr size_t kChangelogFrameBytes = 256 * 1024;
 // A new snapshot of the rules' state is written once the changes since the last one pass
-// max(this, the last snapshot's size): the live changelog of an input task stays within about
-// twice its state (or this), and a restore replays at most that much change.
+// max(kMinSnapshotBytes, kChangesPerSnapshot x the last snapshot's size): what compaction
+// keeps of an input task stays within about four times its state (or 3 MiB), a restore
+// replays at most three states' worth of change, and snapshots cost a third of the changes'
+// bytes.
 inline constexpr size_t kMinSnapshotBytes = 1024 * 1024;
+inline constexpr size_t kChangesPerSnapshot = 3;
 
 // One changelog entry as read; a tombstone has no value.
 struct ChangelogEntry {

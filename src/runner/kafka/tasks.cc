@@ -168,7 +168,7 @@ Status SourceTask::CheckpointRules(TaskOutput& out) {
   size_t bytes = 0;
   for (const std::string& f : frames) bytes += f.size();
   if (bytes == 0) return Status::Ok();
-  if (change_bytes_ + bytes >= std::max(kMinSnapshotBytes, snapshot_bytes_)) {
+  if (change_bytes_ + bytes >= std::max(kMinSnapshotBytes, kChangesPerSnapshot * snapshot_bytes_)) {
     return WriteSnapshot(out);  // it holds this batch's changes too
   }
   for (const std::string& f : frames) {
