@@ -1,9 +1,11 @@
 #pragma once
 // Word-sized loads at any alignment (memcpy, which the compiler makes one instruction), for
-// the hand-written comparisons of the hot paths.
+// the hand-written comparisons of the hot paths; and LEB128 varints, for spate's own internal
+// formats (repartition frames, changelog values).
 
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <string_view>
 
 namespace spate {
@@ -31,6 +33,31 @@ inline bool EqualBytes(std::string_view a, std::string_view b) {
     if (x[i] != y[i]) return false;
   }
   return true;
+}
+
+// Appends n as a LEB128 varint.
+inline void PutVarint(std::string* out, uint64_t n) {
+  for (; n >= 0x80; n >>= 7) out->push_back(static_cast<char>(n | 0x80));
+  out->push_back(static_cast<char>(n));
+}
+// Reads a varint at *at into *n and moves *at past it; false if it is cut or longer than 10
+// bytes.
+inline bool GetVarint(std::string_view s, size_t* at, uint64_t* n) {
+  *n = 0;
+  for (int shift = 0; shift <= 63; shift += 7) {
+    if (*at >= s.size()) return false;
+    const auto b = static_cast<uint8_t>(s[(*at)++]);
+    *n |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) return true;
+  }
+  return false;
+}
+// Signed integers as varints: small either side of 0 stays short.
+inline uint64_t ZigZag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+inline int64_t UnZigZag(uint64_t u) {
+  return static_cast<int64_t>(u >> 1) ^ -static_cast<int64_t>(u & 1);
 }
 
 }  // namespace spate

@@ -4,6 +4,8 @@
 #include <functional>
 #include <utility>
 
+#include "core/bytes.h"
+
 namespace spate {
 
 Status AmountLimit::Set(std::string_view spec) {
@@ -232,25 +234,6 @@ int64_t GetI64(const char* p) {
 // A time and an amount a record can carry (core/transaction.h).
 bool ValidTime(int64_t t) { return t >= kMinTimeMs && t <= kMaxTimeMs; }
 bool ValidAmount(int64_t a) { return a >= -kMaxAmount && a <= kMaxAmount; }
-// The rule changes' integers: LEB128, signed ones zigzagged (small either side of 0).
-void PutVarint(std::string* out, uint64_t n) {
-  for (; n >= 0x80; n >>= 7) out->push_back(static_cast<char>(n | 0x80));
-  out->push_back(static_cast<char>(n));
-}
-bool GetVarint(std::string_view s, size_t* at, uint64_t* n) {
-  *n = 0;
-  for (int shift = 0; shift <= 63; shift += 7) {
-    if (*at >= s.size()) return false;
-    const auto b = static_cast<uint8_t>(s[(*at)++]);
-    *n |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if (!(b & 0x80)) return true;
-  }
-  return false;
-}
-uint64_t ZigZag(int64_t v) {
-  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
-}
-int64_t UnZigZag(uint64_t u) { return static_cast<int64_t>(u >> 1) ^ -static_cast<int64_t>(u & 1); }
 }  // namespace
 
 void AnomalyDetector::AppendChange(std::string_view user, uint8_t kind, const Transaction* tx) {

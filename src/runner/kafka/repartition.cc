@@ -1,5 +1,7 @@
 #include "runner/kafka/repartition.h"
 
+#include "core/bytes.h"
+
 namespace spate {
 namespace {
 
@@ -22,26 +24,6 @@ uint64_t GetLe(std::string_view s, size_t at, int bytes) {
     v |= static_cast<uint64_t>(static_cast<uint8_t>(s[at + static_cast<size_t>(i)])) << (8 * i);
   }
   return v;
-}
-
-void PutVarint(std::string* out, uint64_t n) {
-  while (n >= 0x80) {  // LEB128
-    out->push_back(static_cast<char>(n | 0x80));
-    n >>= 7;
-  }
-  out->push_back(static_cast<char>(n));
-}
-
-// A LEB128 number at *at, at most 35 bits; false if cut or longer.
-bool GetVarint(std::string_view s, size_t* at, uint64_t* n) {
-  *n = 0;
-  for (int shift = 0; shift <= 28; shift += 7) {
-    if (*at >= s.size()) return false;
-    const auto b = static_cast<uint8_t>(s[(*at)++]);
-    *n |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if (!(b & 0x80)) return true;
-  }
-  return false;
 }
 
 void PutSum(std::string* out, Sum v) {

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/bytes.h"
 #include "core/partitioner.h"
 #include "runner/kafka/repartition.h"
 
@@ -185,10 +186,7 @@ Status SourceTask::WriteSnapshot(TaskOutput& out) {
   std::vector<std::string> chunks(1);
   step_.rules().ExportAll([&](std::string_view user, std::string_view state) {
     for (std::string_view part : {user, state}) {
-      for (uint64_t n = part.size();; n >>= 7) {  // LEB128 length
-        chunks.back().push_back(static_cast<char>(n < 0x80 ? n : (n | 0x80)));
-        if (n < 0x80) break;
-      }
+      PutVarint(&chunks.back(), part.size());
       while (!part.empty()) {  // a long state runs on into the next chunks
         const size_t room = kChangelogFrameBytes - chunks.back().size();
         chunks.back().append(part.substr(0, room));
@@ -268,17 +266,7 @@ void SourceTask::ApplySnapshotChunk(std::string_view chunk) {
     bool whole = true;
     for (std::string_view& part : parts) {
       uint64_t len = 0;
-      int shift = 0;
-      for (;; shift += 7) {
-        if (i >= sn.bytes.size() || shift > 28) {
-          whole = false;
-          break;
-        }
-        const auto b = static_cast<uint8_t>(sn.bytes[i++]);
-        len |= static_cast<uint64_t>(b & 0x7f) << shift;
-        if (!(b & 0x80)) break;
-      }
-      if (!whole || len > sn.bytes.size() - i) {
+      if (!GetVarint(sn.bytes, &i, &len) || len > sn.bytes.size() - i) {
         whole = false;
         break;
       }
