@@ -373,22 +373,30 @@ def test_idle(spate):
     for p in range(6):
         send(p, [x for x in parts[p] if json.loads(x)["transactionTime"] < quiet_from])
     group = "g_" + t["in"]
-    idle = ["--idle-timeout", "2s", "--rules", "off"]
+    idle = ["--idle-timeout", "3s", "--rules", "off"]
     agg = subprocess.Popen(aggregate_cmd(spate, t, group, False, extra=idle),
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     failures = []
     try:
-        # 0-3 get their records together and soon: one read to its end for --idle-timeout
-        # before its records come would no longer hold the watermark back, and the others'
-        # times would make its records late (seen when they were sent one partition after the
-        # other, 3 s after the start).
-        time.sleep(0.5)
-        senders = [threading.Thread(target=send, args=(p, [x for x in parts[p] if json.loads(x)[
-            "transactionTime"] >= quiet_from])) for p in range(4)]
-        for th in senders:
-            th.start()
-        for th in senders:
-            th.join()
+        # 0-3 get their records in rounds, together, from the start on, never pausing for as
+        # long as --idle-timeout: a partition read to its end for that long no longer holds the
+        # watermark back, and the others' times would make its next records late (seen when
+        # they were sent one partition after the other, 3 s in); and all six idle at once
+        # would move it nowhere (seen when everything was sent at once). 4 and 5, read to
+        # their end early, go idle while 0-3 still get records: the rounds last about 12 s,
+        # well past the aggregator's start, its first reads and --idle-timeout.
+        later = {p: [x for x in parts[p] if json.loads(x)["transactionTime"] >= quiet_from]
+                 for p in range(4)}
+        rounds = 12
+        for k in range(rounds):
+            senders = [threading.Thread(target=send, args=(p, rows[k * len(rows) // rounds:
+                                                                   (k + 1) * len(rows) // rounds]))
+                       for p, rows in later.items()]
+            for th in senders:
+                th.start()
+            for th in senders:
+                th.join()
+            time.sleep(0.8)
         sent = time.monotonic()
         # Partitions 0-3 reach times[-1]: with 4 and 5 idle, the watermark is about
         # times[-1] - 5 s (lateness), so the windows up to there close. Held back by 4 and 5 it
