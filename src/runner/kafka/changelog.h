@@ -36,13 +36,14 @@
 #include "core/status.h"
 #include "kafka/consumer.h"
 #include "runner/kafka/aggregator.h"
+#include "stream/anomaly_rules.h"
 
 namespace spate {
 
 // A changelog value stays well under the brokers' default message limit (1 MB), whatever a
 // user's activity: a snapshot is cut into chunks, and a batch's changes into frames of about
 // this size (AnomalyDetector::kChangeFrameBytes; a change is at most a few hundred bytes).
-inline constexpr size_t kChangelogFrameBytes = 256 * 1024;
+inline constexpr size_t kChangelogFrameBytes = AnomalyDetector::kChangeFrameBytes;
 // A new snapshot of the rules' state is written once the changes since the last one pass
 // max(kMinSnapshotBytes, kChangesPerSnapshot x the last snapshot's size): what compaction
 // keeps of an input task stays within about four times its state (or 3 MiB), a restore

@@ -7,6 +7,7 @@
 
 #include "core/bytes.h"
 #include "core/partitioner.h"
+#include "obs/log.h"
 #include "runner/kafka/repartition.h"
 
 namespace spate {
@@ -247,7 +248,13 @@ void SourceTask::Apply(const ChangelogEntry& e) {
     snapshot_bytes_ += e.value.size();
     ApplySnapshotChunk(e.value);
   } else if (e.key[0] == 'd' && ParseKeyNumber(e.key, &n)) {
-    rules.ApplyChanges(e.value, p);
+    if (!rules.ApplyChanges(e.value, p)) {  // not what a task writes: say so, keep going
+      Logger("runner/kafka")
+          .warn(
+              "changelog partition {}: entry {} is not a frame of rule changes; the "
+              "changes after the fault are skipped",
+              partition_, e.key);
+    }
     next_changes_ = std::max(next_changes_, n + 1);
     changes_since_.push_back(n);
     change_bytes_ += e.value.size();
@@ -274,7 +281,13 @@ void SourceTask::ApplySnapshotChunk(std::string_view chunk) {
       i += len;
     }
     if (!whole) break;
-    step_.rules().ImportUser(parts[0], static_cast<uint32_t>(partition_), parts[1]);
+    if (!step_.rules().ImportUser(parts[0], static_cast<uint32_t>(partition_), parts[1])) {
+      Logger("runner/kafka")
+          .warn(
+              "changelog partition {}: a snapshot's state of one user is not one a task "
+              "writes; that user starts afresh",
+              partition_);
+    }
     at = i;
   }
   sn.bytes.erase(0, at);
