@@ -1,8 +1,5 @@
 #include "kafka/txn_producer.h"
 
-#include <algorithm>
-#include <chrono>
-
 namespace spate::kafka {
 
 Result<std::unique_ptr<TxnProducer>> TxnProducer::Create(const ClientConfig& conf, int timeout_ms,
@@ -20,9 +17,7 @@ Result<std::unique_ptr<TxnProducer>> TxnProducer::Create(const ClientConfig& con
   if (!rk.ok()) return rk.status();
   p->rk_ = std::move(rk).value();
   p->stop_ = std::move(stop);
-  rd_kafka_t* h = p->rk_.get();
-  if (rd_kafka_error_t* e =
-          p->Retrying(timeout_ms, [h](int ms) { return rd_kafka_init_transactions(h, ms); })) {
+  if (rd_kafka_error_t* e = rd_kafka_init_transactions(p->rk_.get(), timeout_ms)) {
     std::string msg = std::string("init_transactions: ") + rd_kafka_error_string(e);
     rd_kafka_error_destroy(e);
     return Status::Error(msg);
@@ -49,7 +44,7 @@ Status TxnProducer::Send(const std::string& topic, int32_t partition, std::strin
         RD_KAFKA_V_KEY(key.empty() ? nullptr : const_cast<char*>(key.data()), key.size()),
         RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Ok();
-    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !Stopping()) {
       rd_kafka_poll(rk_.get(), 10);
       continue;
     }
@@ -74,19 +69,6 @@ Status TxnProducer::SendTombstone(const std::string& topic, int32_t partition,
   }
 }
 
-rd_kafka_error_t* TxnProducer::Retrying(int total_ms,
-                                        const std::function<rd_kafka_error_t*(int)>& call) {
-  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(total_ms);
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          end - std::chrono::steady_clock::now())
-                          .count();
-    rd_kafka_error_t* e = call(static_cast<int>(std::clamp<int64_t>(left, 1, 1000)));
-    if (!e || !rd_kafka_error_is_retriable(e) || left <= 1000 || Stopping()) return e;
-    rd_kafka_error_destroy(e);  // e.g. a timeout: the same call may be made again
-  }
-}
-
 TxnOutcome TxnProducer::SendOffsets(const Consumer& c, int timeout_ms, std::string* error) {
   rd_kafka_t* consumer = c.handle();
   rd_kafka_topic_partition_list_t* raw = nullptr;
@@ -99,29 +81,25 @@ TxnOutcome TxnProducer::SendOffsets(const Consumer& c, int timeout_ms, std::stri
   rd_kafka_position(consumer, offsets.get());
   std::unique_ptr<rd_kafka_consumer_group_metadata_t, void (*)(rd_kafka_consumer_group_metadata_t*)>
       meta(rd_kafka_consumer_group_metadata(consumer), rd_kafka_consumer_group_metadata_destroy);
-  rd_kafka_error_t* e = Retrying(timeout_ms, [&](int ms) {
-    return rd_kafka_send_offsets_to_transaction(rk_.get(), offsets.get(), meta.get(), ms);
-  });
+  rd_kafka_error_t* e =
+      rd_kafka_send_offsets_to_transaction(rk_.get(), offsets.get(), meta.get(), timeout_ms);
   return Handle(e, "send_offsets_to_transaction", timeout_ms, error);
 }
 
 TxnOutcome TxnProducer::Commit(int timeout_ms, std::string* error) {
   // A message that failed delivery makes the commit fail with an abortable error, so a
   // committed transaction never lacks one of its records.
-  rd_kafka_error_t* e = Retrying(
-      5 * timeout_ms, [this](int ms) { return rd_kafka_commit_transaction(rk_.get(), ms); });
+  rd_kafka_error_t* e = rd_kafka_commit_transaction(rk_.get(), 5 * timeout_ms);
   TxnOutcome o = Handle(e, "commit_transaction", timeout_ms, error);
   if (o != TxnOutcome::kFatal) in_txn_ = false;
   return o;
 }
 
 TxnOutcome TxnProducer::Abort(int timeout_ms, std::string* error) {
-  // A retriable error (e.g. a timeout while the epoch is bumped after
-  // OUT_OF_ORDER_SEQUENCE_NUMBER) leaves the abort in progress: the same call must be made
-  // again, or the next begin_transaction fails ("Conflicting abort_transaction API call is
-  // already in progress"). Anything else is left to a new producer (kFatal).
-  rd_kafka_error_t* e = Retrying(
-      5 * timeout_ms, [this](int ms) { return rd_kafka_abort_transaction(rk_.get(), ms); });
+  // Any error, even a retriable one (e.g. a timeout while the epoch is bumped after
+  // OUT_OF_ORDER_SEQUENCE_NUMBER), is left to a new producer (kFatal): calls are never resumed
+  // (txn_producer.h).
+  rd_kafka_error_t* e = rd_kafka_abort_transaction(rk_.get(), 5 * timeout_ms);
   in_txn_ = false;
   if (!e) return TxnOutcome::kAborted;
   *error = std::string("abort_transaction: ") + rd_kafka_error_string(e);

@@ -7,6 +7,14 @@
 // Commit(). A Commit() or SendOffsets() that fails with an abortable error aborts the
 // transaction: the caller must then rewind its input to the last committed positions and
 // rebuild state from there (kAborted). kFatal means this producer is fenced or broken.
+//
+// Every call that waits on the brokers (init, send_offsets, commit, abort) is made once, with
+// its whole timeout, and a timeout is kFatal. librdkafka lets a timed-out call be made again to
+// resume it, but in 2.0.2 the resumed call can take the result its timed-out call left behind,
+// one step out of line: a commit then "succeeds" before its last step ran, and the next
+// begin_transaction fails ("Operation not valid in state CommitNotAcked") or returns before it
+// ran (the next produce: "Local: Erroneous state"). A new producer recovers instead: its
+// init_transactions completes or aborts what the old one left.
 
 #include <functional>
 #include <memory>
@@ -26,9 +34,9 @@ class TxnProducer : public Client {
  public:
   // conf must hold bootstrap.servers and transactional.id; runs init_transactions (which also
   // fences an older instance with the same transactional.id and aborts what it left open).
-  // stop, when given, is asked between slices of at most 1 s of every call that waits on the
-  // brokers (init, a full queue, send_offsets, commit, abort): true gives up at once, as a
-  // failure (kFatal, or an error). A shutdown never waits out a timeout.
+  // stop, when given, is asked while a full queue is waited on: true gives up, as an error.
+  // The calls above are not cut short by it; the commands bound a shutdown themselves
+  // (ExitWithinAfterStop).
   static Result<std::unique_ptr<TxnProducer>> Create(const ClientConfig& conf, int timeout_ms,
                                                      std::function<bool()> stop = {});
 
@@ -41,7 +49,7 @@ class TxnProducer : public Client {
   Status SendTombstone(const std::string& topic, int32_t partition, std::string_view key);
   // Adds the consumer's current positions (for its assignment) to the transaction.
   TxnOutcome SendOffsets(const Consumer& consumer, int timeout_ms, std::string* error);
-  // Commits; retries retriable errors until timeout; aborts on abortable ones.
+  // Commits, waiting up to 5 * timeout_ms; aborts on abortable errors.
   TxnOutcome Commit(int timeout_ms, std::string* error);
   // Aborts the open transaction (after a processing failure).
   TxnOutcome Abort(int timeout_ms, std::string* error);
@@ -51,9 +59,6 @@ class TxnProducer : public Client {
 
  private:
   TxnProducer() = default;
-  // Calls call(slice_ms) again while it fails retriably (a timeout), for at most total_ms in
-  // slices of at most 1 s, unless stop_ says stop; returns the last error (or null).
-  rd_kafka_error_t* Retrying(int total_ms, const std::function<rd_kafka_error_t*(int)>& call);
   bool Stopping() const { return stop_ && stop_(); }
   // Classifies e (and destroys it): committed/aborted/fatal, with the text in *error.
   TxnOutcome Handle(rd_kafka_error_t* e, const char* what, int timeout_ms, std::string* error);
