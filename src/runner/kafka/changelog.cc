@@ -11,6 +11,10 @@
 
 namespace spate {
 
+namespace {
+constexpr int kEmptyQueryTimeoutMs = 5000;  // per partition, asking whether it is empty
+}  // namespace
+
 std::string ChangelogFingerprint(const AggregateConfig& c, int input_partitions) {
   const auto& e = c.engine;
   const auto& r = e.rules;
@@ -98,9 +102,24 @@ bool ParseTotalKey(std::string_view key, Currency* c, std::string_view* group_ke
 Status ReadChangelog(kafka::Consumer& restorer, const std::string& topic,
                      const std::vector<int32_t>& partitions, const RestoreHooks& hooks,
                      const std::function<Status(const ChangelogEntry&)>& apply) {
-  if (partitions.empty()) return Status::Ok();
-  if (Status s = restorer.Assign(topic, partitions, kafka::kOffsetBeginning); !s.ok()) return s;
-  std::set<int32_t> pending(partitions.begin(), partitions.end()), blocked;
+  // A partition with nothing in it (high watermark at the low one) is not read: reading it to
+  // its end waits for a fetch that returns nothing, and for a just-created topic's metadata
+  // first (2 s for a new group's 12 empty partitions). After a failed query, the rest are read.
+  std::vector<int32_t> to_read;
+  bool query = true;
+  for (int32_t p : partitions) {
+    if (hooks.stop && hooks.stop()) return Status::Error("stopped while restoring " + topic);
+    auto marks = query ? restorer.QueryWatermarks(topic, p, kEmptyQueryTimeoutMs)
+                       : Result<kafka::Watermarks>(Status::Error("not asked"));
+    query = marks.ok();
+    if (!marks.ok() || marks.value().high > marks.value().low) to_read.push_back(p);
+  }
+  if (to_read.empty()) {
+    if (hooks.progress) hooks.progress(0, 0);
+    return Status::Ok();
+  }
+  if (Status s = restorer.Assign(topic, to_read, kafka::kOffsetBeginning); !s.ok()) return s;
+  std::set<int32_t> pending(to_read.begin(), to_read.end()), blocked;
   uint64_t entries = 0;
   const auto t0 = std::chrono::steady_clock::now();
   auto next_report = t0 + std::chrono::seconds(10);
@@ -111,7 +130,7 @@ Status ReadChangelog(kafka::Consumer& restorer, const std::string& topic,
       Logger("runner/kafka")
           .info("restoring from {}: {} entries in {:.0f} s, {} of {} partitions left{}", topic,
                 entries, std::chrono::duration<double>(now - t0).count(), pending.size(),
-                partitions.size(), blocked.empty() ? "" : " (behind an open transaction)");
+                to_read.size(), blocked.empty() ? "" : " (behind an open transaction)");
       if (hooks.progress) hooks.progress(entries, pending.size());
     }
     kafka::Message m = restorer.Poll(500);

@@ -98,6 +98,9 @@ Result<std::unique_ptr<kafka::Consumer>> NewRestorer(const AggregateConfig& c) {
   kafka::ClientConfig rc = c.client.For(kafka::ClientConfig::Role::kConsumer);
   // auto.offset.reset=earliest: any reset must re-read the whole changelog.
   rc.SetAll(kafka::ReaderSettings());
+  // A restore reads to the end: a fetch there waits fetch.wait.max.ms (500 ms by default) for
+  // nothing before the end is reported.
+  if (rc.Get("fetch.wait.max.ms").empty()) rc.Set("fetch.wait.max.ms", "20");
   return kafka::Consumer::Create(rc);
 }
 
