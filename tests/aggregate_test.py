@@ -2,9 +2,10 @@
 """spate aggregate against the real local cluster (ctest label `kafka`); the fault cases are in
 tests/aggregate_faults_test.py.
 
-  exact   produce N records with seed S; aggregate with exactly-once until the input ends; read
-          every output topic with kcat (read_committed) and compare with tests/recompute.py run
-          on `spate gen` output: aggregates, final totals, anomalies and dead letters, exactly.
+  exact   produce N records with seed S; aggregate with exactly-once until the input ends (a
+          dynamic member, without --instance, which leaves the group as it ends); read every
+          output topic with kcat (read_committed) and compare with tests/recompute.py run on
+          `spate gen` output: aggregates, final totals, anomalies and dead letters, exactly.
   exact_realistic
           exact, on the realistic profile's values (string keys, many currencies).
   late    records far behind the others among them: each valid record is in the results of
@@ -65,8 +66,10 @@ def topics(tag, *input_config):
 
 
 def aggregate_cmd(spate, t, group, exit_at_end, instance="a", extra=()):
+    """instance None: no --instance, a dynamic member of the group."""
     cmd = [spate, "aggregate", "--brokers", BROKERS, "--input", t["in"], "--group", group,
-           "--instance", instance, "--aggregates-topic", t["agg"], "--totals-topic", t["tot"],
+           *(["--instance", instance] if instance is not None else []),
+           "--aggregates-topic", t["agg"], "--totals-topic", t["tot"],
            "--anomalies-topic", t["anom"], "--late-topic", t["late"], "--dlq-topic", t["dlq"],
            "--metrics-addr", "", "--no-progress", "--commit-interval", "100ms", "--json",
            *ENGINE_ARGS, *extra]
@@ -182,11 +185,17 @@ def test_exact(spate):
     n = 150_000
     t = topics("exact_" + uuid.uuid4().hex[:6])
     produce(spate, t, n)
-    r = subprocess.run(aggregate_cmd(spate, t, "g_" + t["in"], True), stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=600)
+    group = "g_" + t["in"]
+    # Without --instance (a dynamic member), as users start it first.
+    r = subprocess.run(aggregate_cmd(spate, t, group, True, instance=None),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
     assert r.returncode == 0, r.stderr.decode()
     summary = json.loads(r.stdout)
     assert summary["records"] == n, summary
+    # It left the group as it ended: the next run with the group gets its partitions at once
+    # rather than after the session timeout.
+    described = subprocess.run([CLUSTER, "group", group], capture_output=True, text=True)
+    assert "has no active members" in described.stdout + described.stderr, described
     # Read from the start, nothing can be late: every valid record is combined before the
     # repartition (stream/partial.h).
     rep = summary["repartitioned"]

@@ -407,6 +407,10 @@ case "${1:-}" in
   describe) fetch; java_cp org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
     $(admin_conf) --describe --topic "$2" ;;
   fetch) fetch; fetch_agent ;;
+  # A consumer group's state and its members (none once the last one has left).
+  # shellcheck disable=SC2046
+  group) fetch; java_cp org.apache.kafka.tools.consumer.group.ConsumerGroupCommand \
+    --bootstrap-server "$BOOTSTRAP" $(admin_conf) --describe --group "$2" --members ;;
   # A producer byte-rate quota for one client.id (0 removes it): brokers slower than a client,
   # which they throttle by delaying its responses.
   # shellcheck disable=SC2046
@@ -415,5 +419,5 @@ case "${1:-}" in
     else change=(--add-config "producer_byte_rate=$3"); fi
     java_cp kafka.admin.ConfigCommand --bootstrap-server "$BOOTSTRAP" $(admin_conf) --alter \
       --entity-type clients --entity-name "$2" "${change[@]}" ;;
-  *) echo "usage: $0 up [--split] [--secure] [--fresh] | down [--kill] | status | kill NODE | stop NODE | pause NODE | resume NODE | start NODE | topic NAME N [CONFIG=V...] | describe NAME | quota CLIENT_ID BYTES_PER_SECOND | clean | fetch" >&2; exit 2 ;;
+  *) echo "usage: $0 up [--split] [--secure] [--fresh] | down [--kill] | status | kill NODE | stop NODE | pause NODE | resume NODE | start NODE | topic NAME N [CONFIG=V...] | describe NAME | group NAME | quota CLIENT_ID BYTES_PER_SECOND | clean | fetch" >&2; exit 2 ;;
 esac

@@ -33,11 +33,13 @@ class AggregateCommand final : public Command {
     app_->add_option("--group", c_.group, "Consumer group (also names the state changelog)")
         ->group(t)
         ->capture_default_str();
-    instance_ = app_->add_option("--instance", c_.instance,
-                                 "Stable id of this process in the group (static membership): a "
-                                 "restart with the same id fences the old one and takes its "
-                                 "partitions back at once. Default: <host>-<pid>, new each run")
-                    ->group(t);
+    instance_ =
+        app_->add_option("--instance", c_.instance,
+                         "Stable id of this process in the group (static membership): a "
+                         "restart with the same id fences the old one and takes its "
+                         "partitions back at once. Without it, a dynamic member that leaves "
+                         "the group when it ends")
+            ->group(t);
     app_->add_option("--aggregates-topic", c_.aggregates_topic, "")
         ->group(t)
         ->capture_default_str();
@@ -99,9 +101,10 @@ class AggregateCommand final : public Command {
                         "')");
     }
     c_.idle_timeout_ms = *idle;
-    if (instance_->count() == 0) {
+    c_.static_member = instance_->count() > 0;
+    if (!c_.static_member) {
       // Unique per process, so that members started without --instance never fence each
-      // other; a restart then joins as a new member (docs/aggregate.md).
+      // other's producers; each joins as a new, dynamic member (docs/aggregate.md).
       char host[256] = {};
       if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') std::strcpy(host, "host");
       c_.instance = fmt::format("{}-{}", host, getpid());

@@ -39,7 +39,10 @@ struct AggregateConfig {
   kafka::ClientConfig client;  // bootstrap.servers and -X/-F settings
   std::string input = "financial_transactions";
   std::string group = "spate-aggregate";
-  std::string instance;  // transactional.id and group.instance.id suffix (not empty)
+  std::string instance;  // transactional.id suffix (not empty)
+  // The instance was chosen by the user (--instance): it is also the group.instance.id (static
+  // membership). Otherwise the member is dynamic, and leaves the group when it ends.
+  bool static_member = false;
   std::string aggregates_topic = "transaction_aggregates";
   std::string totals_topic = "transaction_totals";
   std::string anomalies_topic = "transaction_anomalies";

@@ -79,7 +79,10 @@ Result<std::unique_ptr<kafka::Consumer>> NewGroupConsumer(const AggregateConfig&
                                                           int* session_timeout_ms) {
   kafka::ClientConfig cc = c.client.For(kafka::ClientConfig::Role::kConsumer);
   cc.SetAll(kafka::GroupSettings(c.group));
-  cc.Set("group.instance.id", c.instance);  // static membership: a restart keeps the partitions
+  // Static membership: a restart with the same id keeps the partitions. A static member never
+  // leaves the group, so without a stable id (the default, new on every run) the next run with
+  // this group would wait out the old member's session timeout before it got any partition.
+  if (c.static_member) cc.Set("group.instance.id", c.instance);
   cc.SetAll(kafka::ReaderSettings());
   // Long enough to ride out a coordinator failover; static membership makes a restarted
   // instance take its partitions back at once anyway.
