@@ -1,5 +1,8 @@
 #include "kafka/txn_producer.h"
 
+#include <chrono>
+#include <thread>
+
 namespace spate::kafka {
 
 Result<std::unique_ptr<TxnProducer>> TxnProducer::Create(const ClientConfig& conf, int timeout_ms,
@@ -37,32 +40,42 @@ Status TxnProducer::Begin() {
 
 Status TxnProducer::Send(const std::string& topic, int32_t partition, std::string_view key,
                          std::string_view value) {
+  return Produce(topic, partition, key, &value);
+}
+
+Status TxnProducer::SendTombstone(const std::string& topic, int32_t partition,
+                                  std::string_view key) {
+  return Produce(topic, partition, key, nullptr);
+}
+
+Status TxnProducer::Produce(const std::string& topic, int32_t partition, std::string_view key,
+                            const std::string_view* value) {
+  const auto give_up = std::chrono::steady_clock::now() + kUnknownTopicWait;
   for (;;) {
     rd_kafka_resp_err_t err = rd_kafka_producev(
         rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_KEY(key.empty() ? nullptr : const_cast<char*>(key.data()), key.size()),
-        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_END);
+        RD_KAFKA_V_VALUE(value ? const_cast<char*>(value->data()) : nullptr,
+                         value ? value->size() : 0),
+        RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Ok();
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !Stopping()) {
       rd_kafka_poll(rk_.get(), 10);
       continue;
     }
-    return Status::Error("produce to " + topic + ": " + ErrorText(err));
-  }
-}
-
-Status TxnProducer::SendTombstone(const std::string& topic, int32_t partition,
-                                  std::string_view key) {
-  for (;;) {
-    rd_kafka_resp_err_t err =
-        rd_kafka_producev(rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
-                          RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                          RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-                          RD_KAFKA_V_VALUE(nullptr, 0), RD_KAFKA_V_END);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Ok();
-    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !Stopping()) {
-      rd_kafka_poll(rk_.get(), 10);
+    if (err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC && !Stopping() &&
+        std::chrono::steady_clock::now() < give_up) {
+      // A topic created moments ago (the aggregator's own) can be reported missing by a broker
+      // that has not learnt of it yet; librdkafka then refuses it at once (its
+      // topic.metadata.propagation.max.ms spares only a topic it has never seen). Its metadata
+      // is asked for again until kUnknownTopicWait has passed.
+      TopicPtr t(rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr));
+      const rd_kafka_metadata_t* md = nullptr;
+      if (rd_kafka_metadata(rk_.get(), 0, t.get(), &md, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_metadata_destroy(md);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
       continue;
     }
     return Status::Error("produce to " + topic + ": " + ErrorText(err));

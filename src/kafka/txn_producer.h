@@ -16,6 +16,7 @@
 // ran (the next produce: "Local: Erroneous state"). A new producer recovers instead: its
 // init_transactions completes or aborts what the old one left.
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -59,6 +60,11 @@ class TxnProducer : public Client {
 
  private:
   TxnProducer() = default;
+  // Send and SendTombstone (value null). A topic that librdkafka calls unknown is asked for
+  // again for up to kUnknownTopicWait before that is an error.
+  Status Produce(const std::string& topic, int32_t partition, std::string_view key,
+                 const std::string_view* value);
+  static constexpr std::chrono::seconds kUnknownTopicWait{10};
   bool Stopping() const { return stop_ && stop_(); }
   // Classifies e (and destroys it): committed/aborted/fatal, with the text in *error.
   TxnOutcome Handle(rd_kafka_error_t* e, const char* what, int timeout_ms, std::string* error);

@@ -3,8 +3,10 @@
 
 #include "kafka/txn_producer.h"
 
+#include <chrono>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -56,6 +58,7 @@ Mocked OnMockCluster(const std::string& txn_id, int partitions) {
   c.Set("test.mock.num.brokers", "3");
   c.Set("transactional.id", txn_id);
   c.Set("linger.ms", "0");
+  c.Set("topic.metadata.propagation.max.ms", "0");  // a topic said to be missing is at once
   auto p = TxnProducer::Create(c, kTimeoutMs);
   EXPECT_TRUE(p.ok()) << (p.ok() ? "" : p.status().message());
   if (p.ok()) m.p = std::move(p).value();
@@ -130,6 +133,31 @@ TEST(TxnProducer, ASlowCommitLeavesTheProducerReady) {
     ASSERT_EQ(p->Commit(kTimeoutMs, &err), TxnOutcome::kCommitted) << err;
   }
   EXPECT_EQ(ReadCommitted(bootstrap, "out").size(), static_cast<size_t>(kRounds));
+}
+
+// A topic that librdkafka has marked as missing (a broker that had not yet learnt of a topic
+// just created said so) is asked for again: the record is sent once the topic is known.
+TEST(TxnProducer, ATopicReportedMissingIsAskedForAgain) {
+  auto [p, mc, bootstrap] = OnMockCluster("spate-test-4", 1);
+  ASSERT_TRUE(p);
+  std::string err;
+  ASSERT_EQ(rd_kafka_mock_topic_create(mc, "created-late", 1, 3), RD_KAFKA_RESP_ERR_NO_ERROR);
+  // Marked missing now: its metadata says so, and no propagation time is allowed.
+  rd_kafka_mock_topic_set_error(mc, "created-late", RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+  TopicPtr t(rd_kafka_topic_new(p->handle(), "created-late", nullptr));
+  const rd_kafka_metadata_t* md = nullptr;
+  ASSERT_EQ(rd_kafka_metadata(p->handle(), 0, t.get(), &md, 5000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_metadata_destroy(md);
+  std::thread learnt([mc = mc] {  // the brokers learn of it half a second later
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    rd_kafka_mock_topic_set_error(mc, "created-late", RD_KAFKA_RESP_ERR_NO_ERROR);
+  });
+  ASSERT_TRUE(p->Begin().ok());
+  Status s = p->Send("created-late", 0, "", "v");
+  learnt.join();
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(p->Commit(kTimeoutMs, &err), TxnOutcome::kCommitted) << err;
+  EXPECT_EQ(ReadCommitted(bootstrap, "created-late").size(), 1u);
 }
 
 // Fencing of an older instance with the same transactional.id needs a real broker (the mock
