@@ -14,17 +14,38 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 
-def start(a, mode):
+class Aggregator:
     """An aggregator writing to the default output topics, as bench/run's throughput runs. In
     final mode its windows are 2 s long with 1 s of lateness, so that several close even in a
-    5 s phase (--quick)."""
-    cmd = [a.spate, "aggregate", "--brokers", a.brokers, "--input", a.topic,
-           "--group", f"{a.group}-{mode}", "--emit", mode, "--json", "--no-progress",
-           "--metrics-addr", "", *(["--window", "2s", "--lateness", "1s"] if mode == "final" else [])]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    5 s phase (--quick). Its stderr is read as it comes: `assigned` says it holds its
+    partitions."""
+
+    def __init__(self, a, mode):
+        cmd = [a.spate, "aggregate", "--brokers", a.brokers, "--input", a.topic,
+               "--group", f"{a.group}-{mode}", "--emit", mode, "--json", "--no-progress",
+               "--metrics-addr", "",
+               *(["--window", "2s", "--lateness", "1s"] if mode == "final" else [])]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.stderr = []
+        self.assigned = threading.Event()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self):
+        for line in self.proc.stderr:
+            self.stderr.append(line.decode(errors="replace"))
+            if "assigned" in self.stderr[-1]:
+                self.assigned.set()
+
+    def finish(self):
+        """SIGTERM; (exit code, stdout, stderr)."""
+        self.proc.send_signal(signal.SIGTERM)
+        out = self.proc.stdout.read()  # the summary, at exit
+        rc = self.proc.wait(timeout=60)
+        return rc, out.decode(), "".join(self.stderr)
 
 
 def main() -> int:
@@ -33,10 +54,13 @@ def main() -> int:
         ap.add_argument(k, required=True)
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--rate", type=int, default=5000)
-    ap.add_argument("--warmup", type=float, default=10, help="seconds to let both join")
+    ap.add_argument("--warmup", type=float, default=10,
+                    help="at most this many seconds for both to hold their partitions")
     a = ap.parse_args()
-    procs = {mode: start(a, mode) for mode in ("changes", "final")}
-    time.sleep(a.warmup)  # both have joined their groups and hold every partition
+    procs = {mode: Aggregator(a, mode) for mode in ("changes", "final")}
+    deadline = time.monotonic() + a.warmup
+    for p in procs.values():  # both have joined their groups and hold every partition
+        p.assigned.wait(max(0.0, deadline - time.monotonic()))
     n = int(a.rate * a.seconds)
     prod = subprocess.run([a.spate, "produce", "--brokers", a.brokers, "--topic", a.topic,
                            "--records", str(n), "--rate", str(a.rate), "--event-rate", str(a.rate),
@@ -45,12 +69,11 @@ def main() -> int:
     time.sleep(3)  # the last batches commit
     summaries = {}
     for mode, p in procs.items():
-        p.send_signal(signal.SIGTERM)
-        out, err = p.communicate(timeout=60)
-        if p.returncode != 0 or not out.strip():
-            sys.stderr.write(err.decode()[-2000:])
+        rc, out, err = p.finish()
+        if rc != 0 or not out.strip():
+            sys.stderr.write(err[-2000:])
             return 1
-        summaries[mode] = json.loads(out.decode().strip().splitlines()[-1])
+        summaries[mode] = json.loads(out.strip().splitlines()[-1])
     if prod.returncode != 0:
         return 1
     rec = summaries["changes"]["recordResultLatencyMs"]
