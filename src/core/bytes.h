@@ -1,12 +1,14 @@
 #pragma once
 // Word-sized loads at any alignment (memcpy, which the compiler makes one instruction), for
-// the hand-written comparisons of the hot paths; and LEB128 varints, for spate's own internal
-// formats (repartition frames, changelog values).
+// the hand-written comparisons of the hot paths; and little-endian fixed-width integers and
+// LEB128 varints, for spate's own internal formats (repartition frames, changelog values).
 
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
+
+#include "core/money.h"
 
 namespace spate {
 
@@ -33,6 +35,28 @@ inline bool EqualBytes(std::string_view a, std::string_view b) {
     if (x[i] != y[i]) return false;
   }
   return true;
+}
+
+// Appends the low `bytes` bytes (1 to 8) of v, least significant first.
+inline void PutLe(std::string* out, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+// Reads what PutLe wrote at byte `at`; the caller has checked that s holds it.
+inline uint64_t GetLe(std::string_view s, size_t at, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) {
+    v |= static_cast<uint64_t>(static_cast<uint8_t>(s[at + static_cast<size_t>(i)])) << (8 * i);
+  }
+  return v;
+}
+// A Sum in 16 bytes: its low 64 bits, then its high 64 bits, each as PutLe.
+inline void PutSumLe(std::string* out, Sum v) {
+  PutLe(out, static_cast<uint64_t>(static_cast<USum>(v)), 8);
+  PutLe(out, static_cast<uint64_t>(static_cast<USum>(v) >> 64), 8);
+}
+inline Sum GetSumLe(std::string_view s, size_t at) {
+  return static_cast<Sum>(static_cast<USum>(GetLe(s, at, 8)) |
+                          static_cast<USum>(GetLe(s, at + 8, 8)) << 64);
 }
 
 // Appends n as a LEB128 varint.

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "core/bytes.h"
 #include "kafka/errors.h"
 #include "obs/log.h"
 
@@ -31,29 +32,13 @@ std::string ChangelogFingerprint(const AggregateConfig& c, int input_partitions)
       c.wire.record.max_id_bytes);
 }
 
-void PutI64(std::string* out, int64_t v) {
-  for (int i = 0; i < 8; ++i) {
-    out->push_back(static_cast<char>(static_cast<uint64_t>(v) >> (8 * i)));
-  }
-}
+void PutI64(std::string* out, int64_t v) { PutLe(out, static_cast<uint64_t>(v), 8); }
 
-int64_t GetI64(std::string_view s, size_t i) {
-  uint64_t v = 0;
-  for (int b = 0; b < 8; ++b) {
-    v |= static_cast<uint64_t>(static_cast<uint8_t>(s[i * 8 + static_cast<size_t>(b)])) << (8 * b);
-  }
-  return static_cast<int64_t>(v);
-}
+int64_t GetI64(std::string_view s, size_t i) { return static_cast<int64_t>(GetLe(s, i * 8, 8)); }
 
-void PutSum(std::string* out, Sum v) {
-  PutI64(out, static_cast<int64_t>(static_cast<uint64_t>(static_cast<USum>(v))));
-  PutI64(out, static_cast<int64_t>(static_cast<uint64_t>(static_cast<USum>(v) >> 64)));
-}
+void PutSum(std::string* out, Sum v) { PutSumLe(out, v); }
 
-Sum GetSum(std::string_view s, size_t i) {
-  const auto lo = static_cast<uint64_t>(GetI64(s, i)), hi = static_cast<uint64_t>(GetI64(s, i + 1));
-  return static_cast<Sum>(static_cast<USum>(hi) << 64 | lo);
-}
+Sum GetSum(std::string_view s, size_t i) { return GetSumLe(s, i * 8); }
 
 std::string SnapshotChunkKey(int64_t i) { return "r" + std::to_string(i); }
 std::string ChangesKey(int64_t n) { return "d" + std::to_string(n); }

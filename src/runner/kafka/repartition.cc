@@ -14,28 +14,6 @@ constexpr size_t kWindowBytes = 8 + 8 + 16 + 8 * 4 + 1;
 constexpr char kFrameTag = 'F';
 constexpr size_t kHeader = 1 + 4 + 8;
 
-void PutLe(std::string* out, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-
-uint64_t GetLe(std::string_view s, size_t at, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) {
-    v |= static_cast<uint64_t>(static_cast<uint8_t>(s[at + static_cast<size_t>(i)])) << (8 * i);
-  }
-  return v;
-}
-
-void PutSum(std::string* out, Sum v) {
-  PutLe(out, static_cast<uint64_t>(static_cast<USum>(v)), 8);
-  PutLe(out, static_cast<uint64_t>(static_cast<USum>(v) >> 64), 8);
-}
-
-Sum GetSum(std::string_view s, size_t at) {
-  return static_cast<Sum>(static_cast<USum>(GetLe(s, at, 8)) |
-                          static_cast<USum>(GetLe(s, at + 8, 8)) << 64);
-}
-
 bool DecodePartial(std::string_view data, RepartitionMessage* out) {
   if (data.size() < kHeader + 1 + 3) return false;
   const auto flags = static_cast<uint8_t>(data[kHeader]);
@@ -53,14 +31,14 @@ bool DecodePartial(std::string_view data, RepartitionMessage* out) {
   p.records = out->value;
   p.overflow = flags & kPartialOverflow;
   if (data.size() - at < 16) return false;
-  p.sum = GetSum(data, at);
+  p.sum = GetSumLe(data, at);
   at += 16;
   if (!GetVarint(data, &at, &n) || n == 0 || n > (data.size() - at) / kWindowBytes) return false;
   for (uint64_t i = 0; i < n; ++i, at += kWindowBytes) {
     WindowAgg a;
     const int64_t start = static_cast<int64_t>(GetLe(data, at, 8));
     a.count = static_cast<int64_t>(GetLe(data, at + 8, 8));
-    a.sum = GetSum(data, at + 16);
+    a.sum = GetSumLe(data, at + 16);
     a.min = static_cast<int64_t>(GetLe(data, at + 32, 8));
     a.max = static_cast<int64_t>(GetLe(data, at + 40, 8));
     a.purchases = static_cast<int64_t>(GetLe(data, at + 48, 8));
@@ -109,11 +87,11 @@ void EncodeRepartitionPartial(uint32_t source_partition, std::string_view key, C
   out->append(CurrencyCode(c));
   PutVarint(out, key.size());
   out->append(key);
-  PutSum(out, p.sum);
+  PutSumLe(out, p.sum);
   PutVarint(out, p.windows.size());
   for (const auto& [start, a] : p.windows) {
     for (int64_t v : {start, a.count}) PutLe(out, static_cast<uint64_t>(v), 8);
-    PutSum(out, a.sum);
+    PutSumLe(out, a.sum);
     for (int64_t v : {a.min, a.max, a.purchases, a.refunds}) {
       PutLe(out, static_cast<uint64_t>(v), 8);
     }
