@@ -68,14 +68,10 @@ Status TxnProducer::Produce(const std::string& topic, int32_t partition, std::st
         std::chrono::steady_clock::now() < give_up) {
       // A topic created moments ago (the aggregator's own) can be reported missing by a broker
       // that has not learnt of it yet; librdkafka then refuses it at once (its
-      // topic.metadata.propagation.max.ms spares only a topic it has never seen). Its metadata
-      // is asked for again until kUnknownTopicWait has passed.
-      TopicPtr t(rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr));
-      const rd_kafka_metadata_t* md = nullptr;
-      if (rd_kafka_metadata(rk_.get(), 0, t.get(), &md, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        rd_kafka_metadata_destroy(md);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      // topic.metadata.propagation.max.ms spares only a topic it has never seen). Asking for
+      // its metadata until a broker knows it puts it back in librdkafka's cache.
+      (void)PartitionCount(topic, 1000);  // until a broker knows it, for at most 1 s a call
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
       continue;
     }
     return Status::Error("produce to " + topic + ": " + ErrorText(err));

@@ -94,10 +94,12 @@ Status ReadChangelog(kafka::Consumer& restorer, const std::string& topic,
   bool query = true;
   for (int32_t p : partitions) {
     if (hooks.stop && hooks.stop()) return Status::Error("stopped while restoring " + topic);
-    auto marks = query ? restorer.QueryWatermarks(topic, p, kEmptyQueryTimeoutMs)
-                       : Result<kafka::Watermarks>(Status::Error("not asked"));
-    query = marks.ok();
-    if (!marks.ok() || marks.value().high > marks.value().low) to_read.push_back(p);
+    if (query) {
+      auto marks = restorer.QueryWatermarks(topic, p, kEmptyQueryTimeoutMs);
+      query = marks.ok();
+      if (marks.ok() && marks.value().high <= marks.value().low) continue;  // empty
+    }
+    to_read.push_back(p);
   }
   if (to_read.empty()) {
     if (hooks.progress) hooks.progress(0, 0);
