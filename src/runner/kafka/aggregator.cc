@@ -201,6 +201,11 @@ class Aggregator {
     }
     last_rebalance_ = Clock::now();
     if (assign) {
+      // A restore can outlast transaction.timeout.ms: it waits behind a dead member's open
+      // transaction until the coordinator aborts that. So the open batch commits first: an
+      // open transaction of ours would time out meanwhile, and the coordinator would abort it
+      // and fence this producer (seen in the scale test after a 32 s restore).
+      if (!rewind_ && !CommitInRebalance()) return;
       // After a failed batch the tasks are rebuilt by the rewind, these with the others.
       if (!rewind_) rebalance_status_ = Restore(inputs, windows);
       Log().info("assigned {} input and {} window partitions", inputs.size(), windows.size());
@@ -210,25 +215,33 @@ class Aggregator {
       // Maybe another member's already: nothing of this batch may commit.
       failure_ = "partitions lost";
       rewind_ = true;
-    } else if (!rewind_) {
-      Status s = CommitBatch();
-      if (!s.ok() && !rewind_) {
-        rebalance_status_ = s;
-        return;
-      }
-      if (!s.ok()) failure_ = s.message();
+    } else if (!rewind_ && !CommitInRebalance()) {
+      return;
     }
     for (int32_t p : inputs) sources_.erase(p);
     for (int32_t p : windows) windows_.erase(p);
     Log().info("{} {} input and {} window partitions", lost ? "lost" : "handed over", inputs.size(),
                windows.size());
+  }
+
+  // Commits the open batch from inside a rebalance and begins the next transaction. False
+  // when that failed in a way that ends the run (rebalance_status_); a failure that a rewind
+  // repairs sets rewind_ instead, for Run().
+  bool CommitInRebalance() {
+    Status s = CommitBatch();
+    if (!s.ok() && !rewind_) {
+      rebalance_status_ = s;
+      return false;
+    }
+    if (!s.ok()) failure_ = s.message();
     if (!rewind_) {
-      if (Status s = producer_->Begin(); !s.ok()) {
-        failure_ = s.message();  // Run() rewinds with a new producer
+      if (Status b = producer_->Begin(); !b.ok()) {
+        failure_ = b.message();  // Run() rewinds with a new producer
         rewind_ = true;
         new_producer_ = true;
       }
     }
+    return true;
   }
 
   // After a batch that could not commit (its transaction aborted, e.g. ILLEGAL_GENERATION in
