@@ -82,6 +82,7 @@ class ConsumeCommand final : public Command {
     kafka::ClientConfig conf;
     // In a group, offsets are committed as kcat -G does (auto commit); alone, never.
     kafka::Settings defaults = kafka::ReaderSettings(/*auto_commit=*/!group_.empty());
+    for (auto& kv : kafka::PrefetchSettings()) defaults.push_back(std::move(kv));
     if (!group_.empty()) {
       for (auto& kv : kafka::GroupSettings(group_)) defaults.push_back(std::move(kv));
     }

@@ -172,6 +172,14 @@ Settings GroupSettings(const std::string& group) {
   return {{"group.id", group}, {"partition.assignment.strategy", "cooperative-sticky"}};
 }
 
+Settings PrefetchSettings() {
+  // Both bounds count every assigned partition's messages together: with a consumer group, or
+  // a queue shared by partitions, each partition's queue forwards to one. The second-long
+  // stop is fetch.queue.backoff.ms of librdkafka 2.1 and later (librdkafka issue 2879), fixed
+  // in 2.0.2.
+  return {{"queued.min.messages", "1000000"}, {"queued.max.messages.kbytes", "98304"}};
+}
+
 void PrintProperties() { rd_kafka_conf_properties_show(stdout); }
 
 std::string LibraryVersion() { return rd_kafka_version_str(); }

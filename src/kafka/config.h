@@ -53,6 +53,11 @@ class ClientConfig {
 Settings ReaderSettings(bool auto_commit = false, bool partition_eof = true);
 // A member of consumer group `group`, with cooperative rebalancing (cooperative-sticky).
 Settings GroupSettings(const std::string& group);
+// How much a reader that keeps up with its fetches holds prefetched: up to 1,000,000 messages
+// or 96 MiB (librdkafka's defaults: 100,000 and 64 MiB). librdkafka 2.0.2 stops fetching for
+// a whole second once its queue is over either bound, so a reader that drains the queue in
+// less waits out the rest of that second (docs/produce-consume.md#prefetch).
+Settings PrefetchSettings();
 
 // Prints every librdkafka property with its default and description (-X list).
 void PrintProperties();

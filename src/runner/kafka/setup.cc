@@ -10,6 +10,13 @@ namespace {
 constexpr int kTimeoutMs = 30'000;
 constexpr int kMetadataTimeoutMs = 10'000;
 
+// Defaults: each setting stays as -X gave it, if it did.
+void SetUnlessGiven(const kafka::Settings& settings, kafka::ClientConfig* c) {
+  for (const auto& [key, value] : settings) {
+    if (c->Get(key).empty()) c->Set(key, value);
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<kafka::TxnProducer>> NewTransactionalProducer(const AggregateConfig& c,
@@ -87,18 +94,10 @@ Result<std::unique_ptr<kafka::Consumer>> NewGroupConsumer(const AggregateConfig&
   // Long enough to ride out a coordinator failover; static membership makes a restarted
   // instance take its partitions back at once anyway.
   if (cc.Get("session.timeout.ms").empty()) cc.Set("session.timeout.ms", "30000");
-  // librdkafka 2.0.2 stops fetching for a whole second once its local queue holds
-  // queued.min.messages messages or queued.max.messages.kbytes (counted over every assigned
-  // partition together: they share the consumer's queue). An engine that drains the queue
-  // within that second then waits with its input full of records (librdkafka issue 2879; the
-  // setting fetch.queue.backoff.ms only came in 2.1). The defaults, 100,000 messages and 64
-  // MiB, hold about half a second of this engine's work: 2M records took 16-17 s, a third of
-  // it in empty polls. 96 MiB holds more than a second: 8.7-9.4 s, for about 150 MiB more
-  // peak RSS (docs/aggregate.md#memory).
-  if (cc.Get("queued.min.messages").empty()) cc.Set("queued.min.messages", "1000000");
-  if (cc.Get("queued.max.messages.kbytes").empty()) {
-    cc.Set("queued.max.messages.kbytes", "98304");
-  }
+  // The defaults held half a second of this engine's work: 2M records took 16-17 s, a third
+  // of it in empty polls; with these, 8.7-9.4 s, for about 150 MiB more peak RSS
+  // (docs/aggregate.md#memory).
+  SetUnlessGiven(kafka::PrefetchSettings(), &cc);
   *session_timeout_ms = std::stoi(cc.Get("session.timeout.ms"));
   auto consumer = kafka::Consumer::Create(cc, stats);
   if (!consumer.ok()) return consumer.status();
@@ -116,6 +115,7 @@ Result<std::unique_ptr<kafka::Consumer>> NewRestorer(const AggregateConfig& c) {
   // A restore reads to the end: a fetch there waits fetch.wait.max.ms (500 ms by default) for
   // nothing before the end is reported.
   if (rc.Get("fetch.wait.max.ms").empty()) rc.Set("fetch.wait.max.ms", "20");
+  SetUnlessGiven(kafka::PrefetchSettings(), &rc);
   return kafka::Consumer::Create(rc);
 }
 
