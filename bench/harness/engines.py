@@ -115,6 +115,13 @@ def spate_aggregate(c: Ctx, topic: str, group: str) -> list[str]:
             "-e", "--json", "--no-progress", "--metrics-addr", ""]
 
 
+def kcat_read(c: Ctx, topic: str) -> list[str]:
+    """Merely reading the topic to its end, read_committed, with librdkafka's defaults: the rate
+    that an aggregation of it is compared with. One newline per record on stdout."""
+    return ["kcat", "-C", "-e", "-q", "-b", c.brokers, "-t", topic, "-o", "beginning",
+            "-X", "isolation.level=read_committed", "-f", "\\n"]
+
+
 def spark(c: Ctx, topic: str, n: int, mode: str, workdir: Path,
           latency_seconds: float = 20, latency_rate: int = 1000) -> list[str]:
     return ["bash", str(SPARK_RUN), "--brokers", c.brokers, "--input", topic, "--records", str(n),

@@ -12,6 +12,8 @@ TARGETS = [  # (key, description, minimum)
     ("aggregateReference", "spate aggregate vs Spark (reference mode), records/s", 20.0),
     ("aggregateWindowed", "spate aggregate vs Spark (windowed mode), records/s", 20.0),
     ("aggregateKafkaStreams", "spate aggregate vs Kafka Streams (windowed), records/s", 3.0),
+    ("aggregateVsRead", "spate aggregate (windowed) vs merely reading the topic (kcat), records/s",
+     0.5),
 ]
 
 
@@ -30,7 +32,13 @@ def aggregate_row(engine: str, mode: str, rep: int, p: Proc, n: int) -> dict:
     j = p.last_json() or {}
     row = {"engine": engine, "mode": mode, "rep": rep, "rc": p.rc, "wall": p.wall,
            "cpuSeconds": p.cpu, "peakRssBytes": p.maxrss}
-    if engine == "spate":
+    if engine == "kcat":  # a plain read: one newline per record, timed by the harness
+        n_read = p.stdout.count("\n")
+        row.update(records=n_read, elapsedSeconds=p.wall,
+                   recordsPerSecond=n_read / p.wall if p.rc == 0 and p.wall else None,
+                   note="kcat -C -e -X isolation.level=read_committed (librdkafka's defaults), "
+                   "output discarded" if p.rc == 0 else f"failed (exit {p.rc}): {p.stderr.strip()[-300:]}")
+    elif engine == "spate":
         secs = j.get("elapsedSeconds")
         row.update(records=j.get("records"), elapsedSeconds=secs,
                    recordsPerSecond=j["records"] / secs if secs and j.get("records") else None,
@@ -107,6 +115,8 @@ def assemble(settings, env, producers, aggregates, storage) -> dict:
                                    get(am, "spark/windowed", "recordsPerSecond")),
         "aggregateKafkaStreams": ratio(get(am, "spate/windowed", "recordsPerSecond"),
                                        get(am, "kafka-streams/windowed", "recordsPerSecond")),
+        "aggregateVsRead": ratio(get(am, "spate/windowed", "recordsPerSecond"),
+                                 get(am, "kcat/read", "recordsPerSecond")),
     }
     targets = [{"key": k, "what": what, "target": t, "ratio": values[k],
                 "met": None if values[k] is None else values[k] >= t} for k, what, t in TARGETS]
@@ -127,7 +137,7 @@ def missing(result: dict, spark_modes) -> list[str]:
         if not (result["producerMedians"].get(p.name) or {}).get("recordsPerSecond"):
             out.append(f"producer {p.name}: no records/s")
     for eng, modes in (("spate", ("reference", "windowed")), ("spark", spark_modes),
-                       ("kafka-streams", ("windowed",))):
+                       ("kafka-streams", ("windowed",)), ("kcat", ("read",))):
         for mode in modes:
             if not (result["aggregateMedians"].get(f"{eng}/{mode}") or {}).get("recordsPerSecond"):
                 out.append(f"aggregate {eng}/{mode}: no records/s")
