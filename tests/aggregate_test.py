@@ -56,13 +56,13 @@ def topics(tag, *input_config):
     return names
 
 
-def aggregate_cmd(spate, t, group, exit_at_end, instance="a", extra=()):
+def aggregate_cmd(spate, t, group, exit_at_end, instance="a", extra=(), commit_interval="100ms"):
     """instance None: no --instance, a dynamic member of the group."""
     cmd = [spate, "aggregate", "--brokers", BROKERS, "--input", t["in"], "--group", group,
            *(["--instance", instance] if instance is not None else []),
            "--aggregates-topic", t["agg"], "--totals-topic", t["tot"],
            "--anomalies-topic", t["anom"], "--late-topic", t["late"], "--dlq-topic", t["dlq"],
-           "--metrics-addr", "", "--no-progress", "--commit-interval", "100ms", "--json",
+           "--metrics-addr", "", "--no-progress", "--commit-interval", commit_interval, "--json",
            *ENGINE_ARGS, *extra]
     return cmd + (["-e"] if exit_at_end else [])
 
@@ -202,7 +202,13 @@ def test_late(spate):
     subprocess.run([spate, "produce", "--brokers", BROKERS, "--topic", t["in"], "--records", str(n),
                     "--no-progress", "--metrics-addr", "", *gen_args], check=True,
                    stderr=subprocess.DEVNULL)
-    r = run_to_end(aggregate_cmd(spate, t, "g_" + t["in"], True))
+    # A late record is judged against its window task's watermark: the least over the input
+    # partitions of what the input tasks had read, as of the batch before. So no partition may
+    # run far ahead of the others (with 96 MiB of prefetch, one broker's partitions could be
+    # read whole before another's began, and none was judged late), and batches must be short
+    # against the late delay (40,000 records): 2 MiB of prefetch, 10 ms batches.
+    r = run_to_end(aggregate_cmd(spate, t, "g_" + t["in"], True, commit_interval="10ms",
+                                 extra=["-X", "queued.max.messages.kbytes=2048"]))
     assert r.returncode == 0, r.stderr.decode()[-3000:]
     summary = json.loads(r.stdout)
     rep = summary["repartitioned"]
