@@ -66,6 +66,12 @@ void ClientConfig::SetAll(const Settings& settings) {
   for (const auto& [k, v] : settings) Set(k, v);
 }
 
+void ClientConfig::SetDefaults(const Settings& settings) {
+  for (const auto& [k, v] : settings) {
+    if (Get(k).empty()) Set(k, v);
+  }
+}
+
 Status ClientConfig::SetFromArg(const std::string& kv) {
   size_t eq = kv.find('=');
   if (eq == std::string::npos || eq == 0) {
@@ -175,8 +181,8 @@ Settings GroupSettings(const std::string& group) {
 Settings PrefetchSettings() {
   // Both bounds count every assigned partition's messages together: with a consumer group, or
   // a queue shared by partitions, each partition's queue forwards to one. The second-long
-  // stop is fetch.queue.backoff.ms of librdkafka 2.1 and later (librdkafka issue 2879), fixed
-  // in 2.0.2.
+  // stop is fetch.queue.backoff.ms of librdkafka 2.1 and later (librdkafka issue 2879),
+  // hard-coded in 2.0.2.
   return {{"queued.min.messages", "1000000"}, {"queued.max.messages.kbytes", "98304"}};
 }
 

@@ -25,6 +25,8 @@ class ClientConfig {
  public:
   void Set(std::string key, std::string value);
   void SetAll(const Settings& settings);
+  // Defaults: sets each key that has no value yet, so that -X and -F keep theirs.
+  void SetDefaults(const Settings& settings);
   // "key=value" from -X.
   Status SetFromArg(const std::string& kv);
   // A properties file from -F.

@@ -29,6 +29,14 @@ TEST(ClientConfig, ForRoleDropsOnlyTheOtherRolesProperties) {
 
 // Issue 17: a rejected property was printed with its value, so sasl.jaas.config showed its
 // password. librdkafka's own message quotes the value, an item of it, or names it in a path.
+TEST(ClientConfig, DefaultsLeaveWhatWasGivenAlone) {
+  ClientConfig c;
+  ASSERT_TRUE(c.SetFromArg("linger.ms=5").ok());
+  c.SetDefaults({{"linger.ms", "20"}, {"compression.type", "lz4"}});
+  EXPECT_EQ(c.Get("linger.ms"), "5");
+  EXPECT_EQ(c.Get("compression.type"), "lz4");
+}
+
 TEST(ClientConfig, ARejectedPropertyNeverShowsItsValue) {
   const std::string secret = "S3ntinel-pw";
   const std::vector<std::pair<std::string, std::string>> rejected = {

@@ -10,13 +10,6 @@ namespace {
 constexpr int kTimeoutMs = 30'000;
 constexpr int kMetadataTimeoutMs = 10'000;
 
-// Defaults: each setting stays as -X gave it, if it did.
-void SetUnlessGiven(const kafka::Settings& settings, kafka::ClientConfig* c) {
-  for (const auto& [key, value] : settings) {
-    if (c->Get(key).empty()) c->Set(key, value);
-  }
-}
-
 }  // namespace
 
 Result<std::unique_ptr<kafka::TxnProducer>> NewTransactionalProducer(const AggregateConfig& c,
@@ -27,11 +20,10 @@ Result<std::unique_ptr<kafka::TxnProducer>> NewTransactionalProducer(const Aggre
   // until its open transaction times out; but librdkafka also caps message.timeout.ms at
   // this, and 10 s (Kafka Streams' value) was too short to ride out a broker's death on
   // a loaded machine (leadership moves after broker.session.timeout.ms, 9 s).
-  if (pc.Get("transaction.timeout.ms").empty()) pc.Set("transaction.timeout.ms", "30000");
+  pc.SetDefaults({{"transaction.timeout.ms", "30000"}});
   // Outputs, frames and changelog entries compress well; a commit flushes anyway, so a
   // longer linger only fills batches (measured: brokers' CPU -25%, bench/README.md).
-  if (pc.Get("compression.type").empty()) pc.Set("compression.type", "lz4");
-  if (pc.Get("linger.ms").empty()) pc.Set("linger.ms", "20");
+  pc.SetDefaults({{"compression.type", "lz4"}, {"linger.ms", "20"}});
   return kafka::TxnProducer::Create(pc, kTimeoutMs, std::move(stop));
 }
 
@@ -93,11 +85,11 @@ Result<std::unique_ptr<kafka::Consumer>> NewGroupConsumer(const AggregateConfig&
   cc.SetAll(kafka::ReaderSettings());
   // Long enough to ride out a coordinator failover; static membership makes a restarted
   // instance take its partitions back at once anyway.
-  if (cc.Get("session.timeout.ms").empty()) cc.Set("session.timeout.ms", "30000");
+  cc.SetDefaults({{"session.timeout.ms", "30000"}});
   // The defaults held half a second of this engine's work: 2M records took 16-17 s, a third
   // of it in empty polls; with these, 8.7-9.4 s, for about 150 MiB more peak RSS
   // (docs/aggregate.md#memory).
-  SetUnlessGiven(kafka::PrefetchSettings(), &cc);
+  cc.SetDefaults(kafka::PrefetchSettings());
   *session_timeout_ms = std::stoi(cc.Get("session.timeout.ms"));
   auto consumer = kafka::Consumer::Create(cc, stats);
   if (!consumer.ok()) return consumer.status();
@@ -114,8 +106,8 @@ Result<std::unique_ptr<kafka::Consumer>> NewRestorer(const AggregateConfig& c) {
   rc.SetAll(kafka::ReaderSettings());
   // A restore reads to the end: a fetch there waits fetch.wait.max.ms (500 ms by default) for
   // nothing before the end is reported.
-  if (rc.Get("fetch.wait.max.ms").empty()) rc.Set("fetch.wait.max.ms", "20");
-  SetUnlessGiven(kafka::PrefetchSettings(), &rc);
+  rc.SetDefaults({{"fetch.wait.max.ms", "20"}});
+  rc.SetDefaults(kafka::PrefetchSettings());
   return kafka::Consumer::Create(rc);
 }
 
