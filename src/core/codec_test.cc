@@ -334,6 +334,47 @@ TEST(JsonCodec, RejectsInvalidRecordsWithReasons) {
   }
 }
 
+// The fast path scans strings 16 bytes at a time: a string of every length from 1 to 40 bytes,
+// with a byte that ends or leaves the fast path at every place in it, in a field in the middle
+// of the record and in one within 16 bytes of its end.
+TEST(JsonCodec, StringsOfEveryLengthWithAnyByteAnywhere) {
+  for (const bool last : {false, true}) {
+    for (size_t n = 1; n <= 40; ++n) {
+      for (size_t k = 0; k < n; ++k) {
+        const std::string plain(n, 'm');
+        auto with = [&](std::string_view at_k) {
+          std::string v = plain;
+          v.replace(k, 1, at_k);
+          TransactionData d = Sample();
+          d.payment_method = "card";
+          (last ? d.payment_method : d.merchant) = "@";  // replaced below, as raw bytes
+          std::string s;
+          EncodeJson(d.View(), &s);
+          s.replace(s.find("\"@\""), 3, "\"" + v + "\"");
+          return s;
+        };
+        auto field = [&](const TransactionData& t) { return last ? t.payment_method : t.merchant; };
+        const std::string where = (last ? "paymentMethod" : "merchantId") + std::string(" n=") +
+                                  std::to_string(n) + " k=" + std::to_string(k);
+        TransactionData t;
+        ASSERT_EQ(DecodeJson(with("m"), &t), DecodeError::kNone) << where;
+        EXPECT_EQ(field(t), plain) << where;
+        ASSERT_EQ(DecodeJson(with("é"), &t), DecodeError::kNone) << where;
+        EXPECT_EQ(field(t), std::string(plain).replace(k, 1, "é")) << where;
+        ASSERT_EQ(DecodeJson(with("\\\""), &t), DecodeError::kNone) << where;
+        EXPECT_EQ(field(t), std::string(plain).replace(k, 1, "\"")) << where;
+        ASSERT_EQ(DecodeJson(with("\\\\"), &t), DecodeError::kNone) << where;
+        EXPECT_EQ(field(t), std::string(plain).replace(k, 1, "\\")) << where;
+        EXPECT_EQ(DecodeJson(with("\xff")), DecodeError::kInvalidJson) << where;
+        EXPECT_EQ(DecodeJson(with("\xc3")), DecodeError::kInvalidJson) << where;  // cut short
+        EXPECT_EQ(DecodeJson(with("\x01")), DecodeError::kInvalidJson) << where;
+        EXPECT_EQ(DecodeJson(with("\x1f")), DecodeError::kInvalidJson) << where;
+        ASSERT_EQ(DecodeJson(with("\x7f"), &t), DecodeError::kNone) << where;  // DEL is no control
+      }
+    }
+  }
+}
+
 TEST(JsonCodec, ReasonNamesTheField) {
   std::string good, reason;
   EncodeJson(Sample().View(), &good);

@@ -6,6 +6,10 @@
 #include <cstring>
 #include <string_view>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "core/bytes.h"
 #include "core/currency.h"
 #include "core/money.h"
@@ -82,7 +86,33 @@ class Canonical {
   // control character, 1 to max_ bytes. Bytes of 0x80 and above are checked as UTF-8 at the end.
   __attribute__((always_inline)) bool Str(std::string_view* out) {
     const char* q = p_;
-    unsigned char high = 0;
+    bool found = false;
+#ifdef __SSE2__
+    // Sixteen bytes at a time: one mask of the bytes that end the fast path ('"', '\\', or a
+    // control character), whose lowest bit is the exact place. perf put the 8-byte SWAR scan,
+    // with its byte loop after a flagged word, at a quarter of decode + aggregate.
+    const __m128i quote = _mm_set1_epi8('"'), slash = _mm_set1_epi8('\\');
+    const __m128i control = _mm_set1_epi8(0x1f);
+    unsigned highs = 0;
+    while (end_ - q >= 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+      const __m128i stop =
+          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, slash)),
+                       _mm_cmpeq_epi8(_mm_min_epu8(v, control), v));  // v <= 0x1f
+      const unsigned stops = static_cast<unsigned>(_mm_movemask_epi8(stop));
+      const unsigned high = static_cast<unsigned>(_mm_movemask_epi8(v));
+      if (stops != 0) {
+        const int at = __builtin_ctz(stops);
+        highs |= high & ((1u << at) - 1);
+        q += at;
+        found = true;
+        break;
+      }
+      highs |= high;
+      q += 16;
+    }
+    unsigned char high = highs != 0 ? 0x80 : 0;
+#else
     // Eight bytes at a time while none of them is '"', '\\' or a control character (the
     // classic SWAR tests: each flags a byte whose high bit the subtraction borrows into; a
     // flagged word, true or false positive, goes to the exact loop below).
@@ -98,16 +128,20 @@ class Canonical {
       highs |= w;
       q += 8;
     }
-    if (highs & kHighs) high = 0x80;
-    while (q < end_) {
-      const auto u = static_cast<unsigned char>(*q);
-      if (u == '"') break;
-      if (u == '\\' || u < 0x20) return false;
-      high |= u;
-      ++q;
+    unsigned char high = (highs & kHighs) ? 0x80 : 0;
+#endif
+    if (!found) {
+      while (q < end_) {
+        const auto u = static_cast<unsigned char>(*q);
+        if (u == '"') break;
+        if (u == '\\' || u < 0x20) return false;
+        high |= u;
+        ++q;
+      }
     }
+    if (q == end_ || *q != '"') return false;  // an escape or a control character stopped it
     const size_t n = static_cast<size_t>(q - p_);
-    if (q == end_ || n == 0 || n > max_) return false;
+    if (n == 0 || n > max_) return false;
     if (high & 0x80) non_ascii_ = true;
     *out = std::string_view(p_, n);
     p_ = q + 1;
