@@ -14,6 +14,10 @@ namespace spate {
 // __extension__: 128-bit integers are a GCC and Clang extension (-Wpedantic otherwise).
 __extension__ typedef __int128 Sum;
 __extension__ typedef unsigned __int128 USum;
+// A Sum kept in state at 8-byte alignment, so that a window's or a total's aggregate packs
+// into fewer cache lines (WindowAgg: 64 bytes rather than 80, plus 16 of padding in a map).
+// Read it as a Sum; add to it with AddTo, never through a Sum*: that may assume 16 bytes.
+__extension__ typedef __int128 PackedSum __attribute__((aligned(8)));
 
 enum class AmountError : uint8_t { kNone, kSyntax, kTooManyDecimals, kOutOfRange };
 
@@ -33,6 +37,13 @@ std::string AmountString(Sum minor, int digits);
 inline bool AddChecked(Sum a, Sum b, Sum* sum) {
   Sum r;
   if (__builtin_add_overflow(a, b, &r)) return false;
+  *sum = r;
+  return true;
+}
+// *sum += b; false (and *sum unchanged) on overflow.
+inline bool AddTo(PackedSum* sum, Sum b) {
+  Sum r;
+  if (__builtin_add_overflow(Sum{*sum}, b, &r)) return false;
   *sum = r;
   return true;
 }

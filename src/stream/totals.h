@@ -19,7 +19,7 @@ class TotalsStore {
  public:
   struct Total {
     int64_t count = 0;
-    Sum sum = 0;
+    PackedSum sum = 0;
     bool overflow = false;  // an addition would not fit 128 bits (see WindowAgg)
     bool dirty = false;
   };
@@ -29,13 +29,13 @@ class TotalsStore {
   void Add(uint64_t key, int64_t amount) {
     Total& t = Changed(key);
     ++t.count;
-    if (!AddChecked(t.sum, amount, &t.sum)) t.overflow = true;
+    if (!AddTo(&t.sum, amount)) t.overflow = true;
   }
   // Adds `count` records of sum `sum` at once (a partial aggregate: stream/partial.h).
   void Merge(uint64_t key, int64_t count, Sum sum, bool overflow) {
     Total& t = Changed(key);
     t.count += count;
-    if (overflow || !AddChecked(t.sum, sum, &t.sum)) t.overflow = true;
+    if (overflow || !AddTo(&t.sum, sum)) t.overflow = true;
   }
 
   // fn(key, total) for every key, in the comparator's order.

@@ -33,7 +33,7 @@ struct WindowSpec {
 // if an addition would not fit (impossible below 1.7 x 10^20 records of 18-digit amounts).
 struct WindowAgg {
   int64_t count = 0;
-  Sum sum = 0;
+  PackedSum sum = 0;
   int64_t min = INT64_MAX;
   int64_t max = INT64_MIN;
   int64_t purchases = 0;
@@ -42,7 +42,7 @@ struct WindowAgg {
 
   void Add(int64_t amount, TxKind kind) {
     ++count;
-    if (!AddChecked(sum, amount, &sum)) overflow = true;
+    if (!AddTo(&sum, amount)) overflow = true;
     if (amount < min) min = amount;
     if (amount > max) max = amount;
     purchases += kind == TxKind::kPurchase;
@@ -51,7 +51,7 @@ struct WindowAgg {
   // Adds another aggregate of the same window and key (a partial one: stream/partial.h).
   void Merge(const WindowAgg& o) {
     count += o.count;
-    if (o.overflow || !AddChecked(sum, o.sum, &sum)) overflow = true;
+    if (o.overflow || !AddTo(&sum, o.sum)) overflow = true;
     if (o.min < min) min = o.min;
     if (o.max > max) max = o.max;
     purchases += o.purchases;

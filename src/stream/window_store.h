@@ -39,17 +39,14 @@ class WindowStore {
         missed->push_back(start);
         return;
       }
-      Slot& s = SlotFor(start, key);
-      s.agg.Add(amount, kind);
+      SlotFor(start, key).Add(amount, kind);
     });
     return r;
   }
 
   // Adds a partial aggregate to window `start` for the key; the caller has made sure that the
   // window is still open (end > watermark).
-  void Merge(int64_t start, uint64_t key, const WindowAgg& agg) {
-    SlotFor(start, key).agg.Merge(agg);
-  }
+  void Merge(int64_t start, uint64_t key, const WindowAgg& agg) { SlotFor(start, key).Merge(agg); }
 
   // Closes every window whose end <= watermark: fn(start, key, agg) in (start, key) order.
   template <typename Fn>
@@ -70,7 +67,7 @@ class WindowStore {
       for (uint64_t key : w.dirty) {
         Slot& s = w.keys.find(key)->second;
         s.dirty = false;
-        fn(w.start, key, s.agg);
+        fn(w.start, key, static_cast<const WindowAgg&>(s));
       }
       w.dirty.clear();
     }
@@ -78,7 +75,7 @@ class WindowStore {
 
   // Puts back a (window, key) aggregate from a checkpoint.
   void Restore(int64_t start, uint64_t key, const WindowAgg& agg) {
-    WindowFor(start).keys[key].agg = agg;
+    static_cast<WindowAgg&>(WindowFor(start).keys[key]) = agg;
   }
 
   // Removes a (window, key) aggregate (a checkpoint's tombstone); a window left empty goes.
@@ -97,8 +94,8 @@ class WindowStore {
   const WindowSpec& spec() const { return spec_; }
 
  private:
-  struct Slot {
-    WindowAgg agg;
+  // The flag sits in the aggregate's tail padding: 64 bytes a slot (static_assert below).
+  struct Slot : WindowAgg {
     bool dirty = false;
   };
   struct Window {
@@ -143,11 +140,13 @@ class WindowStore {
       keys.reserve(w.keys.size());
       for (const auto& kv : w.keys) keys.push_back(kv.first);
       std::sort(keys.begin(), keys.end(), less_);
-      for (uint64_t k : keys) fn(w.start, k, w.keys.find(k)->second.agg);
+      for (uint64_t k : keys) fn(w.start, k, static_cast<const WindowAgg&>(w.keys.find(k)->second));
     }
     windows_.erase(windows_.begin(), windows_.begin() + static_cast<ptrdiff_t>(n));
     last_ = SIZE_MAX;
   }
+
+  static_assert(sizeof(Slot) == 64, "a slot is one cache line's worth");
 
   WindowSpec spec_;
   bool track_changes_;

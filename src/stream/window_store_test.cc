@@ -93,6 +93,24 @@ TEST(WindowStore, ChangesAreDrainedOncePerChange) {
   EXPECT_EQ(out, (Emitted{{0, 5, 3, 13}}));
 }
 
+// A slot's changed flag lives in its aggregate's tail padding: writing the aggregate over a
+// changed slot (a restore) keeps the flag, so the key is drained once, with the new value.
+TEST(WindowStore, ARestoreOverAChangedSlotKeepsItsFlag) {
+  WindowStore ws({1000, 1000}, true);
+  std::vector<int64_t> missed;
+  ws.Add(10, 5, 1, kP, kNoWatermark, &missed);
+  WindowAgg a;
+  a.Add(40, kP);
+  a.Add(2, kR);
+  ws.Restore(0, 5, a);
+  ws.Add(20, 5, 100, kP, kNoWatermark, &missed);
+  Emitted out;
+  ws.DrainChanges([&](int64_t s, uint64_t k, const WindowAgg& g) {
+    out.emplace_back(s, k, g.count, static_cast<int64_t>(g.sum));
+  });
+  EXPECT_EQ(out, (Emitted{{0, 5, 3, 142}}));
+}
+
 TEST(WindowStore, RestoredWindowsCloseLikeTheOriginals) {
   WindowStore ws({1000, 1000}, false);
   WindowAgg a;
