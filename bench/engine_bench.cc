@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 
 #include "bench_data.h"
 #include "core/codec.h"
@@ -156,6 +157,43 @@ void BM_EngineUpdate_Hopping60s10s(benchmark::State& state) {
   EngineUpdate(state, Hopping60s10s());
 }
 
+// Heap bytes of state per entry, as counters (no timing): a window holding 1,000,000
+// (key, currency) aggregates, totals of as many, and the realistic profile's merchant names
+// interned. mallinfo2's bytes in use, before and after; the maps at their load after 1M
+// inserts (absl grows a table by doubling at 7/8 full).
+void BM_StateBytesPerEntry(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(state.iterations());
+  constexpr uint64_t kEntries = 1'000'000;
+  const auto heap = [] {
+    const struct mallinfo2 m = mallinfo2();
+    return static_cast<double>(m.uordblks + m.hblkhd);
+  };
+  {
+    const double before = heap();
+    WindowStore ws(Tumbling60s(), /*track_changes=*/false);
+    std::vector<int64_t> missed;
+    for (uint64_t k = 0; k < kEntries; ++k) {
+      ws.Add(1000, StateKey(static_cast<uint32_t>(k), Currency{}), 1, TxKind::kPurchase,
+             kNoWatermark, &missed);
+    }
+    state.counters["window_entry"] = (heap() - before) / kEntries;
+  }
+  {
+    const double before = heap();
+    TotalsStore totals;
+    for (uint64_t k = 0; k < kEntries; ++k) totals.Add(StateKey(static_cast<uint32_t>(k), {}), 1);
+    state.counters["total_entry"] = (heap() - before) / kEntries;
+  }
+  {
+    const auto& recs = Records(Profile::kRealistic);
+    const double before = heap();
+    Interner merchants;
+    for (const Transaction& tx : recs) merchants.Intern(tx.merchant);
+    state.counters["interned_merchant"] = (heap() - before) / static_cast<double>(merchants.size());
+    state.counters["merchants"] = static_cast<double>(merchants.size());
+  }
+}
+
 // AnomalyDetector::Check alone (default rules, 100k users, span 10 s, lateness 5 s).
 void BM_AnomalyCheck(benchmark::State& state) {
   AnomalyDetector rules(RuleConfig{}, kLatenessMs);
@@ -252,6 +290,7 @@ void BM_BinaryDecodeAggregate_Tumbling60s(benchmark::State& state) {
 
 BENCHMARK(BM_EngineUpdate_Tumbling60s);
 BENCHMARK(BM_EngineUpdate_Hopping60s10s);
+BENCHMARK(BM_StateBytesPerEntry)->Iterations(1);
 BENCHMARK(BM_AnomalyCheck);
 BENCHMARK(BM_EngineFull_Tumbling60s);
 BENCHMARK(BM_EngineFull_Hopping60s10s);
