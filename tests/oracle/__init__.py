@@ -1,0 +1,1 @@
+"""The parts of the independent recomputation that tests/recompute.py gathers."""
