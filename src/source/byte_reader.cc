@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 namespace spate {
@@ -48,11 +49,21 @@ Result<std::unique_ptr<ByteReader>> ByteReader::Open(const std::string& path) {
     r->kind_ = Kind::kZstd;
     r->zs_ = ZSTD_createDStream();
     if (!r->zs_) return Status::Error("zstd: cannot create a decompression stream");
+  } else if (r->close_ && r->file_size_ > 0) {
+    // A plain file is read where the page cache holds it: no copy into a buffer (perf put
+    // that copy, the kernel's, at 17% of `spate run --input` on 2 cores). Refused: read().
+    void* map = mmap(nullptr, r->file_size_, PROT_READ, MAP_PRIVATE, fileno(r->f_), 0);
+    if (map != MAP_FAILED) {
+      madvise(map, r->file_size_, MADV_SEQUENTIAL);
+      r->map_ = static_cast<const char*>(map);
+      r->map_len_ = r->file_size_;
+    }
   }
   return r;
 }
 
 ByteReader::~ByteReader() {
+  if (map_) munmap(const_cast<char*>(map_), map_len_);
   if (z_init_) inflateEnd(&z_);
   if (zs_) ZSTD_freeDStream(zs_);
   if (close_ && f_) std::fclose(f_);
