@@ -400,6 +400,23 @@ def test_interrupt(spate: str):
               "open windows were emitted after SIGINT")
 
 
+def test_peak_rss_is_its_own(spate: str):
+    """peakRssBytes is spate's own peak: not its parent's, which Linux's ru_maxrss carries
+    across exec. This process holds 768 MiB, touched, while a small run reports."""
+    import tempfile
+    held = bytearray(768 << 20)
+    for i in range(0, len(held), 4096):
+        held[i] = 1
+    with tempfile.TemporaryDirectory() as out:
+        r = subprocess.run([spate, "run", "--records", "1000", "--out", out, "--metrics-addr", "",
+                            "--no-progress", "--json"], capture_output=True, timeout=60)
+    check(r.returncode == 0, f"a small run: exit code {r.returncode}")
+    rss = json.loads(r.stdout)["peakRssBytes"]
+    check(0 < rss < 256 << 20, f"a 1,000-record run reports its own peak RSS ({rss} bytes), "
+          "not its parent's 768 MiB")
+    del held
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--spate", default=os.path.join(os.path.dirname(__file__), "..", "build",
@@ -416,6 +433,7 @@ def main() -> int:
     test_print_template(spate)
     test_metrics(spate)
     test_interrupt(spate)
+    test_peak_rss_is_its_own(spate)
     print(f"{len(FAILURES)} failure(s)" if FAILURES else "all CLI checks passed")
     return 1 if FAILURES else 0
 

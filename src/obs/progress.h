@@ -28,7 +28,7 @@ struct RunHooks {
 // True when stderr is a terminal (progress lines are shown by default only then).
 bool StderrIsTerminal();
 
-// The process's peak resident set size so far, in bytes (getrusage's ru_maxrss).
+// The process's peak resident set size so far, in bytes (VmHWM of /proc/self/status).
 uint64_t PeakRssBytes();
 
 }  // namespace spate
