@@ -1,10 +1,12 @@
 #include "source/byte_reader.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace spate {
 namespace {
@@ -67,6 +69,14 @@ ByteReader::~ByteReader() {
   if (z_init_) inflateEnd(&z_);
   if (zs_) ZSTD_freeDStream(zs_);
   if (close_ && f_) std::fclose(f_);
+}
+
+void ByteReader::ReleaseMappedSlow(size_t offset) {
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t upto = std::min(offset, map_len_) / page * page;
+  if (upto <= released_) return;
+  madvise(const_cast<char*>(map_) + released_, upto - released_, MADV_DONTNEED);
+  released_ = upto;
 }
 
 std::string_view ByteReader::compression() const {

@@ -34,6 +34,11 @@ class ByteReader {
   // The bytes are the file's as it was opened; truncating it while it is read ends the
   // process with SIGBUS, as with any tool that maps its input.
   std::string_view mapped() const { return std::string_view(map_, map_len_); }
+  // The mapped bytes before `offset` are no longer needed: they leave the process's resident
+  // set (the page cache keeps them), 64 MiB at a time, so RSS stays the engine's own.
+  void ReleaseMapped(size_t offset) {
+    if (offset >= released_ + kReleaseStep) ReleaseMappedSlow(offset);
+  }
   // "gzip", "zstd" or "none".
   std::string_view compression() const;
   // Bytes read from the file so far (compressed), and its size (0 if unknown: a pipe).
@@ -64,8 +69,12 @@ class ByteReader {
   bool done_ = false;
   uint64_t bytes_in_ = 0;
   uint64_t file_size_ = 0;
+  static constexpr size_t kReleaseStep = 64 << 20;
+  void ReleaseMappedSlow(size_t offset);
+
   const char* map_ = nullptr;
   size_t map_len_ = 0;
+  size_t released_ = 0;  // mapped bytes [0, released_) released
 };
 
 }  // namespace spate

@@ -246,7 +246,10 @@ Result<bool> FileSource::Cut(const char* data, size_t cap, size_t* start_io, siz
   uint64_t& offset = *offset_io;
   const bool json = opts_.wire.format == WireFormat::kJson;
   for (;;) {
-    if (mapped_) bytes_in_.store(offset, std::memory_order_relaxed);
+    if (mapped_) {
+      bytes_in_.store(offset, std::memory_order_relaxed);
+      reader_->ReleaseMapped(start);  // each record is copied into its chunk
+    }
     if (json) {
       const char* nl = static_cast<const char*>(std::memchr(data + start, '\n', end - start));
       if (!nl && !(eof && end > start)) return true;

@@ -105,6 +105,34 @@ TEST(ByteReader, APlainFileIsMappedACompressedOneIsNot) {
   EXPECT_TRUE(r.value()->mapped().empty());
 }
 
+// The resident set size of this process, in KiB.
+long RssKb() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+TEST(ByteReader, ReleasedMappedBytesLeaveTheResidentSetNotTheFile) {
+  std::string data(80 << 20, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>('a' + i % 26);
+  TempFile f(data);
+  auto r = ByteReader::Open(f.path());
+  ASSERT_TRUE(r.ok());
+  const std::string_view m = r.value()->mapped();
+  ASSERT_EQ(m.size(), data.size());
+  size_t sum = 0;
+  for (size_t i = 0; i < m.size(); i += 4096) sum += static_cast<unsigned char>(m[i]);
+  const long before = RssKb();
+  r.value()->ReleaseMapped(m.size());
+  const long after = RssKb();
+  EXPECT_GT(before - after, 60 << 10) << before << " KiB -> " << after << " KiB";
+  EXPECT_EQ(m, data);  // the bytes are still there: read again from the page cache
+  EXPECT_GT(sum, 0u);
+}
+
 TEST(ByteReader, TruncatedOrCorruptStreamsAreErrorsNamingTheFile) {
   const std::string data = Lines(20'000);
   const std::string gz = Gzip(data), zs = Zstd(data);
