@@ -35,7 +35,7 @@ class ByteReader {
   // process with SIGBUS, as with any tool that maps its input.
   std::string_view mapped() const { return std::string_view(map_, map_len_); }
   // The mapped bytes before `offset` are no longer needed: they leave the process's resident
-  // set (the page cache keeps them), 64 MiB at a time, so RSS stays the engine's own.
+  // set (the page cache keeps them), 16 MiB at a time, so RSS stays the engine's own.
   void ReleaseMapped(size_t offset) {
     if (offset >= released_ + kReleaseStep) ReleaseMappedSlow(offset);
   }
@@ -69,7 +69,7 @@ class ByteReader {
   bool done_ = false;
   uint64_t bytes_in_ = 0;
   uint64_t file_size_ = 0;
-  static constexpr size_t kReleaseStep = 64 << 20;
+  static constexpr size_t kReleaseStep = 16 << 20;
   void ReleaseMappedSlow(size_t offset);
 
   const char* map_ = nullptr;
