@@ -1,12 +1,9 @@
 #include "source/byte_reader.h"
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 namespace spate {
 namespace {
@@ -51,32 +48,14 @@ Result<std::unique_ptr<ByteReader>> ByteReader::Open(const std::string& path) {
     r->kind_ = Kind::kZstd;
     r->zs_ = ZSTD_createDStream();
     if (!r->zs_) return Status::Error("zstd: cannot create a decompression stream");
-  } else if (r->close_ && r->file_size_ > 0) {
-    // A plain file is read where the page cache holds it: no copy into a buffer (perf put
-    // that copy, the kernel's, at 17% of `spate run --input` on 2 cores). Refused: read().
-    void* map = mmap(nullptr, r->file_size_, PROT_READ, MAP_PRIVATE, fileno(r->f_), 0);
-    if (map != MAP_FAILED) {
-      madvise(map, r->file_size_, MADV_SEQUENTIAL);
-      r->map_ = static_cast<const char*>(map);
-      r->map_len_ = r->file_size_;
-    }
   }
   return r;
 }
 
 ByteReader::~ByteReader() {
-  if (map_) munmap(const_cast<char*>(map_), map_len_);
   if (z_init_) inflateEnd(&z_);
   if (zs_) ZSTD_freeDStream(zs_);
   if (close_ && f_) std::fclose(f_);
-}
-
-void ByteReader::ReleaseMappedSlow(size_t offset) {
-  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  const size_t upto = std::min(offset, map_len_) / page * page;
-  if (upto <= released_) return;
-  madvise(const_cast<char*>(map_) + released_, upto - released_, MADV_DONTNEED);
-  released_ = upto;
 }
 
 std::string_view ByteReader::compression() const {

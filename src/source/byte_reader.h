@@ -29,16 +29,6 @@ class ByteReader {
   // Up to n decompressed bytes into buf; 0 at the end. An error names the path and what is
   // wrong (a truncated or corrupt compressed stream, a read error).
   Result<size_t> Read(char* buf, size_t n);
-  // A plain (uncompressed) regular file's bytes, mapped whole (empty otherwise: a pipe,
-  // stdin, a compressed or empty file, or a map the system refused). Read() is not used then.
-  // The bytes are the file's as it was opened; truncating it while it is read ends the
-  // process with SIGBUS, as with any tool that maps its input.
-  std::string_view mapped() const { return std::string_view(map_, map_len_); }
-  // The mapped bytes before `offset` are no longer needed: they leave the process's resident
-  // set (the page cache keeps them), 16 MiB at a time, so RSS stays the engine's own.
-  void ReleaseMapped(size_t offset) {
-    if (offset >= released_ + kReleaseStep) ReleaseMappedSlow(offset);
-  }
   // "gzip", "zstd" or "none".
   std::string_view compression() const;
   // Bytes read from the file so far (compressed), and its size (0 if unknown: a pipe).
@@ -69,12 +59,6 @@ class ByteReader {
   bool done_ = false;
   uint64_t bytes_in_ = 0;
   uint64_t file_size_ = 0;
-  static constexpr size_t kReleaseStep = 16 << 20;
-  void ReleaseMappedSlow(size_t offset);
-
-  const char* map_ = nullptr;
-  size_t map_len_ = 0;
-  size_t released_ = 0;  // mapped bytes [0, released_) released
 };
 
 }  // namespace spate

@@ -128,12 +128,6 @@ std::string_view FileSource::KeyOf(std::string_view payload, size_t readable) {
         }
       }
     }
-    if (readable < payload.size() + simdjson::SIMDJSON_PADDING) {  // the end of a mapped file
-      key_pad_.assign(payload);
-      key_pad_.resize(payload.size() + simdjson::SIMDJSON_PADDING, ' ');
-      payload = std::string_view(key_pad_.data(), payload.size());
-      readable = key_pad_.size();
-    }
     simdjson::ondemand::document doc;
     if (od_.iterate(payload.data(), payload.size(), readable).get(doc)) return {};
     simdjson::ondemand::object obj;
@@ -197,24 +191,63 @@ void FileSource::Read() {
 }
 
 Status FileSource::ReadAll() {
-  if (const std::string_view m = reader_->mapped(); !m.empty()) {
-    // The whole file at once, where it is mapped.
-    size_t start = 0;
-    uint64_t offset = 0;
-    mapped_ = true;
-    auto r = Cut(m.data(), m.size(), &start, m.size(), /*eof=*/true, &offset);
-    bytes_in_.store(offset, std::memory_order_relaxed);
-    return r.ok() ? Status::Ok() : r.status();
-  }
   // buf holds unconsumed bytes [start, end) and spare room for reading and decode padding.
   std::string buf(kReadBlock + kDecodePadding, '\0');
   size_t start = 0, end = 0;
   bool eof = false;
   uint64_t offset = 0;  // of buf[start] in the decompressed stream
+  const bool json = opts_.wire.format == WireFormat::kJson;
   for (;;) {
-    auto more = Cut(buf.data(), buf.size(), &start, end, eof, &offset);
-    if (!more.ok()) return more.status();
-    if (!more.value() || eof || stopped_.load()) return Status::Ok();
+    // Cut the complete records in [start, end).
+    for (;;) {
+      if (json) {
+        const char* nl =
+            static_cast<const char*>(std::memchr(buf.data() + start, '\n', end - start));
+        if (!nl && !(eof && end > start)) break;
+        const size_t stop = nl ? static_cast<size_t>(nl - buf.data()) : end;
+        std::string_view line(buf.data() + start, stop - start);
+        const size_t consumed = stop - start + (nl ? 1 : 0);
+        if (Blank(line)) {
+          blank_lines_.fetch_add(1, std::memory_order_relaxed);
+        } else if (!Add(line, buf.size() - start)) {
+          return Status::Ok();
+        }
+        start += consumed;
+        offset += consumed;
+      } else {
+        if (end - start < 4) {
+          // A file cut inside a length prefix: the bytes left are a record (a dead letter).
+          if (eof && end > start) {
+            Add(std::string_view(buf.data() + start, end - start), buf.size() - start);
+            return Status::Ok();
+          }
+          break;
+        }
+        const auto* p = reinterpret_cast<const unsigned char*>(buf.data() + start);
+        const size_t len = (size_t{p[0]} << 24) | (size_t{p[1]} << 16) | (size_t{p[2]} << 8) | p[3];
+        if (len > kMaxFileRecord) {
+          return Status::Error(opts_.input + ": a record of " + std::to_string(len) +
+                               " bytes at byte " + std::to_string(offset) +
+                               " (more than 64 MiB: is the file --format " +
+                               std::string(WireFormatName(opts_.wire.format)) + "?)");
+        }
+        if (end - start - 4 < len) {
+          // A file cut inside the last record: what there is of it is a record (its decoder
+          // calls it truncated: a dead letter).
+          if (eof) {
+            Add(std::string_view(buf.data() + start + 4, end - start - 4), buf.size() - start - 4);
+            return Status::Ok();
+          }
+          break;
+        }
+        if (!Add(std::string_view(buf.data() + start + 4, len), buf.size() - start - 4)) {
+          return Status::Ok();
+        }
+        start += 4 + len;
+        offset += 4 + len;
+      }
+    }
+    if (eof || stopped_.load()) return Status::Ok();
     // Move the partial record to the front; grow the buffer for a long one.
     if (start > 0) {
       std::memmove(buf.data(), buf.data() + start, end - start);
@@ -237,68 +270,6 @@ Status FileSource::ReadAll() {
       end += got.value();
     }
     std::memset(buf.data() + end, 0, std::min(kDecodePadding, buf.size() - end));
-  }
-}
-
-Result<bool> FileSource::Cut(const char* data, size_t cap, size_t* start_io, size_t end, bool eof,
-                             uint64_t* offset_io) {
-  size_t& start = *start_io;
-  uint64_t& offset = *offset_io;
-  const bool json = opts_.wire.format == WireFormat::kJson;
-  for (;;) {
-    if (mapped_) {
-      bytes_in_.store(offset, std::memory_order_relaxed);
-      reader_->ReleaseMapped(start);  // each record is copied into its chunk
-    }
-    if (json) {
-      const char* nl = static_cast<const char*>(std::memchr(data + start, '\n', end - start));
-      if (!nl && !(eof && end > start)) return true;
-      const size_t stop = nl ? static_cast<size_t>(nl - data) : end;
-      if (stop - start > kMaxFileRecord) {
-        return Status::Error(opts_.input + ": a line longer than 64 MiB at byte " +
-                             std::to_string(offset) + " (is the file --format json?)");
-      }
-      std::string_view line(data + start, stop - start);
-      const size_t consumed = stop - start + (nl ? 1 : 0);
-      if (Blank(line)) {
-        blank_lines_.fetch_add(1, std::memory_order_relaxed);
-      } else if (!Add(line, cap - start)) {
-        return false;
-      }
-      start += consumed;
-      offset += consumed;
-    } else {
-      if (end - start < 4) {
-        // A file cut inside a length prefix: the bytes left are a record (a dead letter).
-        if (eof && end > start) {
-          Add(std::string_view(data + start, end - start), cap - start);
-          return false;
-        }
-        return true;
-      }
-      const auto* p = reinterpret_cast<const unsigned char*>(data + start);
-      const size_t len = (size_t{p[0]} << 24) | (size_t{p[1]} << 16) | (size_t{p[2]} << 8) | p[3];
-      if (len > kMaxFileRecord) {
-        return Status::Error(opts_.input + ": a record of " + std::to_string(len) +
-                             " bytes at byte " + std::to_string(offset) +
-                             " (more than 64 MiB: is the file --format " +
-                             std::string(WireFormatName(opts_.wire.format)) + "?)");
-      }
-      if (end - start - 4 < len) {
-        // A file cut inside the last record: what there is of it is a record (its decoder
-        // calls it truncated: a dead letter).
-        if (eof) {
-          Add(std::string_view(data + start + 4, end - start - 4), cap - start - 4);
-          return false;
-        }
-        return true;
-      }
-      if (!Add(std::string_view(data + start + 4, len), cap - start - 4)) {
-        return false;
-      }
-      start += 4 + len;
-      offset += 4 + len;
-    }
   }
 }
 

@@ -48,11 +48,6 @@ class FileSource final : public ChunkSource {
   FileSource(const SourceOptions& opts, std::unique_ptr<ByteReader> reader);
   void Read();  // the reader thread
   Status ReadAll();
-  // Cuts the complete records of data[*start, end) and adds them, moving *start and *offset
-  // (the stream offset of data[*start]) past them. cap: the bytes readable from data (at
-  // least end); eof: no byte follows end. False once reading should stop (--records, Stop()).
-  Result<bool> Cut(const char* data, size_t cap, size_t* start, size_t end, bool eof,
-                   uint64_t* offset);
   // Appends one record to the chunk being built, handing full chunks over.
   bool Add(std::string_view payload, size_t readable);
   bool Push(std::unique_ptr<Chunk> c);  // false once stopped
@@ -65,8 +60,6 @@ class FileSource final : public ChunkSource {
   std::string json_key_;              // JSON: the key field's name
   std::string key_scratch_;
   bool canonical_key_ = false;     // JSON with spate's names, keyed by userId
-  bool mapped_ = false;            // reading the file where it is mapped (ByteReader::mapped)
-  std::string key_pad_;            // JSON: a record near a mapped file's end, padded for simdjson
   simdjson::ondemand::parser od_;  // JSON: to read the key
   uint64_t seq_ = 0;
   uint64_t chunks_ = 0;
