@@ -42,8 +42,8 @@ inline bool AddChecked(Sum a, Sum b, Sum* sum) {
 }
 // *sum += b; false (and *sum unchanged) on overflow.
 inline bool AddTo(PackedSum* sum, Sum b) {
-  Sum r;
-  if (__builtin_add_overflow(Sum{*sum}, b, &r)) return false;
+  Sum r = *sum;  // through an aligned Sum: AddChecked may store 16-byte aligned
+  if (!AddChecked(r, b, &r)) return false;
   *sum = r;
   return true;
 }
