@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <benchmark/benchmark.h>
 
@@ -55,13 +56,26 @@ class CountingOutput final : public StepOutput {
   int64_t records = 0, bytes = 0;
 };
 
-void Steps(benchmark::State& state, WireFormat f, const WireBuffer& buf, WindowSpec spec) {
+// How the window step takes its records: one Add() each, or AddAll() over a chunk's worth
+// (kChunk, `spate run`'s chunk size) as the embedded runner drives it, which fetches ahead
+// once the state is large (WindowStep::kFetchAheadEntries), or always (kFetchAhead).
+enum class Feed { kEach, kChunk, kFetchAhead };
+constexpr size_t kChunk = 8192;
+struct Decoded {
+  Transaction tx;
+  SourcePosition pos;
+};
+
+void Steps(benchmark::State& state, WireFormat f, const WireBuffer& buf, WindowSpec spec,
+           Feed feed = Feed::kEach, bool rules = true) {
   EngineConfig engine;
   engine.window = spec;
   engine.lateness_ms = kLatenessMs;
+  engine.rules.enabled = rules;
   PipelineStats stats;
   SourceStep source(engine, {}, &stats);
   WindowStep windows(engine, {}, &stats, /*track_changes=*/false);
+  if (feed == Feed::kFetchAhead) windows.FetchAheadFrom(0);
   ShiftingDecoder dec(NewDecoder(f));
   CountingOutput out;
   Transaction tx;
@@ -70,6 +84,8 @@ void Steps(benchmark::State& state, WireFormat f, const WireBuffer& buf, WindowS
   const int64_t span = TimeSpanMs();
   int64_t bytes = 0, wm = kNoWatermark, batch_max = kNoWatermark;
   uint64_t seq = 0, in_batch = 0;
+  std::vector<Decoded> chunk;
+  chunk.reserve(kChunk);
   for (auto _ : state) {
     dec.shift = shift;
     const InputRecord rec{buf.payload(i), buf.readable(i), {}, SourcePosition{seq, 0, seq}};
@@ -83,15 +99,26 @@ void Steps(benchmark::State& state, WireFormat f, const WireBuffer& buf, WindowS
       break;
     }
     bytes += static_cast<int64_t>(rec.payload.size());
-    (void)windows.Add(tx, rec.pos, wm, out);
+    if (feed == Feed::kEach) {
+      (void)windows.Add(tx, rec.pos, wm, out);
+    } else {
+      chunk.push_back(Decoded{tx, rec.pos});
+      if (chunk.size() == kChunk) {
+        (void)windows.AddAll(chunk, wm, out);
+        chunk.clear();
+      }
+    }
     if (tx.time_ms > batch_max) batch_max = tx.time_ms;
     if (++in_batch == kBatchSize) {
+      (void)windows.AddAll(chunk, wm, out);
+      chunk.clear();
       in_batch = 0;
       if (batch_max - kLatenessMs > wm) wm = batch_max - kLatenessMs;
       (void)windows.CloseUpTo(wm, out, IgnoreClosed);
     }
     benchmark::ClobberMemory();
   }
+  (void)windows.AddAll(chunk, wm, out);
   benchmark::DoNotOptimize(out.bytes);
   if (stats.late + stats.partially_late != 0) {
     state.SkipWithError("records missed windows: harness bug");
@@ -112,7 +139,32 @@ void BM_StepsBinaryDecodeAggregate_Tumbling60s(benchmark::State& state) {
   Steps(state, WireFormat::kBinary, BinaryBuffer(), Tumbling60s());
 }
 
+// The "JSON decode + aggregate" (engine_bench.cc's BM_JsonDecodeWindows_*): decode,
+// windows and totals, no anomaly rules; each record added alone, and a chunk at a time.
+void BM_StepsJsonDecodeWindows_Tumbling60s(benchmark::State& state) {
+  Steps(state, WireFormat::kJson, JsonBuffer(), Tumbling60s(), Feed::kEach, false);
+}
+void BM_StepsJsonDecodeWindows_Tumbling60s_Chunk(benchmark::State& state) {
+  Steps(state, WireFormat::kJson, JsonBuffer(), Tumbling60s(), Feed::kChunk, false);
+}
+void BM_StepsJsonDecodeWindows_Tumbling60s_Realistic(benchmark::State& state) {
+  Steps(state, WireFormat::kJson, JsonBuffer(Profile::kRealistic), Tumbling60s(), Feed::kEach,
+        false);
+}
+void BM_StepsJsonDecodeWindows_Tumbling60s_Realistic_Chunk(benchmark::State& state) {
+  Steps(state, WireFormat::kJson, JsonBuffer(Profile::kRealistic), Tumbling60s(), Feed::kChunk,
+        false);
+}
+void BM_StepsJsonDecodeWindows_Tumbling60s_FetchAhead(benchmark::State& state) {
+  Steps(state, WireFormat::kJson, JsonBuffer(), Tumbling60s(), Feed::kFetchAhead, false);
+}
+
 BENCHMARK(BM_StepsJsonDecodeAggregate_Tumbling60s);
+BENCHMARK(BM_StepsJsonDecodeWindows_Tumbling60s);
+BENCHMARK(BM_StepsJsonDecodeWindows_Tumbling60s_Chunk);
+BENCHMARK(BM_StepsJsonDecodeWindows_Tumbling60s_Realistic);
+BENCHMARK(BM_StepsJsonDecodeWindows_Tumbling60s_Realistic_Chunk);
+BENCHMARK(BM_StepsJsonDecodeWindows_Tumbling60s_FetchAhead);
 BENCHMARK(BM_StepsJsonDecodeAggregate_Hopping60s10s);
 BENCHMARK(BM_StepsBinaryDecodeAggregate_Tumbling60s);
 

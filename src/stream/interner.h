@@ -44,6 +44,9 @@ class Interner {
     live_bytes_ += s.size();
     return id;
   }
+  // Starts fetching the memory that Intern(s) will read: a hint, for a caller that knows its
+  // next strings (the table is larger than the caches when the keys are many).
+  void Prefetch(std::string_view s) const { ids_.prefetch(s); }
   // The id of s, or -1 if it is not interned.
   int64_t Find(std::string_view s) const {
     auto it = ids_.find(s);

@@ -7,20 +7,14 @@
 
 #include "gen/generator.h"
 #include "gen/generator_testing.h"
+#include "stream/output_testing.h"
 #include "stream/watermark.h"
 #include "stream/window_step.h"
 
 namespace spate {
 namespace {
 
-class Collect final : public StepOutput {
- public:
-  Status Emit(const Emitted& e) override {
-    lines.push_back(std::string(OutputName(e.output)) + " " + std::string(e.record));
-    return Status::Ok();
-  }
-  std::vector<std::string> lines;
-};
+using Collect = test::CollectLines;
 
 // The same records, added one by one to a window step or combined per batch and added as
 // partial aggregates, give the same results: windows closed, updates, totals.

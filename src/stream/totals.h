@@ -9,9 +9,8 @@
 #include <functional>
 #include <vector>
 
-#include <absl/container/flat_hash_map.h>
-
 #include "core/money.h"
+#include "stream/key_table.h"
 
 namespace spate {
 
@@ -31,6 +30,9 @@ class TotalsStore {
     ++t.count;
     if (!AddTo(&t.sum, amount)) t.overflow = true;
   }
+  // Hints for a caller that knows its next keys (KeyTable's): PrefetchKey, then PrefetchValue.
+  void PrefetchKey(uint64_t key) const { totals_.PrefetchKey(key); }
+  void PrefetchValue(uint64_t key) const { totals_.PrefetchValue(key); }
   // Adds `count` records of sum `sum` at once (a partial aggregate: stream/partial.h).
   void Merge(uint64_t key, int64_t count, Sum sum, bool overflow) {
     Total& t = Changed(key);
@@ -43,9 +45,9 @@ class TotalsStore {
   void ForEach(Fn&& fn) const {
     std::vector<uint64_t> keys;
     keys.reserve(totals_.size());
-    for (const auto& kv : totals_) keys.push_back(kv.first);
+    totals_.ForEach([&](uint64_t k, const Total&) { keys.push_back(k); });
     std::sort(keys.begin(), keys.end(), less_);
-    for (uint64_t k : keys) fn(k, totals_.find(k)->second);
+    for (uint64_t k : keys) fn(k, *totals_.find(k));
   }
 
   // fn(key, total) for every key changed since the last call, in the comparator's order.
@@ -53,7 +55,7 @@ class TotalsStore {
   void DrainChanges(Fn&& fn) {
     std::sort(dirty_.begin(), dirty_.end(), less_);
     for (uint64_t k : dirty_) {
-      Total& t = totals_.find(k)->second;
+      Total& t = *totals_.find(k);
       t.dirty = false;
       fn(k, t);
     }
@@ -79,7 +81,7 @@ class TotalsStore {
     return t;
   }
 
-  absl::flat_hash_map<uint64_t, Total> totals_;
+  KeyTable<Total> totals_;
   std::vector<uint64_t> dirty_;
   KeyLess less_;
 };

@@ -10,8 +10,7 @@
 #include <functional>
 #include <vector>
 
-#include <absl/container/flat_hash_map.h>
-
+#include "stream/key_table.h"
 #include "stream/window.h"
 
 namespace spate {
@@ -44,6 +43,15 @@ class WindowStore {
     return r;
   }
 
+  // Hints for a caller that knows its next records (KeyTable's): fetch what Add(t, key, ...)
+  // will read in the windows already open; PrefetchKey first, PrefetchValue some time later.
+  void PrefetchKey(int64_t t, uint64_t key) const {
+    ForEachOpen(t, [&](const Window& w) { w.keys.PrefetchKey(key); });
+  }
+  void PrefetchValue(int64_t t, uint64_t key) const {
+    ForEachOpen(t, [&](const Window& w) { w.keys.PrefetchValue(key); });
+  }
+
   // Adds a partial aggregate to window `start` for the key; the caller has made sure that the
   // window is still open (end > watermark).
   void Merge(int64_t start, uint64_t key, const WindowAgg& agg) { SlotFor(start, key).Merge(agg); }
@@ -65,7 +73,7 @@ class WindowStore {
     for (Window& w : windows_) {
       std::sort(w.dirty.begin(), w.dirty.end(), less_);
       for (uint64_t key : w.dirty) {
-        Slot& s = w.keys.find(key)->second;
+        Slot& s = *w.keys.find(key);
         s.dirty = false;
         fn(w.start, key, static_cast<const WindowAgg&>(s));
       }
@@ -91,6 +99,12 @@ class WindowStore {
   }
 
   size_t open_windows() const { return windows_.size(); }
+  // (window, key) entries over every open window.
+  size_t entries() const {
+    size_t n = 0;
+    for (const Window& w : windows_) n += w.keys.size();
+    return n;
+  }
   const WindowSpec& spec() const { return spec_; }
 
  private:
@@ -100,7 +114,7 @@ class WindowStore {
   };
   struct Window {
     int64_t start;
-    absl::flat_hash_map<uint64_t, Slot> keys;
+    KeyTable<Slot> keys;
     std::vector<uint64_t> dirty;
   };
 
@@ -130,6 +144,17 @@ class WindowStore {
     return windows_[last_];
   }
 
+  // fn(window) for each open window that contains t.
+  template <typename Fn>
+  void ForEachOpen(int64_t t, Fn&& fn) const {
+    spec_.ForEach(t, [&](int64_t start) {
+      for (size_t i = windows_.size(); i > 0; --i) {
+        if (windows_[i - 1].start == start) return fn(windows_[i - 1]);
+        if (windows_[i - 1].start < start) return;
+      }
+    });
+  }
+
   template <typename Pred, typename Fn>
   void CloseWhile(Pred&& closes, Fn&& fn) {
     size_t n = 0;
@@ -138,9 +163,9 @@ class WindowStore {
       Window& w = windows_[n];
       keys.clear();
       keys.reserve(w.keys.size());
-      for (const auto& kv : w.keys) keys.push_back(kv.first);
+      w.keys.ForEach([&](uint64_t k, const Slot&) { keys.push_back(k); });
       std::sort(keys.begin(), keys.end(), less_);
-      for (uint64_t k : keys) fn(w.start, k, static_cast<const WindowAgg&>(w.keys.find(k)->second));
+      for (uint64_t k : keys) fn(w.start, k, static_cast<const WindowAgg&>(*w.keys.find(k)));
     }
     windows_.erase(windows_.begin(), windows_.begin() + static_cast<ptrdiff_t>(n));
     last_ = SIZE_MAX;

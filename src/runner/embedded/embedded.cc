@@ -235,7 +235,7 @@ class Pipeline {
     (void)k.windows.CloseUpTo(wm, k.out, IgnoreClosed);
     for (auto& src : workers_) {
       auto& in = src->outbox[c.index % 2][w];
-      for (const Routed& r : in) (void)k.windows.Add(r.tx, r.pos, wm, k.out);
+      (void)k.windows.AddAll(in, wm, k.out);
       in.clear();
     }
     if (c_.engine.emit == EmitMode::kChanges && end_of_batch) DrainChanges(k);
