@@ -24,6 +24,8 @@ PACKAGES=(
   # Monitoring (deploy/): Prometheus and promtool, PyYAML for tests/monitoring_test.py, and
   # docker-compose, whose `config` validates deploy/compose.yaml without a Docker daemon.
   prometheus python3-yaml docker-compose
+  # GNU time: bench/run measures each command's peak RSS as its own, not its parent's.
+  time
 )
 
 missing=()

@@ -2,8 +2,8 @@
 
 Every producer gets the same fresh topic settings (6 partitions, RF 3, min.insync.replicas 2)
 and N records; each reports its own elapsed time and delivery latencies, and the harness adds
-CPU seconds and peak RSS from wait4. Throughput clients share spate produce's settings: acks=all,
-idempotent, lz4, linger 5 ms, large batches.
+CPU seconds (wait4) and peak RSS (GNU time). Throughput clients share spate produce's
+settings: acks=all, idempotent, lz4, linger 5 ms, large batches.
 """
 import re
 from dataclasses import dataclass

@@ -38,13 +38,24 @@ class Proc:
         return None
 
 
+# GNU time (Debian's `time`), the parent the measured command is forked from. Linux carries
+# ru_maxrss across exec: a command forked from this harness, a Python process of 15 MiB or
+# more, would report at least the harness's RSS at that moment. Forked from GNU time, a small
+# process, the command's peak is its own, and time writes it (%M, KiB) to a file.
+GNU_TIME = "/usr/bin/time"
+
+
 def measure(cmd: list[str], workdir: Path, name: str, timeout: float, env=None) -> Proc:
-    """Runs cmd to the end (killing it after timeout seconds) and reaps it with os.wait4."""
+    """Runs cmd to the end (killing it after timeout seconds): CPU from os.wait4, peak RSS from
+    GNU time (wait4's, a floor of the harness's own RSS, if time wrote none)."""
     workdir.mkdir(parents=True, exist_ok=True)
     out, err = workdir / f"{name}.out", workdir / f"{name}.err"
+    rss_file = workdir / f"{name}.rss"
+    rss_file.unlink(missing_ok=True)
     with open(out, "wb") as fo, open(err, "wb") as fe:
         t0 = time.perf_counter()
-        p = subprocess.Popen(cmd, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL, env=env,
+        p = subprocess.Popen([GNU_TIME, "-f", "%M", "-o", str(rss_file), "--", *cmd],
+                             stdout=fo, stderr=fe, stdin=subprocess.DEVNULL, env=env,
                              start_new_session=True)
         timed_out = threading.Event()
 
@@ -62,7 +73,17 @@ def measure(cmd: list[str], workdir: Path, name: str, timeout: float, env=None) 
         wall = time.perf_counter() - t0
     p.returncode = os.waitstatus_to_exitcode(status)
     return Proc(p.returncode, out.read_text(errors="replace"), err.read_text(errors="replace"),
-                wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss * 1024, timed_out.is_set())
+                wall, ru.ru_utime + ru.ru_stime, _peak_rss(rss_file, ru.ru_maxrss),
+                timed_out.is_set())
+
+
+def _peak_rss(rss_file: Path, wait4_kib: int) -> int:
+    """Bytes: the last line of GNU time's output (after "Command exited with non-zero status"
+    or "Command terminated by signal" when so), else wait4's figure."""
+    try:
+        return int(rss_file.read_text().split()[-1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return wait4_kib * 1024
 
 
 def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
