@@ -1,5 +1,8 @@
 #include "stream/interner.h"
 
+#include <iterator>
+#include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -71,6 +74,65 @@ TEST(Interner, OneByteOfDifferenceIsAnotherKey) {
     }
     EXPECT_EQ(in.Find(std::string(base)), int64_t{id});
   }
+}
+
+// Hashes that collide: strings of the same length (mod 4) share one, and one of the hashes is
+// KeyTable's reserved ~0. Every string keeps an id of its own, found by its bytes, through
+// erases (of the string that holds the table's entry and of the others), reuse of ids and
+// compactions, checked against a map after every step.
+struct CollidingHash {
+  uint64_t operator()(std::string_view s) const {
+    return s.size() % 4 == 3 ? ~uint64_t{0} : s.size() % 4;
+  }
+};
+
+TEST(Interner, CollidingHashesStillKeepStringsApart) {
+  BasicInterner<CollidingHash> in;
+  std::map<std::string, uint32_t> want;
+  std::mt19937_64 rng(11);
+  auto check = [&] {
+    ASSERT_EQ(in.size(), want.size());
+    for (const auto& [str, id] : want) {
+      ASSERT_EQ(in.Find(str), int64_t{id}) << str;
+      ASSERT_EQ(in.Get(id), str);
+      ASSERT_EQ(in.Intern(str), id) << "interning again gives the same id";
+    }
+  };
+  for (int step = 0; step < 6000; ++step) {
+    if (want.size() < 5 || rng() % 3 != 0) {
+      std::string str(60 + rng() % 80, 'x');
+      str += std::to_string(rng() % 3000);
+      const uint64_t h = BasicInterner<CollidingHash>::HashOf(str);
+      if (rng() % 2 == 0) {
+        in.PrefetchSlot(h);
+        in.PrefetchEntry(h);
+        in.PrefetchBytes(h);
+      }
+      const uint32_t id = rng() % 2 == 0 ? in.Intern(str) : in.Intern(str, h);
+      auto [it, added] = want.emplace(str, id);
+      ASSERT_EQ(it->second, id) << str;
+      (void)added;
+    } else {
+      auto it = want.begin();
+      std::advance(it, static_cast<std::ptrdiff_t>(rng() % want.size()));
+      in.Erase(it->second);
+      want.erase(it);
+    }
+    if (step % 100 == 0) check();
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+  check();
+  EXPECT_EQ(in.Find("never interned"), -1);
+}
+
+TEST(Interner, HintsOnAnEmptyInternerAreHarmless) {
+  Interner in;
+  const uint64_t h = Interner::HashOf("alpha");
+  in.PrefetchSlot(h);
+  in.PrefetchEntry(h);
+  in.PrefetchBytes(h);
+  EXPECT_EQ(in.Intern("alpha", h), 0u);
+  EXPECT_EQ(in.Find("alpha"), 0);
 }
 
 }  // namespace

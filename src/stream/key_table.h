@@ -22,6 +22,13 @@
 
 namespace spate {
 
+// __builtin_prefetch(p), kept: GCC (C++, -ffinite-loops) deletes a loop whose only use is a
+// prefetch, and the prefetch with it; the empty asm makes the address a used value.
+inline void PrefetchLine(const void* p) {
+  asm volatile("" : : "r"(p));
+  __builtin_prefetch(p);
+}
+
 template <typename V>
 class KeyTable {
  public:
@@ -72,13 +79,13 @@ class KeyTable {
   // of `key` reads first; PrefetchValue, later, reads them and fetches key's value (or the
   // slot it would be inserted in).
   void PrefetchKey(uint64_t key) const {
-    if (!keys_.empty()) Prefetch(&keys_[Home(key)]);
+    if (!keys_.empty()) PrefetchLine(&keys_[Home(key)]);
   }
   void PrefetchValue(uint64_t key) const {
     if (keys_.empty()) return;
     size_t i = Home(key);
     while (keys_[i] != key && keys_[i] != kEmpty) i = (i + 1) & mask_;
-    Prefetch(&values_[i]);
+    PrefetchLine(&values_[i]);
   }
 
   // fn(key, value) for every entry, in table order.
@@ -103,12 +110,6 @@ class KeyTable {
  private:
   static constexpr size_t kNone = ~size_t{0};
 
-  // GCC (C++, -ffinite-loops) deletes a loop whose only use is a prefetch, and the prefetch
-  // with it: the empty asm makes the address a used value.
-  static void Prefetch(const void* p) {
-    asm volatile("" : : "r"(p));
-    __builtin_prefetch(p);
-  }
   static constexpr size_t kMinCapacity = 16;
 
   // Fibonacci hashing: a multiply spreads dense ids over the table; the top bits index it.

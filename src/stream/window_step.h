@@ -58,9 +58,10 @@ class WindowStep {
   // returns the first error, after adding every record. Once the state outgrows the caches
   // (kFetchAheadEntries), a record's key, window and total are cache misses one after the
   // other, so each record's state is then fetched ahead of its turn, in stages kAhead records
-  // apart: the group key's entry in the interner; then its id, and the keys of its window and
-  // total entries; then those entries (bench/README.md, "fetching ahead"). A small state is
-  // in the caches already, and the extra lookups would only cost time.
+  // apart: the group key's slot, entry and bytes in the interner (BasicInterner); then its id,
+  // and the keys of its window and total entries; then those entries (bench/README.md,
+  // "fetching ahead"). A small state is in the caches already, and the extra lookups would
+  // only cost time.
   template <typename Records>
   Status AddAll(const Records& in, int64_t watermark, StepOutput& out) {
     Status first;
@@ -71,27 +72,37 @@ class WindowStep {
       }
       return first;
     }
-    constexpr size_t kAhead = 4;
+    constexpr size_t kAhead = 2, kRing = 16;  // kRing > 6 * kAhead, a power of two
     const size_t n = std::size(in);
-    uint64_t keys[4 * kAhead];  // record j's StateKey at keys[j % (4 * kAhead)]
-    for (size_t s = 0; s < n + 3 * kAhead; ++s) {
-      if (s < n) keys_.Prefetch(GroupKeyOf(in[s].tx, engine_.group_by));
-      if (s >= kAhead && s - kAhead < n) {
-        const size_t j = s - kAhead;
-        keys[j % (4 * kAhead)] = KeyOf(in[j].tx);
-        windows_.PrefetchKey(in[j].tx.time_ms, keys[j % (4 * kAhead)]);
-        if (engine_.totals) totals_.PrefetchKey(keys[j % (4 * kAhead)]);
-      }
-      if (s >= 2 * kAhead && s - 2 * kAhead < n) {
-        const size_t j = s - 2 * kAhead;
-        windows_.PrefetchValue(in[j].tx.time_ms, keys[j % (4 * kAhead)]);
-        if (engine_.totals) totals_.PrefetchValue(keys[j % (4 * kAhead)]);
-      }
-      if (s >= 3 * kAhead) {
-        const size_t j = s - 3 * kAhead;
-        Status st = AddKeyed(in[j].tx, keys[j % (4 * kAhead)], in[j].pos, watermark, out);
+    const GroupBy g = engine_.group_by;
+    uint64_t hashes[kRing], keys[kRing];  // record j's at [j % kRing]
+    // Stage k works on record s - (k + 1) * kAhead; stage -1 fetches the group key's bytes,
+    // which the source step decoded a chunk ago (out of the L2 cache by now).
+    const auto stage = [&](size_t k, size_t s, auto&& fn) {
+      if (s >= (k + 1) * kAhead && s - (k + 1) * kAhead < n) fn(s - (k + 1) * kAhead);
+    };
+    for (size_t s = 0; s < n + 6 * kAhead; ++s) {
+      if (s < n) PrefetchLine(GroupKeyOf(in[s].tx, g).data());
+      stage(0, s, [&](size_t j) {
+        hashes[j % kRing] = Interner::HashOf(GroupKeyOf(in[j].tx, g));
+        keys_.PrefetchSlot(hashes[j % kRing]);
+      });
+      stage(1, s, [&](size_t j) { keys_.PrefetchEntry(hashes[j % kRing]); });
+      stage(2, s, [&](size_t j) { keys_.PrefetchBytes(hashes[j % kRing]); });
+      stage(3, s, [&](size_t j) {
+        const Transaction& tx = in[j].tx;
+        keys[j % kRing] = StateKey(keys_.Intern(GroupKeyOf(tx, g), hashes[j % kRing]), tx.currency);
+        windows_.PrefetchKey(tx.time_ms, keys[j % kRing]);
+        if (engine_.totals) totals_.PrefetchKey(keys[j % kRing]);
+      });
+      stage(4, s, [&](size_t j) {
+        windows_.PrefetchValue(in[j].tx.time_ms, keys[j % kRing]);
+        if (engine_.totals) totals_.PrefetchValue(keys[j % kRing]);
+      });
+      stage(5, s, [&](size_t j) {
+        Status st = AddKeyed(in[j].tx, keys[j % kRing], in[j].pos, watermark, out);
         if (!st.ok() && first.ok()) first = std::move(st);
-      }
+      });
     }
     return first;
   }
