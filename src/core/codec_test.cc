@@ -104,6 +104,16 @@ TEST(Amount, FormatsWithTheCurrencysDecimals) {
   EXPECT_EQ(AmountString(INT64_MIN, 2), "-92233720368547758.08");
   const Sum big = Sum{INT64_MAX} * 1000;
   EXPECT_EQ(AmountString(big, 2), "92233720368547758070.00");
+  // Around 2^64, where the digits change from 128-bit to 64-bit arithmetic.
+  const Sum two64 = Sum{1} << 64;
+  EXPECT_EQ(AmountString(two64 - 1, 0), "18446744073709551615");
+  EXPECT_EQ(AmountString(two64, 0), "18446744073709551616");
+  EXPECT_EQ(AmountString(two64 + 1, 2), "184467440737095516.17");
+  EXPECT_EQ(AmountString(-two64, 3), "-18446744073709551.616");
+  EXPECT_EQ(AmountString(-(two64 - 1), 0), "-18446744073709551615");
+  const Sum max128 = (Sum{1} << 126) + ((Sum{1} << 126) - 1);
+  EXPECT_EQ(AmountString(max128, 0), "170141183460469231731687303715884105727");
+  EXPECT_EQ(AmountString(-max128 - 1, 2), "-1701411834604692317316873037158841057.28");
   Sum s = (Sum{1} << 126) + ((Sum{1} << 126) - 1);  // INT128_MAX
   EXPECT_FALSE(AddChecked(s, 1, &s));
   EXPECT_TRUE(AddChecked(s, -1, &s));

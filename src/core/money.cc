@@ -1,6 +1,7 @@
 #include "core/money.h"
 
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 
 #include "core/currency.h"
@@ -106,10 +107,17 @@ size_t FormatAmount(char* out, Sum minor, int digits) {
   USum v = minor < 0 ? static_cast<USum>(-(minor + 1)) + 1 : static_cast<USum>(minor);
   char rev[44];
   size_t n = 0;
-  do {
+  // 128-bit division is a library call per digit; past the digits that need it, the rest (all
+  // of them for any amount below 1.8 x 10^19) take 64-bit arithmetic, a multiply per digit.
+  while (v > UINT64_MAX) {
     rev[n++] = static_cast<char>('0' + static_cast<int>(v % 10));
     v /= 10;
-  } while (v != 0);
+  }
+  uint64_t w = static_cast<uint64_t>(v);
+  do {
+    rev[n++] = static_cast<char>('0' + static_cast<int>(w % 10));
+    w /= 10;
+  } while (w != 0);
   while (n <= static_cast<size_t>(digits)) rev[n++] = '0';  // at least one digit before the point
   char* p = out;
   if (minor < 0) *p++ = '-';
