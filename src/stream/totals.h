@@ -16,7 +16,8 @@ namespace spate {
 
 class TotalsStore {
  public:
-  struct Total {
+  // Aligned to its size (static_assert below): a total never straddles two cache lines.
+  struct alignas(32) Total {
     int64_t count = 0;
     PackedSum sum = 0;
     bool overflow = false;  // an addition would not fit 128 bits (see WindowAgg)
@@ -81,6 +82,7 @@ class TotalsStore {
     return t;
   }
 
+  static_assert(sizeof(Total) == 32, "two totals a cache line");
   KeyTable<Total> totals_;
   std::vector<uint64_t> dirty_;
   KeyLess less_;

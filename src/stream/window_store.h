@@ -109,7 +109,8 @@ class WindowStore {
 
  private:
   // The flag sits in the aggregate's tail padding: 64 bytes a slot (static_assert below).
-  struct Slot : WindowAgg {
+  // Aligned to its size: a slot is one cache line, fetched ahead with one prefetch.
+  struct alignas(64) Slot : WindowAgg {
     bool dirty = false;
   };
   struct Window {
