@@ -1,17 +1,19 @@
 #pragma once
-// A hash table from StateKeys (64-bit numbers) to fixed-size values, for the window and totals
-// stores: open addressing with linear probing, the keys in one array and the values in
-// another, so that where a key and its value live is known before the table is read.
+// A hash table from 64-bit keys to fixed-size values, for the window and totals stores
+// (StateKeys) and the interner's index (string hashes): open addressing with linear probing,
+// the keys in one array and the values in another, so that where a key and its value live is
+// known before the table is read.
 //
-// Hand-written because the stores feed their next records' keys ahead of time (WindowStep::
-// AddAll) and need the cache lines a key's lookup will read fetched early. Debian's abseil
+// Hand-written because the engine feeds its next records' keys ahead of time (WindowStep::
+// AddAll) and needs the cache lines a key's lookup will read fetched early. Debian's abseil
 // (20220623) can prefetch only the start of a key's probe group: with 72-byte slots the slot
 // a key lands in is up to 15 slots (1 KiB) further on, and perf showed WindowStore::Add at
 // 26% of decode + aggregate on the realistic profile with absl's prefetch in place
-// (bench/README.md, "prefetch"). Here PrefetchKey() fetches the line of keys a lookup starts
-// at, and PrefetchValue() (once that line is in) the value itself.
+// (bench/README.md, "Fetching ahead"). Here PrefetchKey() fetches the line of keys a lookup
+// starts at, and PrefetchValue() (once that line is in) the value itself.
 //
-// Keys are any 64-bit number but ~0 (kEmpty), which no StateKey is. Values are reset to V{}
+// Keys are any 64-bit number but ~0 (kEmpty), which no StateKey is (the interner maps that
+// hash to another). Values are reset to V{}
 // when their key is inserted. Erase shifts the entries after it back (no tombstones). A
 // reference to a value stays valid until the next insertion or erase. Not thread-safe.
 
