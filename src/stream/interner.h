@@ -48,25 +48,13 @@ class BasicInterner {
   // The id of s, a new one (or a freed one) if s is not interned. h: HashOf(s).
   uint32_t Intern(std::string_view s) { return Intern(s, HashOf(s)); }
   uint32_t Intern(std::string_view s, uint64_t h) {
-    if (const Entry* e = table_.find(h)) {
-      if (EqualBytes(e->view(), s)) return e->id;
-      if (auto it = collided_.find(s); it != collided_.end()) return it->second;
-      const uint32_t id = NewId(s);
-      collided_.emplace(strings_[id], id);
-      return id;
-    }
+    if (const int64_t id = Find(s, h); id >= 0) return static_cast<uint32_t>(id);
     const uint32_t id = NewId(s);
-    table_[h] = Entry::Of(strings_[id], id);
+    Index(id, h);
     return id;
   }
   // The id of s, or -1 if it is not interned.
-  int64_t Find(std::string_view s) const {
-    const Entry* e = table_.find(HashOf(s));
-    if (e == nullptr) return -1;
-    if (EqualBytes(e->view(), s)) return e->id;
-    auto it = collided_.find(s);
-    return it == collided_.end() ? int64_t{-1} : int64_t{it->second};
-  }
+  int64_t Find(std::string_view s) const { return Find(s, HashOf(s)); }
 
   // Hints for a caller that knows its next strings, h = HashOf(s), called in this order with
   // time in between: each fetches what the next one, or Intern(s, h), reads.
@@ -118,6 +106,24 @@ class BasicInterner {
     }
     std::string_view view() const { return std::string_view(data, size); }
   };
+
+  int64_t Find(std::string_view s, uint64_t h) const {
+    const Entry* e = table_.find(h);
+    if (e == nullptr) return -1;
+    if (EqualBytes(e->view(), s)) return e->id;
+    auto it = collided_.find(s);
+    return it == collided_.end() ? int64_t{-1} : int64_t{it->second};
+  }
+
+  // Puts id's string (of hash h) in the index: the table's entry for h, or collided_ when
+  // another string holds it.
+  void Index(uint32_t id, uint64_t h) {
+    if (table_.find(h) == nullptr) {
+      table_[h] = Entry::Of(strings_[id], id);
+    } else {
+      collided_.emplace(strings_[id], id);
+    }
+  }
 
   // KeyTable's keys are any number but ~0.
   static uint64_t TableKey(uint64_t h) { return h == KeyTable<Entry>::kEmpty ? 0 : h; }
@@ -179,12 +185,7 @@ class BasicInterner {
     for (size_t id = 0; id < strings_.size(); ++id) {
       if (is_free[id]) continue;
       strings_[id] = Keep(strings_[id]);
-      const uint64_t h = HashOf(strings_[id]);
-      if (table_.find(h) == nullptr) {
-        table_[h] = Entry::Of(strings_[id], static_cast<uint32_t>(id));
-      } else {
-        collided_.emplace(strings_[id], static_cast<uint32_t>(id));
-      }
+      Index(static_cast<uint32_t>(id), HashOf(strings_[id]));
     }
     dead_bytes_ = 0;
   }

@@ -17,6 +17,7 @@
 // when their key is inserted. Erase shifts the entries after it back (no tombstones). A
 // reference to a value stays valid until the next insertion or erase. Not thread-safe.
 
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -38,6 +39,7 @@ class KeyTable {
 
   // The value of key, inserted as V{} if the key is new.
   V& operator[](uint64_t key) {
+    assert(key != kEmpty);
     if ((size_ + 1) * 4 > keys_.size() * 3) Grow();
     size_t i = Home(key);
     while (keys_[i] != key) {
@@ -91,12 +93,6 @@ class KeyTable {
   }
 
   // fn(key, value) for every entry, in table order.
-  template <typename Fn>
-  void ForEach(Fn&& fn) {
-    for (size_t i = 0; i < keys_.size(); ++i) {
-      if (keys_[i] != kEmpty) fn(keys_[i], values_[i]);
-    }
-  }
   template <typename Fn>
   void ForEach(Fn&& fn) const {
     for (size_t i = 0; i < keys_.size(); ++i) {

@@ -91,7 +91,7 @@ class WindowStep {
       stage(2, s, [&](size_t j) { keys_.PrefetchBytes(hashes[j % kRing]); });
       stage(3, s, [&](size_t j) {
         const Transaction& tx = in[j].tx;
-        keys[j % kRing] = StateKey(keys_.Intern(GroupKeyOf(tx, g), hashes[j % kRing]), tx.currency);
+        keys[j % kRing] = KeyOf(tx, hashes[j % kRing]);
         windows_.PrefetchKey(tx.time_ms, keys[j % kRing]);
         if (engine_.totals) totals_.PrefetchKey(keys[j % kRing]);
       });
@@ -199,8 +199,12 @@ class WindowStep {
   }
 
   bool KeyLess(uint64_t a, uint64_t b) const;
+  // tx's StateKey; hash: Interner::HashOf(its group key).
+  uint64_t KeyOf(const Transaction& tx, uint64_t hash) {
+    return StateKey(keys_.Intern(GroupKeyOf(tx, engine_.group_by), hash), tx.currency);
+  }
   uint64_t KeyOf(const Transaction& tx) {
-    return StateKey(keys_.Intern(GroupKeyOf(tx, engine_.group_by)), tx.currency);
+    return KeyOf(tx, Interner::HashOf(GroupKeyOf(tx, engine_.group_by)));
   }
   Status AddKeyed(const Transaction& tx, uint64_t key, const SourcePosition& pos, int64_t watermark,
                   StepOutput& out) {

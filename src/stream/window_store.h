@@ -88,12 +88,12 @@ class WindowStore {
 
   // Removes a (window, key) aggregate (a checkpoint's tombstone); a window left empty goes.
   void Forget(int64_t start, uint64_t key) {
-    auto it = std::find_if(windows_.begin(), windows_.end(),
-                           [&](const Window& w) { return w.start == start; });
-    if (it == windows_.end()) return;
-    it->keys.erase(key);
-    if (it->keys.empty()) {
-      windows_.erase(it);
+    const size_t i = After(start);
+    if (i == 0 || windows_[i - 1].start != start) return;
+    Window& w = windows_[i - 1];
+    w.keys.erase(key);
+    if (w.keys.empty()) {
+      windows_.erase(windows_.begin() + static_cast<ptrdiff_t>(i - 1));
       last_ = SIZE_MAX;
     }
   }
@@ -131,11 +131,17 @@ class WindowStore {
   }
 
   // windows_ is sorted by start; there are few open windows (size/hop + lateness/hop), and
-  // records mostly hit the newest, so a search from the back is the fast path.
-  Window& WindowFor(int64_t start) {
-    if (last_ < windows_.size() && windows_[last_].start == start) return windows_[last_];
+  // records mostly hit the newest, so a search from the back is the fast path. After(start):
+  // the index of the first window that starts after `start` (the window starting at `start`,
+  // if open, is the one before it).
+  size_t After(int64_t start) const {
     size_t i = windows_.size();
     while (i > 0 && windows_[i - 1].start > start) --i;
+    return i;
+  }
+  Window& WindowFor(int64_t start) {
+    if (last_ < windows_.size() && windows_[last_].start == start) return windows_[last_];
+    const size_t i = After(start);
     if (i == 0 || windows_[i - 1].start != start) {
       windows_.insert(windows_.begin() + static_cast<ptrdiff_t>(i), Window{start, {}, {}});
       last_ = i;
@@ -149,10 +155,8 @@ class WindowStore {
   template <typename Fn>
   void ForEachOpen(int64_t t, Fn&& fn) const {
     spec_.ForEach(t, [&](int64_t start) {
-      for (size_t i = windows_.size(); i > 0; --i) {
-        if (windows_[i - 1].start == start) return fn(windows_[i - 1]);
-        if (windows_[i - 1].start < start) return;
-      }
+      const size_t i = After(start);
+      if (i > 0 && windows_[i - 1].start == start) fn(windows_[i - 1]);
     });
   }
 
