@@ -334,6 +334,9 @@ TEST(JsonCodec, RejectsInvalidRecordsWithReasons) {
       {"trailing", good + " {}", DecodeError::kTrailingContent},
       {"trailing garbage", good + "x", DecodeError::kInvalidJson},
       {"bad utf8", replace("user_17", "user_\xff"), DecodeError::kInvalidJson},
+      // Cut before its continuation byte: the closing quote cannot be one.
+      {"utf8 cut at a string's end", replace("user_17", "user_\xc3"), DecodeError::kInvalidJson},
+      {"overlong utf8", replace("user_17", "user_\xc0\xaf"), DecodeError::kInvalidJson},
       {"bad utf8 escape", replace("user_17", "user_\\udc00"), DecodeError::kInvalidJson},
   };
   for (const auto& c : cases) {

@@ -24,7 +24,7 @@ namespace spate::json_internal {
 class Canonical {
  public:
   Canonical(std::string_view m, size_t max_id)
-      : begin_(m.data()), p_(m.data()), end_(m.data() + m.size()), max_(max_id) {}
+      : p_(m.data()), end_(m.data() + m.size()), max_(max_id) {}
 
   bool Parse(Transaction* tx) {
     std::string_view amount;
@@ -50,9 +50,6 @@ class Canonical {
     if (!Lit("}")) return false;
     for (; p_ < end_; ++p_) {  // JSON whitespace only after the object
       if (*p_ != ' ' && *p_ != '\n' && *p_ != '\r' && *p_ != '\t') return false;
-    }
-    if (non_ascii_ && !IsValidUtf8(std::string_view(begin_, static_cast<size_t>(end_ - begin_)))) {
-      return false;
     }
     return ParseAmount(amount, MinorDigits(tx->currency), &tx->amount) == AmountError::kNone &&
            tx->amount >= -kMaxAmount && tx->amount <= kMaxAmount;
@@ -83,7 +80,10 @@ class Canonical {
   }
   static bool IsDigit(char c) { return static_cast<unsigned>(c - '0') < 10; }
   // The rest of a string after its opening quote, up to and past its closing one: no escape, no
-  // control character, 1 to max_ bytes. Bytes of 0x80 and above are checked as UTF-8 at the end.
+  // control character, 1 to max_ bytes, valid UTF-8. Every byte of 0x80 and above in a record
+  // of this form is in a string, so checking the strings that have any checks the record (the
+  // whole record's check was 4% of decode + aggregate on the realistic profile, whose only
+  // non-ASCII string is the merchant's name).
   __attribute__((always_inline)) bool Str(std::string_view* out) {
     const char* q = p_;
     bool found = false;
@@ -142,8 +142,8 @@ class Canonical {
     if (q == end_ || *q != '"') return false;  // an escape or a control character stopped it
     const size_t n = static_cast<size_t>(q - p_);
     if (n == 0 || n > max_) return false;
-    if (high & 0x80) non_ascii_ = true;
     *out = std::string_view(p_, n);
+    if ((high & 0x80) && !IsValidUtf8(*out)) return false;
     p_ = q + 1;
     return true;
   }
@@ -187,11 +187,9 @@ class Canonical {
     return true;
   }
 
-  const char* const begin_;
   const char* p_;
   const char* end_;
   const size_t max_;
-  bool non_ascii_ = false;
 };
 
 }  // namespace spate::json_internal

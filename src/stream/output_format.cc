@@ -7,6 +7,14 @@
 namespace spate {
 namespace {
 
+// An integer's digits: fmt::format_int writes them into its own buffer. format_to through a
+// string's back_inserter grew the string through fmt's iterator buffer, about 4% of JSON
+// decode + aggregate on the realistic profile (perf).
+void Int(int64_t v, std::string* out) {
+  const fmt::format_int f(v);
+  out->append(f.data(), f.size());
+}
+
 void Money(Sum minor, Currency c, std::string* out) {
   char buf[kMaxAmountText];
   out->append(buf, FormatAmount(buf, minor, MinorDigits(c)));
@@ -33,9 +41,15 @@ void KeyAndCurrency(GroupBy g, std::string_view key, Currency c, std::string* ou
 
 void AppendAggregateLine(GroupBy g, int64_t start, int64_t end, std::string_view key, Currency c,
                          const WindowAgg& a, bool update, std::string* out) {
-  fmt::format_to(std::back_inserter(*out), R"({{"windowStart":{},"windowEnd":{},)", start, end);
+  out->append(R"({"windowStart":)");
+  Int(start, out);
+  out->append(R"(,"windowEnd":)");
+  Int(end, out);
+  out->push_back(',');
   KeyAndCurrency(g, key, c, out);
-  fmt::format_to(std::back_inserter(*out), R"(,"transactionCount":{},"totalAmount":)", a.count);
+  out->append(R"(,"transactionCount":)");
+  Int(a.count, out);
+  out->append(R"(,"totalAmount":)");
   if (a.overflow) {
     out->append("null");
   } else {
@@ -45,8 +59,10 @@ void AppendAggregateLine(GroupBy g, int64_t start, int64_t end, std::string_view
   Money(a.min, c, out);
   out->append(R"(,"maxAmount":)");
   Money(a.max, c, out);
-  fmt::format_to(std::back_inserter(*out), R"(,"purchaseCount":{},"refundCount":{})", a.purchases,
-                 a.refunds);
+  out->append(R"(,"purchaseCount":)");
+  Int(a.purchases, out);
+  out->append(R"(,"refundCount":)");
+  Int(a.refunds, out);
   if (update) out->append(R"(,"emit":"update")");
   if (a.overflow) out->append(R"(,"overflow":true)");
   out->append("}\n");
@@ -62,7 +78,8 @@ void AppendTotalLine(GroupBy g, std::string_view key, Currency c, const TotalsSt
   } else {
     Money(t.sum, c, out);
   }
-  fmt::format_to(std::back_inserter(*out), R"(,"transactionCount":{})", t.count);
+  out->append(R"(,"transactionCount":)");
+  Int(t.count, out);
   if (t.overflow) out->append(R"(,"overflow":true)");
   out->append("}\n");
 }

@@ -1,6 +1,6 @@
 #pragma once
 // All-time totals per group key and currency (the reference job, fixed): count and exact sum.
-// Keys are StateKeys; the order they are handed back in is the caller's comparator, as in
+// Keys are StateKeys; the order they are handed back in is the caller's KeyOrder, as in
 // WindowStore. One per worker or task. State grows with the distinct keys seen (docs/
 // semantics.md); --totals off turns totals off.
 
@@ -11,6 +11,7 @@
 
 #include "core/money.h"
 #include "stream/key_table.h"
+#include "stream/window.h"
 
 namespace spate {
 
@@ -23,8 +24,7 @@ class TotalsStore {
     bool overflow = false;  // an addition would not fit 128 bits (see WindowAgg)
     bool dirty = false;
   };
-  using KeyLess = std::function<bool(uint64_t, uint64_t)>;
-  explicit TotalsStore(KeyLess less = std::less<uint64_t>()) : less_(std::move(less)) {}
+  explicit TotalsStore(KeyOrder order = NumericOrder) : order_(std::move(order)) {}
 
   void Add(uint64_t key, int64_t amount) {
     Total& t = Changed(key);
@@ -41,20 +41,20 @@ class TotalsStore {
     if (overflow || !AddTo(&t.sum, sum)) t.overflow = true;
   }
 
-  // fn(key, total) for every key, in the comparator's order.
+  // fn(key, total) for every key, in the KeyOrder's order.
   template <typename Fn>
   void ForEach(Fn&& fn) const {
     std::vector<uint64_t> keys;
     keys.reserve(totals_.size());
     totals_.ForEach([&](uint64_t k, const Total&) { keys.push_back(k); });
-    std::sort(keys.begin(), keys.end(), less_);
+    order_(&keys);
     for (uint64_t k : keys) fn(k, *totals_.find(k));
   }
 
-  // fn(key, total) for every key changed since the last call, in the comparator's order.
+  // fn(key, total) for every key changed since the last call, in the KeyOrder's order.
   template <typename Fn>
   void DrainChanges(Fn&& fn) {
-    std::sort(dirty_.begin(), dirty_.end(), less_);
+    order_(&dirty_);
     for (uint64_t k : dirty_) {
       Total& t = *totals_.find(k);
       t.dirty = false;
@@ -85,7 +85,7 @@ class TotalsStore {
   static_assert(sizeof(Total) == 32, "two totals a cache line");
   KeyTable<Total> totals_;
   std::vector<uint64_t> dirty_;
-  KeyLess less_;
+  KeyOrder order_;
 };
 
 }  // namespace spate

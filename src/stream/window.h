@@ -2,7 +2,10 @@
 // Event-time windows aligned to the epoch: size and hop (hop == size: tumbling).
 // Window [s, s + size) with s a multiple of hop contains t when s <= t < s + size.
 
+#include <algorithm>
 #include <cstdint>
+#include <functional>
+#include <vector>
 
 #include "core/money.h"
 #include "core/transaction.h"
@@ -65,5 +68,10 @@ inline uint32_t KeyIdOf(uint64_t state_key) { return static_cast<uint32_t>(state
 inline uint16_t CurrencyIndexOf(uint64_t state_key) {
   return static_cast<uint16_t>(state_key >> 32);
 }
+
+// Puts StateKeys in the order their results are handed back in (the caller's: WindowStep's is
+// key strings, then currency codes). The stores call it once per sort, not once per comparison.
+using KeyOrder = std::function<void(std::vector<uint64_t>*)>;
+inline void NumericOrder(std::vector<uint64_t>* keys) { std::sort(keys->begin(), keys->end()); }
 
 }  // namespace spate

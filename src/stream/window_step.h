@@ -46,7 +46,7 @@ class WindowStep {
   // Counts into *stats, which must outlive the step.
   WindowStep(const EngineConfig& e, const OutputEncoding& enc, PipelineStats* stats,
              bool track_changes);
-  // Its stores' comparators read its keys: it stays where it was made.
+  // Its stores' KeyOrder reads its keys: it stays where it was made.
   WindowStep(const WindowStep&) = delete;
   WindowStep& operator=(const WindowStep&) = delete;
 
@@ -198,7 +198,8 @@ class WindowStep {
     return closed(start, key);
   }
 
-  bool KeyLess(uint64_t a, uint64_t b) const;
+  // Puts StateKeys in output order: key strings, then currency codes (the stores' KeyOrder).
+  void SortKeys(std::vector<uint64_t>* keys);
   // tx's StateKey; hash: Interner::HashOf(its group key).
   uint64_t KeyOf(const Transaction& tx, uint64_t hash) {
     return StateKey(keys_.Intern(GroupKeyOf(tx, engine_.group_by), hash), tx.currency);
@@ -227,13 +228,19 @@ class WindowStep {
   const EngineConfig engine_;
   const OutputEncoding enc_;
   PipelineStats* stats_;
-  Interner keys_;  // group keys (before the stores, whose comparator reads it)
+  Interner keys_;  // group keys (before the stores, whose KeyOrder reads it)
   WindowStore windows_;
   TotalsStore totals_;
   size_t fetch_ahead_entries_ = kFetchAheadEntries;
   // Scratch space reused across records.
   std::vector<int64_t> missed_;
   std::string record_;
+  struct Ordered {
+    uint64_t prefix;  // the string's first 8 bytes (PrefixOf)
+    uint64_t key;
+    std::string_view string;
+  };
+  std::vector<Ordered> order_;
 };
 
 }  // namespace spate

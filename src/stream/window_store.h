@@ -1,7 +1,7 @@
 #pragma once
 // Open windows and their per-key aggregates for the keys one worker owns. Keys are numbers
 // (StateKey: a group key's id and a currency); the order in which they are handed back is the
-// caller's, given as a comparator (the group keys' strings, then the currencies' codes), so that
+// caller's, given as a KeyOrder (the group keys' strings, then the currencies' codes), so that
 // outputs do not depend on the order ids were given out in. Not thread-safe: each worker or
 // task owns one WindowStore.
 
@@ -17,9 +17,8 @@ namespace spate {
 
 class WindowStore {
  public:
-  using KeyLess = std::function<bool(uint64_t, uint64_t)>;
-  WindowStore(WindowSpec spec, bool track_changes, KeyLess less = std::less<uint64_t>())
-      : spec_(spec), track_changes_(track_changes), less_(std::move(less)) {}
+  WindowStore(WindowSpec spec, bool track_changes, KeyOrder order = NumericOrder)
+      : spec_(spec), track_changes_(track_changes), order_(std::move(order)) {}
 
   struct AddResult {
     int windows = 0;  // windows containing t
@@ -71,7 +70,7 @@ class WindowStore {
   template <typename Fn>
   void DrainChanges(Fn&& fn) {
     for (Window& w : windows_) {
-      std::sort(w.dirty.begin(), w.dirty.end(), less_);
+      order_(&w.dirty);
       for (uint64_t key : w.dirty) {
         Slot& s = *w.keys.find(key);
         s.dirty = false;
@@ -143,7 +142,13 @@ class WindowStore {
     if (last_ < windows_.size() && windows_[last_].start == start) return windows_[last_];
     const size_t i = After(start);
     if (i == 0 || windows_[i - 1].start != start) {
+      // A new window will likely hold about as many keys as the fullest open one: room for
+      // them from the start saves growing through every size on the way (KeyTable::Grow was
+      // 1.2% of decode + aggregate on the realistic profile).
+      size_t expect = 0;
+      for (const Window& w : windows_) expect = std::max(expect, w.keys.size());
       windows_.insert(windows_.begin() + static_cast<ptrdiff_t>(i), Window{start, {}, {}});
+      windows_[i].keys.Reserve(expect);
       last_ = i;
     } else {
       last_ = i - 1;
@@ -169,8 +174,14 @@ class WindowStore {
       keys.clear();
       keys.reserve(w.keys.size());
       w.keys.ForEach([&](uint64_t k, const Slot&) { keys.push_back(k); });
-      std::sort(keys.begin(), keys.end(), less_);
-      for (uint64_t k : keys) fn(w.start, k, static_cast<const WindowAgg&>(*w.keys.find(k)));
+      order_(&keys);
+      // In key order the slots are read at random: each is fetched ahead, its key's line 16
+      // keys early and the slot 8 keys early (each key's result is formatted in between).
+      for (size_t i = 0; i < keys.size(); ++i) {
+        if (i + 16 < keys.size()) w.keys.PrefetchKey(keys[i + 16]);
+        if (i + 8 < keys.size()) w.keys.PrefetchValue(keys[i + 8]);
+        fn(w.start, keys[i], static_cast<const WindowAgg&>(*w.keys.find(keys[i])));
+      }
     }
     windows_.erase(windows_.begin(), windows_.begin() + static_cast<ptrdiff_t>(n));
     last_ = SIZE_MAX;
@@ -180,7 +191,7 @@ class WindowStore {
 
   WindowSpec spec_;
   bool track_changes_;
-  KeyLess less_;
+  KeyOrder order_;
   std::vector<Window> windows_;
   size_t last_ = SIZE_MAX;
 };

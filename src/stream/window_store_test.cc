@@ -131,8 +131,10 @@ TEST(WindowStore, RestoredWindowsCloseLikeTheOriginals) {
 }
 
 TEST(WindowStore, KeysComeBackInTheCallersOrder) {
-  // Descending keys: the comparator decides, not the numbers' order.
-  WindowStore ws({1000, 1000}, true, [](uint64_t a, uint64_t b) { return a > b; });
+  // Descending keys: the KeyOrder decides, not the numbers' order.
+  WindowStore ws({1000, 1000}, true, [](std::vector<uint64_t>* k) {
+    std::sort(k->begin(), k->end(), std::greater<uint64_t>());
+  });
   std::vector<int64_t> missed;
   for (uint64_t k : {3, 9, 1}) ws.Add(10, k, 1, kP, kNoWatermark, &missed);
   std::vector<uint64_t> keys;
