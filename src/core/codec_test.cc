@@ -337,6 +337,14 @@ TEST(JsonCodec, RejectsInvalidRecordsWithReasons) {
       // Cut before its continuation byte: the closing quote cannot be one.
       {"utf8 cut at a string's end", replace("user_17", "user_\xc3"), DecodeError::kInvalidJson},
       {"overlong utf8", replace("user_17", "user_\xc0\xaf"), DecodeError::kInvalidJson},
+      {"utf8 cut late in the record", replace("bank_transfer", "bank_\xe2\x82"),
+       DecodeError::kInvalidJson},
+      {"bad utf8 after good",
+       [&] {
+         std::string s = replace("user_17", "us\xc3\xa9r");
+         return s.replace(s.find("bank_transfer"), 13, "\xff");
+       }(),
+       DecodeError::kInvalidJson},
       {"bad utf8 escape", replace("user_17", "user_\\udc00"), DecodeError::kInvalidJson},
   };
   for (const auto& c : cases) {
