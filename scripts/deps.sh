@@ -11,8 +11,9 @@ PACKAGES=(
   # The registry's HTTP server (libmicrohttpd: epoll, TLS through GnuTLS); cpp-httplib is the
   # unit tests' HTTP client.
   libmicrohttpd-dev libcpp-httplib-dev
-  # ICU's currency data (ISO 4217 minor units); zlib and libzstd for --input (gzip, zstd).
-  libicu-dev zlib1g-dev libzstd-dev
+  # ICU's currency data (ISO 4217 minor units); zlib and libzstd for --input (gzip, zstd);
+  # XXH3, the interner's string hash.
+  libicu-dev zlib1g-dev libzstd-dev libxxhash-dev
   # gzip and zstd files for the --input tests.
   gzip zstd
   # scripts/format.sh --check (the sources' format, checked by scripts/test.sh); ccache, which
