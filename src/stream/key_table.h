@@ -17,7 +17,6 @@
 // when their key is inserted. Erase shifts the entries after it back (no tombstones). A
 // reference to a value stays valid until the next insertion or erase. Not thread-safe.
 
-#include <algorithm>
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
@@ -101,13 +100,6 @@ class KeyTable {
     }
   }
 
-  // Makes room for n entries without growing on the way.
-  void Reserve(size_t n) {
-    size_t cap = std::max(keys_.size(), kMinCapacity);
-    while (n * 4 > cap * 3) cap *= 2;
-    if (cap > keys_.size()) Rehash(cap);
-  }
-
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   // Slots allocated (the table grows when it is 3/4 full).
@@ -131,10 +123,8 @@ class KeyTable {
     }
   }
 
-  void Grow() { Rehash(keys_.empty() ? kMinCapacity : keys_.size() * 2); }
-
-  // Moves every entry into a table of cap slots (a power of two).
-  void Rehash(size_t cap) {
+  void Grow() {
+    const size_t cap = keys_.empty() ? kMinCapacity : keys_.size() * 2;
     std::vector<uint64_t> old_keys(cap, kEmpty);
     std::vector<V> old_values(cap);
     old_keys.swap(keys_);

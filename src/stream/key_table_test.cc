@@ -104,23 +104,6 @@ TEST(KeyTable, EraseInsideRunsThatWrap) {
   }
 }
 
-// Reserve(n) makes room for n entries at once: inserting them does not grow the table, the
-// entries already in it stay, and a smaller reserve never shrinks it.
-TEST(KeyTable, ReserveMakesRoomAndKeepsEntries) {
-  Mirror m;
-  for (uint64_t k = 0; k < 10; ++k) m.Set(k * 977, static_cast<int64_t>(k));
-  m.table().Reserve(3000);
-  const size_t cap = m.table().capacity();
-  EXPECT_GE(cap * 3, size_t{3000} * 4);
-  m.Check();
-  for (uint64_t k = 10; k < 3000; ++k) m.Set(k * 977, static_cast<int64_t>(k));
-  EXPECT_EQ(m.table().capacity(), cap) << "no growth on the way to 3000";
-  m.Check();
-  m.table().Reserve(5);
-  EXPECT_EQ(m.table().capacity(), cap);
-  m.Check();
-}
-
 TEST(KeyTable, ReinsertedKeyStartsFromAFreshValue) {
   KeyTable<Value> t;
   t[5].n = 9;

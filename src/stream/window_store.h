@@ -142,13 +142,7 @@ class WindowStore {
     if (last_ < windows_.size() && windows_[last_].start == start) return windows_[last_];
     const size_t i = After(start);
     if (i == 0 || windows_[i - 1].start != start) {
-      // A new window will likely hold about as many keys as the fullest open one: room for
-      // them from the start saves growing through every size on the way (KeyTable::Grow was
-      // 1.2% of decode + aggregate on the realistic profile).
-      size_t expect = 0;
-      for (const Window& w : windows_) expect = std::max(expect, w.keys.size());
       windows_.insert(windows_.begin() + static_cast<ptrdiff_t>(i), Window{start, {}, {}});
-      windows_[i].keys.Reserve(expect);
       last_ = i;
     } else {
       last_ = i - 1;
