@@ -65,17 +65,22 @@ class WindowStep {
   template <typename Records>
   Status AddAll(const Records& in, int64_t watermark, StepOutput& out) {
     Status first;
+    const size_t n = std::size(in);
+    const GroupBy g = engine_.group_by;
     if (windows_.entries() + totals_.size() < fetch_ahead_entries_) {
-      for (const auto& r : in) {
-        Status st = Add(r.tx, r.pos, watermark, out);
+      // The state is in the caches, but the group keys' bytes, which the source step decoded
+      // a chunk ago, are not: hashing them was 7% of `spate run --input` on the reference
+      // profile (perf), most of it that cache miss. Each is fetched 8 records ahead.
+      constexpr size_t kKeyAhead = 8;
+      for (size_t j = 0; j < n; ++j) {
+        if (j + kKeyAhead < n) PrefetchLine(GroupKeyOf(in[j + kKeyAhead].tx, g).data());
+        Status st = Add(in[j].tx, in[j].pos, watermark, out);
         if (!st.ok() && first.ok()) first = std::move(st);
       }
       return first;
     }
     constexpr size_t kAhead = 2, kRing = 16;  // kRing > 6 * kAhead, a power of two
-    const size_t n = std::size(in);
-    const GroupBy g = engine_.group_by;
-    uint64_t hashes[kRing], keys[kRing];  // record j's at [j % kRing]
+    uint64_t hashes[kRing], keys[kRing];      // record j's at [j % kRing]
     // Stage k works on record s - (k + 1) * kAhead; stage -1 fetches the group key's bytes,
     // which the source step decoded a chunk ago (out of the L2 cache by now).
     const auto stage = [&](size_t k, size_t s, auto&& fn) {
