@@ -127,9 +127,10 @@ def fmt_rate(n: int, secs: float) -> str:
     return f"{n / secs / 1e6:.2f}M"
 
 
-def duckdb_vs_spate(spate: str, py: str, work: str, records: int, reps: int) -> list:
+def duckdb_vs_spate(spate: str, py: str, work: str, records: int, reps: int,
+                    profiles: list) -> list:
     rows = []
-    for profile in ("realistic", "reference"):
+    for profile in profiles:
         path = os.path.join(work, f"{profile}.jsonl")
         if not os.path.exists(path):
             subprocess.run([spate, "gen", "--profile", profile, "--records", str(records),
@@ -206,20 +207,28 @@ def main() -> int:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--work", help="directory for the files (default: a temporary one)")
     ap.add_argument("--skip-duckdb", action="store_true")
+    ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--profiles", default="realistic,reference",
+                    help="the files to compare on, comma-separated")
     a = ap.parse_args()
+    for p in a.profiles.split(","):
+        if p not in ("realistic", "reference"):
+            ap.error(f"--profiles: {p!r} is no profile (realistic, reference)")
     spate = os.path.abspath(a.spate)
     with tempfile.TemporaryDirectory() as tmp:
         work = a.work or tmp
         os.makedirs(work, exist_ok=True)
         if not a.skip_duckdb:
             py = venv_python()
-            rows = duckdb_vs_spate(spate, py, work, a.records, a.reps)
+            rows = duckdb_vs_spate(spate, py, work, a.records, a.reps, a.profiles.split(","))
             print(f"\n{a.records:,} records a file, {a.reps} runs each, alternating; median wall "
                   "clock, whole process\n")
             print("| file | size | engine | records/s | seconds | range | peak RSS MiB | result |")
             print("|---|---:|---|---:|---:|---:|---:|---|")
             for r in rows:
                 print("| " + " | ".join(r) + " |")
+        if a.skip_memory:
+            return 0
         mem = memory(spate, a.records)
         print("\n| state | entries | bytes each |")
         print("|---|---:|---:|")
