@@ -95,15 +95,15 @@ def recovery(prod, port, caught_up_at, since):
     the minimum over the input partitions of their newest time, less the lateness) at the
     input's end, `caught_up_at`. Printed: bench/README.md quotes it."""
     produced = caught_up = None
-    while time.time() - since < 120 and (produced is None or caught_up is None):
+    while time.monotonic() - since < 120 and (produced is None or caught_up is None):
         if produced is None and prod.poll() is not None:
-            produced = time.time() - since
+            produced = time.monotonic() - since
         try:
             wm = index_test.scrape(port, "spate_watermark_seconds")
         except OSError:
             wm = 0
         if caught_up is None and wm >= caught_up_at:
-            caught_up = time.time() - since
+            caught_up = time.monotonic() - since
         time.sleep(0.5)
     print(f"  from the nodes' restart: produce done in {produced or -1:.1f} s, aggregate caught "
           f"up (its watermark at the input's end) in {caught_up or -1:.1f} s")
@@ -140,14 +140,14 @@ def under_fault(spate, name, fault):
         recovery(prod, port, end, since)
         # The running index catches up too: it holds every aggregate written so far.
         written = len(read(t["agg"]))
-        while time.time() - since < 240 and indexed_count(index) < written:
+        while time.monotonic() - since < 240 and indexed_count(index) < written:
             time.sleep(1)
         if indexed_count(index) < written:
             failures.append(f"the running index holds {indexed_count(index)} of the {written} "
-                            f"aggregates written, {time.time() - since:.0f} s after the restart")
+                            f"aggregates written, {time.monotonic() - since:.0f} s after the restart")
         else:
             print(f"  the running index holds the {written} aggregates written by then, "
-                  f"{time.time() - since:.1f} s after the restart")
+                  f"{time.monotonic() - since:.1f} s after the restart")
         out, err = prod.communicate(timeout=600)
         if prod.returncode != 0:
             failures.append(f"produce exited {prod.returncode}: {err.decode()[-1500:]}")
@@ -214,9 +214,9 @@ def test_outage(spate):
         for node in ("1", "2", "3"):
             subprocess.run([CLUSTER, "kill", node], check=True)
         time.sleep(30)
-        t0 = time.time()
+        t0 = time.monotonic()
         subprocess.run([CLUSTER, "up"], check=True)
-        print(f"  all three nodes killed for 30 s; up again in {time.time() - t0:.0f} s")
+        print(f"  all three nodes killed for 30 s; up again in {time.monotonic() - t0:.0f} s")
         return t0
     return under_fault(spate, "outage", fault)
 
@@ -226,10 +226,10 @@ def test_rolling(spate):
     again, under load."""
     def fault():
         for node in ("1", "2", "3"):
-            t0 = time.time()
+            t0 = time.monotonic()
             subprocess.run([CLUSTER, "stop", node], check=True)
             subprocess.run([CLUSTER, "start", node], check=True)
-            print(f"  node {node} stopped and started again in {time.time() - t0:.0f} s")
+            print(f"  node {node} stopped and started again in {time.monotonic() - t0:.0f} s")
             time.sleep(2)
         return t0
     return under_fault(spate, "rolling", fault)
@@ -251,14 +251,14 @@ def test_shutdown(spate):
             subprocess.run([CLUSTER, "pause", node], check=True)
         try:
             time.sleep(3)  # in a call that waits on the brokers
-            t0 = time.time()
+            t0 = time.monotonic()
             p.send_signal(15)
             try:
                 p.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
-            took = time.time() - t0
+            took = time.monotonic() - t0
         finally:
             for node in ("1", "2", "3"):
                 subprocess.run([CLUSTER, "resume", node], check=True)

@@ -342,10 +342,10 @@ class Member:
         return n
 
     def wait_for(self, what, pred, timeout=120):
-        deadline = time.time() + timeout
+        deadline = time.monotonic() + timeout
         with self.cond:
             while not pred(self):
-                left = deadline - time.time()
+                left = deadline - time.monotonic()
                 assert left > 0 and self.p.poll() is None, \
                     f"member {self.name}: {what} did not happen:\n    " + "\n    ".join(self.lines[-8:])
                 self.cond.wait(min(left, 1.0))
@@ -413,10 +413,10 @@ def test_scale(spate):
     # b's open transaction holds read_committed readers at its first offset in every partition
     # it wrote to, until the coordinator aborts it (transaction.timeout.ms): results may
     # become visible late, but must end up exact. Nothing read twice ever goes away.
-    deadline = time.time() + 90
+    deadline = time.monotonic() + 90
     while True:
         failures_now = failures + compare(spate, t, n)
-        if not failures_now or time.time() > deadline:
+        if not failures_now or time.monotonic() > deadline:
             return failures_now
         print("  not yet exact: " + failures_now[0][:200])
         time.sleep(10)

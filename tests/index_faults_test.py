@@ -204,8 +204,8 @@ def test_group(spate):
         time.sleep(4)  # joined, with all six partitions
         p = subprocess.Popen(it.index_cmd(spate, [t["in"]], index, group, dlq=t["dlq"]),
                              stdout=subprocess.PIPE, stderr=log)
-        deadline, waited = time.time() + 60, ""
-        while time.time() < deadline and p.poll() is None and "waiting for the others" not in waited:
+        deadline, waited = time.monotonic() + 60, ""
+        while time.monotonic() < deadline and p.poll() is None and "waiting for the others" not in waited:
             time.sleep(0.5)
             log.seek(0)
             waited = log.read().decode(errors="replace")
@@ -215,12 +215,12 @@ def test_group(spate):
         else:
             print(f"  with half the partitions read: {it.count(index)} of {n} indexed, waiting")
         other.kill()  # no LeaveGroup: a member until its session times out (6 s)
-        t0 = time.time()
+        t0 = time.monotonic()
         out, _ = p.communicate(timeout=120)
         log.seek(0)
         if p.returncode != 0:
             return failures + [f"spate index -e exited {p.returncode}: {log.read().decode()[-1500:]}"]
-        print(f"  the other member killed; spate index -e done {time.time() - t0:.1f} s later: "
+        print(f"  the other member killed; spate index -e done {time.monotonic() - t0:.1f} s later: "
               f"{json.loads(out)}")
     finally:
         other.kill()

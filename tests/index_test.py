@@ -304,16 +304,16 @@ def test_outage(spate):
         log.seek(0)
         return log.read().decode(errors="replace")
     try:
-        deadline = time.time() + 120
+        deadline = time.monotonic() + 120
         while not (_exists(index) and count(index) > 0):
-            assert time.time() < deadline, "nothing indexed in 120 s"
+            assert time.monotonic() < deadline, "nothing indexed in 120 s"
             assert p.poll() is None, stderr()
             time.sleep(0.2)
         subprocess.run([OPENSEARCH, "stop"], check=True)
-        t0 = time.time()
+        t0 = time.monotonic()
         # More records arrive while the index is down (a second run of the generator).
         produce(spate, t["in"], 40_000, clean_args(34))
-        time.sleep(max(0.0, 30 - (time.time() - t0)))
+        time.sleep(max(0.0, 30 - (time.monotonic() - t0)))
         retries = scrape(port, "spate_sink_retries_total")
         errors = scrape(port, "spate_errors_total")
         # Backpressure: with the index down, the sink reads no further than the batches in
@@ -321,9 +321,9 @@ def test_outage(spate):
         ahead = scrape(port, "spate_records_received_total") - scrape(port,
                                                                       "spate_records_sent_total")
         assert p.poll() is None, "spate index stopped during the outage: " + stderr()
-        down = time.time() - t0
+        down = time.monotonic() - t0
         subprocess.run([OPENSEARCH, "up"], check=True)
-        print(f"  OpenSearch stopped for {down:.0f} s (+ {time.time() - t0 - down:.0f} s to start "
+        print(f"  OpenSearch stopped for {down:.0f} s (+ {time.monotonic() - t0 - down:.0f} s to start "
               f"again); meanwhile {int(retries)} documents retried, {int(errors)} errors counted")
         if retries == 0 or errors == 0:
             failures.append("no retries or errors were counted during the outage")
@@ -335,8 +335,8 @@ def test_outage(spate):
             out = subprocess.run([spate, "gen", "--records", "40000", *clean_args(seed)],
                                  check=True, stdout=subprocess.PIPE).stdout
             want |= {json.loads(line)["transactionId"] for line in recompute.split_lines(out)}
-        deadline = time.time() + 180
-        while scrape(port, "spate_records_sent_total") < len(want) and time.time() < deadline:
+        deadline = time.monotonic() + 180
+        while scrape(port, "spate_records_sent_total") < len(want) and time.monotonic() < deadline:
             time.sleep(0.5)
     finally:
         subprocess.run([OPENSEARCH, "up"], check=False)

@@ -64,10 +64,10 @@ def call(url: str, method: str, path: str, body=None):
 
 
 def eventually(fn, timeout=15.0):
-    deadline = time.time() + timeout
+    deadline = time.monotonic() + timeout
     while True:
         v = fn()
-        if v or time.time() > deadline:
+        if v or time.monotonic() > deadline:
             return v
         time.sleep(0.2)
 

@@ -56,6 +56,11 @@ BOOTSTRAP=127.0.0.1:${BROKER_PORTS[0]},127.0.0.1:${BROKER_PORTS[1]},127.0.0.1:${
 SECURE=$( [ "$(cat "$DIR/security" 2>/dev/null)" = secure ] && echo 1 || echo 0)
 TOPICS=(transaction_aggregates transaction_totals transaction_anomalies transaction_late transaction_dlq)
 
+# Whole seconds on the monotonic clock (since boot): deadlines are kept on it, not on bash's
+# SECONDS, which follows the wall clock. A stepped wall clock (this VM paused and resumed, a
+# time sync) once ended a 30 s wait after 4 s in CI.
+mono() { local up; read -r up _ < /proc/uptime; echo "${up%.*}"; }
+
 log() { echo "kafka: $*" >&2; }
 die() { echo "kafka: error: $*" >&2; exit 1; }
 
@@ -213,9 +218,9 @@ start_node() {
 }
 
 wait_ready() {  # until metadata lists all three brokers (kcat: no JVM start per try)
-  local deadline=$((SECONDS + ${1:-90}))
+  local deadline=$(($(mono) + ${1:-90}))
   command -v kcat >/dev/null || die "kcat not found (apt-get install kcat)"
-  while [ $SECONDS -lt $deadline ]; do
+  while [ "$(mono)" -lt "$deadline" ]; do
     # shellcheck disable=SC2046
     if [ "$(kcat $(kcat_conf) -b "$BOOTSTRAP" -L -m 3 2>/dev/null | grep -cE '^  broker [0-9]+ at 127.0.0.1:')" = 3 ]; then
       return 0
@@ -239,8 +244,8 @@ create_topic() {  # name partitions [config...]
 # Until every running broker's metadata has the topic with all its partitions led: a client
 # that asks a lagging broker right after creation would otherwise see 0 partitions.
 wait_topic() {
-  local name=$1 parts=$2 deadline=$((SECONDS + 30)) port ok
-  while [ $SECONDS -lt $deadline ]; do
+  local name=$1 parts=$2 deadline=$(($(mono) + 30)) port ok
+  while [ "$(mono)" -lt "$deadline" ]; do
     ok=1
     for port in "${BROKER_PORTS[@]}"; do
       (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null || continue  # a stopped broker

@@ -38,6 +38,10 @@ TPORT=$((PORT + 100))
 HEAP=${SPATE_OPENSEARCH_HEAP:-512m}
 URL=http://127.0.0.1:$PORT
 
+# Whole seconds since boot: deadlines on the monotonic clock, not on bash's SECONDS, which
+# follows the wall clock (deploy/kafka/cluster.sh says why).
+mono() { local up; read -r up _ < /proc/uptime; echo "${up%.*}"; }
+
 log() { echo "$ENGINE: $*" >&2; }
 die() { echo "$ENGINE: error: $*" >&2; exit 1; }
 
@@ -87,7 +91,7 @@ up() {
   fi
   mkdir -p "$DIR/config" "$DIR/data" "$DIR/logs"
   cp "$HERE/log4j2.properties" "$DIR/config/"
-  local t0=$SECONDS
+  local t0; t0=$(mono)
   nohup java -Xms"$HEAP" -Xmx"$HEAP" -XX:+UseG1GC \
     -Dfile.encoding=UTF-8 -Djava.awt.headless=true -Dio.netty.noUnsafe=true \
     -Dio.netty.noKeySetOptimization=true -Dio.netty.recycler.maxCapacityPerThread=0 \
@@ -100,10 +104,10 @@ up() {
     > "$DIR/node.log" 2>&1 &
   local pid=$!
   echo "$pid" > "$DIR/pid"
-  local deadline=$((SECONDS + ${SPATE_OPENSEARCH_WAIT:-120}))
-  while [ $SECONDS -lt $deadline ]; do
+  local deadline=$(($(mono) + ${SPATE_OPENSEARCH_WAIT:-120}))
+  while [ "$(mono)" -lt "$deadline" ]; do
     if health | grep -qE '"status":"(green|yellow)"'; then
-      log "up on $URL (pid $pid, $((SECONDS - t0)) s)"
+      log "up on $URL (pid $pid, $(($(mono) - t0)) s)"
       return
     fi
     # By pid, not pid_of: until the forked shell has exec'd java its cmdline is not the node's.

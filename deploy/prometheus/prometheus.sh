@@ -24,6 +24,10 @@ DIR=${SPATE_PROMETHEUS_DIR:-/tmp/spate-prometheus}
 RETENTION=${SPATE_PROMETHEUS_RETENTION:-1d}
 URL=http://127.0.0.1:$PORT
 
+# Whole seconds since boot: deadlines on the monotonic clock, not on bash's SECONDS, which
+# follows the wall clock (deploy/kafka/cluster.sh says why).
+mono() { local up; read -r up _ < /proc/uptime; echo "${up%.*}"; }
+
 log() { echo "prometheus: $*" >&2; }
 die() { echo "prometheus: error: $*" >&2; exit 1; }
 
@@ -75,8 +79,8 @@ cmd_up() {
     --storage.tsdb.retention.time="$RETENTION" --web.listen-address="127.0.0.1:$PORT" \
     --web.enable-lifecycle > "$DIR/prometheus.log" 2>&1 &
   echo $! > "$DIR/pid"
-  local deadline=$((SECONDS + 60))
-  while [ $SECONDS -lt $deadline ]; do
+  local deadline=$(($(mono) + 60))
+  while [ "$(mono)" -lt "$deadline" ]; do
     if python3 - "$URL/-/ready" <<'PY' 2>/dev/null; then
 import sys, urllib.request
 sys.exit(0 if urllib.request.urlopen(sys.argv[1], timeout=2).status == 200 else 1)
