@@ -107,6 +107,11 @@ std::unique_ptr<Chunk> FileSource::NewChunk(uint64_t first_seq) {
   c->offsets.reserve(opts_.chunk_size + 1);
   c->key_offsets.reserve(opts_.chunk_size + 1);
   c->partition.reserve(opts_.chunk_size);
+  // Room for about as many bytes as the last chunk had: grown by doubling instead, a chunk's
+  // bytes were copied once more on the way, onto fresh pages the kernel zeroes each time
+  // (`spate run --input` on 10M reference records: 20% more wall time, the reader the limit).
+  if (last_bytes_ > 0) c->bytes.reserve(last_bytes_ + last_bytes_ / 8 + kDecodePadding);
+  if (last_keys_ > 0) c->keys.reserve(last_keys_ + last_keys_ / 8);
   return c;
 }
 
@@ -159,10 +164,16 @@ bool FileSource::Add(std::string_view payload, size_t readable) {
   ++seq_;
   if (building_->size() >= opts_.chunk_size || seq_ % opts_.batch_size == 0 ||
       building_->bytes.size() >= kMaxChunkBytes) {
-    building_->Seal();
+    Seal(building_.get());
     held_ = std::move(building_);
   }
   return true;
+}
+
+void FileSource::Seal(Chunk* c) {
+  c->Seal();
+  last_bytes_ = c->bytes.size();
+  last_keys_ = c->keys.size();
 }
 
 void FileSource::Read() {
@@ -170,7 +181,7 @@ void FileSource::Read() {
   if (st.ok() && !stopped_.load()) {
     // The end of the input: the last chunk ends its batch.
     if (building_) {
-      building_->Seal();
+      Seal(building_.get());
       if (held_) {
         held_->last_in_batch = false;
         Push(std::move(held_));

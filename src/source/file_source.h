@@ -52,6 +52,7 @@ class FileSource final : public ChunkSource {
   bool Add(std::string_view payload, size_t readable);
   bool Push(std::unique_ptr<Chunk> c);  // false once stopped
   std::unique_ptr<Chunk> NewChunk(uint64_t first_seq);
+  void Seal(Chunk* c);  // Chunk::Seal, noting its sizes for the next chunk's room
   std::string_view KeyOf(std::string_view payload, size_t readable);
 
   SourceOptions opts_;
@@ -64,6 +65,7 @@ class FileSource final : public ChunkSource {
   uint64_t seq_ = 0;
   uint64_t chunks_ = 0;
   std::unique_ptr<Chunk> building_, held_;  // held_: full, waiting to know if it ends a batch
+  size_t last_bytes_ = 0, last_keys_ = 0;   // the last sealed chunk's bytes and keys
 
   mutable std::mutex mu_;
   std::condition_variable produced_, consumed_;
