@@ -4,9 +4,7 @@
 // WindowStore. One per worker or task. State grows with the distinct keys seen (docs/
 // semantics.md); --totals off turns totals off.
 
-#include <algorithm>
 #include <cstdint>
-#include <functional>
 #include <vector>
 
 #include "core/money.h"

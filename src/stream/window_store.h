@@ -5,9 +5,7 @@
 // outputs do not depend on the order ids were given out in. Not thread-safe: each worker or
 // task owns one WindowStore.
 
-#include <algorithm>
 #include <cstdint>
-#include <functional>
 #include <vector>
 
 #include "stream/key_table.h"

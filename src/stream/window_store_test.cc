@@ -1,5 +1,7 @@
 #include "stream/window_store.h"
 
+#include <algorithm>
+#include <functional>
 #include <tuple>
 #include <vector>
 
