@@ -20,6 +20,12 @@
 namespace spate::cli {
 namespace {
 
+// A chunk whose records librdkafka reads in place until they are delivered.
+struct ChunkLease final : kafka::Lease {
+  explicit ChunkLease(std::unique_ptr<Chunk> c) : chunk(std::move(c)) {}
+  std::unique_ptr<Chunk> chunk;
+};
+
 class ProduceCommand final : public Command {
  public:
   explicit ProduceCommand(CLI::App* parent) {
@@ -92,6 +98,7 @@ class ProduceCommand final : public Command {
                                    {"queue.buffering.max.kbytes", "32768"}},
                                   &conf);
     if (!cs.ok()) return cs.message() == "list" ? 0 : UsageError(cs.message());
+    kafka::LimitIdempotentInFlight(&conf);
     InstallStopSignals();  // before the cluster is asked: a second signal ends any wait
     ExitWithinAfterStop(std::chrono::seconds(8), 1);
     // Refused credentials or certificates: one line and exit 1, not endless retries. Also
@@ -124,9 +131,10 @@ class ProduceCommand final : public Command {
     while (!StopRequested() && failed.ok()) {
       auto c = source->Next();
       if (!c) break;
-      for (size_t i = 0; i < c->size() && failed.ok(); ++i) {
-        failed = p.Send(c->key(i), c->payload(i));
-      }
+      const Chunk& chunk = *c;
+      failed = p.SendAll(
+          std::make_unique<ChunkLease>(std::move(c)), chunk.size(),
+          [&chunk](size_t i) { return kafka::Producer::KeyValue(chunk.key(i), chunk.payload(i)); });
       p.Poll(0);
       auto now = std::chrono::steady_clock::now();
       if (show && now - last >= std::chrono::seconds(1)) {

@@ -186,6 +186,22 @@ Settings PrefetchSettings() {
   return {{"queued.min.messages", "1000000"}, {"queued.max.messages.kbytes", "98304"}};
 }
 
+void LimitIdempotentInFlight(ClientConfig* conf) {
+  if (!conf->Get("max.in.flight.requests.per.connection").empty()) return;
+  if (!conf->Get("max.in.flight").empty()) return;  // librdkafka's alias
+  auto built = conf->Build();
+  if (!built.ok()) return;  // the caller's Build() reports it
+  char value[16];
+  size_t size = sizeof(value);
+  // librdkafka's reading of the value (true, 1, ...), written back as "true" or "false".
+  if (rd_kafka_conf_get(built.value().get(), "enable.idempotence", value, &size) !=
+          RD_KAFKA_CONF_OK ||
+      std::string_view(value) != "true") {
+    return;
+  }
+  conf->Set("max.in.flight.requests.per.connection", "1");
+}
+
 void PrintProperties() { rd_kafka_conf_properties_show(stdout); }
 
 std::string LibraryVersion() { return rd_kafka_version_str(); }

@@ -61,6 +61,16 @@ Settings GroupSettings(const std::string& group);
 // less waits out the rest of that second (docs/produce-consume.md#prefetch).
 Settings PrefetchSettings();
 
+// For an idempotent producer (enable.idempotence=true) whose configuration does not set
+// max.in.flight.requests.per.connection: one request in flight per broker connection.
+// librdkafka 2.0.2 (and later, to date) sends a partition's next batch only once its last one
+// is answered (it sets the count of messages in flight against the limit of 5 requests), and
+// while a batch is ready it has the broker thread poll its socket without waiting, until
+// that answer comes. With one request in flight per connection, the next partition's
+// request waits in the connection's output queue instead, and the thread sleeps until an
+// answer comes (docs/produce-consume.md#in-flight).
+void LimitIdempotentInFlight(ClientConfig* conf);
+
 // Prints every librdkafka property with its default and description (-X list).
 void PrintProperties();
 

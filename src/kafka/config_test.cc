@@ -27,8 +27,6 @@ TEST(ClientConfig, ForRoleDropsOnlyTheOtherRolesProperties) {
   EXPECT_FALSE(k.Build().ok());  // the unknown name still fails clearly
 }
 
-// Issue 17: a rejected property was printed with its value, so sasl.jaas.config showed its
-// password. librdkafka's own message quotes the value, an item of it, or names it in a path.
 TEST(ClientConfig, DefaultsLeaveWhatWasGivenAlone) {
   ClientConfig c;
   ASSERT_TRUE(c.SetFromArg("linger.ms=5").ok());
@@ -36,6 +34,31 @@ TEST(ClientConfig, DefaultsLeaveWhatWasGivenAlone) {
   EXPECT_EQ(c.Get("linger.ms"), "5");
   EXPECT_EQ(c.Get("compression.type"), "lz4");
 }
+
+TEST(ClientConfig, AnIdempotentProducerKeepsOneRequestInFlightUnlessTold) {
+  ClientConfig idempotent;
+  idempotent.Set("enable.idempotence", "true");
+  LimitIdempotentInFlight(&idempotent);
+  EXPECT_EQ(idempotent.Get("max.in.flight.requests.per.connection"), "1");
+  ASSERT_TRUE(idempotent.Build().ok());
+
+  for (const std::string name : {"max.in.flight.requests.per.connection", "max.in.flight"}) {
+    ClientConfig told;
+    told.Set("enable.idempotence", "true");
+    ASSERT_TRUE(told.SetFromArg(name + "=5").ok());
+    LimitIdempotentInFlight(&told);
+    EXPECT_EQ(told.Get(name), "5") << name;
+    EXPECT_EQ(told.entries().size(), 2u) << name;
+  }
+
+  ClientConfig plain;  // not idempotent: librdkafka's default stays
+  plain.Set("enable.idempotence", "false");
+  LimitIdempotentInFlight(&plain);
+  EXPECT_EQ(plain.Get("max.in.flight.requests.per.connection"), "");
+}
+
+// Issue 17: a rejected property was printed with its value, so sasl.jaas.config showed its
+// password. librdkafka's own message quotes the value, an item of it, or names it in a path.
 
 TEST(ClientConfig, ARejectedPropertyNeverShowsItsValue) {
   const std::string secret = "S3ntinel-pw";

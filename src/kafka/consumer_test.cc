@@ -7,33 +7,12 @@
 #include <string>
 
 #include <gtest/gtest.h>
-#include <librdkafka/rdkafka_mock.h>
 
+#include "kafka/mock_cluster_testing.h"
 #include "kafka/producer.h"
 
 namespace spate::kafka {
 namespace {
-
-// A mock cluster of one broker, held by a bare librdkafka handle.
-class MockCluster {
- public:
-  MockCluster() {
-    char err[256];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "test.mock.num.brokers", "1", err, sizeof(err));
-    rk_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err)));
-    mc_ = rd_kafka_handle_mock_cluster(rk_.get());
-  }
-  rd_kafka_mock_cluster_t* get() const { return mc_; }
-  std::string bootstrap() const { return rd_kafka_mock_cluster_bootstraps(mc_); }
-
- private:
-  struct Destroy {
-    void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
-  };
-  std::unique_ptr<rd_kafka_t, Destroy> rk_;
-  rd_kafka_mock_cluster_t* mc_ = nullptr;
-};
 
 TEST(Consumer, AtCachedEndOnceEveryMessageWasHandedOut) {
   MockCluster mc;

@@ -61,11 +61,43 @@ Result<std::unique_ptr<Producer>> Producer::Create(const ClientConfig& conf,
   return p;
 }
 
+Producer::~Producer() {
+  // librdkafka's threads may still read a borrowed value: stop them before the leases go.
+  topic_.reset();
+  rk_.reset();
+}
+
 Status Producer::Send(std::string_view key, std::string_view value) {
+  void* opaque = reinterpret_cast<void*>(static_cast<uintptr_t>(NowMicros() << 1 | 1));
+  return Enqueue(key, value, RD_KAFKA_MSG_F_COPY, opaque);
+}
+
+Status Producer::SendAll(std::unique_ptr<Lease> lease, size_t n,
+                         absl::FunctionRef<KeyValue(size_t)> record) {
+  // The copy of every value into librdkafka's own message (RD_KAFKA_MSG_F_COPY) is what this
+  // saves: librdkafka reads the values from the lease, once, into the batch it compresses.
+  Loan& loan = loans_.emplace_back();
+  loan.self = std::prev(loans_.end());
+  loan.lease = std::move(lease);
+  loan.slots.resize(n);
+  loan.pending = 1;  // SendAll's own hold, so that a delivery report cannot free it now
+  Status s;
+  for (size_t i = 0; i < n && s.ok(); ++i) {
+    const auto [key, value] = record(i);
+    Slot& slot = loan.slots[i];
+    slot = {&loan, NowMicros()};
+    const uint64_t sent = stats_.sent;
+    s = Enqueue(key, value, 0, &slot);
+    loan.pending += stats_.sent - sent;
+  }
+  Release(&loan);
+  return s;
+}
+
+Status Producer::Enqueue(std::string_view key, std::string_view value, int flags, void* opaque) {
   for (;;) {
     if (!fatal_.empty()) return Status::Error(fatal_);
-    void* opaque = reinterpret_cast<void*>(static_cast<uintptr_t>(NowMicros()));
-    int rc = rd_kafka_produce(topic_.get(), RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+    int rc = rd_kafka_produce(topic_.get(), RD_KAFKA_PARTITION_UA, flags,
                               const_cast<char*>(value.data()), value.size(), key.data(), key.size(),
                               opaque);
     if (rc == 0) {
@@ -91,6 +123,10 @@ Status Producer::Send(std::string_view key, std::string_view value) {
         return Status::Error(fatal_);
     }
   }
+}
+
+void Producer::Release(Loan* loan) {
+  if (--loan->pending == 0) loans_.erase(loan->self);
 }
 
 Result<int64_t> Producer::SendAndWait(std::string_view key, std::string_view value,
@@ -131,13 +167,21 @@ void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque
     p->awaited_ = {true, m->err, m->offset};
     return;
   }
+  const auto tag = reinterpret_cast<uintptr_t>(m->_private);
+  uint64_t sent_at = 0;
+  if (tag & 1) {
+    sent_at = static_cast<uint64_t>(tag >> 1);  // Send
+  } else {
+    auto* slot = static_cast<Slot*>(m->_private);  // SendAll
+    sent_at = slot->sent_at;
+    p->Release(slot->loan);
+  }
   if (m->err) {
     ++p->stats_.failed;
     ++p->stats_.failures[m->err];
     return;
   }
   ++p->stats_.acked;
-  uint64_t sent_at = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(m->_private));
   uint64_t now = NowMicros();
   const uint64_t micros = now > sent_at ? now - sent_at : 0;
   p->stats_.latency.Record(micros);

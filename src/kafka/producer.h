@@ -6,10 +6,15 @@
 // delivery reports run inside Poll()/Send()/Flush() on that thread.
 
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
+
+#include <absl/functional/function_ref.h>
 
 #include "core/status.h"
 #include "kafka/client.h"
@@ -30,8 +35,16 @@ struct ProducerStats {
   LatencyHistogram interval_latency;  // the same since the last ResetInterval()
 };
 
+// What keeps the values of SendAll's records alive while librdkafka reads them in place.
+class Lease {
+ public:
+  virtual ~Lease() = default;
+};
+
 class Producer : public Client {
  public:
+  ~Producer() override;
+
   // conf must hold bootstrap.servers. Fails with a clear message on a bad property, or when
   // the topic does not exist: at once, or, with wait_for_topic_ms, once a topic created a
   // moment ago has not reached the brokers' metadata in that time.
@@ -47,6 +60,13 @@ class Producer : public Client {
   // kStopped. Returns an error once the producer hit a fatal error.
   Status Send(std::string_view key, std::string_view value);
   static constexpr std::string_view kStopped = "stopped while the local queue was full";
+  // Enqueues n records as Send does, without copying their values: record(i) gives the key
+  // and value of record i, whose bytes `lease` owns. The producer keeps the lease until the
+  // last of them is delivered or has failed (or the producer is destroyed). Stops at the
+  // first record Send would not send, with Send's status.
+  using KeyValue = std::pair<std::string_view, std::string_view>;
+  Status SendAll(std::unique_ptr<Lease> lease, size_t n,
+                 absl::FunctionRef<KeyValue(size_t)> record);
   // Polled while Send waits for room (from the caller's thread).
   void SetStop(std::function<bool()> stop) { stop_ = std::move(stop); }
   // Sends one record and waits until it is acknowledged, serving delivery reports: its offset,
@@ -70,6 +90,26 @@ class Producer : public Client {
   static void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque);
   static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   static int OnStats(rd_kafka_t* rk, char* json, size_t len, void* opaque);
+
+  // One enqueue attempt with flags (RD_KAFKA_MSG_F_COPY or 0) and opaque, polling while the
+  // queue is full; counts what it sends or fails.
+  Status Enqueue(std::string_view key, std::string_view value, int flags, void* opaque);
+
+  // SendAll's records in flight: each record's opaque is its Slot (8-byte aligned, so its
+  // low bit is 0; Send's opaque is its enqueue time shifted left, with the low bit 1).
+  struct Loan;
+  struct Slot {
+    Loan* loan;
+    uint64_t sent_at;  // microseconds, steady clock
+  };
+  struct Loan {
+    std::unique_ptr<Lease> lease;
+    std::vector<Slot> slots;
+    size_t pending = 0;  // enqueued records not yet reported, +1 while SendAll enqueues
+    std::list<Loan>::iterator self;
+  };
+  void Release(Loan* loan);
+  std::list<Loan> loans_;
 
   // SendAndWait's record: its delivery report lands here (one at a time).
   struct Awaited {

@@ -37,13 +37,17 @@ class GeneratorSource final : public ChunkSource {
  private:
   void Work();
   bool Range(uint64_t chunk, uint64_t* first, uint64_t* count) const;
-  void Fill(uint64_t chunk, Chunk* c) const;
+  void Fill(uint64_t chunk, Chunk* c);
 
   const Generator& gen_;
   SourceOptions opts_;
   uint64_t chunks_per_batch_;
   std::atomic<uint64_t> next_chunk_{0};
   std::atomic<bool> stopped_{false};
+  // Payload bytes per record of the last chunk filled, in 1/16ths (the room each new chunk's
+  // bytes reserve): a chunk kept while its records are in flight (spate produce) then holds
+  // about what it uses, where a typical size too small made its buffer double.
+  std::atomic<uint64_t> sixteenths_per_record_;
   std::mutex mu_;
   std::condition_variable produced_, consumed_;
   std::vector<std::unique_ptr<Chunk>> ring_;
