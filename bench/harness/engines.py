@@ -95,7 +95,8 @@ class Python(Producer):
 
 
 PRODUCERS = [
-    Spate("spate", "spate produce (C++, librdkafka): acks=all, idempotent, lz4, linger 5 ms"),
+    Spate("spate", "spate produce (C++, librdkafka): acks=all, idempotent, lz4, linger 5 ms, "
+                   "one request in flight per connection"),
     Java("java", "reference-style Java producer (kafka-clients 3.9.1, threads share one "
                  "producer, same settings as spate)"),
     PerfTest("java-perf-test", "Kafka's ProducerPerformance (kafka-tools 3.9.1), "

@@ -82,10 +82,17 @@ Status Producer::SendAll(std::unique_ptr<Lease> lease, size_t n,
   loan.slots.resize(n);
   loan.pending = 1;  // SendAll's own hold, so that a delivery report cannot free it now
   Status s;
+  // The enqueue time, read once per 256 records (they take microseconds) and again after any
+  // wait for room, so that the latency still counts that wait, as Java's does.
+  uint64_t now = 0, waits = waits_ + 1;
   for (size_t i = 0; i < n && s.ok(); ++i) {
+    if (i % 256 == 0 || waits != waits_) {
+      now = NowMicros();
+      waits = waits_;
+    }
     const auto [key, value] = record(i);
     Slot& slot = loan.slots[i];
-    slot = {&loan, NowMicros()};
+    slot = {&loan, now};
     const uint64_t sent = stats_.sent;
     s = Enqueue(key, value, 0, &slot);
     loan.pending += stats_.sent - sent;
@@ -108,6 +115,7 @@ Status Producer::Enqueue(std::string_view key, std::string_view value, int flags
     rd_kafka_resp_err_t err = rd_kafka_last_error();
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       if (stop_ && stop_()) return Status::Error(std::string(kStopped));
+      ++waits_;
       rd_kafka_poll(rk_.get(), 10);  // make room: serve delivery reports, then retry
       continue;
     }

@@ -109,6 +109,7 @@ class Producer : public Client {
     std::list<Loan>::iterator self;
   };
   void Release(Loan* loan);
+  uint64_t waits_ = 0;  // times Enqueue waited for room in the queue
   std::list<Loan> loans_;
 
   // SendAndWait's record: its delivery report lands here (one at a time).

@@ -1,6 +1,7 @@
 """confluent-kafka (librdkafka) tuned for throughput: one producer on one thread (more threads
 only contend for the GIL), the settings of `spate produce` (acks=all, idempotent, lz4,
-linger.ms=5, large batches), poll(0) after every produce and poll-and-retry on a full queue.
+linger.ms=5, large batches, one request in flight per connection), poll(0) after every
+produce and poll-and-retry on a full queue.
 """
 import argparse
 import sys
@@ -18,6 +19,10 @@ def main() -> int:
         "partitioner": "murmur2_random", "linger.ms": args.linger_ms, "batch.size": 1_000_000,
         "batch.num.messages": 10_000, "queue.buffering.max.messages": 1_000_000,
         "queue.buffering.max.kbytes": 32_768,  # 32 MiB: Java's buffer.memory
+        # As spate produce when idempotent (docs/produce-consume.md#in-flight): librdkafka's
+        # broker threads would otherwise poll without waiting while a batch waits for the
+        # answer to the partition's last one.
+        **({"max.in.flight.requests.per.connection": 1} if args.acks == "all" else {}),
     })
 
     def send(key, value, tally, sent_at):
