@@ -12,6 +12,7 @@
 #   deploy/kafka/cluster.sh pause NODE     SIGSTOP one node: it hangs without dying; resume NODE
 #   deploy/kafka/cluster.sh topic NAME PARTITIONS [key=value...]   create a topic (RF 3)
 #   deploy/kafka/cluster.sh describe NAME  the topic's partitions, replicas and configs
+#   deploy/kafka/cluster.sh delete NAME... delete topics (a benchmark's, before the disk fills)
 #   deploy/kafka/cluster.sh quota CLIENT_ID BYTES_PER_SECOND   a producer quota (0: none)
 #
 # Default topology: 3 combined nodes (broker+controller, ids 1-3). --split gives the reference's
@@ -411,6 +412,12 @@ case "${1:-}" in
   # shellcheck disable=SC2046
   describe) fetch; java_cp org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
     $(admin_conf) --describe --topic "$2" ;;
+  # shellcheck disable=SC2046
+  delete) shift; fetch
+    for name in "$@"; do
+      java_cp org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" $(admin_conf) \
+        --delete --if-exists --topic "$name"
+    done ;;
   fetch) fetch; fetch_agent ;;
   # A consumer group's state and its members (none once the last one has left).
   # shellcheck disable=SC2046
@@ -424,5 +431,5 @@ case "${1:-}" in
     else change=(--add-config "producer_byte_rate=$3"); fi
     java_cp kafka.admin.ConfigCommand --bootstrap-server "$BOOTSTRAP" $(admin_conf) --alter \
       --entity-type clients --entity-name "$2" "${change[@]}" ;;
-  *) echo "usage: $0 up [--split] [--secure] [--fresh] | down [--kill] | status | kill NODE | stop NODE | pause NODE | resume NODE | start NODE | topic NAME N [CONFIG=V...] | describe NAME | group NAME | quota CLIENT_ID BYTES_PER_SECOND | clean | fetch" >&2; exit 2 ;;
+  *) echo "usage: $0 up [--split] [--secure] [--fresh] | down [--kill] | status | kill NODE | stop NODE | pause NODE | resume NODE | start NODE | topic NAME N [CONFIG=V...] | describe NAME | delete NAME... | group NAME | quota CLIENT_ID BYTES_PER_SECOND | clean | fetch" >&2; exit 2 ;;
 esac
