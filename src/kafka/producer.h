@@ -2,8 +2,9 @@
 // A librdkafka producer for one topic that counts every delivery report: sent, acknowledged,
 // failed (by error), and the delivery latency distribution. Follows librdkafka's
 // examples/producer.cpp: Poll() regularly, poll-and-retry on QUEUE_FULL, Flush(deadline) at
-// the end and report what is still queued. Single-threaded: call every method from one thread;
-// delivery reports run inside Poll()/Send()/Flush() on that thread.
+// the end and report what is still queued. Send copies each record; SendAll lends librdkafka
+// a buffer of records (a Lease) until they are delivered. Single-threaded: call every method
+// from one thread; delivery reports run inside Poll()/Send()/SendAll()/Flush() on that thread.
 
 #include <functional>
 #include <list>
