@@ -3,10 +3,15 @@
 // broker is exercised by the kafka-labelled tests), held by a bare librdkafka handle.
 
 #include <memory>
+#include <set>
 #include <string>
+#include <vector>
 
+#include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+
+#include "kafka/consumer.h"
 
 namespace spate::kafka {
 
@@ -30,5 +35,31 @@ class MockCluster {
   std::unique_ptr<rd_kafka_t, Destroy> rk_;
   rd_kafka_mock_cluster_t* mc_ = nullptr;
 };
+
+// Every committed value of the topic, read from the beginning to each partition's end.
+inline std::vector<std::string> ReadCommitted(const std::string& bootstrap,
+                                              const std::string& topic) {
+  ClientConfig c;
+  c.Set("bootstrap.servers", bootstrap);
+  c.Set("isolation.level", "read_committed");
+  c.Set("enable.partition.eof", "true");
+  auto consumer = Consumer::Create(c);
+  EXPECT_TRUE(consumer.ok());
+  Consumer& cons = *consumer.value();
+  EXPECT_TRUE(cons.AssignAll(topic, RD_KAFKA_OFFSET_BEGINNING).ok());
+  std::vector<std::string> values;
+  std::set<int32_t> at_end;  // partitions whose end was reached after their last message
+  for (int i = 0; i < 2000 && at_end.size() < cons.assigned_partitions(); ++i) {
+    auto m = cons.Poll(100);
+    if (!m) continue;
+    if (m.partition_eof()) {
+      at_end.insert(m.partition());
+    } else if (!m.err()) {
+      at_end.erase(m.partition());
+      values.emplace_back(m.payload());
+    }
+  }
+  return values;
+}
 
 }  // namespace spate::kafka

@@ -10,7 +10,6 @@
 
 #include <gtest/gtest.h>
 
-#include "kafka/consumer.h"
 #include "kafka/mock_cluster_testing.h"
 
 namespace spate::kafka {
@@ -46,28 +45,6 @@ std::unique_ptr<Producer> NewProducer(const std::string& bootstrap) {
   return p.ok() ? std::move(p).value() : nullptr;
 }
 
-std::multiset<std::string> ReadAll(const std::string& bootstrap, int partitions) {
-  ClientConfig cc;
-  cc.Set("bootstrap.servers", bootstrap);
-  cc.Set("enable.partition.eof", "true");
-  auto consumer = Consumer::Create(cc);
-  EXPECT_TRUE(consumer.ok());
-  Consumer& c = *consumer.value();
-  EXPECT_TRUE(c.AssignAll("in", RD_KAFKA_OFFSET_BEGINNING).ok());
-  std::multiset<std::string> values;
-  std::set<int32_t> at_end;
-  for (int i = 0; i < 2000 && static_cast<int>(at_end.size()) < partitions; ++i) {
-    auto m = c.Poll(100);
-    if (!m) continue;
-    if (m.partition_eof()) {
-      at_end.insert(m.partition());
-    } else if (!m.err()) {
-      values.emplace(m.payload());
-    }
-  }
-  return values;
-}
-
 TEST(Producer, SendAllDeliversInPlaceAndFreesTheLeaseAfterItsLastRecord) {
   MockCluster mc;
   ASSERT_EQ(rd_kafka_mock_topic_create(mc.get(), "in", 3, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -95,7 +72,8 @@ TEST(Producer, SendAllDeliversInPlaceAndFreesTheLeaseAfterItsLastRecord) {
   for (int i = 0; i < kRecords; ++i) {
     if (i != static_cast<int>(kBig)) expected.insert("value-" + std::to_string(i));
   }
-  const std::multiset<std::string> read = ReadAll(mc.bootstrap(), 3);
+  const std::vector<std::string> values = ReadCommitted(mc.bootstrap(), "in");
+  const std::multiset<std::string> read(values.begin(), values.end());
   EXPECT_EQ(read.size(), expected.size());
   EXPECT_TRUE(read == expected);
 }

@@ -4,7 +4,6 @@
 #include "kafka/txn_producer.h"
 
 #include <chrono>
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -12,7 +11,7 @@
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka_mock.h>
 
-#include "kafka/consumer.h"
+#include "kafka/mock_cluster_testing.h"
 
 namespace spate::kafka {
 namespace {
@@ -20,30 +19,6 @@ namespace {
 constexpr int kTimeoutMs = 10'000;
 constexpr int16_t kApiProduce = 0;  // Kafka protocol ApiKeys
 constexpr int16_t kApiEndTxn = 26;
-
-std::vector<std::string> ReadCommitted(const std::string& bootstrap, const std::string& topic) {
-  ClientConfig c;
-  c.Set("bootstrap.servers", bootstrap);
-  c.Set("isolation.level", "read_committed");
-  c.Set("enable.partition.eof", "true");
-  auto consumer = Consumer::Create(c);
-  EXPECT_TRUE(consumer.ok());
-  Consumer& cons = *consumer.value();
-  EXPECT_TRUE(cons.AssignAll(topic, RD_KAFKA_OFFSET_BEGINNING).ok());
-  std::vector<std::string> values;
-  std::set<int32_t> at_end;  // partitions whose end was reached after their last message
-  for (int i = 0; i < 300 && at_end.size() < cons.assigned_partitions(); ++i) {
-    auto m = cons.Poll(100);
-    if (!m) continue;
-    if (m.partition_eof()) {
-      at_end.insert(m.partition());
-    } else if (!m.err()) {
-      at_end.erase(m.partition());
-      values.emplace_back(m.payload());
-    }
-  }
-  return values;
-}
 
 // A transactional producer on a mock cluster of its own (3 brokers), with a topic "out".
 struct Mocked {
