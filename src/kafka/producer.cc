@@ -79,26 +79,72 @@ Status Producer::SendAll(std::unique_ptr<Lease> lease, size_t n,
   Loan& loan = loans_.emplace_back();
   loan.self = std::prev(loans_.end());
   loan.lease = std::move(lease);
-  loan.slots.resize(n);
   loan.pending = 1;  // SendAll's own hold, so that a delivery report cannot free it now
-  Status s;
-  // The enqueue time, read once per 256 records (they take microseconds) and again after any
-  // wait for room, so that the latency still counts that wait, as Java's does.
-  uint64_t now = 0, waits = waits_ + 1;
-  for (size_t i = 0; i < n && s.ok(); ++i) {
-    if (i % 256 == 0 || waits != waits_) {
-      now = NowMicros();
-      waits = waits_;
-    }
+  // rd_kafka_produce_batch enqueues the records under one lock of the topic and reads the
+  // clocks once; rd_kafka_produce reads two clocks and takes the lock for every record.
+  batch_.resize(n);
+  for (size_t i = 0; i < n; ++i) {
     const auto [key, value] = record(i);
-    Slot& slot = loan.slots[i];
-    slot = {&loan, now};
-    const uint64_t sent = stats_.sent;
-    s = Enqueue(key, value, 0, &slot);
-    loan.pending += stats_.sent - sent;
+    rd_kafka_message_t& m = batch_[i];
+    m = rd_kafka_message_t{};
+    m.partition = RD_KAFKA_PARTITION_UA;  // librdkafka's partitioner, as Send
+    m.payload = const_cast<char*>(value.data());
+    m.len = value.size();
+    m.key = const_cast<char*>(key.data());
+    m.key_len = key.size();
+  }
+  Status s;
+  size_t first = 0;  // the first record not yet enqueued
+  while (first < n && s.ok()) {
+    if (!fatal_.empty()) {
+      s = Status::Error(fatal_);
+      break;
+    }
+    // The delivery latency counts from here, including any wait for room (as Java's does):
+    // one slot for the records of this attempt.
+    Slot* slot = &loan.slots.emplace_back(Slot{&loan, NowMicros()});
+    for (size_t i = first; i < n; ++i) batch_[i]._private = slot;
+    rd_kafka_produce_batch(topic_.get(), RD_KAFKA_PARTITION_UA, 0, &batch_[first],
+                           static_cast<int>(n - first));
+    size_t i = first;
+    for (; i < n; ++i) {
+      const rd_kafka_resp_err_t err = batch_[i].err;
+      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) break;  // and every record after it
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        ++stats_.sent;
+        stats_.bytes += batch_[i].len;
+        ++loan.pending;
+      } else if (Status f = Refused(err); !f.ok()) {
+        s = f;
+        break;
+      }
+    }
+    first = i;
+    if (first < n && s.ok()) {
+      if (stop_ && stop_()) {
+        s = Status::Error(std::string(kStopped));
+      } else {
+        Serve(10);  // make room: serve delivery reports, then retry
+      }
+    }
   }
   Release(&loan);
   return s;
+}
+
+Status Producer::Refused(rd_kafka_resp_err_t err) {
+  ++stats_.failed;
+  ++stats_.failures[err];
+  switch (Classify(err)) {
+    case ErrorClass::kBadRecord:
+    case ErrorClass::kRetriable:
+    case ErrorClass::kNone:
+      return Status::Ok();  // counted as failed; the caller reports it at the end
+    case ErrorClass::kFatal:
+      fatal_ = "produce failed: " + ErrorText(err);
+      return Status::Error(fatal_);
+  }
+  return Status::Error("unreachable");
 }
 
 Status Producer::Enqueue(std::string_view key, std::string_view value, int flags, void* opaque) {
@@ -115,21 +161,10 @@ Status Producer::Enqueue(std::string_view key, std::string_view value, int flags
     rd_kafka_resp_err_t err = rd_kafka_last_error();
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       if (stop_ && stop_()) return Status::Error(std::string(kStopped));
-      ++waits_;
-      rd_kafka_poll(rk_.get(), 10);  // make room: serve delivery reports, then retry
+      Serve(10);  // make room: serve delivery reports, then retry
       continue;
     }
-    ++stats_.failed;
-    ++stats_.failures[err];
-    switch (Classify(err)) {
-      case ErrorClass::kBadRecord:
-      case ErrorClass::kRetriable:
-      case ErrorClass::kNone:
-        return Status::Ok();  // counted as failed; the caller reports it at the end
-      case ErrorClass::kFatal:
-        fatal_ = "produce failed: " + ErrorText(err);
-        return Status::Error(fatal_);
-    }
+    return Refused(err);
   }
 }
 
@@ -147,6 +182,7 @@ Result<int64_t> Producer::SendAndWait(std::string_view key, std::string_view val
   const std::string topic = rd_kafka_topic_name(topic_.get());
   if (rc != 0)
     return Status::Error("cannot produce to " + topic + ": " + ErrorText(rd_kafka_last_error()));
+  NewReports();
   rd_kafka_flush(rk_.get(), timeout_ms);  // serves the delivery report
   if (!awaited_.done) {
     // Its report could still come later and be taken for the next record's: purge it first.
@@ -164,7 +200,10 @@ int Producer::Flush(int timeout_ms, const std::function<bool()>& give_up) {
   const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (rd_kafka_outq_len(rk_.get()) > 0 && std::chrono::steady_clock::now() < end &&
          !(give_up && give_up())) {
-    rd_kafka_flush(rk_.get(), 100);  // slices: give_up is asked between them
+    // Slices: give_up is asked between them. Within one, a report may reuse the clock
+    // reading of the report before it (OnDelivery): a slice bounds how stale that can be.
+    NewReports();
+    rd_kafka_flush(rk_.get(), 10);
   }
   return rd_kafka_outq_len(rk_.get());
 }
@@ -190,7 +229,14 @@ void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque
     return;
   }
   ++p->stats_.acked;
-  uint64_t now = NowMicros();
+  // The reports of one produce response are served one after another, with consecutive
+  // offsets of one partition: the clock is read once for them.
+  if (m->partition != p->report_partition_ || m->offset != p->report_offset_ + 1) {
+    p->report_now_ = NowMicros();
+  }
+  p->report_partition_ = m->partition;
+  p->report_offset_ = m->offset;
+  const uint64_t now = p->report_now_;
   const uint64_t micros = now > sent_at ? now - sent_at : 0;
   p->stats_.latency.Record(micros);
   p->stats_.interval_latency.Record(micros);

@@ -6,6 +6,7 @@
 // a buffer of records (a Lease) until they are delivered. Single-threaded: call every method
 // from one thread; delivery reports run inside Poll()/Send()/SendAll()/Flush() on that thread.
 
+#include <deque>
 #include <functional>
 #include <list>
 #include <map>
@@ -76,7 +77,7 @@ class Producer : public Client {
   // stats(). On timeout the record is purged, so it is not written later behind the caller.
   Result<int64_t> SendAndWait(std::string_view key, std::string_view value, int timeout_ms);
   // Serves delivery reports for up to timeout_ms.
-  void Poll(int timeout_ms) { rd_kafka_poll(rk_.get(), timeout_ms); }
+  void Poll(int timeout_ms) { Serve(timeout_ms); }
   // Waits for outstanding deliveries, until the deadline or give_up() (asked every 100 ms);
   // returns how many are still queued.
   int Flush(int timeout_ms, const std::function<bool()>& give_up = {});
@@ -105,12 +106,27 @@ class Producer : public Client {
   };
   struct Loan {
     std::unique_ptr<Lease> lease;
-    std::vector<Slot> slots;
-    size_t pending = 0;  // enqueued records not yet reported, +1 while SendAll enqueues
+    std::deque<Slot> slots;  // one per enqueue attempt: its records share it
+    size_t pending = 0;      // enqueued records not yet reported, +1 while SendAll enqueues
     std::list<Loan>::iterator self;
   };
   void Release(Loan* loan);
-  uint64_t waits_ = 0;  // times Enqueue waited for room in the queue
+  // Serves delivery reports for up to timeout_ms; NewReports() first.
+  void Serve(int timeout_ms) {
+    NewReports();
+    rd_kafka_poll(rk_.get(), timeout_ms);
+  }
+  // OnDelivery reads the clock again at the next report: called before each serving call,
+  // so that the reports of one produce response share a reading only within one call.
+  void NewReports() { report_partition_ = kNoPartition; }
+  static constexpr int32_t kNoPartition = INT32_MIN;
+  int32_t report_partition_ = kNoPartition;
+  int64_t report_offset_ = -1;
+  uint64_t report_now_ = 0;
+  // A record librdkafka refused at enqueue (not for want of room): counted as failed; an
+  // error once the producer cannot go on.
+  Status Refused(rd_kafka_resp_err_t err);
+  std::vector<rd_kafka_message_t> batch_;  // SendAll's records, as librdkafka takes them
   std::list<Loan> loans_;
 
   // SendAndWait's record: its delivery report lands here (one at a time).

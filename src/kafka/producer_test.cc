@@ -34,9 +34,11 @@ struct Values final : Lease {
   bool* gone;
 };
 
-std::unique_ptr<Producer> NewProducer(const std::string& bootstrap) {
+std::unique_ptr<Producer> NewProducer(const std::string& bootstrap,
+                                      const std::string& queue_messages = "100000") {
   ClientConfig pc;
   pc.Set("bootstrap.servers", bootstrap);
+  pc.Set("queue.buffering.max.messages", queue_messages);
   pc.Set("enable.idempotence", "true");
   pc.Set("message.max.bytes", "2000");  // the 4 KiB value is refused at enqueue
   pc.Set("message.timeout.ms", "3000");
@@ -76,6 +78,51 @@ TEST(Producer, SendAllDeliversInPlaceAndFreesTheLeaseAfterItsLastRecord) {
   const std::multiset<std::string> read(values.begin(), values.end());
   EXPECT_EQ(read.size(), expected.size());
   EXPECT_TRUE(read == expected);
+}
+
+TEST(Producer, SendAllWaitsForRoomAndKeepsTheOrder) {
+  MockCluster mc;
+  ASSERT_EQ(rd_kafka_mock_topic_create(mc.get(), "in", 1, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  auto p = NewProducer(mc.bootstrap(), "50");  // the queue holds 50 records: SendAll waits
+  ASSERT_NE(p, nullptr);
+  constexpr int kRecords = 1000;
+  bool gone[2] = {false, false};
+  for (bool& g : gone) {
+    auto lease = std::make_unique<Values>(kRecords, kRecords, &g);
+    const Values& v = *lease;
+    ASSERT_TRUE(p->SendAll(std::move(lease), kRecords, [&](size_t i) {
+                   return Producer::KeyValue("k", v.value(i));
+                 }).ok());
+  }
+  EXPECT_EQ(p->stats().sent, 2u * kRecords);
+  EXPECT_EQ(p->stats().failed, 0u);
+  EXPECT_EQ(p->Flush(10'000), 0);
+  EXPECT_TRUE(gone[0] && gone[1]);
+  EXPECT_EQ(p->stats().acked, 2u * kRecords);
+  std::vector<std::string> expected;
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < kRecords; ++i) expected.push_back("value-" + std::to_string(i));
+  }
+  EXPECT_EQ(ReadCommitted(mc.bootstrap(), "in"), expected);  // one partition: in send order
+}
+
+TEST(Producer, AStopWhileTheQueueIsFullSendsNoMore) {
+  MockCluster mc;
+  ASSERT_EQ(rd_kafka_mock_topic_create(mc.get(), "in", 1, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  auto p = NewProducer(mc.bootstrap(), "50");
+  ASSERT_NE(p, nullptr);
+  ASSERT_EQ(rd_kafka_mock_broker_set_down(mc.get(), 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  p->SetStop([] { return true; });
+  bool gone = false;
+  auto lease = std::make_unique<Values>(100, 100, &gone);
+  const Values& v = *lease;
+  const Status s = p->SendAll(std::move(lease), 100,
+                              [&](size_t i) { return Producer::KeyValue("k", v.value(i)); });
+  EXPECT_EQ(s.message(), Producer::kStopped);
+  EXPECT_EQ(p->stats().sent, 50u);  // what the queue took
+  EXPECT_FALSE(gone);               // those 50 are still librdkafka's to read
+  p.reset();
+  EXPECT_TRUE(gone);
 }
 
 TEST(Producer, ALeaseOfUndeliveredRecordsOutlivesLibrdkafkaThenGoes) {
