@@ -2,6 +2,7 @@
 // librdkafka's mock cluster for the unit tests of src/kafka/ (unit-level only; the real
 // broker is exercised by the kafka-labelled tests), held by a bare librdkafka handle.
 
+#include <chrono>
 #include <memory>
 #include <set>
 #include <string>
@@ -49,7 +50,10 @@ inline std::vector<std::string> ReadCommitted(const std::string& bootstrap,
   EXPECT_TRUE(cons.AssignAll(topic, RD_KAFKA_OFFSET_BEGINNING).ok());
   std::vector<std::string> values;
   std::set<int32_t> at_end;  // partitions whose end was reached after their last message
-  for (int i = 0; i < 2000 && at_end.size() < cons.assigned_partitions(); ++i) {
+  // Bounded in time, not in polls: each poll returns at most one message.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline &&
+         at_end.size() < cons.assigned_partitions()) {
     auto m = cons.Poll(100);
     if (!m) continue;
     if (m.partition_eof()) {

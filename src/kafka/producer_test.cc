@@ -103,7 +103,11 @@ TEST(Producer, SendAllWaitsForRoomAndKeepsTheOrder) {
   for (int round = 0; round < 2; ++round) {
     for (int i = 0; i < kRecords; ++i) expected.push_back("value-" + std::to_string(i));
   }
-  EXPECT_EQ(ReadCommitted(mc.bootstrap(), "in"), expected);  // one partition: in send order
+  const std::vector<std::string> read = ReadCommitted(mc.bootstrap(), "in");
+  ASSERT_EQ(read.size(), expected.size());
+  for (size_t i = 0; i < read.size(); ++i) {  // one partition: in send order
+    ASSERT_EQ(read[i], expected[i]) << "record " << i;
+  }
 }
 
 TEST(Producer, AStopWhileTheQueueIsFullSendsNoMore) {
