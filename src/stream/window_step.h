@@ -189,6 +189,7 @@ class WindowStep {
   void ForgetChanges();
 
   size_t open_windows() const { return windows_.open_windows(); }
+  int64_t first_window_end() const { return windows_.first_end(); }
   size_t totals() const { return totals_.size(); }
   const EngineConfig& engine() const { return engine_; }
 

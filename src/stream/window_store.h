@@ -96,6 +96,10 @@ class WindowStore {
   }
 
   size_t open_windows() const { return windows_.size(); }
+  // The end of the oldest open window (INT64_MAX when none is open).
+  int64_t first_end() const {
+    return windows_.empty() ? INT64_MAX : windows_.front().start + spec_.size_ms;
+  }
   // (window, key) entries over every open window.
   size_t entries() const {
     size_t n = 0;

@@ -70,7 +70,8 @@ class Aggregator {
         new_producer_ = true;
       }
       const auto batch_end = Clock::now() + std::chrono::milliseconds(c_.commit_interval_ms);
-      while (Clock::now() < batch_end && !rewind_) {
+      window_closed_ = false;
+      while (Clock::now() < batch_end && !rewind_ && !window_closed_) {
         if (hooks_.stop && hooks_.stop()) {
           done = true;
           break;
@@ -374,7 +375,14 @@ class Aggregator {
       }
       return Status::Ok();  // retriable: librdkafka recovers
     }
-    if (!input) return win->second.ProcessFrame(m, *binary_, *output_);
+    if (!input) {
+      Status s = win->second.ProcessFrame(m, *binary_, *output_);
+      // A window's result is ready: the batch ends now rather than at the commit interval,
+      // so that its result is committed within the commit's own time (one more transaction
+      // per window end and window partition at most).
+      window_closed_ = window_closed_ || win->second.closes_a_window();
+      return s;
+    }
     ++stats_.records;
     stats_.bytes += m.payload().size();
     if (auto ts = m.timestamp_ms()) oldest_ms_ = std::min(oldest_ms_, *ts);
@@ -506,9 +514,10 @@ class Aggregator {
   std::map<int32_t, WindowTask> windows_;
   std::set<int32_t> held_inputs_, held_windows_;
   Status rebalance_status_;
-  bool rewind_ = false;        // the open batch cannot commit: Rewind() before the next
-  bool new_producer_ = false;  // ... with a new producer
-  std::string failure_;        // why
+  bool rewind_ = false;         // the open batch cannot commit: Rewind() before the next
+  bool window_closed_ = false;  // final mode: a window task closes a window at this batch's end
+  bool new_producer_ = false;   // ... with a new producer
+  std::string failure_;         // why
   uint64_t rewinds_ = 0;
   int consumer_renewals_ = 0;
   int64_t oldest_ms_ = INT64_MAX;  // Kafka timestamp of the batch's oldest input record

@@ -24,6 +24,12 @@ Result<std::unique_ptr<kafka::TxnProducer>> NewTransactionalProducer(const Aggre
   // Outputs, frames and changelog entries compress well; a commit flushes anyway, so a
   // longer linger only fills batches (measured: brokers' CPU -25%, bench/README.md).
   pc.SetDefaults({{"compression.type", "lz4"}, {"linger.ms", "20"}});
+  // A transaction begun right after a commit finds the coordinator still writing the last
+  // one's markers: it answers CONCURRENT_TRANSACTIONS. librdkafka 2.0.2 asks again after 20 ms
+  // when that answers AddPartitionsToTxn, but after retry.backoff.ms (100) when it answers
+  // AddOffsetsToTxn; those 100 ms were most of the time from a window's close to its
+  // committed result (p50 112 ms, 48 with 20: bench/README.md).
+  pc.SetDefaults({{"retry.backoff.ms", "20"}});
   return kafka::TxnProducer::Create(pc, kTimeoutMs, std::move(stop));
 }
 

@@ -364,6 +364,7 @@ Status WindowTask::Process(const RepartitionMessage& r, TaskOutput& out) {
       const int64_t wm = std::max(watermark_, Watermark());
       if (wm > (passes_.empty() ? watermark_ : passes_.back().first)) {
         passes_.emplace_back(wm, std::chrono::steady_clock::now());
+        closes_a_window_ = closes_a_window_ || wm >= step_.first_window_end();
       }
     }
     return Status::Ok();
@@ -411,6 +412,7 @@ Status WindowTask::Commit(TaskOutput& out, const std::string& fingerprint) {
     st = step_.CloseUpTo(watermark_, out, closed);
   }
   passes_.clear();  // every window ending at or before them is closed now
+  closes_a_window_ = false;
   if (!st.ok()) return st;
   const bool changes_mode = c_.engine.emit == EmitMode::kChanges;
   st = step_.DrainWindowChanges(

@@ -173,6 +173,9 @@ class WindowTask {
     record_stamps_.clear();
   }
 
+  // Final mode: a marker of this batch moved the watermark past the end of an open window,
+  // whose result waits for the batch's end (the aggregator ends it early).
+  bool closes_a_window() const { return closes_a_window_; }
   bool Finished() const { return final_emitted_; }
   int64_t watermark() const { return watermark_; }
   size_t open_windows() const { return step_.open_windows(); }
@@ -195,6 +198,7 @@ class WindowTask {
   std::vector<std::pair<int64_t, std::chrono::steady_clock::time_point>> passes_;
   std::vector<std::chrono::steady_clock::time_point> closed_passes_;
   std::vector<int64_t> record_stamps_;
+  bool closes_a_window_ = false;
   bool at_eof_ = false;  // read to its end since its last message
   bool final_emitted_ = false;
   bool fingerprinted_ = false;
