@@ -3,9 +3,12 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "kafka/errors.h"
 #include "kafka/stats_exporter.h"
@@ -397,6 +400,13 @@ class Aggregator {
   // Ends the micro-batch: both stages' end-of-batch work, then the outputs, the state changes
   // and the input positions commit as one transaction.
   Status CommitBatch() {
+    // A task whose partition librdkafka no longer assigns (it unassigns everything, without a
+    // rebalance callback, on a fatal consumer error) must not commit: its state would go out
+    // without its input position, and so without the group's fencing of that commit.
+    if (Status s = TasksAssigned(); !s.ok()) {
+      rewind_ = true;
+      return s;
+    }
     for (auto& [p, t] : sources_) {
       // The EOF event is the usual sign; this covers an end it did not report again.
       if (!t.at_end() && consumer_->AtCachedEnd(c_.input, p)) t.ReadToEnd();
@@ -444,6 +454,24 @@ class Aggregator {
         return Status::Error("transaction failed: " + error);
     }
     return Status::Error("unreachable");
+  }
+
+  Status TasksAssigned() const {
+    auto assigned = consumer_->Assignment();
+    if (!assigned.ok()) return assigned.status();
+    std::set<int32_t> inputs, windows;
+    for (const kafka::TopicPartition& tp : assigned.value()) {
+      (c_.input == tp.topic ? inputs : windows).insert(tp.partition);
+    }
+    for (const auto& [p, t] : sources_) {
+      if (!inputs.count(p))
+        return Status::Error(fmt::format("input partition {} is no longer assigned", p));
+    }
+    for (const auto& [r, w] : windows_) {
+      if (!windows.count(r))
+        return Status::Error(fmt::format("window partition {} is no longer assigned", r));
+    }
+    return Status::Ok();
   }
 
   // The batch's results are visible: how long its closed windows and (emit changes) its
