@@ -1,5 +1,6 @@
 #include "runner/kafka/aggregator.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -199,10 +200,7 @@ class Aggregator {
   // which holds work on them, is committed first. Lost: this batch cannot commit; start over.
   void OnRebalance(bool assign, bool lost, const std::vector<kafka::TopicPartition>& parts) {
     if (!rebalance_status_.ok()) return;
-    std::vector<int32_t> inputs, windows;
-    for (const kafka::TopicPartition& tp : parts) {
-      (c_.input == tp.topic ? inputs : windows).push_back(tp.partition);
-    }
+    auto [inputs, windows] = ByTopic(parts);
     last_rebalance_ = Clock::now();
     if (assign) {
       // A restore can outlast transaction.timeout.ms: it waits behind a dead member's open
@@ -271,10 +269,7 @@ class Aggregator {
     windows_.clear();
     auto assigned = consumer_->Assignment();
     if (!assigned.ok()) return assigned.status();
-    std::vector<int32_t> inputs, windows;
-    for (const kafka::TopicPartition& tp : assigned.value()) {
-      (c_.input == tp.topic ? inputs : windows).push_back(tp.partition);
-    }
+    const auto [inputs, windows] = ByTopic(assigned.value());
     Status sought;  // in slices of 1 s, so that a stop is seen while no broker answers
     for (int slice = 0; slice < kTimeoutMs / 1000; ++slice) {
       sought = consumer_->SeekToCommitted(1000);
@@ -456,19 +451,29 @@ class Aggregator {
     return Status::Error("unreachable");
   }
 
+  // Partitions of the input and of the repartition topic, apart.
+  std::pair<std::vector<int32_t>, std::vector<int32_t>> ByTopic(
+      const std::vector<kafka::TopicPartition>& parts) const {
+    std::pair<std::vector<int32_t>, std::vector<int32_t>> split;
+    for (const kafka::TopicPartition& tp : parts) {
+      (c_.input == tp.topic ? split.first : split.second).push_back(tp.partition);
+    }
+    return split;
+  }
+
   Status TasksAssigned() const {
     auto assigned = consumer_->Assignment();
     if (!assigned.ok()) return assigned.status();
-    std::set<int32_t> inputs, windows;
-    for (const kafka::TopicPartition& tp : assigned.value()) {
-      (c_.input == tp.topic ? inputs : windows).insert(tp.partition);
-    }
+    const auto [inputs, windows] = ByTopic(assigned.value());
+    auto held = [](const std::vector<int32_t>& v, int32_t p) {
+      return std::find(v.begin(), v.end(), p) != v.end();
+    };
     for (const auto& [p, t] : sources_) {
-      if (!inputs.count(p))
+      if (!held(inputs, p))
         return Status::Error(fmt::format("input partition {} is no longer assigned", p));
     }
     for (const auto& [r, w] : windows_) {
-      if (!windows.count(r))
+      if (!held(windows, r))
         return Status::Error(fmt::format("window partition {} is no longer assigned", r));
     }
     return Status::Ok();
