@@ -19,6 +19,9 @@ tests/aggregate_live_test.py.
           exits 0, and everything else is exact.
   changelog_policy
           a changelog topic that exists and is not compacted is refused.
+  changelog_open
+          a changelog partition whose first transaction is still open is not taken for empty:
+          the restore waits and reads what that transaction commits.
   scale   (realistic profile) three members of one group while records arrive: one is killed
           and its partitions move, state and all, to another; a third joins and takes some
           over. Still exact.
@@ -39,6 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import checks  # noqa: E402
 import recompute  # noqa: E402
+import registry_test  # noqa: E402
 
 CLUSTER = os.path.join(os.path.dirname(HERE), "deploy", "kafka", "cluster.sh")
 # The local cluster (deploy/kafka/cluster.sh); SPATE_BROKERS goes with SPATE_KAFKA_PORT_OFFSET.
@@ -312,6 +316,59 @@ def test_changelog_policy(spate):
     return []
 
 
+# Holds a transaction open on every partition of a topic, and commits it when told: run with
+# the test venv's python (confluent-kafka), the topic on argv, "commit" on stdin.
+OPEN_TXN = """
+import sys
+from confluent_kafka import Producer
+brokers, topic, partitions, value = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+p = Producer({"bootstrap.servers": brokers, "transactional.id": "spate-test-" + topic})
+p.init_transactions(30)
+p.begin_transaction()
+for i in range(partitions):
+    p.produce(topic, key=b"m", value=value.encode(), partition=i)
+p.flush(30)
+print("open", flush=True)
+sys.stdin.readline()
+p.commit_transaction(30)
+print("committed", flush=True)
+"""
+
+
+def test_changelog_open(spate):
+    """A changelog partition whose first transaction is still open when a task is restored is
+    not taken for empty: the restore waits for that transaction and reads what it commits.
+    Here the transaction (another writer's, with a marker of other settings) commits while the
+    aggregator waits, and the aggregator must refuse that state rather than run without it."""
+    t = topics("open_" + uuid.uuid4().hex[:6])
+    group = "g_" + t["in"]
+    changelog = group + "-changelog"
+    subprocess.run([CLUSTER, "topic", changelog, "12", "cleanup.policy=compact"], check=True)
+    produce(spate, t, 1000)
+    py = registry_test.ensure_venv(os.path.join(os.path.dirname(spate), "test-venv"))
+    writer = subprocess.Popen([py, "-c", OPEN_TXN, BROKERS, changelog, "12", "v0 another writer"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "open", "the writer could not open its transaction"
+        member = Member(spate, t, group, "a", True, ())
+        member.wait_for("the restore waits for the open transaction",
+                        lambda m: any("waiting for the transaction open" in ln for ln in m.lines))
+        writer.stdin.write("commit\n")
+        writer.stdin.flush()
+        assert writer.stdout.readline().strip() == "committed", "the writer could not commit"
+        member.p.wait(timeout=120)
+        member.reader.join(timeout=10)
+    finally:
+        writer.kill()
+        writer.wait()
+    log = "\n    ".join(ln for ln in member.lines[-6:] if "CONFWARN" not in ln)
+    print(f"  exit {member.p.returncode}:\n    {log}")
+    if member.p.returncode == 0 or not any("other settings" in ln for ln in member.lines):
+        return [f"the state committed while the restore waited was not read (exit "
+                f"{member.p.returncode})"]
+    return []
+
+
 class Member:
     """One `spate aggregate` process whose stderr is collected as it runs, so the test can wait
     for what the member says (its assignments) instead of sleeping for a guessed time."""
@@ -433,6 +490,7 @@ def realistic(test):
 
 TESTS = {"exact": test_exact, "exact_realistic": realistic(test_exact), "late": test_late,
          "poison": test_poison, "changelog_policy": test_changelog_policy,
+         "changelog_open": test_changelog_open,
          "scale": realistic(test_scale)}
 
 if __name__ == "__main__":

@@ -192,6 +192,9 @@ class Aggregator {
     auto restorer = NewRestorer(c_);
     if (!restorer.ok()) return restorer.status();
     restorer_ = std::move(restorer).value();
+    auto prober = NewProber(c_);
+    if (!prober.ok()) return prober.status();
+    prober_ = std::move(prober).value();
     return Status::Ok();
   }
 
@@ -317,21 +320,22 @@ class Aggregator {
       if (metrics_) metrics_->AddRestored(entries - reported, pending);
       reported = entries;
     };
-    Status s = ReadChangelog(
-        *restorer_, output_->changelog_topic(), parts, hooks, [&](const ChangelogEntry& e) {
-          Read& r = read[e.partition];
-          ++r.entries;
-          if (e.key == "m") {
-            r.fingerprint.assign(e.value);
-            return e.value == fingerprint_ ? Status::Ok() : other_settings(e.value);
-          }
-          if (e.partition < inputs_) {
-            sources_.at(e.partition).Apply(e);
-          } else {
-            windows_.at(e.partition - inputs_).Apply(e);
-          }
-          return Status::Ok();
-        });
+    Status s =
+        ReadChangelog(*restorer_, *prober_, output_->changelog_topic(), parts, hooks,
+                      [&](const ChangelogEntry& e) {
+                        Read& r = read[e.partition];
+                        ++r.entries;
+                        if (e.key == "m") {
+                          r.fingerprint.assign(e.value);
+                          return e.value == fingerprint_ ? Status::Ok() : other_settings(e.value);
+                        }
+                        if (e.partition < inputs_) {
+                          sources_.at(e.partition).Apply(e);
+                        } else {
+                          windows_.at(e.partition - inputs_).Apply(e);
+                        }
+                        return Status::Ok();
+                      });
     if (!s.ok()) return s;
     uint64_t entries = 0;
     for (const auto& [p, r] : read) entries += r.entries;
@@ -537,7 +541,7 @@ class Aggregator {
   std::optional<PipelineMetrics> metrics_;
   std::unique_ptr<kafka::StatsExporter> exporter_;
   std::unique_ptr<kafka::TxnProducer> producer_;
-  std::unique_ptr<kafka::Consumer> consumer_, restorer_;
+  std::unique_ptr<kafka::Consumer> consumer_, restorer_, prober_;
   std::optional<TaskOutput> output_;
   int inputs_ = 0;  // partition count of the input (and of the repartition topic)
   std::string fingerprint_;

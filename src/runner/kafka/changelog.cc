@@ -84,18 +84,23 @@ bool ParseTotalKey(std::string_view key, Currency* c, std::string_view* group_ke
   return !key.empty() && key[0] == 't' && ParseCurrencyAndKey(key.substr(1), c, group_key);
 }
 
-Status ReadChangelog(kafka::Consumer& restorer, const std::string& topic,
-                     const std::vector<int32_t>& partitions, const RestoreHooks& hooks,
+Status ReadChangelog(kafka::Consumer& restorer, const kafka::Client& prober,
+                     const std::string& topic, const std::vector<int32_t>& partitions,
+                     const RestoreHooks& hooks,
                      const std::function<Status(const ChangelogEntry&)>& apply) {
   // A partition with nothing in it (high watermark at the low one) is not read: reading it to
   // its end waits for a fetch that returns nothing, and for a just-created topic's metadata
   // first (2 s for a new group's 12 empty partitions). After a failed query, the rest are read.
+  // The prober reads uncommitted: the restorer would be told the last stable offset, which is
+  // the low watermark while the partition's first transaction is open, and a transaction whose
+  // commit has returned stays open until the coordinator has written its markers. Taking that
+  // partition for empty lost the state its previous owner had just committed.
   std::vector<int32_t> to_read;
   bool query = true;
   for (int32_t p : partitions) {
     if (hooks.stop && hooks.stop()) return Status::Error("stopped while restoring " + topic);
     if (query) {
-      auto marks = restorer.QueryWatermarks(topic, p, kEmptyQueryTimeoutMs);
+      auto marks = prober.QueryWatermarks(topic, p, kEmptyQueryTimeoutMs);
       query = marks.ok();
       if (marks.ok() && marks.value().high <= marks.value().low) continue;  // empty
     }

@@ -96,8 +96,10 @@ struct RestoreHooks {
   std::function<bool()> stop;
   std::function<void(uint64_t entries, size_t pending)> progress;
 };
-Status ReadChangelog(kafka::Consumer& restorer, const std::string& topic,
-                     const std::vector<int32_t>& partitions, const RestoreHooks& hooks,
+// prober: a read_uncommitted client (NewProber), which tells empty partitions apart.
+Status ReadChangelog(kafka::Consumer& restorer, const kafka::Client& prober,
+                     const std::string& topic, const std::vector<int32_t>& partitions,
+                     const RestoreHooks& hooks,
                      const std::function<Status(const ChangelogEntry&)>& apply);
 
 }  // namespace spate

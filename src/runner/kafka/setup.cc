@@ -117,4 +117,10 @@ Result<std::unique_ptr<kafka::Consumer>> NewRestorer(const AggregateConfig& c) {
   return kafka::Consumer::Create(rc);
 }
 
+Result<std::unique_ptr<kafka::Consumer>> NewProber(const AggregateConfig& c) {
+  kafka::ClientConfig pc = c.client.For(kafka::ClientConfig::Role::kConsumer);
+  pc.Set("isolation.level", "read_uncommitted");
+  return kafka::Consumer::Create(pc);
+}
+
 }  // namespace spate

@@ -5,7 +5,8 @@
 //   - a group consumer of the input and repartition topics (static membership under
 //     --instance, cooperative-sticky, read_committed, offsets committed only through the
 //     producer's transactions);
-//   - a restorer, assigned (not subscribed) to changelog partitions while tasks are rebuilt.
+//   - a restorer, assigned (not subscribed) to changelog partitions while tasks are rebuilt;
+//   - a prober (read_uncommitted), which asks changelog partitions for their high watermark.
 // The output topics must exist; the internal topics are created if missing.
 
 #include <functional>
@@ -38,5 +39,9 @@ Result<std::unique_ptr<kafka::Consumer>> NewGroupConsumer(const AggregateConfig&
 
 // The changelog's reader.
 Result<std::unique_ptr<kafka::Consumer>> NewRestorer(const AggregateConfig& c);
+
+// The changelog's prober: a read_uncommitted client, whose watermark queries return the high
+// watermark (a read_committed one is told the last stable offset).
+Result<std::unique_ptr<kafka::Consumer>> NewProber(const AggregateConfig& c);
 
 }  // namespace spate
