@@ -1,5 +1,5 @@
 #pragma once
-// The Kafka runner's set-up: its clients and topics. A member has three clients:
+// The Kafka runner's set-up: its clients and topics. A member has four clients:
 //   - a transactional producer (transactional.id spate-aggregate-<group>-<instance>), which
 //     writes every output, frame and changelog entry of a batch in one transaction;
 //   - a group consumer of the input and repartition topics (static membership under
