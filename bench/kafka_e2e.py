@@ -48,6 +48,24 @@ def broker_cpu_seconds():
     return total / os.sysconf("SC_CLK_TCK")
 
 
+# Partitions of other topics per broker past which a run warns: on 2026-12-06, about 1,200 left by
+# earlier benchmarks cut the end-to-end rate by a third (bench/README.md).
+LEFTOVER_WARN = 300
+
+
+def leftover_partitions():
+    """The most partitions of non-internal topics that any broker holds (data directories),
+    or None when the cluster's directory is not readable here."""
+    counts = []
+    for data in glob.glob(os.path.join(KAFKA_DIR, "node*", "data")):
+        try:
+            names = os.listdir(data)
+        except OSError:
+            continue
+        counts.append(sum(1 for n in names if re.fullmatch(r"[^_].*-\d+", n)))
+    return max(counts) if counts else None
+
+
 def scrape(addr, topic):
     """(input lag in records or None, records processed) from the aggregator's /metrics."""
     try:
@@ -102,6 +120,11 @@ def measure(a, topics, tag):
     prod_cmd = [a.spate, "produce", "--brokers", BROKERS, "--topic", topics["in"], "--records", "0",
                 "--duration", f"{int(a.duration)}s", "--rate", str(int(a.rate)), "--format", a.format,
                 "--metrics-addr", "", "--no-progress", "--json"]
+    leftover = leftover_partitions()
+    if leftover is not None and leftover > LEFTOVER_WARN:
+        print(f"warning: a broker holds {leftover} partitions of other topics, left by earlier runs? "
+              f"They slow this one; `deploy/kafka/cluster.sh up --fresh` starts clean.",
+              file=sys.stderr)
     cpu0 = broker_cpu_seconds()
     t0 = time.time()
     agg = subprocess.Popen(agg_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -154,6 +177,7 @@ def measure(a, topics, tag):
         "cpuSecondsAggregator": round(agg_usage.ru_utime + agg_usage.ru_stime, 1),
         "cpuSecondsBrokers": round(broker_cpu_seconds() - cpu0, 1),
         "wallSeconds": round(time.time() - t0, 1),
+        "otherPartitionsPerBroker": leftover,
         "samples": samples,
     }
     print(json.dumps(result))

@@ -180,6 +180,14 @@ class Venv:
         run([str(self.python), "-m", "pip", "install", "-q", "-r", str(self.requirements)])
         stamp.write_text(want)
 
+    def list_topics(self, brokers: str) -> set[str]:
+        """The cluster's topics (empty if the admin client could not tell)."""
+        code = ("import sys\nfrom confluent_kafka.admin import AdminClient\n"
+                "a = AdminClient({'bootstrap.servers': sys.argv[1]})\n"
+                "print('\\n'.join(a.list_topics(timeout=30).topics))\n")
+        r = subprocess.run([str(self.python), "-c", code, brokers], capture_output=True, text=True)
+        return set(r.stdout.split()) if r.returncode == 0 else set()
+
     def delete_topics(self, brokers: str, topics: list[str]) -> None:
         """Deletes benchmark topics (disk space) through confluent-kafka's admin client."""
         if not topics:
