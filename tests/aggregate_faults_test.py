@@ -14,6 +14,9 @@ in the exact comparison of tests/aggregate_test.py with tests/recompute.py.
   rolling the same under a rolling restart of the three nodes (SIGTERM, start, one by one).
   shutdown  SIGTERM while every broker hangs (SIGSTOP), mid-run and at start: exit 0 within
           10 s each time, and a last run gives exactly the results.
+  twin    two members with the same --instance fence each other for 25 s (fatal consumer
+          errors, fenced producers); each ends with exit 0 or an error that says it was fenced,
+          and a last run gives exactly the results.
 """
 import json
 import os
@@ -27,8 +30,8 @@ import uuid
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import checks  # noqa: E402
 import index_test  # noqa: E402
-from aggregate_test import (BROKERS, CLUSTER, GEN_ARGS, NODE, aggregate_cmd, compare,  # noqa: E402
-                            expected, produce, read, topics)
+from aggregate_test import (BROKERS, CLUSTER, GEN_ARGS, NODE, Member, aggregate_cmd,  # noqa: E402
+                            compare, expected, produce, read, topics)
 
 ES = index_test.ES
 
@@ -304,8 +307,48 @@ def test_broker_kill(spate):
     return compare(spate, t, n)
 
 
+def test_twin(spate):
+    """Two members started with the same --instance (a mistake a user can make): each fences
+    the other, the consumer with FENCED_INSTANCE_ID (a fatal consumer error: the member replaces
+    its consumer) and the producer through init_transactions (the other's next call fails: it
+    rewinds with a new producer, or stops on an error that names the fencing). Nothing either
+    commits may be wrong: after both have ended, one member finishes the input, and the results
+    are exact."""
+    n = 300_000
+    t = topics("twin_" + uuid.uuid4().hex[:6])
+    produce(spate, t, n)
+    group = "g_" + t["in"]
+    first = Member(spate, t, group, "a", False, ())
+    first.wait_for("the first holds partitions", lambda m: m.held() > 0)
+    time.sleep(1)
+    second = Member(spate, t, group, "a", False, ())
+    time.sleep(25)
+    failures = []
+    for name, m in (("first", first), ("second", second)):
+        m.p.terminate()
+        try:
+            m.p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            m.p.kill()
+            m.p.wait()
+            failures.append(f"the {name} member did not end within 60 s of SIGTERM")
+        m.reader.join(timeout=10)
+        errors = [ln for ln in m.lines if "spate aggregate: error:" in ln]
+        print(f"  {name}: exit {m.p.returncode}, {sum('rewinding' in ln for ln in m.lines)} "
+              f"rewinds; {errors[-1][:200] if errors else 'no error'}")
+        if m.p.returncode not in (0, 1):
+            failures.append(f"the {name} member ended with {m.p.returncode}:\n    " +
+                            "\n    ".join(ln[:300] for ln in m.lines[-15:]))
+        if m.p.returncode == 1 and not any("fenced" in ln for ln in errors):
+            failures.append(f"the {name} member's error does not say it was fenced: {errors[-1:]}")
+    r = subprocess.run(aggregate_cmd(spate, t, group, True), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=600)
+    assert r.returncode == 0, r.stderr.decode()
+    return failures + compare(spate, t, n)
+
+
 TESTS = {"crash": test_crash, "broker_kill": test_broker_kill, "outage": test_outage,
-         "rolling": test_rolling, "shutdown": test_shutdown}
+         "rolling": test_rolling, "shutdown": test_shutdown, "twin": test_twin}
 
 if __name__ == "__main__":
     sys.exit(checks.run_named(TESTS, "aggregate", ok="exactly the recomputed results"))

@@ -89,6 +89,12 @@ class Client {
   Result<Watermarks> QueryWatermarks(const std::string& topic, int32_t partition,
                                      int timeout_ms) const;
 
+  // After a fatal error (RD_KAFKA_RESP_ERR__FATAL): what it was, as "<ERR_NAME>: <reason>"
+  // (e.g. fenced by a newer instance); empty when none was raised.
+  std::string FatalError() const;
+  // ErrorText(err), or for RD_KAFKA_RESP_ERR__FATAL the fatal error itself (FatalError()).
+  std::string Explain(rd_kafka_resp_err_t err) const;
+
   // For src/kafka/ only: the handle, for librdkafka calls between clients.
   rd_kafka_t* handle() const { return rk_.get(); }
 

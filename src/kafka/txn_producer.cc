@@ -28,6 +28,15 @@ Result<std::unique_ptr<TxnProducer>> TxnProducer::Create(const ClientConfig& con
   return p;
 }
 
+TxnProducer::~TxnProducer() {
+  if (!rk_ || FatalError().empty()) return;
+  rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (rd_kafka_outq_len(rk_.get()) > 0 && std::chrono::steady_clock::now() < until) {
+    rd_kafka_poll(rk_.get(), 50);
+  }
+}
+
 Status TxnProducer::Begin() {
   if (rd_kafka_error_t* e = rd_kafka_begin_transaction(rk_.get())) {
     std::string msg = std::string("begin_transaction: ") + rd_kafka_error_string(e);
@@ -74,7 +83,9 @@ Status TxnProducer::Produce(const std::string& topic, int32_t partition, std::st
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
       continue;
     }
-    return Status::Error("produce to " + topic + ": " + ErrorText(err));
+    // A fatal error says what it was, e.g. fenced by a newer producer with this
+    // transactional.id.
+    return Status::Error("produce to " + topic + ": " + Explain(err));
   }
 }
 

@@ -47,6 +47,25 @@ Mocked OnMockCluster(const std::string& txn_id, int partitions) {
   return m;
 }
 
+// A producer fenced with records in flight (here raised by librdkafka's test hook): a send
+// says what the fatal error was, and the producer is destroyed without waiting long for
+// what it still held (the purge before destroying: txn_producer.h).
+TEST(TxnProducer, AFencedProducerSaysSoAndIsDestroyedPromptly) {
+  auto [p, mc, bootstrap] = OnMockCluster("spate-test-fenced", 3);
+  ASSERT_TRUE(p);
+  ASSERT_TRUE(p->Begin().ok());
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(p->Send("out", -1, "k", "in flight").ok());
+  EXPECT_EQ(p->FatalError(), "");
+  rd_kafka_test_fatal_error(p->handle(), RD_KAFKA_RESP_ERR_PRODUCER_FENCED, "fenced in a test");
+  Status s = p->Send("out", -1, "k", "after");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("fatal error: PRODUCER_FENCED: "), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("fenced in a test"), std::string::npos) << s.message();
+  const auto t0 = std::chrono::steady_clock::now();
+  p.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(7));
+}
+
 TEST(TxnProducer, CommittedRecordsAreVisibleAbortedOnesAreNot) {
   auto [p, mc, bootstrap] = OnMockCluster("spate-test-1", 3);
   ASSERT_TRUE(p);

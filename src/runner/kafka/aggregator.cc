@@ -69,7 +69,7 @@ Status AggregateMember::Run() {
       }
       if (m && !m.has_topic() && m.err() && kafka::Classify(m.err()) == kafka::ErrorClass::kFatal) {
         // Seen even while rewinding: a fatal consumer polls on for ever without a record.
-        if (Status s = RenewConsumer(kafka::ErrorText(m.err())); !s.ok()) return s;
+        if (Status s = RenewConsumer(consumer_->Explain(m.err())); !s.ok()) return s;
         continue;
       }
       if (!m || rewind_) continue;  // after a failed batch, m is read again after the rewind
@@ -148,7 +148,7 @@ Status AggregateMember::NewProducer() {
 Status AggregateMember::Dispatch(const kafka::Message& m) {
   if (!m.has_topic()) {  // a consumer-level event, not about one partition
     if (m.err() && kafka::Classify(m.err()) == kafka::ErrorClass::kFatal) {
-      return Status::Error("consumer: " + kafka::ErrorText(m.err()));
+      return Status::Error("consumer: " + consumer_->Explain(m.err()));
     }
     return Status::Ok();
   }
@@ -163,7 +163,7 @@ Status AggregateMember::Dispatch(const kafka::Message& m) {
   }
   if (m.err()) {
     if (kafka::Classify(m.err()) == kafka::ErrorClass::kFatal) {
-      return Status::Error("consumer: " + kafka::ErrorText(m.err()));
+      return Status::Error("consumer: " + consumer_->Explain(m.err()));
     }
     return Status::Ok();  // retriable: librdkafka recovers
   }
