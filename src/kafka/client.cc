@@ -14,6 +14,13 @@ std::string ErrorText(rd_kafka_resp_err_t err) {
   return std::string(rd_kafka_err2name(err)) + ": " + rd_kafka_err2str(err);
 }
 
+std::string FatalErrorText(rd_kafka_t* rk) {
+  char reason[512];
+  const rd_kafka_resp_err_t err = rd_kafka_fatal_error(rk, reason, sizeof(reason));
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return "";
+  return std::string(rd_kafka_err2name(err)) + ": " + reason;
+}
+
 PartitionListPtr ToList(const std::vector<TopicPartition>& parts) {
   PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(parts.size())));
   for (const TopicPartition& tp : parts) {

@@ -40,6 +40,10 @@ Result<HandlePtr> NewHandle(rd_kafka_type_t type, ConfPtr conf);
 // "Broken: <what>: <librdkafka's words>"
 std::string ErrorText(rd_kafka_resp_err_t err);
 
+// The fatal error a handle raised, as "<ERR_NAME>: <reason>" (e.g. fenced by a newer
+// instance); empty when none was.
+std::string FatalErrorText(rd_kafka_t* rk);
+
 // Logical offsets, as librdkafka and kcat take them.
 inline constexpr int64_t kOffsetBeginning = RD_KAFKA_OFFSET_BEGINNING;
 inline constexpr int64_t kOffsetEnd = RD_KAFKA_OFFSET_END;
@@ -89,9 +93,8 @@ class Client {
   Result<Watermarks> QueryWatermarks(const std::string& topic, int32_t partition,
                                      int timeout_ms) const;
 
-  // After a fatal error (RD_KAFKA_RESP_ERR__FATAL): what it was, as "<ERR_NAME>: <reason>"
-  // (e.g. fenced by a newer instance); empty when none was raised.
-  std::string FatalError() const;
+  // After a fatal error (RD_KAFKA_RESP_ERR__FATAL): what it was (FatalErrorText).
+  std::string FatalError() const { return FatalErrorText(rk_.get()); }
   // ErrorText(err), or for RD_KAFKA_RESP_ERR__FATAL the fatal error itself (FatalError()).
   std::string Explain(rd_kafka_resp_err_t err) const;
 

@@ -174,13 +174,6 @@ Status Client::Ping(int timeout_ms) const {
   return Status::Ok();
 }
 
-std::string Client::FatalError() const {
-  char reason[512];
-  const rd_kafka_resp_err_t err = rd_kafka_fatal_error(rk_.get(), reason, sizeof(reason));
-  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return "";
-  return std::string(rd_kafka_err2name(err)) + ": " + reason;
-}
-
 std::string Client::Explain(rd_kafka_resp_err_t err) const {
   std::string fatal = err == RD_KAFKA_RESP_ERR__FATAL ? FatalError() : "";
   return fatal.empty() ? ErrorText(err) : "fatal error: " + fatal;

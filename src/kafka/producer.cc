@@ -250,9 +250,7 @@ int Producer::OnStats(rd_kafka_t*, char* json, size_t len, void* opaque) {
 void Producer::OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
   auto* p = static_cast<Producer*>(opaque);
   if (err == RD_KAFKA_RESP_ERR__FATAL) {
-    char buf[512];
-    rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof(buf));
-    p->fatal_ = std::string("fatal producer error: ") + rd_kafka_err2name(orig) + ": " + buf;
+    p->fatal_ = "fatal producer error: " + FatalErrorText(rk);
   } else if (Classify(static_cast<rd_kafka_resp_err_t>(err)) == ErrorClass::kFatal &&
              err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
     p->fatal_ = std::string("producer error: ") + reason;
